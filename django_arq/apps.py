@@ -1,0 +1,14 @@
+"""Django app configuration for django-arq."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DjangoArqConfig(AppConfig):
+    name = "django_arq"
+    verbose_name = "arq jobs"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

@@ -1,0 +1,119 @@
+"""Reads and validates ``ARQ_QUEUES``: one ``QueueConfig`` per alias, every default filled in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .queues.base import DEFAULT_ABORT_TIMEOUT, QueueConfig
+from .queues.connection import EXTRA_OPTIONS, REDIS_OPTIONS
+from .queues.serializers import SERIALIZERS
+
+__all__ = ["DEFAULT_SETTINGS", "InvalidQueueAlias", "config_problems", "get_config", "queue_settings"]
+
+DEFAULT_ALIAS = "default"
+#: Every key of an ``ARQ_QUEUES`` alias, with its default.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "BACKEND": "django_arq.RedisArqQueue",
+    "REDIS_URL": "redis://localhost:6379/0",
+    "DEFAULT_QUEUE_NAME": "arq:queue",
+    "OPTIONS": {},
+    "SERIALIZER": "pickle",
+    "AUDIT": True,
+    "ABORT_TIMEOUT": DEFAULT_ABORT_TIMEOUT,
+    "WORKER": {},
+}
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class InvalidQueueAlias(ImproperlyConfigured):
+    """``get_queue`` was asked for an alias that ``ARQ_QUEUES`` does not define."""
+
+
+def queue_settings() -> dict[str, Any]:
+    """``ARQ_QUEUES`` as set, or one "default" alias on local Redis when it is missing."""
+    value = getattr(settings, "ARQ_QUEUES", None)
+    if value is None:
+        return {DEFAULT_ALIAS: {"BACKEND": DEFAULT_SETTINGS["BACKEND"]}}
+    return value  # type: ignore[no-any-return]
+
+
+def redis_url_problem(url: Any) -> str | None:
+    """Why a REDIS_URL cannot be used, or None if it can."""
+    if not isinstance(url, str):
+        return f"REDIS_URL must be a string, not {type(url).__name__}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"REDIS_URL is malformed: {exc}"
+    if parts.scheme not in REDIS_SCHEMES:
+        return f"REDIS_URL must start with one of {', '.join(s + '://' for s in REDIS_SCHEMES)}"
+    if parts.scheme == "unix" and not parts.path:
+        return "a unix:// REDIS_URL needs a socket path"
+    if parts.scheme != "unix":
+        if not parts.hostname:
+            return "REDIS_URL has no host"
+        db = parts.path.lstrip("/")
+        if db and not db.isdigit():
+            return f"REDIS_URL database {db!r} is not a number"
+    return None
+
+
+def config_problems(alias: str, raw: Any) -> list[str]:
+    """Everything wrong with one alias's settings, as sentences (empty if it is valid)."""
+    if not isinstance(raw, Mapping):
+        return [f"must be a dict, not {type(raw).__name__}"]
+    problems = []
+    unknown = set(raw) - set(DEFAULT_SETTINGS)
+    if unknown:
+        problems.append(f"unknown keys {sorted(unknown)}; valid keys are {sorted(DEFAULT_SETTINGS)}")
+    if "BACKEND" not in raw:
+        problems.append("BACKEND is required")
+    backend = raw.get("BACKEND", DEFAULT_SETTINGS["BACKEND"])
+    if not (isinstance(backend, str) and backend.rsplit(".", 1)[-1] == "MockArqQueue"):
+        problem = redis_url_problem(raw.get("REDIS_URL", DEFAULT_SETTINGS["REDIS_URL"]))
+        if problem:
+            problems.append(problem)
+    options = raw.get("OPTIONS", {})
+    if not isinstance(options, Mapping):
+        problems.append("OPTIONS must be a dict")
+    else:
+        bad = set(options) - REDIS_OPTIONS - set(EXTRA_OPTIONS)
+        if bad:
+            problems.append(f"OPTIONS has unknown keys {sorted(bad)}; valid keys are arq RedisSettings fields")
+    if raw.get("SERIALIZER", "pickle") not in SERIALIZERS:
+        problems.append(f"SERIALIZER must be one of {sorted(SERIALIZERS)}")
+    if not isinstance(raw.get("WORKER", {}), Mapping):
+        problems.append("WORKER must be a dict")
+    timeout = raw.get("ABORT_TIMEOUT", DEFAULT_ABORT_TIMEOUT)
+    if not isinstance(timeout, int | float) or timeout < 0:
+        problems.append("ABORT_TIMEOUT must be a number of seconds >= 0")
+    return problems
+
+
+def get_config(alias: str = DEFAULT_ALIAS) -> QueueConfig:
+    """The validated settings of one alias; ``ImproperlyConfigured`` if they are wrong."""
+    all_settings = queue_settings()
+    if alias not in all_settings:
+        raise InvalidQueueAlias(f"ARQ_QUEUES has no alias {alias!r} (aliases: {sorted(all_settings)})")
+    raw = all_settings[alias]
+    problems = config_problems(alias, raw)
+    if problems:
+        raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]: " + "; ".join(problems))
+    merged = {**DEFAULT_SETTINGS, **raw}
+    return QueueConfig(
+        alias=alias,
+        backend=merged["BACKEND"],
+        redis_url=merged["REDIS_URL"],
+        default_queue_name=merged["DEFAULT_QUEUE_NAME"],
+        options=dict(merged["OPTIONS"]),
+        serializer=merged["SERIALIZER"],
+        audit=bool(merged["AUDIT"]),
+        abort_timeout=float(merged["ABORT_TIMEOUT"]),
+        worker=dict(merged["WORKER"]),
+    )

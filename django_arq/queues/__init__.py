@@ -1,0 +1,26 @@
+"""The ArqQueue interface and its backends; free of the ORM, usable without the audit layer."""
+
+from arq.jobs import JobStatus
+
+from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
+from .exceptions import ArqJobError, JobNotFound, JobNotQueued, JobResultUnavailable, RedisUnavailable
+from .jobs import JobMetadata, JobResult, JobSpec
+from .mock import MockArqQueue
+from .redis import RedisArqQueue
+
+__all__ = [
+    "DEFAULT_ABORT_TIMEOUT",
+    "ArqJobError",
+    "ArqQueue",
+    "JobMetadata",
+    "JobNotFound",
+    "JobNotQueued",
+    "JobResult",
+    "JobResultUnavailable",
+    "JobSpec",
+    "JobStatus",
+    "MockArqQueue",
+    "QueueConfig",
+    "RedisArqQueue",
+    "RedisUnavailable",
+]

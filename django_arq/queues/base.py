@@ -1,0 +1,135 @@
+"""The ArqQueue interface: one async API, with sync twins, that every backend implements."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from arq.constants import default_queue_name as ARQ_DEFAULT_QUEUE_NAME
+from asgiref.sync import async_to_sync
+
+from .jobs import JobMetadata, JobResult, JobSpec, Seconds
+
+__all__ = ["DEFAULT_ABORT_TIMEOUT", "ArqQueue", "QueueConfig"]
+
+#: How long ``abort_job(timeout=None)`` waits for a worker before raising ``TimeoutError``.
+DEFAULT_ABORT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """One alias of ``ARQ_QUEUES``, validated and with every default filled in."""
+
+    alias: str = "default"
+    backend: str = "django_arq.RedisArqQueue"
+    redis_url: str = "redis://localhost:6379/0"
+    default_queue_name: str = ARQ_DEFAULT_QUEUE_NAME
+    options: Mapping[str, Any] = field(default_factory=dict)
+    serializer: str = "pickle"
+    audit: bool = True
+    abort_timeout: float = DEFAULT_ABORT_TIMEOUT
+    worker: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ArqQueue(abc.ABC):
+    """A common interface to an arq queue, with a Redis and an in-memory implementation."""
+
+    def __init__(
+        self, *, default_queue_name: str = ARQ_DEFAULT_QUEUE_NAME, abort_timeout: float = DEFAULT_ABORT_TIMEOUT
+    ) -> None:
+        self._default_queue_name = default_queue_name
+        self.abort_timeout = abort_timeout
+
+    @classmethod
+    def from_config(cls, config: QueueConfig) -> ArqQueue:
+        """Build the backend for one ``ARQ_QUEUES`` alias."""
+        return cls(default_queue_name=config.default_queue_name, abort_timeout=config.abort_timeout)
+
+    @property
+    def default_queue_name(self) -> str:
+        """Name of the queue used when a call gives no ``_queue_name`` / ``queue_name``."""
+        return self._default_queue_name
+
+    def _abort_wait(self, timeout: float | None) -> float:
+        return self.abort_timeout if timeout is None else timeout
+
+    # -- async API ---------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        task_name: str,
+        *task_args: Any,
+        _queue_name: str | None = None,
+        _job_id: str | None = None,
+        _defer_until: datetime | None = None,
+        _defer_by: Seconds | None = None,
+        _expires: Seconds | None = None,
+        **task_kwargs: Any,
+    ) -> JobMetadata:
+        """Add a job to the queue; ``JobNotQueued`` if it was not added (e.g. duplicate ``_job_id``)."""
+        spec = JobSpec(task_name, task_args, task_kwargs, _queue_name, _job_id, _defer_until, _defer_by, _expires)
+        (metadata,) = await self.enqueue_many([spec])
+        return metadata
+
+    @abc.abstractmethod
+    async def enqueue_many(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        """Add several jobs in one round trip: all of them, or none if any id is taken."""
+
+    @abc.abstractmethod
+    async def abort_job(self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None) -> bool:
+        """Abort a queued, deferred or running job; False if it is unknown or already finished.
+
+        ``timeout=None`` waits at most ``abort_timeout`` seconds (``ABORT_TIMEOUT``); if no worker
+        confirms by then, ``TimeoutError`` is raised and the abort request stays in place.
+        """
+
+    @abc.abstractmethod
+    async def get_job_metadata(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
+        """Metadata of a job; ``JobNotFound`` for an unknown id."""
+
+    @abc.abstractmethod
+    async def get_job_result(self, job_id: str, queue_name: str | None = None) -> JobResult:
+        """Result of a finished job; ``JobResultUnavailable`` until it finishes, ``JobNotFound`` if unknown."""
+
+    async def aclose(self) -> None:  # noqa: B027 - a no-op by default
+        """Release connections held for the current event loop."""
+
+    # -- sync twins: same parameters, for sync views, admin actions, commands, the shell ------
+
+    def enqueue_sync(
+        self,
+        task_name: str,
+        *task_args: Any,
+        _queue_name: str | None = None,
+        _job_id: str | None = None,
+        _defer_until: datetime | None = None,
+        _defer_by: Seconds | None = None,
+        _expires: Seconds | None = None,
+        **task_kwargs: Any,
+    ) -> JobMetadata:
+        """Blocking twin of ``enqueue``."""
+        spec = JobSpec(task_name, task_args, task_kwargs, _queue_name, _job_id, _defer_until, _defer_by, _expires)
+        (metadata,) = self.enqueue_many_sync([spec])
+        return metadata
+
+    def enqueue_many_sync(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        """Blocking twin of ``enqueue_many``."""
+        return async_to_sync(self.enqueue_many)(jobs)
+
+    def abort_job_sync(self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None) -> bool:
+        """Blocking twin of ``abort_job``."""
+        return async_to_sync(self.abort_job)(job_id, queue_name, timeout=timeout)
+
+    def get_job_metadata_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
+        """Blocking twin of ``get_job_metadata``."""
+        return async_to_sync(self.get_job_metadata)(job_id, queue_name)
+
+    def get_job_result_sync(self, job_id: str, queue_name: str | None = None) -> JobResult:
+        """Blocking twin of ``get_job_result``."""
+        return async_to_sync(self.get_job_result)(job_id, queue_name)
+
+    def close(self) -> None:
+        """Release connections held for blocking calls."""

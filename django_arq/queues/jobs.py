@@ -1,0 +1,101 @@
+"""Job dataclasses shared by all backends, and the pure rules both apply to a new job."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from arq.constants import expires_extra_ms
+from arq.jobs import JobStatus
+from arq.utils import to_ms, to_unix_ms
+
+__all__ = ["JobMetadata", "JobResult", "JobSpec", "JobStatus", "is_abort_result"]
+
+Seconds = int | float | timedelta
+
+
+@dataclass
+class JobMetadata:
+    """What is known about a job before it finishes (the seed's ``JobMetadata``)."""
+
+    id: str
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    enqueue_time: datetime
+    status: JobStatus
+    queue_name: str
+
+
+@dataclass
+class JobResult(JobMetadata):
+    """A finished job: its metadata plus when it ran and how it ended."""
+
+    start_time: datetime
+    finish_time: datetime
+    success: bool
+    result: Any
+
+    def metadata(self) -> JobMetadata:
+        """The metadata part of this result."""
+        return JobMetadata(**{f.name: getattr(self, f.name) for f in dataclasses.fields(JobMetadata)})
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job to enqueue: the task name, its arguments and arq's enqueue options."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    queue_name: str | None = None
+    job_id: str | None = None
+    defer_until: datetime | None = None
+    defer_by: Seconds | None = None
+    expires: Seconds | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"task name must be a non-empty string, not {self.name!r}")
+        if self.defer_until is not None and self.defer_by is not None:
+            raise ValueError("use either _defer_until or _defer_by, not both")
+        if self.defer_until is not None and self.defer_until.tzinfo is None:
+            raise ValueError("_defer_until must be a timezone-aware datetime")
+        if self.job_id is not None and not isinstance(self.job_id, str):
+            raise TypeError(f"job id must be a string, not {type(self.job_id).__name__}")
+
+    def schedule(self, now_ms: int, extra_ms: int = expires_extra_ms) -> tuple[int, int]:
+        """The queue score (when the job may start) and the payload's time to live, both in ms.
+
+        Exactly arq's rule in ``ArqRedis.enqueue_job``.
+        """
+        if self.defer_until is not None:
+            score = to_unix_ms(self.defer_until)
+        elif self.defer_by:
+            score = now_ms + int(to_ms(self.defer_by) or 0)
+        else:
+            score = now_ms
+        ttl = to_ms(self.expires) or score - now_ms + extra_ms
+        return score, max(int(ttl), 1)
+
+
+_JOB_ID = re.compile(r"^[\w.:@+-]{1,200}$")
+
+
+def is_valid_job_id(job_id: str) -> bool:
+    """Whether an id is safe to take from untrusted input (HTTP, command line)."""
+    return bool(_JOB_ID.match(job_id))
+
+
+def is_abort_result(success: bool, result: Any) -> bool:
+    """Whether a stored result is arq's record of an aborted job."""
+    if success:
+        return False
+    if isinstance(result, asyncio.CancelledError):
+        return True
+    return getattr(result, "type_name", None) == "asyncio.exceptions.CancelledError"

@@ -1,0 +1,287 @@
+"""MockArqQueue: an in-memory ArqQueue with the same outcomes as RedisArqQueue, for tests and development."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from arq.jobs import JobStatus
+from arq.utils import ms_to_datetime, timestamp_ms
+from arq.worker import JobExecutionFailed, Retry
+from asgiref.sync import sync_to_async
+from django.utils.module_loading import import_string
+
+from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
+from .exceptions import JobNotFound, JobNotQueued, JobResultUnavailable
+from .jobs import JobMetadata, JobResult, JobSpec
+from .serializers import get_serializer
+
+__all__ = ["MockArqQueue"]
+
+
+@dataclass
+class _Job:
+    metadata: JobMetadata
+    score_ms: int
+    expires_ms: int
+    job_try: int = 0
+    in_progress: bool = False
+    result: JobResult | None = None
+    task: asyncio.Task[Any] | None = None
+    start_time: datetime | None = None
+
+    def alive(self, now_ms: int) -> bool:
+        return self.result is not None or self.in_progress or now_ms < self.expires_ms
+
+
+class MockArqQueue(ArqQueue):
+    """Keeps jobs in memory, as Redis would: ids are global, results are kept, aborts are recorded.
+
+    Nothing runs by itself: tests drive jobs with ``set_in_progress`` / ``set_complete``, or run
+    the queued jobs in-process with ``run_queued``. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        *,
+        default_queue_name: str = "arq:queue",
+        abort_timeout: float = DEFAULT_ABORT_TIMEOUT,
+        serializer: str = "pickle",
+    ) -> None:
+        super().__init__(default_queue_name=default_queue_name, abort_timeout=abort_timeout)
+        self.serializer = get_serializer(serializer)
+        self._jobs: dict[str, _Job] = {}
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_config(cls, config: QueueConfig) -> MockArqQueue:
+        return cls(
+            default_queue_name=config.default_queue_name,
+            abort_timeout=config.abort_timeout,
+            serializer=config.serializer,
+        )
+
+    def __repr__(self) -> str:
+        return f"<MockArqQueue queue={self.default_queue_name!r} jobs={len(self._jobs)}>"
+
+    # -- the in-memory rules, shared by the async API and its sync twins ----------------------
+
+    def _copy(self, spec: JobSpec, job_id: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Round-trip the arguments through the serializer, as Redis would."""
+        try:
+            data = self.serializer.loads(self.serializer.dumps({"a": tuple(spec.args), "k": dict(spec.kwargs)}))
+        except Exception as exc:
+            raise JobNotQueued(
+                f"cannot serialize the arguments of {spec.name!r} with the {self.serializer.name} "
+                f"serializer: {exc}",
+                job_id,
+            ) from exc
+        return tuple(data["a"]), dict(data["k"])
+
+    def _live(self, job_id: str) -> _Job | None:
+        job = self._jobs.get(job_id)
+        if job is not None and not job.alive(timestamp_ms()):
+            del self._jobs[job_id]
+            return None
+        return job
+
+    def _enqueue(self, specs: Sequence[JobSpec]) -> list[JobMetadata]:
+        now_ms = timestamp_ms()
+        new: list[_Job] = []
+        for spec in specs:
+            job_id = spec.job_id or uuid4().hex
+            args, kwargs = self._copy(spec, job_id)
+            score, ttl = spec.schedule(now_ms)
+            status = JobStatus.deferred if score > now_ms else JobStatus.queued
+            queue = spec.queue_name or self.default_queue_name
+            meta = JobMetadata(job_id, spec.name, args, kwargs, ms_to_datetime(now_ms), status, queue)
+            new.append(_Job(meta, score, now_ms + ttl))
+        ids = [job.metadata.id for job in new]
+        if len(set(ids)) != len(ids):
+            dups = tuple(sorted({i for i in ids if ids.count(i) > 1}))
+            raise JobNotQueued(f"job id {dups[0]!r} appears twice in one batch", dups[0], dups)
+        with self._lock:
+            taken = tuple(i for i in ids if self._live(i) is not None)
+            if taken:
+                what = "job id" if len(taken) == 1 else "job ids"
+                raise JobNotQueued(
+                    f"{what} {', '.join(map(repr, taken))} already exist; nothing was enqueued", taken[0], taken
+                )
+            for job in new:
+                self._jobs[job.metadata.id] = job
+        return [JobMetadata(**vars(job.metadata)) for job in new]
+
+    def _find(self, job_id: str, queue_name: str | None) -> tuple[_Job, str]:
+        queue = queue_name or self.default_queue_name
+        job = self._live(job_id)
+        if job is None or (job.result is None and not job.in_progress and job.metadata.queue_name != queue):
+            raise JobNotFound(f"job {job_id!r} not found in queue {queue!r}", job_id)
+        return job, queue
+
+    def _metadata(self, job_id: str, queue_name: str | None) -> JobMetadata:
+        with self._lock:
+            job, queue = self._find(job_id, queue_name)
+            if job.result is not None:
+                return job.result.metadata()
+            if job.in_progress:
+                status = JobStatus.in_progress
+            else:
+                status = JobStatus.deferred if job.score_ms > timestamp_ms() else JobStatus.queued
+            meta = JobMetadata(**vars(job.metadata))
+            meta.status, meta.queue_name = status, queue
+            return meta
+
+    def _result(self, job_id: str, queue_name: str | None) -> JobResult:
+        with self._lock:
+            job, _ = self._find(job_id, queue_name)
+            if job.result is None:
+                status = self._metadata(job_id, queue_name).status
+                raise JobResultUnavailable(f"job {job_id!r} is {status.value}; it has no result yet", job_id)
+            return job.result
+
+    def _finish(self, job: _Job, success: bool, result: Any) -> JobResult:
+        now = datetime.now(UTC)
+        m = job.metadata
+        job.in_progress = False
+        job.result = JobResult(
+            m.id, m.name, m.args, m.kwargs, m.enqueue_time, JobStatus.complete, m.queue_name,
+            start_time=job.start_time or now, finish_time=now, success=success, result=result,
+        )  # fmt: skip
+        return job.result
+
+    def _abort(self, job_id: str, queue_name: str | None) -> bool:
+        with self._lock:
+            try:
+                job, _ = self._find(job_id, queue_name)
+            except JobNotFound:
+                return False
+            if job.result is not None:
+                return False
+            self._finish(job, False, asyncio.CancelledError())
+            task = job.task
+        if task is not None and not task.done():
+            task.get_loop().call_soon_threadsafe(task.cancel)
+        return True
+
+    # -- async API -----------------------------------------------------------------------------
+
+    async def enqueue_many(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        return self._enqueue(jobs)
+
+    async def abort_job(self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None) -> bool:
+        return self._abort(job_id, queue_name)
+
+    async def get_job_metadata(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
+        return self._metadata(job_id, queue_name)
+
+    async def get_job_result(self, job_id: str, queue_name: str | None = None) -> JobResult:
+        return self._result(job_id, queue_name)
+
+    def enqueue_many_sync(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        return self._enqueue(jobs)
+
+    def abort_job_sync(self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None) -> bool:
+        return self._abort(job_id, queue_name)
+
+    def get_job_metadata_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
+        return self._metadata(job_id, queue_name)
+
+    def get_job_result_sync(self, job_id: str, queue_name: str | None = None) -> JobResult:
+        return self._result(job_id, queue_name)
+
+    # -- test controls -----------------------------------------------------------------------
+
+    async def set_in_progress(self, job_id: str, queue_name: str | None = None) -> None:
+        """Mark a queued job as picked up by a worker."""
+        with self._lock:
+            job, _ = self._find(job_id, queue_name)
+            if job.result is not None:
+                raise JobNotQueued(f"job {job_id!r} has already finished", job_id)
+            job.in_progress = True
+            job.start_time = job.start_time or datetime.now(UTC)
+
+    async def set_complete(
+        self, job_id: str, *, result: Any, success: bool = True, queue_name: str | None = None
+    ) -> JobResult:
+        """Finish a job with ``result``, as a worker would."""
+        with self._lock:
+            job, _ = self._find(job_id, queue_name)
+            return self._finish(job, success, result)
+
+    def jobs(self, queue_name: str | None = None) -> list[JobMetadata]:
+        """Metadata of every job the mock holds in a queue (all queues if ``queue_name`` is None)."""
+        with self._lock:
+            ids = [j.metadata.id for j in self._jobs.values() if queue_name in (None, j.metadata.queue_name)]
+        return [self._metadata(i, self._jobs[i].metadata.queue_name) for i in ids]
+
+    async def run_queued(
+        self,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        *,
+        queue_name: str | None = None,
+        include_deferred: bool = False,
+    ) -> list[JobResult]:
+        """Run every due job of a queue in this process, in queue order, as an arq worker would.
+
+        Functions are looked up in ``functions`` or imported by their dotted name, and called as
+        ``fn(ctx, *args, **kwargs)``; sync functions run in a thread. Returns the results.
+        """
+        queue = queue_name or self.default_queue_name
+        results: list[JobResult] = []
+        while True:
+            job = self._next_due(queue, include_deferred)
+            if job is None:
+                return results
+            result = await self._run_one(job, functions or {})
+            if result is not None:
+                results.append(result)
+
+    def _next_due(self, queue: str, include_deferred: bool) -> _Job | None:
+        now = timestamp_ms()
+        with self._lock:
+            due = [
+                j for j in list(self._jobs.values())
+                if j.metadata.queue_name == queue and j.result is None and not j.in_progress
+                and (include_deferred or j.score_ms <= now)
+            ]  # fmt: skip
+            due = [j for j in due if self._live(j.metadata.id) is not None]
+            if not due:
+                return None
+            job = min(due, key=lambda j: j.score_ms)
+            job.in_progress, job.job_try = True, job.job_try + 1
+            job.start_time = datetime.now(UTC)
+            return job
+
+    async def _run_one(self, job: _Job, functions: Mapping[str, Callable[..., Any]]) -> JobResult | None:
+        m = job.metadata
+        try:
+            fn = functions.get(m.name) or import_string(m.name)
+        except ImportError:
+            with self._lock:
+                return self._finish(job, False, JobExecutionFailed(f"function {m.name!r} not found"))
+        ctx = {"job_id": m.id, "job_try": job.job_try, "enqueue_time": m.enqueue_time, "score": job.score_ms}
+        call = fn if asyncio.iscoroutinefunction(fn) else sync_to_async(fn, thread_sensitive=False)
+        job.task = asyncio.ensure_future(call(ctx, *m.args, **m.kwargs))
+        try:
+            value = await job.task
+        except asyncio.CancelledError:
+            return job.result  # aborted: _abort already recorded the result
+        except Retry as retry:
+            with self._lock:
+                job.in_progress, job.task = False, None
+                job.score_ms = timestamp_ms() + int(retry.defer_score or 0)
+            return None
+        except Exception as exc:
+            with self._lock:
+                return self._finish(job, False, exc)
+        finally:
+            job.task = None
+        with self._lock:
+            if job.result is not None:  # aborted while finishing
+                return job.result
+            return self._finish(job, True, value)

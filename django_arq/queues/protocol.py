@@ -1,0 +1,284 @@
+"""arq's Redis protocol, written once and free of I/O (in the manner of h11).
+
+Each operation is a generator that yields ``Call`` (one round trip) or ``Sleep`` steps and
+receives the replies; ``drivers`` runs the same generator on a blocking or an asyncio client,
+so sync and async callers share every rule. Keys and payloads are arq's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import uuid4
+
+from arq.constants import (
+    abort_jobs_ss,
+    expires_extra_ms,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+)
+from arq.jobs import JobStatus, deserialize_job, deserialize_result, serialize_job
+from arq.utils import ms_to_datetime, timestamp_ms
+
+from .exceptions import JobNotFound, JobNotQueued, JobResultUnavailable
+from .jobs import JobMetadata, JobResult, JobSpec, is_abort_result
+from .serializers import Serializer
+
+__all__ = ["Call", "Op", "RedisProtocol", "Script", "Sleep"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Script:
+    """A Lua script, run by its SHA1 and loaded on demand."""
+
+    source: str
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class Call:
+    """One round trip: a single command, a script, or several commands pipelined."""
+
+    commands: tuple[tuple[Any, ...], ...]
+    transaction: bool = False
+    script: Script | None = None  # when set, ``commands`` is one (keys, args) pair for it
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+Op = Generator[Call | Sleep, Any, T]
+
+# Adds a batch of jobs exactly as arq's enqueue_job does (PSETEX payload, ZADD queue), or none
+# of them if any id already has a payload or a result. It also drops a stale entry for the id
+# from arq's abort set, which would otherwise abort the new job (arq issue #485).
+# KEYS: abort set, then per job: job key, result key, queue.  ARGV: per job: id, payload, ttl ms, score.
+ENQUEUE = Script(
+    """
+local taken = {}
+for i = 2, #KEYS, 3 do
+  if redis.call('EXISTS', KEYS[i], KEYS[i + 1]) > 0 then
+    taken[#taken + 1] = ARGV[(i - 2) / 3 * 4 + 1]
+  end
+end
+if #taken > 0 then return taken end
+for i = 2, #KEYS, 3 do
+  local a = (i - 2) / 3 * 4
+  redis.call('PSETEX', KEYS[i], ARGV[a + 3], ARGV[a + 2])
+  redis.call('ZADD', KEYS[i + 2], ARGV[a + 4], ARGV[a + 1])
+  redis.call('ZREM', KEYS[1], ARGV[a + 1])
+end
+return taken
+"""
+)
+
+# Requests an abort only for a job that is queued, deferred or running, so that no entry is
+# left in the abort set for an unknown or finished id. A deferred job is moved to the front
+# of its queue (as arq's Job.abort does) so that a worker picks it up and aborts it.
+# KEYS: result key, in-progress key, queue, abort set.  ARGV: id, now ms.
+# Returns 0 finished, -1 unknown, 1 requested.
+ABORT = Script(
+    """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
+local running = redis.call('EXISTS', KEYS[2])
+if (not score) and running == 0 then return -1 end
+if score and running == 0 and tonumber(score) > tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[3], 1, ARGV[1])
+end
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+return 1
+"""
+)
+
+ABORT_FINISHED, ABORT_UNKNOWN = 0, -1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What Redis holds about one job, read atomically in one round trip."""
+
+    payload: bytes | None
+    score: float | None
+    in_progress: bool
+    result: bytes | None
+
+
+class RedisProtocol:
+    """The rules of every operation on arq's keys, as I/O-free generators."""
+
+    def __init__(
+        self,
+        serializer: Serializer,
+        default_queue_name: str,
+        expires_extra_ms: int = expires_extra_ms,
+    ) -> None:
+        self.serializer = serializer
+        self.default_queue_name = default_queue_name
+        self.expires_extra_ms = expires_extra_ms
+
+    # -- enqueue ---------------------------------------------------------------------------
+
+    def enqueue(self, specs: Sequence[JobSpec]) -> Op[list[JobMetadata]]:
+        """Enqueue all jobs in one round trip, or none if an id is taken."""
+        now_ms = timestamp_ms()
+        keys: list[str] = [abort_jobs_ss]
+        args: list[Any] = []
+        metas: list[JobMetadata] = []
+        for spec in specs:
+            job_id = spec.job_id or uuid4().hex
+            queue_name = spec.queue_name or self.default_queue_name
+            score, ttl_ms = spec.schedule(now_ms, self.expires_extra_ms)
+            try:
+                payload = serialize_job(
+                    spec.name, tuple(spec.args), dict(spec.kwargs), None, now_ms, serializer=self.serializer.dumps
+                )
+            except Exception as exc:
+                cause = exc.__cause__ or exc
+                raise JobNotQueued(
+                    f"cannot serialize the arguments of {spec.name!r} with the {self.serializer.name} "
+                    f"serializer: {cause}",
+                    job_id,
+                ) from exc
+            keys += [job_key_prefix + job_id, result_key_prefix + job_id, queue_name]
+            args += [job_id, payload, ttl_ms, score]
+            status = JobStatus.deferred if score > now_ms else JobStatus.queued
+            metas.append(
+                JobMetadata(
+                    id=job_id,
+                    name=spec.name,
+                    args=tuple(spec.args),
+                    kwargs=dict(spec.kwargs),
+                    enqueue_time=ms_to_datetime(now_ms),
+                    status=status,
+                    queue_name=queue_name,
+                )
+            )
+        ids = [m.id for m in metas]
+        if len(set(ids)) != len(ids):
+            dups = tuple(sorted({i for i in ids if ids.count(i) > 1}))
+            raise JobNotQueued(f"job id {dups[0]!r} appears twice in one batch", dups[0], dups)
+        if not metas:
+            return metas
+        taken = yield Call(((tuple(keys), tuple(args)),), script=ENQUEUE)
+        if taken:
+            taken_ids = tuple(t.decode() if isinstance(t, bytes) else str(t) for t in taken)
+            what = "job id" if len(taken_ids) == 1 else "job ids"
+            raise JobNotQueued(
+                f"{what} {', '.join(map(repr, taken_ids))} already exist; nothing was enqueued",
+                taken_ids[0],
+                taken_ids,
+            )
+        return metas
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def snapshot(self, job_id: str, queue_name: str) -> Op[Snapshot]:
+        """Read a job's payload, queue score, in-progress flag and result in one round trip."""
+        reply = yield Call(
+            (
+                ("GET", job_key_prefix + job_id),
+                ("ZSCORE", queue_name, job_id),
+                ("EXISTS", in_progress_key_prefix + job_id),
+                ("GET", result_key_prefix + job_id),
+            ),
+            transaction=True,
+        )
+        payload, score, in_progress, result = reply
+        return Snapshot(payload, None if score is None else float(score), bool(in_progress), result)
+
+    def _queue(self, queue_name: str | None) -> str:
+        return queue_name or self.default_queue_name
+
+    def decode(self, job_id: str, queue_name: str, snap: Snapshot) -> JobMetadata | JobResult:
+        """Turn a snapshot into metadata or a result; ``JobNotFound`` if there is no job."""
+        if snap.result is not None:
+            r = deserialize_result(snap.result, deserializer=self.serializer.loads)
+            return JobResult(
+                id=job_id,
+                name=r.function,
+                args=tuple(r.args),
+                kwargs=dict(r.kwargs),
+                enqueue_time=r.enqueue_time,
+                status=JobStatus.complete,
+                queue_name=r.queue_name,
+                start_time=r.start_time,
+                finish_time=r.finish_time,
+                success=r.success,
+                result=r.result,
+            )
+        if snap.payload is None or (snap.score is None and not snap.in_progress):
+            raise JobNotFound(f"job {job_id!r} not found in queue {queue_name!r}", job_id)
+        d = deserialize_job(snap.payload, deserializer=self.serializer.loads)
+        if snap.in_progress:
+            status = JobStatus.in_progress
+        elif snap.score is not None and snap.score > timestamp_ms():
+            status = JobStatus.deferred
+        else:
+            status = JobStatus.queued
+        return JobMetadata(
+            id=job_id,
+            name=d.function,
+            args=tuple(d.args),
+            kwargs=dict(d.kwargs),
+            enqueue_time=d.enqueue_time,
+            status=status,
+            queue_name=queue_name,
+        )
+
+    def get_metadata(self, job_id: str, queue_name: str | None) -> Op[JobMetadata]:
+        queue = self._queue(queue_name)
+        found = self.decode(job_id, queue, (yield from self.snapshot(job_id, queue)))
+        return found.metadata() if isinstance(found, JobResult) else found
+
+    def get_result(self, job_id: str, queue_name: str | None) -> Op[JobResult]:
+        queue = self._queue(queue_name)
+        found = self.decode(job_id, queue, (yield from self.snapshot(job_id, queue)))
+        if not isinstance(found, JobResult):
+            raise JobResultUnavailable(f"job {job_id!r} is {found.status.value}; it has no result yet", job_id)
+        return found
+
+    # -- abort -----------------------------------------------------------------------------
+
+    def abort(self, job_id: str, queue_name: str | None, timeout: float) -> Op[bool]:
+        """Request an abort and wait up to ``timeout`` s for a worker to confirm it.
+
+        Returns True once the job's result records the abort, False if the job is unknown or
+        finished without being aborted; raises ``TimeoutError`` if no worker answered in time,
+        leaving the request in place so that a worker aborts the job when it next sees it.
+        """
+        queue = self._queue(queue_name)
+        keys = (result_key_prefix + job_id, in_progress_key_prefix + job_id, queue, abort_jobs_ss)
+        state = yield Call(((keys, (job_id, timestamp_ms())),), script=ABORT)
+        if state in (ABORT_FINISHED, ABORT_UNKNOWN):
+            return False
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            snap = yield from self.snapshot(job_id, queue)
+            if snap.result is not None:
+                r = deserialize_result(snap.result, deserializer=self.serializer.loads)
+                return is_abort_result(r.success, r.result)
+            if snap.score is None and not snap.in_progress:
+                # Gone without a kept result (keep_result=0 or expired): nothing left to abort.
+                yield Call((("ZREM", abort_jobs_ss, job_id),))
+                return False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"no worker confirmed the abort of job {job_id!r} within {timeout:g}s; "
+                    "the request stays until a worker picks the job up"
+                )
+            yield Sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.25)

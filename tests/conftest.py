@@ -1,0 +1,40 @@
+"""Shared fixtures: real Redis, real arq workers, both queue backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.helpers import Process, start_arq_worker
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url: str = settings.REDIS_URL
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:  # fail loudly: a missing service is not a skip
+        raise RuntimeError(f"the tests need Redis at {url}: {exc}") from exc
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def arq_workers(redis_url: str) -> Iterator[dict[str, Process]]:
+    """Plain arq workers (arq's CLI, no Django) on the test queue and on a second queue."""
+    workers = {name: start_arq_worker(redis_url, name) for name in (settings.TEST_QUEUE, settings.TEST_OTHER_QUEUE)}
+    yield workers
+    for worker in workers.values():
+        worker.stop()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
