@@ -12,3 +12,7 @@ class DjangoArqConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+        from .handler import queues
+        from .records import audit_wrapper
+
+        queues.wrapper = audit_wrapper  # JobRecords for aliases with AUDIT: True

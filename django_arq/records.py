@@ -1,0 +1,222 @@
+"""The audit layer: a ``JobRecord`` for every job enqueued through ``get_queue()``.
+
+``AuditedQueue`` wraps an alias's backend (installed through ``QueueHandler.wrapper`` when the
+alias has ``AUDIT: True``, the default). It sends jobs through the backend, then writes their
+records with one bulk insert per call. Inserts ignore conflicts on (alias, job_id): a fast
+worker may have created the record first, and its copy is the more current one.
+
+A record is written after Redis accepted the job, inside whatever transaction is open: if that
+transaction rolls back, the job still runs and the worker creates its record. To send a job
+only once the surrounding transaction commits, use ``enqueue_on_commit``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
+
+from .handler import get_queue
+from .payloads import jsonable
+from .queues.base import ArqQueue, QueueConfig
+from .queues.jobs import JobMetadata, JobResult, JobSpec, Seconds
+
+__all__ = [
+    "AuditedQueue",
+    "aenqueue_many_on_commit",
+    "aenqueue_on_commit",
+    "audit_wrapper",
+    "build_records",
+    "enqueue_many_on_commit",
+    "enqueue_on_commit",
+]
+
+logger = logging.getLogger("django_arq.records")
+
+
+def build_records(alias: str, jobs: Sequence[JobMetadata]) -> list[Any]:
+    """Unsaved ``JobRecord`` objects for freshly enqueued jobs."""
+    from .models import JobRecord
+
+    return [
+        JobRecord(
+            job_id=m.id,
+            name=m.name,
+            args=jsonable(list(m.args)),
+            kwargs=jsonable(dict(m.kwargs)),
+            enqueue_time=m.enqueue_time,
+            status=m.status.value,
+            queue_name=m.queue_name,
+            alias=alias,
+        )
+        for m in jobs
+    ]
+
+
+_INSERT_OPTIONS: dict[str, Any] = {"ignore_conflicts": True}
+
+
+class AuditedQueue(ArqQueue):
+    """An ``ArqQueue`` that writes a ``JobRecord`` for every job it enqueues.
+
+    Everything else goes to the wrapped backend, available as ``.backend``; attributes this class
+    does not define (``run_queued``, ``redis_settings``, ...) are read from the backend.
+    """
+
+    def __init__(self, backend: ArqQueue, alias: str) -> None:
+        super().__init__(default_queue_name=backend.default_queue_name, abort_timeout=backend.abort_timeout)
+        self.backend = backend
+        self.alias = alias
+
+    def __repr__(self) -> str:
+        return f"<AuditedQueue alias={self.alias!r} {self.backend!r}>"
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "backend":  # not set yet (unpickling, __init__ failing): avoid recursion
+            raise AttributeError(name)
+        return getattr(self.backend, name)
+
+    @property
+    def default_queue_name(self) -> str:
+        return self.backend.default_queue_name
+
+    # -- enqueue: send, then one bulk insert -------------------------------------------------
+
+    async def enqueue_many(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        metadata = await self.backend.enqueue_many(jobs)
+        if metadata:
+            from .models import JobRecord
+
+            await JobRecord.objects.abulk_create(build_records(self.alias, metadata), **_INSERT_OPTIONS)
+        return metadata
+
+    def enqueue_many_sync(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        metadata = self.backend.enqueue_many_sync(jobs)
+        if metadata:
+            from .models import JobRecord
+
+            JobRecord.objects.bulk_create(build_records(self.alias, metadata), **_INSERT_OPTIONS)
+        return metadata
+
+    # -- abort: note the request on the record, then ask the backend -------------------------
+
+    def _mark_abort_requested(self, job_id: str) -> int:
+        from .models import JobRecord
+
+        unfinished = JobRecord.objects.filter(
+            alias=self.alias, job_id=job_id, finish_time__isnull=True, abort_requested_at__isnull=True
+        )
+        return unfinished.update(abort_requested_at=timezone.now())
+
+    async def abort_job(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
+        await sync_to_async(self._mark_abort_requested)(job_id)
+        return await self.backend.abort_job(job_id, queue_name, timeout=timeout)
+
+    def abort_job_sync(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
+        self._mark_abort_requested(job_id)
+        return self.backend.abort_job_sync(job_id, queue_name, timeout=timeout)
+
+    # -- the rest delegates ------------------------------------------------------------------
+
+    async def get_job_metadata(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
+        return await self.backend.get_job_metadata(job_id, queue_name)
+
+    async def get_job_result(self, job_id: str, queue_name: str | None = None) -> JobResult:
+        return await self.backend.get_job_result(job_id, queue_name)
+
+    def get_job_metadata_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
+        return self.backend.get_job_metadata_sync(job_id, queue_name)
+
+    def get_job_result_sync(self, job_id: str, queue_name: str | None = None) -> JobResult:
+        return self.backend.get_job_result_sync(job_id, queue_name)
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def audit_wrapper(backend: ArqQueue, config: QueueConfig) -> ArqQueue:
+    """``QueueHandler.wrapper``: wrap the backend of every alias with ``AUDIT: True``."""
+    return AuditedQueue(backend, config.alias) if config.audit else backend
+
+
+# -- transaction safety ------------------------------------------------------------------------
+
+
+def enqueue_many_on_commit(
+    jobs: Sequence[JobSpec], *, alias: str = "default", using: str | None = None
+) -> list[str]:
+    """Send ``jobs`` through ``get_queue(alias)`` once the current transaction of ``using`` commits.
+
+    Returns the job ids at once (ids are chosen here when a spec has none). Nothing is sent if the
+    transaction rolls back; outside a transaction the jobs are sent immediately.
+
+    If Redis cannot take the jobs at commit time, the database changes stay committed, the error
+    is logged (logger ``django_arq.records``, with the job ids) and re-raised from the block that
+    committed (Django's ``on_commit`` behaviour), and no record is written for the unsent jobs.
+    """
+    specs = [spec if spec.job_id else _with_id(spec) for spec in jobs]
+    ids = [spec.job_id or "" for spec in specs]
+
+    def send() -> None:
+        try:
+            get_queue(alias).enqueue_many_sync(specs)
+        except Exception:
+            logger.exception("could not enqueue job(s) %s after commit (alias %r)", ", ".join(ids), alias)
+            raise
+
+    transaction.on_commit(send, using=using)
+    return ids
+
+
+def _with_id(spec: JobSpec) -> JobSpec:
+    return JobSpec(
+        spec.name,
+        spec.args,
+        spec.kwargs,
+        spec.queue_name,
+        uuid4().hex,
+        spec.defer_until,
+        spec.defer_by,
+        spec.expires,
+    )
+
+
+def enqueue_on_commit(
+    task_name: str,
+    *task_args: Any,
+    _alias: str = "default",
+    _using: str | None = None,
+    _queue_name: str | None = None,
+    _job_id: str | None = None,
+    _defer_until: datetime | None = None,
+    _defer_by: Seconds | None = None,
+    _expires: Seconds | None = None,
+    **task_kwargs: Any,
+) -> str:
+    """``enqueue`` deferred to the commit of the current transaction; returns the job id.
+
+    Same arguments as ``ArqQueue.enqueue``, plus ``_alias`` (the ``ARQ_QUEUES`` alias) and
+    ``_using`` (the database whose transaction counts). See ``enqueue_many_on_commit``.
+    """
+    spec = JobSpec(task_name, task_args, task_kwargs, _queue_name, _job_id, _defer_until, _defer_by, _expires)
+    (job_id,) = enqueue_many_on_commit([spec], alias=_alias, using=_using)
+    return job_id
+
+
+#: Async forms, for async views: they register the callback in the thread where Django's
+#: ``sync_to_async`` runs ORM code, so it joins a transaction opened there.
+aenqueue_on_commit: Callable[..., Any] = sync_to_async(enqueue_on_commit)
+aenqueue_many_on_commit: Callable[..., Any] = sync_to_async(enqueue_many_on_commit)

@@ -1,0 +1,86 @@
+"""enqueue_on_commit: jobs leave for Redis only when the surrounding transaction commits."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import redis
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.test.utils import override_settings
+
+from django_arq import JobSpec, RedisUnavailable
+from django_arq.models import JobRecord
+from django_arq.records import aenqueue_on_commit, enqueue_many_on_commit, enqueue_on_commit
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_sent_after_commit(queue_name: str, redis_client: redis.Redis) -> None:
+    with transaction.atomic():
+        job_id = enqueue_on_commit("tests.jobs.add", 1, 2, _queue_name=queue_name)
+        assert redis_client.zscore(queue_name, job_id) is None  # not yet
+        assert not JobRecord.objects.filter(job_id=job_id).exists()
+    assert redis_client.zscore(queue_name, job_id) is not None
+    assert JobRecord.objects.get(job_id=job_id).kwargs == {}
+
+
+def test_rollback_sends_nothing(queue_name: str, redis_client: redis.Redis) -> None:
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        job_id = enqueue_on_commit("tests.jobs.add", 1, 2, _queue_name=queue_name, _job_id="rolled-back-1")
+        ids = enqueue_many_on_commit([JobSpec("tests.jobs.add", (1, 1), queue_name=queue_name)] * 3)
+        1 / 0  # noqa: B018
+    assert job_id == "rolled-back-1" and len(set(ids)) == 3
+    assert redis_client.zcard(queue_name) == 0
+    assert redis_client.exists("arq:job:rolled-back-1", *(f"arq:job:{i}" for i in ids)) == 0
+    assert not JobRecord.objects.filter(job_id__in=[job_id, *ids]).exists()
+
+
+def test_outside_a_transaction_sends_at_once(queue_name: str, redis_client: redis.Redis) -> None:
+    job_id = enqueue_on_commit("tests.jobs.add", 1, 2, _queue_name=queue_name)
+    assert redis_client.zscore(queue_name, job_id) is not None
+
+
+def test_bulk_on_commit_sends_one_batch(queue_name: str, redis_client: redis.Redis) -> None:
+    with transaction.atomic():
+        ids = enqueue_many_on_commit(
+            [JobSpec("tests.jobs.add", (i, i), queue_name=queue_name) for i in range(20)]
+        )
+    assert redis_client.zcard(queue_name) == 20
+    assert JobRecord.objects.filter(job_id__in=ids).count() == 20
+
+
+def test_redis_down_at_commit(queue_name: str, settings, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The data stays committed, the error is logged with the job id and raised to the caller, no record."""
+    down = {**settings.ARQ_QUEUES["default"], "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    down["OPTIONS"] = {"conn_timeout": 0.2, "conn_retries": 0}
+    raises = pytest.raises(RedisUnavailable)
+    with (
+        override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "down": down}),
+        caplog.at_level(logging.ERROR),
+        raises,
+        transaction.atomic(),
+    ):
+        Group.objects.create(name="committed-anyway")
+        job_id = enqueue_on_commit("tests.jobs.add", 1, 2, _alias="down", _queue_name=queue_name)
+    assert Group.objects.filter(name="committed-anyway").exists()
+    assert job_id in caplog.text
+    assert not JobRecord.objects.filter(job_id=job_id).exists()
+
+
+async def test_async_form_joins_the_transaction(queue_name: str, redis_client: redis.Redis) -> None:
+    @sync_to_async
+    def rolled_back() -> str:
+        with transaction.atomic():
+            job_id = enqueue_on_commit("tests.jobs.add", 1, 2, _queue_name=queue_name)
+            transaction.set_rollback(True)
+        return job_id
+
+    dropped = await rolled_back()
+    sent = await aenqueue_on_commit("tests.jobs.add", 3, 4, _queue_name=queue_name)
+    assert redis_client.zscore(queue_name, dropped) is None
+    assert redis_client.zscore(queue_name, sent) is not None
+    assert await JobRecord.objects.filter(job_id=sent).aexists()

@@ -1,0 +1,137 @@
+"""The audit layer: a JobRecord for every job enqueued through get_queue(), written with one insert."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import redis
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from django_arq import JobSpec, MockArqQueue, RedisArqQueue, get_queue
+from django_arq.models import JobRecord
+from django_arq.records import AuditedQueue
+from tests import jobs
+
+
+class Opaque:
+    def __repr__(self) -> str:
+        return "<Opaque thing>"
+
+
+def test_get_queue_is_audited_and_delegates() -> None:
+    queue = get_queue()
+    assert isinstance(queue, AuditedQueue)
+    assert isinstance(queue.backend, RedisArqQueue)
+    assert queue.redis_settings == queue.backend.redis_settings  # extra attributes come from the backend
+    assert isinstance(get_queue("mock").backend, MockArqQueue)
+
+
+@pytest.mark.django_db
+def test_sync_enqueue_writes_record(queue_name: str, redis_client: redis.Redis) -> None:
+    meta = get_queue().enqueue_sync("tests.jobs.add", 1, b=2, _queue_name=queue_name)
+    record = JobRecord.objects.get(job_id=meta.id)
+    assert (record.alias, record.name, record.args, record.kwargs) == (
+        "default",
+        "tests.jobs.add",
+        [1],
+        {"b": 2},
+    )
+    assert (record.status, record.queue_name, record.job_try) == ("queued", queue_name, 0)
+    assert record.enqueue_time == meta.enqueue_time
+    assert redis_client.zscore(queue_name, meta.id) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_async_enqueue_writes_record(queue_name: str) -> None:
+    defer = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    meta = await get_queue().enqueue(
+        "tests.jobs.echo", Opaque(), when=defer, _queue_name=queue_name, _defer_by=60
+    )
+    record = await JobRecord.objects.aget(job_id=meta.id)
+    assert record.status == "deferred"
+    assert record.args == [{"repr": "<Opaque thing>"}]  # unknown values are kept readable, never dropped
+    assert record.kwargs == {"when": defer.isoformat()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 50])
+def test_bulk_enqueue_is_one_insert(queue_name: str, redis_client: redis.Redis, count: int) -> None:
+    specs = [JobSpec("tests.jobs.add", (i, i), queue_name=queue_name) for i in range(count)]
+    with CaptureQueriesContext(connection) as queries:
+        metas = get_queue().enqueue_many_sync(specs)
+    assert len(queries) == 1, [q["sql"][:80] for q in queries]
+    assert queries[0]["sql"].lstrip().upper().startswith("INSERT")
+    assert JobRecord.objects.filter(job_id__in=[m.id for m in metas]).count() == count
+    assert redis_client.zcard(queue_name) == count
+
+
+@pytest.mark.django_db
+def test_large_bulk_enqueue_inserts_in_batches(queue_name: str) -> None:
+    """Django splits one bulk_create by the database's parameter limit (999 on SQLite), nothing more."""
+    specs = [JobSpec("tests.jobs.add", (i, i), queue_name=queue_name) for i in range(1000)]
+    with CaptureQueriesContext(connection) as queries:
+        metas = get_queue().enqueue_many_sync(specs)
+    inserts = [q for q in queries if q["sql"].lstrip().upper().startswith("INSERT")]
+    records = [JobRecord(job_id=m.id) for m in metas]
+    batch = connection.ops.bulk_batch_size(
+        [f for f in JobRecord._meta.concrete_fields if not f.primary_key], records
+    )
+    assert len(inserts) == -(-1000 // batch)
+    assert JobRecord.objects.filter(queue_name=queue_name).count() == 1000
+
+
+@pytest.mark.django_db
+def test_record_written_first_by_a_worker_is_kept(queue_name: str) -> None:
+    JobRecord.objects.create(
+        job_id="raced-1", name="tests.jobs.add", enqueue_time=dt.datetime.now(dt.UTC), status="complete",
+        queue_name=queue_name, alias="default", job_try=1, success=True, result=3,
+    )  # fmt: skip
+    get_queue().enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name, _job_id="raced-1")
+    record = JobRecord.objects.get(job_id="raced-1")
+    assert (record.status, record.result, record.job_try) == ("complete", 3, 1)
+
+
+@pytest.mark.django_db
+def test_audit_off_writes_nothing(queue_name: str, settings) -> None:  # type: ignore[no-untyped-def]
+    aliases = {**settings.ARQ_QUEUES, "quiet": {**settings.ARQ_QUEUES["default"], "AUDIT": False}}
+    with override_settings(ARQ_QUEUES=aliases):
+        queue = get_queue("quiet")
+        assert isinstance(queue, RedisArqQueue)
+        meta = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name)
+    assert not JobRecord.objects.filter(job_id=meta.id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_mock_alias_records_and_runs() -> None:
+    queue = get_queue("mock")
+    meta = await queue.enqueue("tests.jobs.add", 2, 3)
+    assert await JobRecord.objects.filter(alias="mock", job_id=meta.id).aexists()
+    results = await queue.run_queued({"tests.jobs.add": jobs.add})
+    assert [r.result for r in results if r.id == meta.id] == [5]
+
+
+@pytest.mark.django_db
+def test_abort_marks_the_request(queue_name: str) -> None:
+    queue = get_queue()
+    meta = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name, _defer_by=3600)
+    with pytest.raises(TimeoutError):  # no worker on this queue confirms
+        queue.abort_job_sync(meta.id, queue_name, timeout=0.05)
+    assert JobRecord.objects.get(job_id=meta.id).abort_requested_at is not None
+
+
+@pytest.mark.django_db
+def test_failed_enqueue_writes_no_record(queue_name: str) -> None:
+    queue = get_queue()
+    queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name, _job_id="taken-1")
+    with pytest.raises(Exception, match="taken-1"):
+        queue.enqueue_many_sync(
+            [
+                JobSpec("tests.jobs.add", (1, 1), queue_name=queue_name, job_id=i)
+                for i in ("fresh-1", "taken-1")
+            ]
+        )
+    assert not JobRecord.objects.filter(job_id="fresh-1").exists()
+    with transaction.atomic():  # still usable afterwards
+        assert JobRecord.objects.filter(job_id="taken-1").count() == 1
