@@ -1,0 +1,48 @@
+"""The ``endpoint`` decorator: method check, authentication, permission and JSON errors for a view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from ..queues.exceptions import ArqJobError
+from .auth import Caller, authenticate
+from .errors import ApiError, error_response, from_job_error
+
+__all__ = ["endpoint"]
+
+View = Callable[..., Coroutine[Any, Any, HttpResponse]]
+
+
+def endpoint(*, method: str, permission: str) -> Callable[[View], View]:
+    """Make an async ``view(request, caller, **url_kwargs)`` an API endpoint.
+
+    The view runs only for ``method`` and an authenticated caller holding ``permission``;
+    ``ApiError`` and queue errors it raises become JSON error responses. CSRF is checked by
+    ``authenticate`` for session callers only, so the view itself is marked exempt.
+    """
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method != method:
+                return error_response(
+                    405, "method_not_allowed", f"use {method} here, not {request.method}", {"Allow": method}
+                )
+            try:
+                caller: Caller = await authenticate(request, permission)
+                response = await view(request, caller, *args, **kwargs)
+            except ApiError as exc:
+                response = exc.response()
+            except ArqJobError as exc:
+                response = from_job_error(exc).response()
+            response["Cache-Control"] = "no-store"
+            return response
+
+        return csrf_exempt(wrapper)
+
+    return decorate

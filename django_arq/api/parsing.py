@@ -1,0 +1,195 @@
+"""Reading and validating API input: the JSON body of an enqueue, and the query of a job URL.
+
+Every problem becomes an ``ApiError`` (400, 413 or 415) naming the field concerned; nothing is
+enqueued or looked up until the whole request is valid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+
+from ..conf import DEFAULT_ALIAS, get_config, queue_settings
+from ..queues.jobs import JobSpec, is_valid_job_id
+from .errors import ApiError
+
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "DEFAULT_MAX_WAIT",
+    "EnqueueRequest",
+    "JobQuery",
+    "allowed_tasks",
+    "max_wait",
+    "parse_enqueue",
+    "parse_job_query",
+    "read_json",
+]
+
+#: ``ARQ_API_MAX_BODY_SIZE``: the largest request body accepted, in bytes.
+DEFAULT_MAX_BODY_SIZE = 256 * 1024
+#: ``ARQ_API_MAX_WAIT``: the longest ``?wait=`` / ``?timeout=`` accepted, in seconds.
+DEFAULT_MAX_WAIT = 30.0
+
+ENQUEUE_FIELDS = ("name", "args", "kwargs", "queue", "alias", "job_id", "defer_by")
+
+
+def max_body_size() -> int:
+    return int(getattr(settings, "ARQ_API_MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE))
+
+
+def max_wait() -> float:
+    return float(getattr(settings, "ARQ_API_MAX_WAIT", DEFAULT_MAX_WAIT))
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "body_too_large", f"the request body is larger than {limit} bytes")
+
+
+def read_json(request: HttpRequest) -> dict[str, Any]:
+    """The request body as a JSON object; 413 if too large, 415 if not JSON, 400 if malformed."""
+    limit = max_body_size()
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise _too_large(limit)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise _too_large(limit) from None
+    if len(body) > limit:
+        raise _too_large(limit)
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as Content-Type: application/json")
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the JSON body is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    return data
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(400, "invalid_field", f"{field!r} {message}")
+
+
+def _string(data: dict[str, Any], field: str) -> str | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _invalid(field, "must be a non-empty string")
+    return value
+
+
+def _alias(value: str | None) -> str:
+    alias = value or DEFAULT_ALIAS
+    if alias not in queue_settings():
+        raise ApiError(400, "unknown_alias", f"there is no queue alias {alias!r}")
+    return alias
+
+
+def _job_id(value: str | None) -> str | None:
+    if value is not None and not is_valid_job_id(value):
+        raise ApiError(400, "invalid_job_id", "a job id is 1-200 letters, digits or . _ : @ + -")
+    return value
+
+
+def _seconds(field: str, value: Any, maximum: float | None = None) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise _invalid(field, "must be a number of seconds") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise _invalid(field, "must be a number of seconds >= 0")
+    if maximum is not None and value > maximum:
+        raise _invalid(field, f"must be at most {maximum:g} seconds")
+    return float(value)
+
+
+def allowed_tasks(alias: str) -> set[str]:
+    """Task names the API may enqueue on ``alias``: its ``WORKER["FUNCTIONS"]`` dotted paths."""
+    names = set()
+    for entry in get_config(alias).worker.get("FUNCTIONS", ()):
+        name = entry if isinstance(entry, str) else getattr(entry, "name", None)
+        if isinstance(name, str):
+            names.add(name)
+    return names
+
+
+@dataclass(frozen=True)
+class EnqueueRequest:
+    """A valid enqueue request: the alias to use and the job to add."""
+
+    alias: str
+    spec: JobSpec
+
+
+def parse_enqueue(data: dict[str, Any]) -> EnqueueRequest:
+    """Validate the body of ``POST jobs/``."""
+    unknown = sorted(set(data) - set(ENQUEUE_FIELDS))
+    if unknown:
+        raise ApiError(400, "unknown_field", f"unknown fields {unknown}; allowed: {list(ENQUEUE_FIELDS)}")
+    if "name" not in data:
+        raise _invalid("name", "is required")
+    name = _string(data, "name")
+    args = data.get("args", [])
+    if not isinstance(args, list):
+        raise _invalid("args", "must be a JSON array")
+    kwargs = data.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise _invalid("kwargs", "must be a JSON object")
+    alias = _alias(_string(data, "alias"))
+    if name not in allowed_tasks(alias):
+        raise ApiError(
+            400, "unknown_task", f"{name!r} is not in ARQ_QUEUES[{alias!r}]['WORKER']['FUNCTIONS']"
+        )
+    defer_by = data.get("defer_by")
+    spec = JobSpec(
+        name=str(name),
+        args=tuple(args),
+        kwargs=kwargs,
+        queue_name=_string(data, "queue"),
+        job_id=_job_id(_string(data, "job_id")),
+        defer_by=None if defer_by is None else _seconds("defer_by", defer_by),
+    )
+    return EnqueueRequest(alias, spec)
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """Where to find a job (``?alias=&queue=``) and how long to wait for it (``?wait=`` / ``?timeout=``)."""
+
+    job_id: str
+    alias: str
+    queue_name: str | None
+    wait: float
+    timeout: float | None
+
+
+def parse_job_query(request: HttpRequest, job_id: str) -> JobQuery:
+    """Validate the job id of the URL and its query string."""
+    query = request.GET
+    _job_id(job_id)
+    unknown = sorted(set(query) - {"alias", "queue", "wait", "timeout"})
+    if unknown:
+        raise ApiError(400, "unknown_field", f"unknown query parameters {unknown}")
+    timeout = query.get("timeout")
+    return JobQuery(
+        job_id=job_id,
+        alias=_alias(query.get("alias")),
+        queue_name=query.get("queue") or None,
+        wait=_seconds("wait", query.get("wait", 0), max_wait()),
+        timeout=None if timeout is None else _seconds("timeout", timeout, max_wait()),
+    )

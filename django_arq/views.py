@@ -1,0 +1,94 @@
+"""Async JSON views of the HTTP API: enqueue a job, read its state or result, abort it.
+
+Mount with ``path("arq/", include("django_arq.urls"))``. Authentication and errors: see
+``django_arq.api.auth`` and ``django_arq.api.errors``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from .api.auth import ENQUEUE, OPERATE, VIEW, Caller
+from .api.endpoint import endpoint
+from .api.errors import ApiError
+from .api.parsing import JobQuery, max_wait, parse_enqueue, parse_job_query, read_json
+from .api.serialize import job_json
+from .conf import DEFAULT_ALIAS
+from .handler import get_queue
+from .lookup import FoundJob, find_job, wait_for_job
+from .models import JobRecord
+
+__all__ = ["abort_job", "enqueue", "job_detail", "job_result"]
+
+
+def _job_url(job_id: str, alias: str, queue_name: str) -> str:
+    """The job's URL, with the query that finds it again."""
+    params = {"queue": queue_name} if alias == DEFAULT_ALIAS else {"alias": alias, "queue": queue_name}
+    return f"{reverse('django_arq:job', args=[job_id])}?{urlencode(params)}"
+
+
+def _found_json(query: JobQuery, found: FoundJob) -> dict[str, object]:
+    return job_json(found.job, alias=query.alias, source=found.source)
+
+
+@endpoint(method="POST", permission=ENQUEUE)
+async def enqueue(request: HttpRequest, caller: Caller) -> HttpResponse:
+    """``POST jobs/``: enqueue an allow-listed task; 201 with the job's metadata."""
+    job = parse_enqueue(read_json(request))
+    (metadata,) = await get_queue(job.alias).enqueue_many([job.spec])
+    response = JsonResponse(job_json(metadata, alias=job.alias), status=201)
+    response["Location"] = _job_url(metadata.id, job.alias, metadata.queue_name)
+    return response
+
+
+@endpoint(method="GET", permission=VIEW)
+async def job_detail(request: HttpRequest, caller: Caller, job_id: str) -> HttpResponse:
+    """``GET jobs/<id>/[?wait=S]``: metadata, with the result fields once finished."""
+    query = parse_job_query(request, job_id)
+    found = await wait_for_job(query.alias, job_id, query.queue_name, timeout=query.wait)
+    return JsonResponse(_found_json(query, found))
+
+
+@endpoint(method="GET", permission=VIEW)
+async def job_result(request: HttpRequest, caller: Caller, job_id: str) -> HttpResponse:
+    """``GET jobs/<id>/result/[?wait=S]``: the finished job; 409 while it has no result."""
+    query = parse_job_query(request, job_id)
+    found = await wait_for_job(query.alias, job_id, query.queue_name, timeout=query.wait)
+    if not found.finished:
+        raise ApiError(409, "result_not_ready", f"job {job_id!r} is {found.job.status.value}; no result yet")
+    return JsonResponse(_found_json(query, found))
+
+
+async def _note_abort_request(query: JobQuery, caller: Caller) -> None:
+    """Name the caller on the job's record (the audit layer notes the time of the request)."""
+    await JobRecord.objects.filter(alias=query.alias, job_id=query.job_id).aupdate(
+        abort_requested_at=Coalesce("abort_requested_at", Value(timezone.now())),
+        abort_requested_by=caller.label[:150],
+    )
+
+
+@endpoint(method="POST", permission=OPERATE)
+async def abort_job(request: HttpRequest, caller: Caller, job_id: str) -> HttpResponse:
+    """``POST jobs/<id>/abort/[?timeout=S]``: 200 ``{"aborted": bool}``, 202 if no worker answered in time."""
+    query = parse_job_query(request, job_id)
+    queue = get_queue(query.alias)
+    timeout = query.timeout if query.timeout is not None else min(queue.abort_timeout, max_wait())
+    body: dict[str, object] = {"id": job_id, "alias": query.alias}
+    try:
+        aborted = await queue.abort_job(job_id, query.queue_name, timeout=timeout)
+    except TimeoutError as exc:
+        await _note_abort_request(query, caller)
+        return JsonResponse({**body, "aborted": False, "requested": True, "detail": str(exc)}, status=202)
+    if aborted:
+        await _note_abort_request(query, caller)
+        return JsonResponse({**body, "aborted": True, "requested": True, "status": "complete"})
+    found = await find_job(query.alias, job_id, query.queue_name)  # JobNotFound -> 404
+    status = found.job.status.value
+    detail = f"job {job_id!r} is {status}; only queued, deferred or running jobs can be aborted"
+    return JsonResponse({**body, "aborted": False, "requested": False, "status": status, "detail": detail})
