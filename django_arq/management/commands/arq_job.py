@@ -1,0 +1,28 @@
+"""``manage.py arq_job JOB_ID``: a job's metadata, and its result fields once finished."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from asgiref.sync import async_to_sync
+
+from ...lookup import find_job
+from ..cli import JobCommand, job_id
+
+
+class Command(JobCommand):
+    help = (
+        "Show a job's metadata (id, name, args, kwargs, enqueue_time, status, queue_name), plus "
+        "start_time, finish_time, success and result once it has finished. Read from Redis, or from "
+        "its JobRecord when Redis no longer has it. Exit 3 if the job is unknown."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("job_id", type=job_id, help="the job's id")
+        self.add_location_arguments(parser)
+        self.add_json_argument(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        found = async_to_sync(find_job)(options["alias"], options["job_id"], options["queue"])
+        self.show_job(found, options["alias"], options["json"])
