@@ -1,0 +1,237 @@
+"""Data for the admin's queue dashboard: live counts from Redis, throughput from JobRecords.
+
+For each alias and queue: queued, deferred and in-progress jobs (read from arq's keys in two
+round trips per alias, never with ``KEYS``), worker health (arq's ``<queue>:health-check``
+key and its time to live), and the last hour's finished jobs per minute (one aggregate query
+over the indexed ``finish_time``), drawn as an inline SVG built here, on the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import redis
+from arq.constants import health_check_key_suffix, in_progress_key_prefix
+from django.db.models import Count
+from django.db.models.functions import TruncMinute
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from .handler import get_queue, queues
+from .models import JobRecord
+from .queues.jobs import JobStatus
+from .queues.mock import MockArqQueue
+from .queues.redis import RedisArqQueue
+
+__all__ = ["MINUTES", "QueueStats", "collect", "throughput_svg"]
+
+#: Minutes shown by the throughput picture.
+MINUTES = 60
+#: At most this many due jobs of a queue are checked for an in-progress key.
+IN_PROGRESS_SCAN = 10_000
+#: Queues are those named in records enqueued within this window, plus each alias's default queue.
+QUEUE_DISCOVERY = dt.timedelta(days=1)
+
+
+@dataclass
+class QueueStats:
+    """What the dashboard shows for one queue of one alias."""
+
+    alias: str
+    queue_name: str
+    queued: int | None = None
+    deferred: int | None = None
+    in_progress: int | None = None
+    in_progress_capped: bool = False  # True: more due jobs than IN_PROGRESS_SCAN, count is a lower bound
+    health: str | None = None  # the health-check key's value; None if no worker reports
+    health_ttl: float | None = None  # seconds before the health-check key expires
+    unavailable: str = ""  # why the live counts are missing (Redis down, backend without counts)
+    succeeded: list[int] = field(default_factory=lambda: [0] * MINUTES)
+    failed: list[int] = field(default_factory=lambda: [0] * MINUTES)
+    start: dt.datetime | None = None  # the first minute of the picture
+
+    @property
+    def failures_last_hour(self) -> int:
+        return sum(self.failed)
+
+    @property
+    def finished_last_hour(self) -> int:
+        return sum(self.succeeded) + sum(self.failed)
+
+    @property
+    def chart(self) -> SafeString:
+        return throughput_svg(self.succeeded, self.failed, self.start)
+
+
+# -- live counts -------------------------------------------------------------------------------
+
+
+def _redis_counts(queue: RedisArqQueue, stats: list[QueueStats]) -> None:
+    """Fill counts and health of one alias's queues from Redis, in two pipelined round trips."""
+    client = queue.sync_client()
+    now_ms = int(timezone.now().timestamp() * 1000)
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for s in stats:
+                pipe.zcount(s.queue_name, "-inf", now_ms)
+                pipe.zcount(s.queue_name, f"({now_ms}", "+inf")
+                pipe.zrangebyscore(s.queue_name, "-inf", now_ms, start=0, num=IN_PROGRESS_SCAN)
+                pipe.get(s.queue_name + health_check_key_suffix)
+                pipe.pttl(s.queue_name + health_check_key_suffix)
+            replies = pipe.execute()
+        due_members = []
+        for i, s in enumerate(stats):
+            due, s.deferred, members, health, pttl = replies[i * 5 : i * 5 + 5]
+            s.queued, s.in_progress_capped = due, due > len(members)
+            s.health = health.decode(errors="replace") if health is not None else None
+            s.health_ttl = pttl / 1000 if health is not None and pttl >= 0 else None
+            due_members.append([in_progress_key_prefix + m.decode() for m in members])
+        with client.pipeline(transaction=False) as pipe:
+            for keys in due_members:
+                if keys:
+                    pipe.exists(*keys)
+                else:
+                    pipe.echo(0)
+            running = pipe.execute()
+    except (redis.RedisError, OSError) as exc:
+        for s in stats:
+            s.unavailable = f"Redis at {queue.safe_url} is unavailable: {exc}"
+        return
+    for s, n in zip(stats, running, strict=True):
+        s.in_progress = int(n)
+        s.queued = (s.queued or 0) - s.in_progress
+
+
+def _mock_counts(queue: MockArqQueue, stats: list[QueueStats]) -> None:
+    for s in stats:
+        by_status = {status: 0 for status in JobStatus}
+        for meta in queue.jobs(s.queue_name):
+            by_status[meta.status] += 1
+        s.queued, s.deferred = by_status[JobStatus.queued], by_status[JobStatus.deferred]
+        s.in_progress = by_status[JobStatus.in_progress]
+        s.health = "in-memory backend: no worker process"
+
+
+def _live_counts(alias: str, stats: list[QueueStats]) -> None:
+    try:
+        queue = get_queue(alias)
+    except Exception as exc:  # a broken alias must not take the whole page down
+        for s in stats:
+            s.unavailable = f"queue {alias!r} cannot be built: {exc}"
+        return
+    backend = getattr(queue, "backend", queue)  # the audit layer may wrap the backend
+    if isinstance(backend, RedisArqQueue):
+        _redis_counts(backend, stats)
+    elif isinstance(backend, MockArqQueue):
+        _mock_counts(backend, stats)
+    else:
+        for s in stats:
+            s.unavailable = f"{type(backend).__name__} does not expose queue counts"
+
+
+# -- throughput from records -------------------------------------------------------------------
+
+
+def _minute_start(now: dt.datetime) -> dt.datetime:
+    return now.replace(second=0, microsecond=0) - dt.timedelta(minutes=MINUTES - 1)
+
+
+def _throughput(start: dt.datetime) -> Iterable[tuple[str, str, dt.datetime, bool, int]]:
+    rows = (
+        JobRecord.objects.filter(finish_time__gte=start, success__isnull=False)
+        .annotate(minute=TruncMinute("finish_time", tzinfo=dt.UTC))
+        .values_list("alias", "queue_name", "minute", "success")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return rows
+
+
+def _queue_names(aliases: list[str], since: dt.datetime) -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for alias in aliases:
+        try:
+            names[alias] = [get_queue(alias).default_queue_name]
+        except Exception:  # reported by _live_counts
+            names[alias] = []
+    recent = (
+        JobRecord.objects.filter(enqueue_time__gte=since, alias__in=aliases)
+        .values_list("alias", "queue_name")
+        .distinct()
+        .order_by()
+    )
+    for alias, queue_name in recent:
+        if queue_name not in names[alias]:
+            names[alias].append(queue_name)
+    return names
+
+
+def collect(now: dt.datetime | None = None) -> list[QueueStats]:
+    """Stats for every configured alias and each of its queues."""
+    now = now or timezone.now()
+    start = _minute_start(now.astimezone(dt.UTC))
+    aliases = list(queues)
+    stats: dict[tuple[str, str], QueueStats] = {}
+    for alias, names in _queue_names(aliases, now - QUEUE_DISCOVERY).items():
+        for name in names:
+            stats[alias, name] = QueueStats(alias, name, start=start)
+    for alias, queue_name, minute, success, n in _throughput(start):
+        s = stats.setdefault((alias, queue_name), QueueStats(alias, queue_name, start=start))
+        index = int((minute - start).total_seconds() // 60)
+        if 0 <= index < MINUTES:
+            (s.succeeded if success else s.failed)[index] += n
+    for alias in aliases:
+        _live_counts(alias, [s for s in stats.values() if s.alias == alias])
+    return sorted(
+        stats.values(), key=lambda s: (aliases.index(s.alias) if s.alias in aliases else 99, s.queue_name)
+    )
+
+
+# -- the picture -------------------------------------------------------------------------------
+
+WIDTH, HEIGHT, BAR, TOP, BOTTOM, LEFT = 640, 140, 10, 12, 18, 30
+
+
+def throughput_svg(succeeded: list[int], failed: list[int], start: dt.datetime | None) -> SafeString:
+    """Stacked bars per minute (successes green, failures red above them) as escaped inline SVG."""
+    peak = max([ok + ko for ok, ko in zip(succeeded, failed, strict=True)] + [1])
+    plot = HEIGHT - TOP - BOTTOM
+    bars = []
+    for i, (ok, ko) in enumerate(zip(succeeded, failed, strict=True)):
+        x = LEFT + i * BAR
+        h_ok, h_ko = round(plot * ok / peak), round(plot * ko / peak)
+        when = (start + dt.timedelta(minutes=i)).strftime("%H:%M UTC") if start else f"minute {i + 1}"
+        label = f"{when}: {ok} succeeded, {ko} failed"
+        y_ok = TOP + plot - h_ok
+        bars.append((x, TOP, BAR - 1, plot, label, x, y_ok, BAR - 1, h_ok, x, y_ok - h_ko, BAR - 1, h_ko))
+    body = format_html_join(
+        "",
+        '<g><title>{}</title><rect class="arq-slot" x="{}" y="{}" width="{}" height="{}"/>'
+        '<rect class="arq-ok" x="{}" y="{}" width="{}" height="{}"/>'
+        '<rect class="arq-ko" x="{}" y="{}" width="{}" height="{}"/></g>',
+        ((b[4], b[0], b[1], b[2], b[3], *b[5:]) for b in bars),
+    )
+    total_ok, total_ko = sum(succeeded), sum(failed)
+    return format_html(
+        '<svg class="arq-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}"'
+        ' width="{w}" height="{h}" role="img" aria-label="{aria}">'
+        '<text x="2" y="{ty}" class="arq-axis">{peak}</text><text x="2" y="{by}" class="arq-axis">0</text>'
+        '<line x1="{left}" y1="{base}" x2="{right}" y2="{base}" class="arq-base"/>{body}'
+        '<text x="{left}" y="{ly}" class="arq-axis">-{minutes} min</text>'
+        '<text x="{right}" y="{ly}" text-anchor="end" class="arq-axis">now</text></svg>',
+        w=WIDTH,
+        h=HEIGHT,
+        aria=f"Jobs finished per minute over the last hour: {total_ok} succeeded, {total_ko} failed",
+        ty=TOP + 4,
+        by=HEIGHT - BOTTOM,
+        peak=peak,
+        left=LEFT,
+        right=LEFT + MINUTES * BAR,
+        base=HEIGHT - BOTTOM,
+        body=body,
+        ly=HEIGHT - 4,
+        minutes=MINUTES,
+    )

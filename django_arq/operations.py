@@ -1,0 +1,224 @@
+"""Operator actions on recorded jobs: abort, refresh from Redis, retry.
+
+The admin's actions and buttons call these. Redis is asked about all selected jobs at once
+(async calls gathered on one event loop, so N aborts wait ``timeout`` seconds in total, not
+N times that); the records are then updated in plain synchronous ORM code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .handler import get_queue
+from .models import JobRecord
+from .payloads import jsonable
+from .queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
+from .queues.jobs import JobMetadata, JobResult, JobSpec, JobStatus, is_abort_result
+
+__all__ = ["Outcome", "abort_records", "apply_state", "refresh_records", "retry_records"]
+
+#: How many jobs are asked about at the same time.
+CONCURRENCY = 20
+
+
+class Outcome(enum.Enum):
+    """What happened to one job; the value is the sentence the admin shows."""
+
+    aborted = "Aborted"
+    finished = "Already finished, nothing to abort"
+    unknown = "Unknown to Redis (result expired or never enqueued); record kept"
+    requested = "Abort requested, but no worker answered in time; a worker aborts the job when it sees it"
+    refreshed = "Refreshed from Redis"
+    retried = "Retried"
+    not_finished = "Not retried: only finished jobs can be retried"
+    lossy = "Not retried: Redis no longer has the job and its recorded arguments are not exact copies"
+    unavailable = "Redis unavailable"
+    failed = "Failed"
+
+
+@dataclass
+class Report:
+    """The outcome for one record, with a detail (an error message, the new job's id)."""
+
+    record: JobRecord
+    outcome: Outcome
+    detail: str = ""
+
+
+State = JobMetadata | JobResult | None
+#: What asking Redis about one job gave: the outcome, the state read, a detail.
+Step = tuple[Outcome, State, str]
+
+
+# -- reading Redis ---------------------------------------------------------------------------
+
+
+async def read_state(record: JobRecord) -> State:
+    """What Redis knows about a recorded job: its result, else its metadata, else None."""
+    queue = get_queue(record.alias)
+    try:
+        return await queue.get_job_result(record.job_id, record.queue_name)
+    except JobNotFound:
+        return None
+    except JobResultUnavailable:
+        pass
+    try:
+        return await queue.get_job_metadata(record.job_id, record.queue_name)
+    except JobNotFound:
+        return None
+
+
+async def _abort_one(record: JobRecord, timeout: float) -> Step:
+    queue = get_queue(record.alias)
+    try:
+        aborted = await queue.abort_job(record.job_id, record.queue_name, timeout=timeout)
+    except TimeoutError:
+        return Outcome.requested, None, ""
+    state = await read_state(record)
+    if aborted:
+        return Outcome.aborted, state, ""
+    return (Outcome.finished if state is not None else Outcome.unknown), state, ""
+
+
+async def _refresh_one(record: JobRecord) -> Step:
+    state = await read_state(record)
+    return (Outcome.refreshed if state is not None else Outcome.unknown), state, ""
+
+
+async def _gather(
+    coro_fn: Callable[..., Awaitable[Step]], records: Sequence[JobRecord], *args: Any
+) -> list[Step]:
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def guarded(record: JobRecord) -> Step:
+        async with limit:
+            try:
+                return await coro_fn(record, *args)
+            except RedisUnavailable as exc:
+                return Outcome.unavailable, None, str(exc)
+            except ArqJobError as exc:
+                return Outcome.failed, None, str(exc)
+
+    return list(await asyncio.gather(*(guarded(r) for r in records)))
+
+
+# -- updating records ------------------------------------------------------------------------
+
+
+def apply_state(record: JobRecord, state: JobMetadata | JobResult) -> list[str]:
+    """Copy what Redis knows onto the record; returns the names of the fields set."""
+    record.status = state.status.value
+    fields = ["status"]
+    if isinstance(state, JobResult):
+        record.start_time, record.finish_time, record.success = (
+            state.start_time,
+            state.finish_time,
+            state.success,
+        )
+        record.result = jsonable(state.result)
+        fields += ["start_time", "finish_time", "success", "result"]
+        if not state.success and not record.error:
+            what = "aborted" if is_abort_result(state.success, state.result) else "failed"
+            detail = record.result.get("message", "") if isinstance(record.result, dict) else ""
+            record.error = f"{what}: {detail}".rstrip(": ")
+            fields.append("error")
+    return fields
+
+
+def _save(record: JobRecord, fields: Iterable[str]) -> None:
+    record.save(update_fields=[*fields, "updated_at"])
+
+
+def abort_records(records: Sequence[JobRecord], user: str, timeout: float) -> list[Report]:
+    """Abort each job, waiting at most ``timeout`` seconds in all for workers to confirm."""
+    results = async_to_sync(_gather)(_abort_one, records, timeout)
+    now = timezone.now()
+    reports = []
+    for record, (outcome, state, detail) in zip(records, results, strict=True):
+        fields = apply_state(record, state) if state is not None else []
+        if outcome in (Outcome.aborted, Outcome.requested):
+            record.abort_requested_at, record.abort_requested_by = now, user[:150]
+            fields += ["abort_requested_at", "abort_requested_by"]
+        if fields:
+            _save(record, fields)
+        reports.append(Report(record, outcome, detail))
+    return reports
+
+
+def refresh_records(records: Sequence[JobRecord]) -> list[Report]:
+    """Re-read each job from Redis and update its record; a job Redis has forgotten keeps its record."""
+    results = async_to_sync(_gather)(_refresh_one, records)
+    reports = []
+    for record, (outcome, state, detail) in zip(records, results, strict=True):
+        if state is not None:
+            _save(record, apply_state(record, state))
+        reports.append(Report(record, outcome, detail))
+    return reports
+
+
+def _is_lossy(value: Any) -> bool:
+    """Whether a recorded payload holds a stand-in (``{"repr": ...}``) for a value JSON could not hold."""
+    if isinstance(value, dict):
+        return set(value) == {"repr"} or any(_is_lossy(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_is_lossy(v) for v in value)
+    return False
+
+
+def _retry_one(record: JobRecord) -> Report:
+    if record.status != JobStatus.complete.value:
+        return Report(record, Outcome.not_finished, f"it is {record.get_status_display()}")
+    queue = get_queue(record.alias)
+    try:
+        original = queue.get_job_result_sync(record.job_id, record.queue_name)
+        args, kwargs = tuple(original.args), dict(original.kwargs)
+    except (JobNotFound, JobResultUnavailable):
+        if _is_lossy(record.args) or _is_lossy(record.kwargs):
+            return Report(record, Outcome.lossy)
+        args, kwargs = tuple(record.args or ()), dict(record.kwargs or {})
+    (meta,) = queue.enqueue_many_sync([JobSpec(record.name, args, kwargs, record.queue_name)])
+    link_retry(record, meta)
+    return Report(record, Outcome.retried, meta.id)
+
+
+def link_retry(original: JobRecord, meta: JobMetadata) -> JobRecord:
+    """Point the new job's record at the one it retries, creating it if the audit layer has not."""
+    lookup = {"alias": original.alias, "job_id": meta.id}
+    if JobRecord.objects.filter(**lookup).update(retry_of=original, updated_at=timezone.now()):
+        return JobRecord.objects.get(**lookup)
+    try:
+        with transaction.atomic():
+            return JobRecord.objects.create(
+                **lookup,
+                name=meta.name,
+                args=jsonable(list(meta.args)),
+                kwargs=jsonable(meta.kwargs),
+                enqueue_time=meta.enqueue_time,
+                status=meta.status.value,
+                queue_name=meta.queue_name,
+                retry_of=original,
+            )
+    except IntegrityError:  # the audit layer wrote it in the meantime
+        JobRecord.objects.filter(**lookup).update(retry_of=original)
+        return JobRecord.objects.get(**lookup)
+
+
+def retry_records(records: Sequence[JobRecord]) -> list[Report]:
+    """Enqueue a copy of each finished job (same name, arguments and queue) linked by ``retry_of``."""
+    reports = []
+    for record in records:
+        try:
+            reports.append(_retry_one(record))
+        except RedisUnavailable as exc:
+            reports.append(Report(record, Outcome.unavailable, str(exc)))
+        except ArqJobError as exc:
+            reports.append(Report(record, Outcome.failed, str(exc)))
+    return reports
