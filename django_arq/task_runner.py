@@ -1,0 +1,212 @@
+"""The worker side of ``django_arq.tasks``: the arq job that runs one Django ``@task``.
+
+Every Django task travels as one arq job named ``django_arq.tasks.run_task`` whose arguments
+are the task's ``module_path``, its (JSON-normalised) args and kwargs, and keyword options
+naming the ``TASKS`` backend, the Django queue and ``run_after``. ``run_task`` imports the
+task, refuses anything that is not a ``django.tasks.Task`` of an ``ArqBackend``, runs it
+(sync functions in a worker thread, coroutines on the loop), sends Django's task signals and
+leaves a result that ``ArqBackend.get_result`` turns back into a ``TaskResult``.
+
+Each attempt is appended to a small Redis list (``django-arq:task-attempts:<job id>``) so that
+``worker_ids``, ``started_at`` and ``last_attempted_at`` survive arq retries.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import socket
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from traceback import format_exception, format_exception_only
+from typing import Any
+
+from arq.worker import Retry
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus
+from django.tasks.base import TaskError
+from django.tasks.exceptions import InvalidTask
+from django.tasks.signals import task_finished, task_started
+from django.utils.json import normalize_json
+from django.utils.module_loading import import_string
+
+from .queues.serializers import SerializedError
+
+__all__ = ["RUN_TASK", "TaskFailed", "attempts_key", "load_task", "run_task", "task_error", "worker_id"]
+
+#: The arq job name of every Django task (a plain arq worker can register it by this name).
+RUN_TASK = "django_arq.tasks.run_task"
+#: How long the attempt log of a task is kept after its latest attempt started (seconds).
+ATTEMPTS_TTL = 7 * 24 * 3600
+ATTEMPTS_PREFIX = "django-arq:task-attempts:"
+
+
+def attempts_key(job_id: str) -> str:
+    """Redis key of the list of attempts of one task."""
+    return ATTEMPTS_PREFIX + job_id
+
+
+def worker_id() -> str:
+    """How this worker process appears in ``TaskResult.worker_ids``: ``hostname:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class TaskFailed(Exception):
+    """A Django task raised: carries its exception class path and traceback in arq's result.
+
+    ``str()`` is the class path, a newline and the traceback, so the same text survives the
+    JSON serializer (which keeps an exception's class and message only).
+    """
+
+    def __init__(self, exception_class_path: str, traceback: str) -> None:
+        super().__init__(exception_class_path, traceback)
+        self.exception_class_path = exception_class_path
+        self.traceback = traceback
+
+    def __str__(self) -> str:
+        return f"{self.exception_class_path}\n{self.traceback}"
+
+
+def task_error(value: Any) -> TaskError:
+    """The ``TaskError`` for a failed arq result (``TaskFailed``, an arq failure, or its JSON form)."""
+    if isinstance(value, SerializedError):
+        if value.type_name == class_path(TaskFailed):
+            path, _, traceback = value.message.partition("\n")
+            return TaskError(exception_class_path=path, traceback=traceback)
+        return TaskError(
+            exception_class_path=value.type_name, traceback=f"{value.type_name}: {value.message}\n"
+        )
+    if isinstance(value, TaskFailed):
+        return TaskError(exception_class_path=value.exception_class_path, traceback=value.traceback)
+    if isinstance(value, BaseException):  # failed in arq itself: timeout, abort, max tries, refused payload
+        return TaskError(
+            exception_class_path=class_path(type(value)), traceback="".join(format_exception_only(value))
+        )
+    return TaskError(
+        exception_class_path=class_path(Exception), traceback=f"arq stored a failure: {value!r}\n"
+    )
+
+
+def load_task(module_path: Any, backend: str, queue_name: str, run_after: datetime | None) -> Task:
+    """The ``Task`` at ``module_path``, as it was enqueued; ``InvalidTask`` for anything else."""
+    if not isinstance(module_path, str):
+        raise InvalidTask(f"a task path must be a string, not {type(module_path).__name__}")
+    try:
+        found = import_string(module_path)
+    except ImportError as exc:
+        raise InvalidTask(f"cannot import task {module_path!r}: {exc}") from exc
+    if not isinstance(found, Task):
+        raise InvalidTask(
+            f"{module_path!r} is a {type(found).__name__}, not a django.tasks Task; "
+            "only functions decorated with @task can run as Django tasks"
+        )
+    changes: dict[str, Any] = {"backend": backend, "queue_name": queue_name}
+    if run_after is not None:
+        changes["run_after"] = run_after
+    return found.using(**changes)
+
+
+def parse_attempts(raw: Sequence[bytes | str]) -> list[dict[str, Any]]:
+    """Decode the attempt log: ``[{"worker_id": ..., "at": datetime}, ...]``, oldest first."""
+    attempts = []
+    for item in raw:
+        data = json.loads(item)
+        attempts.append({"worker_id": data["worker_id"], "at": datetime.fromisoformat(data["at"])})
+    return attempts
+
+
+async def record_attempt(ctx: dict[str, Any], job_id: str) -> list[dict[str, Any]]:
+    """Append this attempt to the task's log in one round trip; return the whole log."""
+    entry = {"worker_id": worker_id(), "at": datetime.now(UTC).isoformat()}
+    key = attempts_key(job_id)
+    async with ctx["redis"].pipeline(transaction=True) as pipe:
+        pipe.rpush(key, json.dumps(entry))
+        pipe.expire(key, ATTEMPTS_TTL)
+        pipe.lrange(key, 0, -1)
+        *_, raw = await pipe.execute()
+    return parse_attempts(raw)
+
+
+def _call_in_thread(task: Task, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """Run a sync task function in a worker thread, as a Django request would: fresh DB connections."""
+    close_old_connections()
+    try:
+        return task.func(*args, **kwargs)
+    finally:
+        close_old_connections()
+
+
+async def _call(task: Task, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    if inspect.iscoroutinefunction(task.func):
+        return await task.func(*args, **kwargs)
+    return await sync_to_async(_call_in_thread, thread_sensitive=False)(task, args, kwargs)
+
+
+def _set(result: TaskResult, **changes: Any) -> None:
+    for name, value in changes.items():
+        object.__setattr__(result, name, value)
+
+
+async def run_task(
+    ctx: dict[str, Any],
+    module_path: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    *,
+    backend: str = "default",
+    queue_name: str = "default",
+    run_after: datetime | None = None,
+) -> Any:
+    """The arq job of every Django task: run ``module_path`` and return its JSON-normalised value.
+
+    A failure is raised as ``TaskFailed`` (class path and traceback); ``arq.worker.Retry`` raised
+    by the task passes through so that arq runs it again later.
+    """
+    from .tasks import ArqBackend
+
+    task = load_task(module_path, backend, queue_name, run_after)
+    task_backend = task.get_backend()
+    if not isinstance(task_backend, ArqBackend):
+        raise InvalidTask(
+            f"task {module_path!r} names TASKS[{backend!r}], a {type(task_backend).__name__}, "
+            "not a django_arq.tasks.ArqBackend; refusing to run it"
+        )
+    job_id: str = ctx["job_id"]
+    attempts = await record_attempt(ctx, job_id)
+    result = TaskResult(
+        task=task,
+        id=job_id,
+        status=TaskResultStatus.RUNNING,
+        enqueued_at=ctx.get("enqueue_time"),
+        started_at=attempts[0]["at"],
+        finished_at=None,
+        last_attempted_at=attempts[-1]["at"],
+        args=args,
+        kwargs=kwargs,
+        backend=backend,
+        errors=[],
+        worker_ids=[a["worker_id"] for a in attempts],
+    )
+    sender = type(task_backend)
+    await task_started.asend(sender=sender, task_result=result)
+    call_args = [TaskContext(task_result=result), *result.args] if task.takes_context else result.args
+    try:
+        value = normalize_json(await _call(task, call_args, result.kwargs))
+    except Retry:
+        raise
+    except Exception as exc:
+        error = TaskError(
+            exception_class_path=class_path(type(exc)), traceback="".join(format_exception(exc))
+        )
+        _set(result, status=TaskResultStatus.FAILED, finished_at=datetime.now(UTC), errors=[error])
+        await task_finished.asend(sender=sender, task_result=result)
+        raise TaskFailed(error.exception_class_path, error.traceback) from exc
+    _set(result, status=TaskResultStatus.SUCCESSFUL, finished_at=datetime.now(UTC), _return_value=value)
+    await task_finished.asend(sender=sender, task_result=result)
+    return value

@@ -1,0 +1,291 @@
+"""Django's Tasks framework (``django.tasks``, Django 6.0+) on arq: ``ArqBackend``.
+
+    TASKS = {
+        "default": {
+            "BACKEND": "django_arq.tasks.ArqBackend",
+            "QUEUES": ["default", "emails"],
+            "OPTIONS": {"ALIAS": "default"},      # the ARQ_QUEUES alias the jobs go through
+        }
+    }
+
+A task is enqueued as one arq job named ``django_arq.tasks.run_task`` (see ``task_runner``),
+through ``get_queue(ALIAS)`` so that it gets a JobRecord like any other job. The result id is
+the arq job id. Django queue ``"default"`` maps to the alias's DEFAULT_QUEUE_NAME, any other
+Django queue ``N`` to the arq queue ``"<DEFAULT_QUEUE_NAME>:N"`` (``arq_queue_name``).
+Results are read from Redis, so the alias must use ``RedisArqQueue``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import django
+
+try:
+    from django.tasks import DEFAULT_TASK_QUEUE_NAME, Task, TaskResult, TaskResultStatus, task_backends
+except ImportError as exc:  # Django < 6.0
+    raise ImportError(
+        "django_arq.tasks needs Django 6.0 or later (django.tasks); "
+        f"Django {django.get_version()} is installed"
+    ) from exc
+
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.jobs import deserialize_job, deserialize_result
+from arq.worker import Function, func
+from django.core.checks import CheckMessage, Error
+from django.core.exceptions import ImproperlyConfigured
+from django.tasks.backends.base import BaseTaskBackend
+from django.tasks.base import DEFAULT_TASK_PRIORITY
+from django.tasks.exceptions import InvalidTask, InvalidTaskBackend, TaskResultDoesNotExist
+from django.tasks.signals import task_enqueued
+from django.utils import timezone
+from django.utils.json import normalize_json
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULT_ALIAS, get_config
+from .handler import get_queue
+from .queues.base import ArqQueue
+from .queues.drivers import run_async, run_sync
+from .queues.jobs import JobMetadata
+from .queues.protocol import Call, Op
+from .queues.redis import RedisArqQueue
+from .queues.serializers import Serializer
+from .task_runner import RUN_TASK, TaskFailed, attempts_key, load_task, parse_attempts, run_task, task_error
+
+__all__ = ["RUN_TASK", "ArqBackend", "TaskFailed", "run_task", "worker_functions"]
+
+OPTION_KEYS = frozenset({"ALIAS"})
+
+
+class ArqBackend(BaseTaskBackend):
+    """Runs ``@task`` functions on arq workers; results come back from Redis as ``TaskResult``s."""
+
+    supports_defer = True  # run_after -> arq's _defer_until
+    supports_async_task = True
+    supports_get_result = True  # from any process, while arq keeps the result (KEEP_RESULT)
+    supports_priority = False  # arq runs due jobs in order; there is no priority to map to
+
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        self.arq_alias: str = self.options.get("ALIAS", DEFAULT_ALIAS)
+
+    @property
+    def queue(self) -> ArqQueue:
+        """The ``ARQ_QUEUES`` queue tasks are enqueued through (audited if the alias is)."""
+        return get_queue(self.arq_alias)
+
+    def redis_queue(self) -> RedisArqQueue:
+        """The Redis backend of the alias, for reading results."""
+        queue = self.queue
+        backend = getattr(queue, "backend", queue)  # unwrap the audit layer
+        if not isinstance(backend, RedisArqQueue):
+            raise InvalidTaskBackend(
+                f"TASKS[{self.alias!r}] needs ARQ_QUEUES[{self.arq_alias!r}] to be a RedisArqQueue "
+                f"to read results, not {type(backend).__name__}"
+            )
+        return backend
+
+    def arq_queue_name(self, queue_name: str) -> str:
+        """The arq queue that serves a Django queue name."""
+        default = self.queue.default_queue_name
+        return default if queue_name == DEFAULT_TASK_QUEUE_NAME else f"{default}:{queue_name}"
+
+    # -- validation --------------------------------------------------------------------------
+
+    def validate_task(self, task: Task) -> None:
+        if self.queues and task.queue_name not in self.queues:
+            raise InvalidTask(
+                f"queue {task.queue_name!r} is not in TASKS[{self.alias!r}]['QUEUES'] {sorted(self.queues)}"
+            )
+        if task.priority != DEFAULT_TASK_PRIORITY:
+            raise InvalidTask(
+                f"ArqBackend does not support priority (got {task.priority!r}): arq runs due jobs "
+                "in order; use a separate queue for urgent tasks"
+            )
+        super().validate_task(task)
+        if task.run_after is not None and timezone.is_naive(task.run_after):
+            raise InvalidTask("run_after must be an aware datetime: arq schedules jobs by UTC timestamp")
+
+    # -- enqueue -----------------------------------------------------------------------------
+
+    def _job(
+        self, task: Task, args: Sequence[Any], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arq job for one task call: run_task's arguments, and the enqueue options."""
+        self.validate_task(task)
+        try:
+            task_args, task_kwargs = normalize_json(args), normalize_json(kwargs)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"arguments of task {task.module_path!r} must be JSON-serialisable: {exc}"
+            ) from exc
+        options = {
+            "backend": self.alias,
+            "queue_name": task.queue_name,
+            "run_after": task.run_after,
+            "_queue_name": self.arq_queue_name(task.queue_name),
+            "_defer_until": task.run_after,
+        }
+        return (task.module_path, task_args, task_kwargs), options
+
+    def _enqueued(self, task: Task, meta: JobMetadata, job_args: tuple[Any, ...]) -> TaskResult:
+        return TaskResult(
+            task=task,
+            id=meta.id,
+            status=TaskResultStatus.READY,
+            enqueued_at=meta.enqueue_time,
+            started_at=None,
+            finished_at=None,
+            last_attempted_at=None,
+            args=job_args[1],
+            kwargs=job_args[2],
+            backend=self.alias,
+            errors=[],
+            worker_ids=[],
+        )
+
+    def enqueue(self, task: Task, args: Sequence[Any], kwargs: dict[str, Any]) -> TaskResult:
+        job_args, options = self._job(task, args, kwargs)
+        meta = self.queue.enqueue_sync(RUN_TASK, *job_args, **options)
+        result = self._enqueued(task, meta, job_args)
+        task_enqueued.send(type(self), task_result=result)
+        return result
+
+    async def aenqueue(self, task: Task, args: Sequence[Any], kwargs: dict[str, Any]) -> TaskResult:
+        job_args, options = self._job(task, args, kwargs)
+        meta = await self.queue.enqueue(RUN_TASK, *job_args, **options)
+        result = self._enqueued(task, meta, job_args)
+        await task_enqueued.asend(type(self), task_result=result)
+        return result
+
+    # -- results -----------------------------------------------------------------------------
+
+    def _read(self, result_id: Any, serializer: Serializer) -> Op[TaskResult]:
+        """Read payload, progress, result and attempt log in one round trip, and decode them."""
+        if not isinstance(result_id, str) or not result_id:
+            raise TaskResultDoesNotExist(f"task result ids are non-empty strings, not {result_id!r}")
+        reply = yield Call(
+            (
+                ("GET", job_key_prefix + result_id),
+                ("EXISTS", in_progress_key_prefix + result_id),
+                ("GET", result_key_prefix + result_id),
+                ("LRANGE", attempts_key(result_id), 0, -1),
+            ),
+            transaction=True,
+        )
+        return self._decode(result_id, serializer, *reply)
+
+    def _decode(
+        self,
+        result_id: str,
+        serializer: Serializer,
+        payload: bytes | None,
+        running: int,
+        stored: bytes | None,
+        log: list[bytes],
+    ) -> TaskResult:
+        if stored is not None:
+            job: Any = deserialize_result(stored, deserializer=serializer.loads)
+        elif payload is not None:
+            job = deserialize_job(payload, deserializer=serializer.loads)
+        else:
+            raise TaskResultDoesNotExist(
+                f"no task result with id {result_id!r} (unknown, or its result expired)"
+            )
+        if job.function != RUN_TASK or len(job.args) != 3:
+            raise TaskResultDoesNotExist(
+                f"{result_id!r} is an arq job of {job.function!r}, not a Django task"
+            )
+        module_path, args, kwargs = job.args
+        task = load_task(
+            module_path,
+            self.alias,
+            job.kwargs.get("queue_name", DEFAULT_TASK_QUEUE_NAME),
+            job.kwargs.get("run_after"),
+        )
+        attempts = parse_attempts(log)
+        result = TaskResult(
+            task=task,
+            id=result_id,
+            status=TaskResultStatus.RUNNING if running else TaskResultStatus.READY,
+            enqueued_at=job.enqueue_time,
+            started_at=attempts[0]["at"] if attempts else None,
+            finished_at=None,
+            last_attempted_at=attempts[-1]["at"] if attempts else None,
+            args=args,
+            kwargs=kwargs,
+            backend=self.alias,
+            errors=[],
+            worker_ids=[a["worker_id"] for a in attempts],
+        )
+        if stored is not None:
+            object.__setattr__(result, "finished_at", job.finish_time)
+            if job.success:
+                object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
+                object.__setattr__(result, "_return_value", job.result)
+            else:
+                object.__setattr__(result, "status", TaskResultStatus.FAILED)
+                result.errors.append(task_error(job.result))
+        return result
+
+    def get_result(self, result_id: str) -> TaskResult:
+        queue = self.redis_queue()
+        return run_sync(self._read(result_id, queue.serializer), queue.sync_client(), queue.safe_url)
+
+    async def aget_result(self, result_id: str) -> TaskResult:
+        queue = self.redis_queue()
+        return await run_async(self._read(result_id, queue.serializer), queue.async_client(), queue.safe_url)
+
+    # -- system checks -----------------------------------------------------------------------
+
+    def check(self, **kwargs: Any) -> list[CheckMessage]:
+        where = f"TASKS[{self.alias!r}]"
+        messages: list[CheckMessage] = list(super().check(**kwargs))
+        unknown = set(self.options) - OPTION_KEYS
+        if unknown:
+            messages.append(
+                Error(
+                    f"{where}['OPTIONS'] has unknown keys {sorted(unknown)}",
+                    hint="valid keys: ALIAS",
+                    id="django_arq.T001",
+                )
+            )
+        try:
+            config = get_config(self.arq_alias)
+        except ImproperlyConfigured as exc:
+            messages.append(
+                Error(f"{where}: OPTIONS['ALIAS'] {self.arq_alias!r}: {exc}", id="django_arq.T002")
+            )
+            return messages
+        try:
+            backend = import_string(config.backend)
+        except ImportError:
+            return messages  # reported by django_arq's own ARQ_QUEUES checks
+        if not (isinstance(backend, type) and issubclass(backend, RedisArqQueue)):
+            messages.append(
+                Error(
+                    f"{where}: ARQ_QUEUES[{self.arq_alias!r}] uses {config.backend}; ArqBackend reads task "
+                    "results from Redis and needs a RedisArqQueue alias",
+                    hint="for tests without Redis use django.tasks.backends.immediate.ImmediateBackend",
+                    id="django_arq.T003",
+                )
+            )
+        return messages
+
+
+def worker_functions(alias: str) -> list[Function]:
+    """The arq functions a worker for ``ARQ_QUEUES[alias]`` registers to run Django tasks.
+
+    ``[func(run_task, name="django_arq.tasks.run_task")]`` if a ``TASKS`` backend is an
+    ``ArqBackend`` whose ``OPTIONS["ALIAS"]`` is ``alias``; ``[]`` otherwise.
+    """
+    for params in task_backends.settings.values():
+        try:
+            backend = import_string(params["BACKEND"])
+        except (ImportError, KeyError):
+            continue
+        target = (params.get("OPTIONS") or {}).get("ALIAS", DEFAULT_ALIAS)
+        if isinstance(backend, type) and issubclass(backend, ArqBackend) and target == alias:
+            return [func(run_task, name=RUN_TASK)]
+    return []

@@ -1,0 +1,106 @@
+"""Django tasks used by the tests, run by ImmediateBackend and by ArqBackend on a real arq worker."""
+
+import asyncio
+import json
+import os
+from typing import Any
+
+import redis
+from arq.worker import Retry
+from django.conf import settings
+from django.tasks import TaskContext, task
+from django.tasks.signals import task_finished, task_started
+
+SIGNALS_KEY = "django-arq-tests:tasks:signals"
+
+
+class TaskBoom(Exception):
+    """Raised by the failing tasks, so that the class path is ours."""
+
+
+@task
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@task
+async def async_add(a: int, b: int) -> int:
+    await asyncio.sleep(0)
+    return a + b
+
+
+@task
+def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    return {"args": args, "kwargs": kwargs}
+
+
+@task(takes_context=True)
+def whoami(context: TaskContext, tag: str) -> dict[str, Any]:
+    r = context.task_result
+    return {"tag": tag, "id": r.id, "attempt": context.attempt, "status": r.status, "backend": r.backend}
+
+
+@task(takes_context=True)
+async def async_whoami(context: TaskContext, tag: str) -> dict[str, Any]:
+    r = context.task_result
+    return {"tag": tag, "id": r.id, "attempt": context.attempt, "status": r.status, "backend": r.backend}
+
+
+@task
+def fail(message: str) -> None:
+    raise TaskBoom(message)
+
+
+@task
+async def async_fail(message: str) -> None:
+    await asyncio.sleep(0)
+    raise TaskBoom(message)
+
+
+@task
+def bad_return() -> Any:
+    return {1, 2}  # a set: not JSON, so the task fails as Django's own backends fail it
+
+
+@task
+def pid() -> int:
+    return os.getpid()
+
+
+@task
+async def sleep_for(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "slept"
+
+
+@task(takes_context=True)
+def flaky(context: TaskContext, succeed_on: int) -> int:
+    """Asks arq to run it again (``Retry``) until attempt ``succeed_on``."""
+    if context.attempt < succeed_on:
+        raise Retry(defer=0.05)
+    return context.attempt
+
+
+def not_a_task(a: int) -> int:
+    return a
+
+
+def _log_signal(name: str, task_result: Any) -> None:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        entry = {"signal": name, "id": task_result.id, "status": task_result.status, "pid": os.getpid()}
+        client.rpush(SIGNALS_KEY, json.dumps(entry))
+    finally:
+        client.close()
+
+
+def on_started(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    _log_signal("task_started", task_result)
+
+
+def on_finished(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    _log_signal("task_finished", task_result)
+
+
+task_started.connect(on_started, dispatch_uid="tests.tasks.started")
+task_finished.connect(on_finished, dispatch_uid="tests.tasks.finished")

@@ -1,0 +1,52 @@
+"""Helpers for the django.tasks tests: worker processes, waiting for results, child-process env."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import redis
+
+from tests.helpers import ROOT, Process, wait_for
+
+TASKS_SETTINGS = "tests.tasks.settings"
+
+
+def task_env() -> dict[str, str]:
+    """Environment for a child process that uses the tasks settings."""
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": TASKS_SETTINGS, "PYTHONPATH": str(ROOT)}
+
+
+def clear_task_keys(redis_url: str) -> None:
+    """Drop the arq queues and side keys of the tasks tests (job ids are random, so results stay)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter("django-arq-tests:tasks*"):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+def start_task_worker(queue: str | None = None, burst: bool = False) -> Process:
+    """A real arq worker process running Django tasks (Django set up with tests.tasks.settings)."""
+    env = {"DJANGO_SETTINGS_MODULE": TASKS_SETTINGS, "PYTHONPATH": str(ROOT), "TASKS_TEST_QUEUE": queue or ""}
+    args = [sys.executable, "-m", "arq", "tests.tasks.worker_settings.WorkerSettings"]
+    worker = Process([*args, "--burst"] if burst else args, env=env)
+    if not burst:
+        wait_for(lambda: "Starting worker" in worker.output() or worker.proc.poll() is not None, timeout=30)
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"arq worker for Django tasks exited:\n{worker.output()}")
+    return worker
+
+
+def wait_finished(result: Any, timeout: float = 15) -> Any:
+    """Refresh a TaskResult until it is finished (polling Redis), then return it."""
+    deadline = time.monotonic() + timeout
+    while not result.is_finished:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"task {result.id} still {result.status} after {timeout}s")
+        time.sleep(0.02)
+        result.refresh()
+    return result

@@ -1,0 +1,201 @@
+"""ArqBackend without a worker: enqueue, mapping to arq jobs, validation, unknown ids, checks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from django.tasks import TaskResultStatus, default_task_backend, task, task_backends
+from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist, TaskResultMismatch
+from django.tasks.signals import task_enqueued
+from django.utils import timezone
+
+from django_arq import JobStatus, get_queue
+from django_arq.tasks import RUN_TASK, ArqBackend, worker_functions
+from tests.tasks import sample_tasks
+from tests.tasks.settings import TASKS_QUEUE
+
+
+def test_default_backend_is_arq_with_honest_flags() -> None:
+    backend = task_backends["default"]
+    assert isinstance(backend, ArqBackend)
+    assert backend.arq_alias == "tasks"
+    assert (backend.supports_defer, backend.supports_async_task, backend.supports_get_result) == (True, True, True)
+    assert backend.supports_priority is False
+
+
+def test_enqueue_returns_ready_result_and_an_arq_job() -> None:
+    before = timezone.now()
+    result = sample_tasks.add.enqueue(2, b=3)
+    assert result.status == TaskResultStatus.READY
+    assert result.backend == "default"
+    assert (result.args, result.kwargs) == ([2], {"b": 3})
+    assert result.enqueued_at is not None and before - timedelta(seconds=1) <= result.enqueued_at <= timezone.now()
+    assert result.worker_ids == [] and result.started_at is None and result.errors == []
+    meta = get_queue("tasks").get_job_metadata_sync(result.id)
+    assert meta.name == RUN_TASK
+    assert meta.args == ("tests.tasks.sample_tasks.add", [2], {"b": 3})
+    assert meta.kwargs == {"backend": "default", "queue_name": "default", "run_after": None}
+    assert meta.queue_name == TASKS_QUEUE
+
+
+def test_read_back_before_a_worker_runs_it() -> None:
+    result = sample_tasks.echo.using(run_after=timezone.now() + timedelta(minutes=5)).enqueue((1, 2), k={"x": 1})
+    again = sample_tasks.echo.get_result(result.id)
+    assert again.status == TaskResultStatus.READY
+    assert (again.args, again.kwargs) == ([[1, 2]], {"k": {"x": 1}})
+    assert again.enqueued_at == result.enqueued_at
+    assert again.task.module_path == "tests.tasks.sample_tasks.echo"
+    assert again.task.run_after == result.task.run_after
+    with pytest.raises(ValueError, match="not finished"):
+        again.return_value  # noqa: B018
+
+
+def test_run_after_defers_the_arq_job() -> None:
+    when = timezone.now() + timedelta(minutes=10)
+    result = sample_tasks.add.using(run_after=when).enqueue(1, 1)
+    meta = get_queue("tasks").get_job_metadata_sync(result.id)
+    assert meta.status == JobStatus.deferred
+    assert meta.kwargs["run_after"] == when
+
+
+def test_other_django_queue_maps_to_a_prefixed_arq_queue() -> None:
+    backend = task_backends["default"]
+    assert backend.arq_queue_name("default") == TASKS_QUEUE
+    assert backend.arq_queue_name("other") == f"{TASKS_QUEUE}:other"
+    result = sample_tasks.add.using(queue_name="other").enqueue(1, 2)
+    meta = get_queue("tasks").get_job_metadata_sync(result.id, f"{TASKS_QUEUE}:other")
+    assert meta.queue_name == f"{TASKS_QUEUE}:other"
+    assert sample_tasks.add.get_result(result.id).task.queue_name == "other"
+
+
+async def test_aenqueue_is_native_async(monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = get_queue("tasks")
+
+    def no_blocking(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("aenqueue must not use the blocking enqueue")
+
+    monkeypatch.setattr(queue, "enqueue_sync", no_blocking)
+    monkeypatch.setattr(ArqBackend, "enqueue", no_blocking)
+    result = await sample_tasks.async_add.aenqueue(4, 5)
+    assert result.status == TaskResultStatus.READY
+    again = await sample_tasks.async_add.aget_result(result.id)
+    assert again.args == [4, 5] and again.status == TaskResultStatus.READY
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+async def test_task_enqueued_signal(use_async: bool) -> None:
+    seen: list[Any] = []
+
+    def receiver(sender: Any, task_result: Any, **kwargs: Any) -> None:
+        seen.append((sender, task_result.id, task_result.status))
+
+    task_enqueued.connect(receiver)
+    try:
+        if use_async:
+            result = await sample_tasks.add.aenqueue(1, 2)
+        else:
+            from asgiref.sync import sync_to_async
+
+            result = await sync_to_async(sample_tasks.add.enqueue)(1, 2)
+    finally:
+        task_enqueued.disconnect(receiver)
+    assert seen == [(ArqBackend, result.id, TaskResultStatus.READY)]
+
+
+# -- validation -------------------------------------------------------------------------------
+
+
+def test_priority_is_refused_with_the_reason() -> None:
+    with pytest.raises(InvalidTask, match="does not support priority"):
+        sample_tasks.add.using(priority=10)
+
+
+def test_queue_not_in_queues_names_the_valid_ones() -> None:
+    with pytest.raises(InvalidTask, match=r"queue 'emails' is not in TASKS\['default'\]\['QUEUES'\] \['default', 'other'\]"):
+        sample_tasks.add.using(queue_name="emails")
+
+
+def test_naive_run_after_is_refused(settings: Any) -> None:
+    with pytest.raises(InvalidTask, match="aware"):
+        sample_tasks.add.using(run_after=datetime(2030, 1, 1))  # noqa: DTZ001
+    settings.USE_TZ = False
+    with pytest.raises(InvalidTask, match="arq schedules jobs by UTC timestamp"):
+        sample_tasks.add.using(run_after=datetime(2030, 1, 1))  # noqa: DTZ001
+
+
+def test_functions_that_cannot_be_imported_by_path_are_refused() -> None:
+    def local(a: int) -> int:
+        return a
+
+    with pytest.raises(InvalidTask, match="module level"):
+        task(local)
+
+
+def test_context_tasks_need_a_context_argument() -> None:
+    with pytest.raises(InvalidTask, match="first argument of 'context'"):
+        task(takes_context=True)(sample_tasks.not_a_task)
+
+
+def test_arguments_must_be_json() -> None:
+    with pytest.raises(TypeError, match=r"arguments of task 'tests.tasks.sample_tasks.add' must be JSON-serialisable"):
+        sample_tasks.add.enqueue(object(), 1)
+
+
+# -- results that do not exist --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad_id", ["no-such-task", "", 42])
+def test_unknown_ids(bad_id: Any) -> None:
+    with pytest.raises(TaskResultDoesNotExist):
+        default_task_backend.get_result(bad_id)
+
+
+async def test_unknown_id_async() -> None:
+    with pytest.raises(TaskResultDoesNotExist, match="no task result with id 'nope'"):
+        await sample_tasks.add.aget_result("nope")
+
+
+def test_an_arq_job_that_is_not_a_task_is_no_task_result() -> None:
+    meta = get_queue("tasks").enqueue_sync("tests.jobs.add", 1, 2, _queue_name="django-arq-tests:tasks:nobody")
+    with pytest.raises(TaskResultDoesNotExist, match="is an arq job of 'tests.jobs.add', not a Django task"):
+        default_task_backend.get_result(meta.id)
+
+
+def test_result_of_another_task_is_a_mismatch() -> None:
+    result = sample_tasks.add.using(run_after=timezone.now() + timedelta(minutes=5)).enqueue(1, 2)
+    with pytest.raises(TaskResultMismatch):
+        sample_tasks.echo.get_result(result.id)
+
+
+# -- system checks and worker functions -------------------------------------------------------
+
+
+def test_configured_backends_pass_their_checks() -> None:
+    assert task_backends["default"].check() == []
+    assert task_backends["audited"].check() == []
+
+
+@pytest.mark.parametrize(
+    ("options", "check_id", "text"),
+    [
+        ({"ALIAS": "tasks", "PRIORITY": 1}, "django_arq.T001", "unknown keys ['PRIORITY']"),
+        ({"ALIAS": "missing"}, "django_arq.T002", "ARQ_QUEUES has no alias 'missing'"),
+        ({"ALIAS": "mock"}, "django_arq.T003", "needs a RedisArqQueue alias"),
+    ],
+)
+def test_misconfiguration_is_reported_by_check(options: dict[str, Any], check_id: str, text: str) -> None:
+    backend = ArqBackend("broken", {"OPTIONS": options})
+    messages = backend.check()
+    assert [m.id for m in messages] == [check_id]
+    assert text in messages[0].msg
+
+
+def test_worker_functions_for_an_alias() -> None:
+    (function,) = worker_functions("tasks")
+    assert function.name == RUN_TASK
+    (function,) = worker_functions("tasks_audit")
+    assert function.name == RUN_TASK
+    assert worker_functions("default") == []
+    assert worker_functions("mock") == []
