@@ -1,0 +1,121 @@
+"""The queue dashboard: counts from arq's keys in Redis, worker health, the last hour from records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+import redis
+from django.conf import settings
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from django_arq import get_queue
+from django_arq.dashboard import MINUTES, QueueStats, throughput_svg
+from django_arq.models import JobRecord
+from tests.admin.conftest import WORKER_QUEUE
+from tests.helpers import Process, free_port, wait_for
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/admin/django_arq/jobrecord/dashboard/"
+
+
+def stats_for(response: object, alias: str, queue_name: str) -> QueueStats:
+    found = [s for s in response.context["queues"] if (s.alias, s.queue_name) == (alias, queue_name)]  # type: ignore[attr-defined]
+    assert len(found) == 1, [(s.alias, s.queue_name) for s in response.context["queues"]]  # type: ignore[attr-defined]
+    return found[0]
+
+
+def test_counts_health_and_last_hour(
+    viewer_client: Client, queue_name: str, redis_client: redis.Redis, make_record: Callable[..., JobRecord]
+) -> None:
+    queue = get_queue()
+    for i in range(3):
+        queue.enqueue_sync("tests.jobs.add", i, i, _queue_name=queue_name)
+    for _ in range(2):
+        queue.enqueue_sync("tests.jobs.add", 0, 0, _queue_name=queue_name, _defer_by=600)
+    running = queue.enqueue_sync("tests.jobs.sleep_for", 9, _queue_name=queue_name)
+    redis_client.psetex(f"arq:in-progress:{running.id}", 60_000, b"1")  # as a worker marks a job it took
+    redis_client.psetex(
+        f"{queue_name}:health-check", 6_000, b"Nov-29 03:00:00 j_complete=6 j_failed=2 queued=3"
+    )
+    now = timezone.now()
+    for minutes_ago, success in [(5, True)] * 4 + [(2, False)] * 2 + [(90, False)]:
+        finished = now - dt.timedelta(minutes=minutes_ago)
+        make_record(queue_name=queue_name, status="complete", success=success, finish_time=finished)
+
+    response = viewer_client.get(DASHBOARD)
+    assert response.status_code == 200
+    s = stats_for(response, "default", queue_name)
+    assert (s.queued, s.deferred, s.in_progress, s.in_progress_capped) == (3, 2, 1, False)
+    assert s.health == "Nov-29 03:00:00 j_complete=6 j_failed=2 queued=3"
+    assert s.health_ttl is not None and 0 < s.health_ttl <= 6
+    assert (s.finished_last_hour, s.failures_last_hour) == (6, 2)
+    assert sum(s.succeeded[-6:-4]) == 4 and sum(s.failed[-3:-1]) == 2 and len(s.succeeded) == MINUTES
+    html = response.content.decode()
+    assert "Jobs finished per minute over the last hour: 4 succeeded, 2 failed" in html
+    five_ago = (now - dt.timedelta(minutes=5)).astimezone(dt.UTC).strftime("%H:%M UTC")
+    assert f"<title>{five_ago}: 4 succeeded, 0 failed</title>" in html
+    assert "<script" not in html.split('id="content-main"')[1] and "http://" not in html.replace(
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
+
+
+def test_queue_without_worker_and_a_real_worker(
+    viewer_client: Client,
+    queue_name: str,
+    worker_queue: str,
+    admin_worker: Process,
+    redis_client: redis.Redis,
+) -> None:
+    get_queue().enqueue_sync("tests.jobs.add", 1, 1, _queue_name=queue_name)
+    get_queue().enqueue_sync("tests.jobs.add", 1, 1, _queue_name=worker_queue)
+    wait_for(lambda: redis_client.exists(f"{WORKER_QUEUE}:health-check"), timeout=10)
+    response = viewer_client.get(DASHBOARD)
+    idle, busy = stats_for(response, "default", queue_name), stats_for(response, "default", worker_queue)
+    assert idle.health is None and idle.queued == 1
+    assert busy.health is not None and "j_complete=" in busy.health
+    html = response.content.decode()
+    assert "no worker reporting" in html and "reporting</span>" in html
+    assert stats_for(response, "mock", settings.TEST_QUEUE).health.startswith("in-memory")
+
+
+def test_in_progress_scan_is_bounded(
+    viewer_client: Client, queue_name: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("django_arq.dashboard.IN_PROGRESS_SCAN", 2)
+    ids = [get_queue().enqueue_sync("tests.jobs.add", i, i, _queue_name=queue_name).id for i in range(4)]
+    redis_client.psetex(f"arq:in-progress:{ids[0]}", 60_000, b"1")
+    s = stats_for(viewer_client.get(DASHBOARD), "default", queue_name)
+    assert (s.in_progress, s.in_progress_capped, s.queued) == (1, True, 3)
+
+
+def test_redis_down_still_renders(viewer_client: Client) -> None:
+    down = {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": f"redis://:pw@127.0.0.1:{free_port()}/0"}
+    with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "down": down}):
+        response = viewer_client.get(DASHBOARD)
+    assert response.status_code == 200
+    s = stats_for(response, "down", "arq:queue")
+    assert s.unavailable.startswith("Redis at redis://:***@127.0.0.1:") and "unavailable" in s.unavailable
+    assert s.queued is None
+    assert stats_for(response, "default", settings.TEST_QUEUE).unavailable == ""
+    assert "is unavailable" in response.content.decode()
+
+
+def test_dashboard_permissions(client: Client, db: None) -> None:
+    from django.contrib.auth.models import User
+
+    assert client.get(DASHBOARD)["Location"].startswith("/admin/login/")
+    client.force_login(User.objects.create_user("staff", password="pw", is_staff=True))
+    assert client.get(DASHBOARD).status_code == 403
+
+
+def test_svg_is_self_contained() -> None:
+    ok, ko = [0] * MINUTES, [0] * MINUTES
+    ok[10], ko[10], ko[59] = 3, 1, 4
+    svg = str(throughput_svg(ok, ko, None))
+    assert svg.startswith('<svg class="arq-chart"') and svg.count("<rect") == 3 * MINUTES
+    assert "<title>minute 11: 3 succeeded, 1 failed</title>" in svg
+    assert "href" not in svg and "<script" not in svg

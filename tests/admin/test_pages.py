@@ -1,0 +1,157 @@
+"""The job list and a job's page: escaping, read-only, filters, search, permissions, queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from django_arq.models import JobRecord
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/django_arq/jobrecord/"
+XSS = "<script>alert('x')</script>"
+
+
+def change_url(record: JobRecord) -> str:
+    return reverse("admin:django_arq_jobrecord_change", args=[record.pk])
+
+
+def test_html_in_payloads_is_escaped_on_list_and_detail(
+    superuser_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    record = make_record(
+        name=f"tests.jobs.{XSS}",
+        args=[XSS, {"html": "<img src=x onerror=alert(1)>"}],
+        kwargs={"note": XSS},
+        status="complete",
+        success=False,
+        result={"exception": "builtins.ValueError", "message": XSS},
+        error=f"Traceback: {XSS}",
+    )
+    for url in (CHANGELIST, change_url(record)):
+        html = superuser_client.get(url).content.decode()
+        assert XSS not in html and "<img src=x" not in html
+        assert "&lt;script&gt;" in html
+    detail = superuser_client.get(change_url(record)).content.decode()
+    assert '<pre class="arq-payload">[\n  &quot;&lt;script&gt;' in detail  # pretty-printed, escaped JSON
+    assert "Traceback: &lt;script&gt;" in detail
+
+
+def test_list_shows_badges_durations_and_links(
+    superuser_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    start = timezone.now()
+    make_record(name="tests.jobs.ok", status="complete", success=True, start_time=start,
+                finish_time=start + dt.timedelta(seconds=1.5))  # fmt: skip
+    make_record(name="tests.jobs.bad", status="complete", success=False, start_time=start, finish_time=start)
+    make_record(name="tests.jobs.stopped", status="complete", success=False, abort_requested_at=start)
+    make_record(name="tests.jobs.waiting", status="deferred")
+    html = superuser_client.get(CHANGELIST).content.decode()
+    for css in ("success", "failed", "aborted", "deferred"):
+        assert f'class="arq-badge arq-{css}"' in html
+    assert "1.50 s" in html and "0 ms" in html
+    assert 'href="/admin/django_arq/jobrecord/dashboard/"' in html
+    assert "django_arq/admin.css" in html
+
+
+def test_newest_first_filters_and_search(
+    superuser_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    now = timezone.now()
+    old = make_record(name="tests.jobs.old", enqueue_time=now - dt.timedelta(days=40), queue_name="q-old")
+    new = make_record(name="tests.jobs.new", enqueue_time=now, status="in_progress", alias="mock")
+    ids = lambda response: [r.pk for r in response.context["cl"].result_list]  # noqa: E731
+    assert ids(superuser_client.get(CHANGELIST)) == [new.pk, old.pk]
+    assert ids(superuser_client.get(CHANGELIST, {"status__exact": "in_progress"})) == [new.pk]
+    assert ids(superuser_client.get(CHANGELIST, {"queue_name": "q-old"})) == [old.pk]
+    assert ids(superuser_client.get(CHANGELIST, {"alias": "mock"})) == [new.pk]
+    assert ids(superuser_client.get(CHANGELIST, {"name": "tests.jobs.old"})) == [old.pk]
+    assert ids(superuser_client.get(CHANGELIST, {"q": old.job_id})) == [old.pk]
+    assert ids(superuser_client.get(CHANGELIST, {"q": "jobs.ne"})) == [new.pk]
+    y, m = old.enqueue_time.year, old.enqueue_time.month
+    assert ids(superuser_client.get(CHANGELIST, {"enqueue_time__year": y, "enqueue_time__month": m})) == [
+        old.pk
+    ]
+    week = {
+        "enqueue_time__gte": str(
+            (now - dt.timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
+        )
+    }
+    assert ids(superuser_client.get(CHANGELIST, week)) == [new.pk]
+    html = superuser_client.get(CHANGELIST).content.decode()
+    assert (
+        "?name=tests.jobs.old" in html and "?queue_name=q-old" in html
+    )  # filter choices from the index walk
+
+
+def test_list_queries_do_not_grow_with_rows(
+    superuser_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert superuser_client.get(CHANGELIST).status_code == 200
+        return len(ctx)
+
+    make_record(retry_of=make_record())
+    few = count_queries()
+    JobRecord.objects.bulk_create(
+        JobRecord(
+            job_id=f"bulk-{i}", name=f"tests.jobs.n{i % 7}", enqueue_time=timezone.now(), queue_name="q"
+        )
+        for i in range(150)
+    )
+    assert count_queries() == few
+
+
+def test_detail_page_is_read_only_with_buttons_for_operators(
+    superuser_client: Client, viewer_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    record = make_record()
+    html = superuser_client.get(change_url(record)).content.decode()
+    assert 'name="_save"' not in html
+    for button in ("abort", "refresh", "retry"):
+        assert f'action="/admin/django_arq/jobrecord/{record.pk}/{button}/"' in html
+    assert "csrfmiddlewaretoken" in html
+    viewer_html = viewer_client.get(change_url(record)).content.decode()
+    assert viewer_client.get(change_url(record)).status_code == 200
+    assert "/abort/" not in viewer_html and 'name="_save"' not in viewer_html
+
+
+def test_records_cannot_be_added_or_edited(
+    superuser_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    record = make_record(name="tests.jobs.add")
+    assert superuser_client.get("/admin/django_arq/jobrecord/add/").status_code == 403
+    response = superuser_client.post(change_url(record), {"name": "tests.jobs.changed", "status": "complete"})
+    assert response.status_code == 403
+    record.refresh_from_db()
+    assert (record.name, record.status) == ("tests.jobs.add", "queued")
+
+
+def test_delete_needs_delete_permission(
+    superuser_client: Client, viewer_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    record = make_record()
+    delete_url = reverse("admin:django_arq_jobrecord_delete", args=[record.pk])
+    assert viewer_client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert JobRecord.objects.filter(pk=record.pk).exists()
+    assert superuser_client.post(delete_url, {"post": "yes"}).status_code == 302
+    assert not JobRecord.objects.filter(pk=record.pk).exists()
+
+
+def test_list_needs_view_permission(client: Client, db: None, make_record: Callable[..., JobRecord]) -> None:
+    from django.contrib.auth.models import User
+
+    record = make_record()
+    assert client.get(CHANGELIST)["Location"].startswith("/admin/login/")
+    client.force_login(User.objects.create_user("staff", password="pw", is_staff=True))
+    assert client.get(CHANGELIST).status_code == 403
+    assert client.get(change_url(record)).status_code == 403
