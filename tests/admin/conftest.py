@@ -43,9 +43,10 @@ def admin_worker(redis_url: str) -> Iterator[Process]:
 @pytest.fixture
 def worker_queue(admin_worker: Process, redis_client: redis.Redis) -> Iterator[str]:
     yield WORKER_QUEUE
-    keys = [k for k in _queue_keys(redis_client, WORKER_QUEUE) if k != WORKER_QUEUE]
-    if keys:
-        redis_client.delete(*keys)
+    ids = redis_client.zrange(WORKER_QUEUE, 0, -1)
+    if ids:  # leave the worker's queue empty for the next test (it runs or aborts what it has)
+        redis_client.zrem(WORKER_QUEUE, *ids)
+        redis_client.delete(*(f"arq:{k}:{i.decode()}" for i in ids for k in ("job", "retry", "in-progress")))
 
 
 @pytest.fixture(autouse=True)
