@@ -1,0 +1,38 @@
+"""Fixtures for testing code that enqueues jobs: a fresh in-memory queue per test, a logged-in client."""
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+from asgiref.sync import SyncToAsync
+from django.contrib.auth.models import User
+from django.db import connections
+
+from django_arq import ArqQueue, get_queue, queues
+from shop.models import Product
+
+
+@pytest.fixture
+def queue() -> Iterator[ArqQueue]:
+    """``get_queue()`` as the code under test sees it: an empty MockArqQueue (config/settings/test.py)."""
+    queues.reset()  # drop the queue instances (and their jobs) left by other tests
+    yield get_queue()
+    queues.reset()
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return User.objects.create_user("ada", "ada@example.com", "pw")
+
+
+@pytest.fixture
+def mug(db: None) -> Product:
+    return Product.objects.create(name="Mug", price="15.00")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _close_async_orm_connections() -> Iterator[None]:
+    """The async ORM runs in asgiref's thread: close its connection so the test database can be dropped."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    gc.collect()  # and the connections of finished job threads (MockArqQueue runs sync jobs in threads)
