@@ -1,0 +1,117 @@
+"""``manage.py arq_worker``: run an arq worker for one ARQ_QUEUES alias, inside Django."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import logging.config
+from argparse import ArgumentParser
+from typing import Any
+
+from arq.logs import default_log_config
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+from redis.exceptions import RedisError
+
+from django_arq.conf import DEFAULT_ALIAS
+from django_arq.worker import DjangoWorker, create_worker
+
+
+def banner(worker: DjangoWorker) -> list[str]:
+    """What the worker runs and how, for its first lines of output."""
+    settings = worker.redis_settings
+    where = f"redis://{settings.host}:{settings.port}/{settings.database}" if settings else "redis"
+    functions = sorted(name for name, f in worker.functions.items() if f not in worker.cron_jobs)
+    lines = [
+        f"django-arq worker for alias {worker.alias!r}: queue {worker.queue_name!r} on {where}",
+        f"  functions ({len(functions)}): " + ", ".join(functions),
+    ]
+    if worker.cron_jobs:
+        lines.append(f"  cron jobs ({len(worker.cron_jobs)}): " + ", ".join(c.name for c in worker.cron_jobs))
+    lines.append(
+        f"  max_jobs={worker.max_jobs} job_timeout={worker.job_timeout_s:g}s "
+        f"keep_result={worker.keep_result_s:g}s max_tries={worker.max_tries} "
+        f"poll_delay={worker.poll_delay_s:g}s "
+        f"aborts={'on' if worker.allow_abort_jobs else 'off'} records={'on' if worker.recorder else 'off'}"
+        + (" burst" if worker.burst else "")
+    )
+    return lines
+
+
+class Command(BaseCommand):
+    help = (
+        "Run an arq worker for an ARQ_QUEUES alias, with its WORKER settings (FUNCTIONS, CRON_JOBS, "
+        "MAX_JOBS, JOB_TIMEOUT, ...), Django set up, and JobRecords kept current when the alias has AUDIT "
+        "on. "
+        "Stops cleanly on SIGINT/SIGTERM (running jobs are cancelled and go back to the queue)."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--alias", default=DEFAULT_ALIAS, help="ARQ_QUEUES alias (default: %(default)s)")
+        parser.add_argument(
+            "--queue", help="queue to read (default: WORKER QUEUE_NAME, else DEFAULT_QUEUE_NAME)"
+        )
+        parser.add_argument("--burst", action="store_true", help="run the queued jobs, then exit")
+        parser.add_argument("--max-burst-jobs", type=int, help="in burst mode, stop after this many jobs")
+        parser.add_argument("--max-jobs", type=int, help="jobs run at the same time (WORKER MAX_JOBS)")
+        parser.add_argument(
+            "--poll-delay", type=float, help="seconds between queue polls (WORKER POLL_DELAY)"
+        )
+        parser.add_argument("--job-timeout", type=float, help="seconds a job may run (WORKER JOB_TIMEOUT)")
+        parser.add_argument("--max-tries", type=int, help="tries before a job fails (WORKER MAX_TRIES)")
+        parser.add_argument(
+            "--check", action="store_true", help="check the health key of a running worker and exit"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        overrides = {
+            arg: options[opt]
+            for opt, arg in [
+                ("max_jobs", "max_jobs"),
+                ("poll_delay", "poll_delay"),
+                ("job_timeout", "job_timeout"),
+                ("max_tries", "max_tries"),
+                ("max_burst_jobs", "max_burst_jobs"),
+            ]
+            if options[opt] is not None
+        }
+        if not logging.getLogger("arq").handlers:  # the project's LOGGING does not cover arq: arq's own setup
+            log_config = default_log_config(verbose=options["verbosity"] > 1)
+            if not options["verbosity"]:
+                log_config["loggers"]["arq"]["level"] = "WARNING"
+            logging.config.dictConfig(log_config)
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            try:
+                worker = create_worker(
+                    options["alias"], queue_name=options["queue"], burst=options["burst"], **overrides
+                )
+            except (ImproperlyConfigured, ValueError) as exc:
+                raise CommandError(str(exc)) from exc
+            if options["check"]:
+                self._check(loop, worker)
+                return
+            if options["verbosity"]:
+                self.stdout.write("\n".join(banner(worker)))
+            try:
+                worker.run()
+            except (OSError, RedisError) as exc:
+                raise CommandError(f"the worker stopped: {exc}") from exc
+            if options["verbosity"]:
+                self.stdout.write(
+                    f"worker stopped: {worker.jobs_complete} complete, {worker.jobs_failed} failed, "
+                    f"{worker.jobs_retried} retried"
+                )
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    def _check(self, loop: asyncio.AbstractEventLoop, worker: DjangoWorker) -> None:
+        from arq.worker import async_check_health
+
+        status = loop.run_until_complete(
+            async_check_health(worker.redis_settings, worker.health_check_key, worker.queue_name)
+        )
+        if status:
+            raise CommandError(f"no recent health check for queue {worker.queue_name!r}", returncode=status)

@@ -1,0 +1,277 @@
+"""An arq worker for one ``ARQ_QUEUES`` alias, built from its WORKER settings, inside Django.
+
+``create_worker(alias)`` gives a ``DjangoWorker``: arq's own ``Worker`` with the alias's Redis
+settings and serializer, the FUNCTIONS and CRON_JOBS it names by dotted path, sync functions
+run in a thread pool with Django's connection housekeeping around each job, and, when the
+alias has ``AUDIT: True``, a ``JobRecorder`` keeping the JobRecords current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.cron import CronJob, cron
+from arq.worker import Function, Worker, func
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ImproperlyConfigured
+from django.db import close_old_connections
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULT_ALIAS, get_config
+from .handler import build_backend
+from .recorder import JobRecorder
+
+__all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "worker_problems"]
+
+Coroutine = Callable[..., Awaitable[Any]]
+
+#: WORKER keys that map one to one onto arq ``Worker`` arguments, with django-arq's defaults.
+WORKER_SETTINGS: dict[str, tuple[str, Any]] = {
+    "MAX_JOBS": ("max_jobs", 10),
+    "JOB_TIMEOUT": ("job_timeout", 300),
+    "KEEP_RESULT": ("keep_result", 3600),
+    "KEEP_RESULT_FOREVER": ("keep_result_forever", False),
+    "MAX_TRIES": ("max_tries", 5),
+    "POLL_DELAY": ("poll_delay", 0.5),
+    "QUEUE_READ_LIMIT": ("queue_read_limit", None),
+    "ALLOW_ABORT_JOBS": ("allow_abort_jobs", True),
+    "RETRY_JOBS": ("retry_jobs", True),
+    "HEALTH_CHECK_INTERVAL": ("health_check_interval", 3600),
+    "JOB_COMPLETION_WAIT": ("job_completion_wait", 0),
+}
+#: The other WORKER keys: handled by django-arq.
+OTHER_KEYS = {
+    "FUNCTIONS",  # dotted paths; the job name is the path
+    "CRON_JOBS",  # dotted paths of arq CronJob objects, or dicts of arq.cron() arguments + "FUNCTION"
+    "QUEUE_NAME",  # default: the alias's DEFAULT_QUEUE_NAME
+    "ON_STARTUP",  # dotted path of a coroutine function(ctx)
+    "ON_SHUTDOWN",
+    "RECORD_FLUSH_INTERVAL",  # seconds between JobRecord writes (default 0.2)
+    "RECORD_BATCH_SIZE",  # write sooner when this many jobs have changes (default 500)
+}
+
+
+def worker_problems(worker: Mapping[str, Any]) -> list[str]:
+    """Everything wrong with a WORKER dict, as sentences (empty if it is valid)."""
+    problems = []
+    unknown = set(worker) - set(WORKER_SETTINGS) - OTHER_KEYS
+    if unknown:
+        problems.append(f"WORKER has unknown keys {sorted(unknown)}")
+    functions = worker.get("FUNCTIONS", [])
+    if isinstance(functions, str) or not all(isinstance(f, str) for f in functions):
+        problems.append("WORKER['FUNCTIONS'] must be a list of dotted paths")
+    for key in ("MAX_JOBS", "MAX_TRIES", "RECORD_BATCH_SIZE"):
+        value = worker.get(key, 1)
+        if not isinstance(value, int) or value < 1:
+            problems.append(f"WORKER[{key!r}] must be a positive integer")
+    return problems
+
+
+def _import(path: str, what: str) -> Any:
+    try:
+        return import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"cannot import {what} {path!r}: {exc}") from exc
+
+
+def _cron_job(entry: Any) -> CronJob:
+    if isinstance(entry, str):
+        entry = _import(entry, "CRON_JOBS entry")
+    if isinstance(entry, CronJob):
+        return entry
+    if not isinstance(entry, Mapping) or "FUNCTION" not in entry:
+        raise ImproperlyConfigured(
+            f"a CRON_JOBS entry must be a dotted path or a dict with FUNCTION: {entry!r}"
+        )
+    options = {k.lower(): v for k, v in entry.items() if k != "FUNCTION"}
+    path = entry["FUNCTION"]
+    job = cron(_placeholder, **{"name": f"cron:{path}", **options})  # arq's checks and defaults
+    return dataclasses.replace(job, coroutine=_import(path, "cron function"))  # may be sync: run off-loop
+
+
+async def _placeholder(ctx: dict[str, Any]) -> None:
+    """Stands in for a cron function while arq builds the CronJob."""
+
+
+def _function(path: str) -> Function:
+    """The arq Function for a FUNCTIONS entry (sync functions allowed: the worker runs them off-loop)."""
+    return Function(path, _import(path, "function"), None, None, None, None)
+
+
+def _tasks_functions(alias: str) -> list[Function | Coroutine]:
+    """Functions running Django tasks (Django >= 6.0), if ``django_arq.tasks`` provides them."""
+    try:
+        from .tasks import worker_functions
+    except (ImportError, AttributeError):
+        return []
+    return list(worker_functions(alias))
+
+
+class DjangoWorker(Worker):
+    """arq's Worker, with Django's connection housekeeping and JobRecord updates."""
+
+    def __init__(
+        self,
+        functions: Sequence[Function | Coroutine],
+        *,
+        alias: str = DEFAULT_ALIAS,
+        recorder: JobRecorder | None = None,
+        cron_jobs: Sequence[CronJob] = (),
+        on_startup: Coroutine | None = None,
+        on_shutdown: Coroutine | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.alias = alias
+        self.recorder = recorder
+        self.sync_executor = ThreadPoolExecutor(
+            kwargs.get("max_jobs", 10), thread_name_prefix="django-arq-job"
+        )
+        self._user_startup, self._user_shutdown = on_startup, on_shutdown
+        super().__init__(
+            [self._adapt(func(f)) for f in functions],
+            cron_jobs=[self._adapt(c) for c in cron_jobs] or None,
+            on_startup=self._startup,
+            on_shutdown=self._shutdown,
+            **kwargs,
+        )
+
+    # -- job functions -------------------------------------------------------------------------
+
+    def _adapt(self, function: Any) -> Any:
+        """The same arq Function or CronJob, its coroutine run off-loop if sync, and recorded."""
+        return dataclasses.replace(
+            function, coroutine=self._recorded(function.name, self._awaitable(function))
+        )
+
+    def _awaitable(self, function: Function | CronJob) -> Coroutine:
+        fn = function.coroutine
+        if inspect.iscoroutinefunction(fn):
+            return fn
+
+        def run_sync(*args: Any, **kwargs: Any) -> Any:
+            close_old_connections()  # as Django does around a request
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                close_old_connections()
+
+        return sync_to_async(run_sync, thread_sensitive=False, executor=self.sync_executor)
+
+    def _recorded(self, name: str, fn: Coroutine) -> Coroutine:
+        recorder = self.recorder
+        if recorder is None:
+            return fn
+
+        async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            job_id = ctx["job_id"]
+            recorder.job_started(ctx, name, args, kwargs)
+            try:
+                result = await fn(ctx, *args, **kwargs)
+            except BaseException as exc:
+                recorder.job_raised(job_id, exc, aborted=job_id in self.aborting_tasks)
+                raise
+            recorder.job_returned(job_id, result)
+            return result
+
+        return run
+
+    # -- arq hooks -----------------------------------------------------------------------------
+
+    async def _startup(self, ctx: dict[str, Any]) -> None:
+        ctx["alias"] = self.alias
+        if self.recorder is not None:
+            self.recorder.start()
+        if self._user_startup is not None:
+            await self._user_startup(ctx)
+
+    async def _shutdown(self, ctx: dict[str, Any]) -> None:
+        try:
+            if self._user_shutdown is not None:
+                await self._user_shutdown(ctx)
+        finally:
+            if self.recorder is not None:
+                await self.recorder.close()
+            await asyncio.get_running_loop().run_in_executor(None, self.sync_executor.shutdown)
+
+    async def finish_job(
+        self,
+        job_id: str,
+        finish: bool,
+        result_data: bytes | None,
+        result_timeout_s: float | None,
+        keep_result_forever: bool,
+        incr_score: int | None,
+        keep_in_progress: float | None,
+    ) -> None:
+        await super().finish_job(
+            job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
+        )
+        if self.recorder is not None:
+            self.recorder.job_ended(job_id, finish, bool(incr_score), self.job_timeout_s, result_data)
+
+    async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
+        await super().finish_failed_job(job_id, result_data)
+        if self.recorder is not None:
+            self.recorder.job_failed_early(job_id, result_data)
+
+
+def create_worker(
+    alias: str = DEFAULT_ALIAS, *, queue_name: str | None = None, burst: bool = False, **overrides: Any
+) -> DjangoWorker:
+    """A worker for ``ARQ_QUEUES[alias]``; ``overrides`` are arq ``Worker`` arguments (``max_jobs=...``)."""
+    config = get_config(alias)
+    settings = config.worker
+    problems = worker_problems(settings)
+    if problems:
+        raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]: " + "; ".join(problems))
+    backend = build_backend(config)
+    redis_settings: RedisSettings | None = getattr(backend, "redis_settings", None)
+    serializer = getattr(backend, "serializer", None)
+    backend.close()
+    if redis_settings is None or serializer is None:
+        raise ImproperlyConfigured(f"alias {alias!r} uses {config.backend}, which has no Redis for a worker")
+
+    functions: list[Function | Coroutine] = [_function(path) for path in settings.get("FUNCTIONS", [])]
+    functions += _tasks_functions(alias)
+    cron_jobs = [_cron_job(entry) for entry in settings.get("CRON_JOBS", [])]
+    if not functions and not cron_jobs:
+        raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]['WORKER'] has no FUNCTIONS or CRON_JOBS to run")
+    queue = queue_name or settings.get("QUEUE_NAME") or config.default_queue_name
+
+    kwargs: dict[str, Any] = {
+        arg: settings.get(key, default) for key, (arg, default) in WORKER_SETTINGS.items()
+    }
+    kwargs.update(overrides)
+    recorder = None
+    if config.audit:
+        recorder = JobRecorder(
+            alias,
+            queue,
+            flush_interval=float(settings.get("RECORD_FLUSH_INTERVAL", 0.2)),
+            batch_size=int(settings.get("RECORD_BATCH_SIZE", 500)),
+            deserializer=serializer.loads,
+        )
+    hooks = {
+        key.lower(): _import(settings[key], key) for key in ("ON_STARTUP", "ON_SHUTDOWN") if key in settings
+    }
+    return DjangoWorker(
+        functions,
+        alias=alias,
+        recorder=recorder,
+        cron_jobs=cron_jobs,
+        queue_name=queue,
+        redis_settings=redis_settings,
+        burst=burst,
+        job_serializer=serializer.dumps,
+        job_deserializer=serializer.loads,
+        timezone=timezone.get_default_timezone(),
+        **hooks,
+        **kwargs,
+    )

@@ -1,0 +1,24 @@
+"""Job functions that only the worker tests use."""
+
+from typing import Any
+
+from arq.worker import Retry
+from django.contrib.auth.models import Group
+from django.db import connection
+
+
+async def retry_once(ctx: dict[str, Any]) -> int:
+    if ctx["job_try"] < 2:
+        raise Retry(defer=0.05)
+    return int(ctx["job_try"])
+
+
+def create_group(ctx: dict[str, Any], name: str) -> dict[str, Any]:
+    """A sync job using the ORM; reports whether its thread started without a connection open."""
+    fresh = connection.connection is None
+    group = Group.objects.create(name=name)
+    return {"pk": group.pk, "fresh_connection": fresh}
+
+
+async def noop(ctx: dict[str, Any]) -> None:
+    return None

@@ -1,0 +1,28 @@
+"""Settings for the worker processes these tests start: tests.settings, plus the jobs below.
+
+``DJANGO_ARQ_WORKER_DB_NAME`` points the worker at the database the test process uses (pytest-django's
+test database), so that both see the same JobRecords.
+"""
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.settings import ARQ_QUEUES, DATABASES
+
+if os.environ.get("DJANGO_ARQ_WORKER_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["DJANGO_ARQ_WORKER_DB_NAME"]
+
+ARQ_QUEUES["default"]["WORKER"] = {
+    "FUNCTIONS": [
+        "tests.jobs.add",
+        "tests.jobs.sleep_for",
+        "tests.jobs.fail",
+        "tests.jobs.echo",
+        "tests.jobs.sync_add",
+        "tests.worker.jobs.retry_once",
+        "tests.worker.jobs.create_group",
+        "tests.worker.jobs.noop",
+    ],
+    "POLL_DELAY": 0.02,
+    "RECORD_FLUSH_INTERVAL": 0.05,
+}

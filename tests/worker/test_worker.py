@@ -1,0 +1,143 @@
+"""``manage.py arq_worker`` as a real process: jobs run, and their JobRecords follow them."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from arq import create_pool
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+from django_arq import get_queue
+from django_arq.models import JobRecord
+from django_arq.recorder import ABORTED
+from tests.helpers import wait_for
+from tests.worker.conftest import WorkerRunner
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def record(job_id: str) -> JobRecord:
+    return JobRecord.objects.get(job_id=job_id)
+
+
+def test_success_failure_and_retry(workers: WorkerRunner) -> None:
+    queue = get_queue()
+    q = workers.queue_name
+    ok = queue.enqueue_sync("tests.jobs.add", 2, 3, _queue_name=q)
+    bad = queue.enqueue_sync("tests.jobs.fail", "boom", _queue_name=q)
+    again = queue.enqueue_sync("tests.worker.jobs.retry_once", _queue_name=q)
+    output = workers.burst()
+    assert "tests.worker.jobs.retry_once" in output.splitlines()[1]  # the banner lists the functions
+
+    done = record(ok.id)
+    assert (done.status, done.success, done.result, done.job_try, done.error) == ("complete", True, 5, 1, "")
+    assert done.enqueue_time <= done.start_time <= done.finish_time
+
+    failed = record(bad.id)
+    assert (failed.status, failed.success, failed.job_try) == ("complete", False, 1)
+    assert failed.result == {"exception": "builtins.ValueError", "message": "boom"}
+    assert "Traceback" in failed.error and "ValueError: boom" in failed.error
+
+    retried = record(again.id)
+    assert (retried.status, retried.success, retried.result, retried.job_try) == ("complete", True, 2, 2)
+
+
+def test_sync_job_uses_the_orm_with_fresh_connections(workers: WorkerRunner) -> None:
+    ids = [
+        get_queue()
+        .enqueue_sync("tests.worker.jobs.create_group", f"group-{i}", _queue_name=workers.queue_name)
+        .id
+        for i in range(12)
+    ]
+    workers.burst("--max-jobs", "3")
+    records = list(JobRecord.objects.filter(job_id__in=ids))
+    assert [r.success for r in records] == [True] * 12, [r.error for r in records]
+    assert all(r.result["fresh_connection"] for r in records)  # closed after each job, as after a request
+    assert Group.objects.filter(name__startswith="group-").count() == 12
+
+
+async def test_job_from_a_plain_arq_client_gets_a_record(workers: WorkerRunner) -> None:
+    pool = await create_pool(get_queue().redis_settings)
+    try:
+        job = await pool.enqueue_job("tests.jobs.echo", 1, x="y", _queue_name=workers.queue_name)
+    finally:
+        await pool.aclose()
+    assert job is not None
+    assert not await JobRecord.objects.filter(job_id=job.job_id).aexists()
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(workers.burst)()
+    rec = await JobRecord.objects.aget(job_id=job.job_id)
+    assert (rec.name, rec.args, rec.kwargs, rec.alias, rec.queue_name) == (
+        "tests.jobs.echo", [1], {"x": "y"}, "default", workers.queue_name,
+    )  # fmt: skip
+    assert rec.result == {"args": [1], "kwargs": {"x": "y"}, "job_try": 1}
+
+
+def test_abort_of_a_running_job(workers: WorkerRunner) -> None:
+    process = workers.start()
+    queue = get_queue()
+    meta = queue.enqueue_sync("tests.jobs.sleep_for", 30, _queue_name=workers.queue_name)
+    wait_for(lambda: record(meta.id).status == "in_progress", timeout=10)
+    assert queue.abort_job_sync(meta.id, workers.queue_name, timeout=10) is True
+    wait_for(lambda: record(meta.id).status == "complete", timeout=10)
+    rec = record(meta.id)
+    assert (rec.success, rec.error) == (False, ABORTED)
+    assert rec.abort_requested_at is not None
+    assert rec.result["exception"] == "asyncio.exceptions.CancelledError"
+    assert process.proc.poll() is None
+
+
+def test_aborted_before_start(workers: WorkerRunner) -> None:
+    queue = get_queue()
+    meta = queue.enqueue_sync("tests.jobs.add", 1, 1, _queue_name=workers.queue_name)
+    with pytest.raises(TimeoutError):  # no worker yet: the request stays for the next worker
+        queue.abort_job_sync(meta.id, workers.queue_name, timeout=0.05)
+    workers.burst()
+    rec = record(meta.id)
+    assert (rec.status, rec.success, rec.error) == ("complete", False, ABORTED)
+
+
+def test_sigterm_stops_cleanly_and_requeues(workers: WorkerRunner) -> None:
+    process = workers.start()
+    meta = get_queue().enqueue_sync("tests.jobs.sleep_for", 30, _queue_name=workers.queue_name)
+    wait_for(lambda: record(meta.id).status == "in_progress", timeout=10)
+    started = time.monotonic()
+    assert process.stop(signal.SIGTERM, timeout=10) == 0, process.output()
+    assert time.monotonic() - started < 5
+    assert "shutdown on SIGTERM" in process.output()
+    assert "worker stopped" in process.output()
+    rec = record(meta.id)  # written by the last flush: back in the queue for the next worker
+    assert (rec.status, rec.job_try) == ("queued", 1)
+
+
+@pytest.mark.slow
+def test_killed_worker_job_runs_again(workers: WorkerRunner, redis_client) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL mid-job: after arq's in-progress timeout (JOB_TIMEOUT + 10 s) another worker runs it again."""
+    first = workers.start("--job-timeout", "2")
+    meta = get_queue().enqueue_sync("tests.jobs.sleep_for", 0.5, _queue_name=workers.queue_name, _job_id=None)
+    wait_for(lambda: record(meta.id).status == "in_progress", timeout=10)
+    first.kill()
+    assert redis_client.exists(f"arq:in-progress:{meta.id}")
+    workers.start("--job-timeout", "2")
+    wait_for(lambda: record(meta.id).status == "complete", timeout=30, interval=0.2)
+    rec = record(meta.id)
+    assert (rec.success, rec.result, rec.job_try) == (True, "slept", 2)
+
+
+def test_worker_refuses_a_mock_alias() -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "arq_worker", "--alias", "mock", "--settings", "tests.settings"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "has no Redis for a worker" in done.stderr
+    assert settings.ARQ_QUEUES["mock"]["BACKEND"] in done.stderr
