@@ -179,7 +179,7 @@ async def run_task(
         )
     job_id: str = ctx["job_id"]
     attempts = await record_attempt(ctx, job_id)
-    result = TaskResult(
+    result: TaskResult[..., Any] = TaskResult(
         task=task,
         id=job_id,
         status=TaskResultStatus.RUNNING,

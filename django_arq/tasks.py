@@ -205,7 +205,7 @@ class ArqBackend(BaseTaskBackend):
             job.kwargs.get("run_after"),
         )
         attempts = parse_attempts(log)
-        result = TaskResult(
+        result: TaskResult[..., Any] = TaskResult(
             task=task,
             id=result_id,
             status=TaskResultStatus.RUNNING if running else TaskResultStatus.READY,

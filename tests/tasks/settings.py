@@ -13,9 +13,18 @@ TASKS_QUEUE = "django-arq-tests:tasks"
 ARQ_QUEUES = {
     **BASE_QUEUES,
     # AUDIT off: most task tests need no database.
-    "tasks": {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": REDIS_URL, "DEFAULT_QUEUE_NAME": TASKS_QUEUE, "AUDIT": False},
+    "tasks": {
+        "BACKEND": "django_arq.RedisArqQueue",
+        "REDIS_URL": REDIS_URL,
+        "DEFAULT_QUEUE_NAME": TASKS_QUEUE,
+        "AUDIT": False,
+    },
     # The same Redis and queues, with JobRecords.
-    "tasks_audit": {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": REDIS_URL, "DEFAULT_QUEUE_NAME": TASKS_QUEUE},
+    "tasks_audit": {
+        "BACKEND": "django_arq.RedisArqQueue",
+        "REDIS_URL": REDIS_URL,
+        "DEFAULT_QUEUE_NAME": TASKS_QUEUE,
+    },
 }
 
 TASKS = {

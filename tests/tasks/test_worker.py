@@ -148,7 +148,11 @@ def test_started_and_finished_signals_are_sent_in_the_worker(redis_client: redis
         ("tests.tasks.sample_tasks.not_a_task", "default", "is a function, not a django.tasks Task"),
         ("os.system", "default", "is a builtin_function_or_method, not a django.tasks Task"),
         ("tests.tasks.no_such_module.fn", "default", "cannot import task"),
-        ("tests.tasks.sample_tasks.add", "immediate", "not a django_arq.tasks.ArqBackend; refusing to run it"),
+        (
+            "tests.tasks.sample_tasks.add",
+            "immediate",
+            "not a django_arq.tasks.ArqBackend; refusing to run it",
+        ),
     ],
 )
 def test_runner_refuses_anything_but_an_arq_task(module_path: str, backend: str, message: str) -> None:
@@ -165,3 +169,16 @@ def test_runner_refuses_anything_but_an_arq_task(module_path: str, backend: str,
     assert job.success is False
     assert type(job.result).__name__ == "InvalidTask"
     assert message in str(job.result)
+
+
+def test_aborting_the_arq_job_fails_the_task() -> None:
+    result = sample_tasks.sleep_for.enqueue(10)
+    deadline = time.monotonic() + 10
+    while result.status != TaskResultStatus.RUNNING:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+        result.refresh()
+    assert get_queue("tasks").abort_job_sync(result.id, timeout=5) is True
+    wait_finished(result)
+    assert result.status == TaskResultStatus.FAILED
+    assert [e.exception_class_path for e in result.errors] == ["asyncio.exceptions.CancelledError"]

@@ -1,0 +1,68 @@
+"""Results read by a different process than the one that enqueued; Django queues on their own arq queue."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django.tasks import TaskResultStatus
+
+from tests.helpers import ROOT, wait_for
+from tests.tasks import sample_tasks
+from tests.tasks.settings import TASKS_QUEUE
+from tests.tasks.support import start_task_worker, task_env, wait_finished
+
+pytestmark = pytest.mark.usefixtures("task_worker")
+
+SETUP = "import django, json; django.setup(); from tests.tasks import sample_tasks; "
+
+
+def run_child(code: str) -> str:
+    """Run Python code in a fresh process with the tasks settings; its last output line."""
+    done = subprocess.run(
+        [sys.executable, "-c", SETUP + code],
+        env=task_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_enqueued_elsewhere_read_here() -> None:
+    result_id = run_child("print(sample_tasks.add.enqueue(5, 6).id)")
+    result = wait_finished(sample_tasks.add.get_result(result_id))
+    assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == 11
+    assert result.args == [5, 6]
+
+
+def test_enqueued_here_read_elsewhere() -> None:
+    result = wait_finished(sample_tasks.fail.enqueue("far away"))
+    seen = json.loads(
+        run_child(
+            f"r = sample_tasks.fail.get_result({result.id!r}); "
+            "print(json.dumps({'status': r.status, 'errors': [e.exception_class_path for e in r.errors], "
+            "'workers': r.worker_ids, 'finished': r.finished_at.isoformat()}))"
+        )
+    )
+    assert seen == {
+        "status": "FAILED",
+        "errors": ["tests.tasks.sample_tasks.TaskBoom"],
+        "workers": result.worker_ids,
+        "finished": result.finished_at.isoformat(),
+    }
+
+
+def test_other_django_queue_runs_on_a_worker_for_its_arq_queue() -> None:
+    result = sample_tasks.pid.using(queue_name="other").enqueue()
+    worker = start_task_worker(queue=f"{TASKS_QUEUE}:other", burst=True)
+    wait_for(lambda: worker.proc.poll() is not None, timeout=30)
+    assert worker.proc.returncode == 0, worker.output()
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == worker.proc.pid
+    assert result.worker_ids[0].endswith(f":{worker.proc.pid}")
