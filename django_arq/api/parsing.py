@@ -66,6 +66,8 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
         raise _too_large(limit) from None
     if len(body) > limit:
         raise _too_large(limit)
+    if not body:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON: it is empty")
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as Content-Type: application/json")
     try:

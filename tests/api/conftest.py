@@ -1,0 +1,91 @@
+"""Fixtures for the HTTP API tests: users with and without each permission, a bearer token."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from tests.helpers import ROOT
+
+TOKEN = "test-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A test database of its own: other suites may be creating theirs on this machine at the same time."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    test = db.setdefault("TEST", {})
+    if db["ENGINE"].endswith("sqlite3"):
+        test["NAME"] = str(Path(test["NAME"]).with_name("test-db-api.sqlite3"))
+    else:
+        test["NAME"] = "test_django_arq_api"
+
+
+def live_env(**extra: str) -> dict[str, str]:
+    """Environment of a child process (uvicorn, manage.py) that uses this run's test database."""
+    from django.db import connection
+
+    return {
+        "DJANGO_SETTINGS_MODULE": "tests.api.live_settings",
+        "DJANGO_ARQ_LIVE_DB": str(connection.settings_dict["NAME"]),
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
+PERMS = {"enqueue": "enqueue_jobrecord", "view": "view_jobrecord", "operate": "operate_jobrecord"}
+
+
+@pytest.fixture
+def api_token(settings: Any) -> str:
+    settings.ARQ_API_TOKENS = ["another-token", TOKEN]
+    return TOKEN
+
+
+@pytest.fixture
+def auth(api_token: str) -> dict[str, str]:
+    """Headers of a service calling with the bearer token."""
+    return {"Authorization": f"Bearer {api_token}"}
+
+
+def make_user(django_user_model: Any, name: str, *perms: str) -> Any:
+    user = django_user_model.objects.create_user(name)  # no password: logged in with force_login
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="django_arq", codename__in=perms)
+    )
+    return user
+
+
+@pytest.fixture
+def users(django_user_model: Any) -> dict[str, Any]:
+    """One user per permission, one with all of them, and one with none."""
+    found = {key: make_user(django_user_model, f"can-{key}", codename) for key, codename in PERMS.items()}
+    found["all"] = make_user(django_user_model, "can-all", *PERMS.values())
+    found["none"] = make_user(django_user_model, "can-nothing")
+    return found
+
+
+async def post_json(client: Any, url: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+    """POST ``body`` as JSON (bytes and str are sent as they are)."""
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    return await client.post(url, data, content_type="application/json", headers=headers or {})
+
+
+@pytest.fixture
+def lonely_queue(redis_client: Any) -> Iterator[str]:
+    """A queue name no worker serves; its jobs and abort requests are removed afterwards."""
+    name = f"django-arq-tests:lonely-{uuid.uuid4().hex}"
+    yield name
+    ids = [i.decode() for i in redis_client.zrange(name, 0, -1)]
+    if ids:
+        redis_client.zrem("arq:abort", *ids)
+        redis_client.delete(*[f"arq:job:{i}" for i in ids])
+    redis_client.delete(name)

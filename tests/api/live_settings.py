@@ -1,0 +1,14 @@
+"""Settings for child processes (uvicorn, ``manage.py`` commands) started by the tests.
+
+The test settings, pointed at the database pytest-django created for this run (its name is in
+``DJANGO_ARQ_LIVE_DB``), so that the parent test (``transaction=True``) and the child read and
+write the same tables.
+"""
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.settings import DATABASES
+
+DATABASES["default"]["NAME"] = os.environ["DJANGO_ARQ_LIVE_DB"]
+ARQ_API_TOKENS = [t for t in [os.environ.get("ARQ_TEST_API_TOKEN", "")] if t]
