@@ -4,11 +4,20 @@ Tasks go through their own ARQ_QUEUES aliases and arq queues, so that the plain 
 the core tests (which share the Redis database) never pick up a Django task.
 """
 
+import os
+
 from tests.settings import *  # noqa: F403
 from tests.settings import ARQ_QUEUES as BASE_QUEUES
-from tests.settings import REDIS_URL
+from tests.settings import DATABASES, REDIS_URL
+
+# Worker processes use the test process's database (pytest-django's test database) when told.
+if os.environ.get("DJANGO_ARQ_WORKER_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["DJANGO_ARQ_WORKER_DB_NAME"]
 
 TASKS_QUEUE = "django-arq-tests:tasks"
+TASKS_AUDIT_QUEUE = "django-arq-tests:tasks-audit"
+# `manage.py arq_worker --alias tasks` adds Django tasks to these (no FUNCTIONS needed).
+TEST_WORKER = {"MAX_TRIES": 3, "POLL_DELAY": 0.02, "JOB_TIMEOUT": 30, "RECORD_FLUSH_INTERVAL": 0.05}
 
 ARQ_QUEUES = {
     **BASE_QUEUES,
@@ -18,12 +27,14 @@ ARQ_QUEUES = {
         "REDIS_URL": REDIS_URL,
         "DEFAULT_QUEUE_NAME": TASKS_QUEUE,
         "AUDIT": False,
+        "WORKER": TEST_WORKER,
     },
-    # The same Redis and queues, with JobRecords.
+    # The same Redis, with JobRecords, on a queue of its own.
     "tasks_audit": {
         "BACKEND": "django_arq.RedisArqQueue",
         "REDIS_URL": REDIS_URL,
-        "DEFAULT_QUEUE_NAME": TASKS_QUEUE,
+        "DEFAULT_QUEUE_NAME": TASKS_AUDIT_QUEUE,
+        "WORKER": TEST_WORKER,
     },
 }
 

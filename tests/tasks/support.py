@@ -29,15 +29,42 @@ def clear_task_keys(redis_url: str) -> None:
         client.close()
 
 
-def start_task_worker(queue: str | None = None, burst: bool = False) -> Process:
-    """A real arq worker process running Django tasks (Django set up with tests.tasks.settings)."""
+def start_task_worker(
+    alias: str = "tasks",
+    *,
+    queue: str | None = None,
+    burst: bool = False,
+    plain: bool = False,
+    db_name: str = "",
+) -> Process:
+    """A real worker process running Django tasks: ``manage.py arq_worker --alias ALIAS``.
+
+    ``plain=True`` runs arq's own CLI with ``tests.tasks.worker_settings`` instead (Django set up
+    there, functions from ``worker_functions("tasks")``). ``db_name`` points the worker at the test
+    process's database.
+    """
     env = {"DJANGO_SETTINGS_MODULE": TASKS_SETTINGS, "PYTHONPATH": str(ROOT), "TASKS_TEST_QUEUE": queue or ""}
-    args = [sys.executable, "-m", "arq", "tests.tasks.worker_settings.WorkerSettings"]
-    worker = Process([*args, "--burst"] if burst else args, env=env)
+    if db_name:
+        env["DJANGO_ARQ_WORKER_DB_NAME"] = db_name
+    if plain:
+        args = [sys.executable, "-m", "arq", "tests.tasks.worker_settings.WorkerSettings"]
+        args += ["--burst"] if burst else []
+    else:
+        args = [sys.executable, "-m", "django", "arq_worker", "--alias", alias]
+        args += (["--queue", queue] if queue else []) + (["--burst"] if burst else [])
+    worker = Process(args, env=env)
     if not burst:
         wait_for(lambda: "Starting worker" in worker.output() or worker.proc.poll() is not None, timeout=30)
         if worker.proc.poll() is not None:
-            raise RuntimeError(f"arq worker for Django tasks exited:\n{worker.output()}")
+            raise RuntimeError(f"worker for Django tasks exited:\n{worker.output()}")
+    return worker
+
+
+def run_burst_worker(*args: Any, **kwargs: Any) -> Process:
+    """Start a burst worker and wait until it has run the queued jobs and exited cleanly."""
+    worker = start_task_worker(*args, burst=True, **kwargs)
+    wait_for(lambda: worker.proc.poll() is not None, timeout=60)
+    assert worker.proc.returncode == 0, worker.output()
     return worker
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
 import pytest
 from django.tasks import TaskResultStatus
 
-from tests.helpers import ROOT, wait_for
+from tests.helpers import ROOT
 from tests.tasks import sample_tasks
 from tests.tasks.settings import TASKS_QUEUE
-from tests.tasks.support import start_task_worker, task_env, wait_finished
+from tests.tasks.support import run_burst_worker, task_env, wait_finished
 
 pytestmark = pytest.mark.usefixtures("task_worker")
 
@@ -59,10 +60,16 @@ def test_enqueued_here_read_elsewhere() -> None:
 
 def test_other_django_queue_runs_on_a_worker_for_its_arq_queue() -> None:
     result = sample_tasks.pid.using(queue_name="other").enqueue()
-    worker = start_task_worker(queue=f"{TASKS_QUEUE}:other", burst=True)
-    wait_for(lambda: worker.proc.poll() is not None, timeout=30)
-    assert worker.proc.returncode == 0, worker.output()
+    worker = run_burst_worker(queue=f"{TASKS_QUEUE}:other")
     result.refresh()
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.return_value == worker.proc.pid
-    assert result.worker_ids[0].endswith(f":{worker.proc.pid}")
+    assert result.worker_ids == [f"{socket.gethostname()}:{worker.proc.pid}"]
+    assert "django_arq.tasks.run_task" in worker.output()  # the banner lists the function
+
+
+def test_a_plain_arq_worker_with_worker_functions_runs_tasks() -> None:
+    result = sample_tasks.pid.using(queue_name="other").enqueue()
+    worker = run_burst_worker(queue=f"{TASKS_QUEUE}:other", plain=True)
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == worker.proc.pid
