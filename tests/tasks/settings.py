@@ -16,6 +16,7 @@ if os.environ.get("DJANGO_ARQ_WORKER_DB_NAME"):
 
 TASKS_QUEUE = "django-arq-tests:tasks"
 TASKS_AUDIT_QUEUE = "django-arq-tests:tasks-audit"
+TASKS_JSON_QUEUE = "django-arq-tests:tasks-json"
 # `manage.py arq_worker --alias tasks` adds Django tasks to these (no FUNCTIONS needed).
 TEST_WORKER = {"MAX_TRIES": 3, "POLL_DELAY": 0.02, "JOB_TIMEOUT": 30, "RECORD_FLUSH_INTERVAL": 0.05}
 
@@ -36,6 +37,15 @@ ARQ_QUEUES = {
         "DEFAULT_QUEUE_NAME": TASKS_AUDIT_QUEUE,
         "WORKER": TEST_WORKER,
     },
+    # Payloads and results as JSON (exceptions keep only their class and message).
+    "tasks_json": {
+        "BACKEND": "django_arq.RedisArqQueue",
+        "REDIS_URL": REDIS_URL,
+        "DEFAULT_QUEUE_NAME": TASKS_JSON_QUEUE,
+        "SERIALIZER": "json",
+        "AUDIT": False,
+        "WORKER": TEST_WORKER,
+    },
 }
 
 TASKS = {
@@ -48,6 +58,11 @@ TASKS = {
         "BACKEND": "django_arq.tasks.ArqBackend",
         "QUEUES": ["default"],
         "OPTIONS": {"ALIAS": "tasks_audit"},
+    },
+    "json": {
+        "BACKEND": "django_arq.tasks.ArqBackend",
+        "QUEUES": ["default"],
+        "OPTIONS": {"ALIAS": "tasks_json"},
     },
     "immediate": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": []},
 }

@@ -190,6 +190,7 @@ def test_result_of_another_task_is_a_mismatch() -> None:
 def test_configured_backends_pass_their_checks() -> None:
     assert task_backends["default"].check() == []
     assert task_backends["audited"].check() == []
+    assert task_backends["json"].check() == []
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,11 @@ import json
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from django.tasks import TaskResultStatus
+from django.utils import timezone
 
 from tests.helpers import ROOT
 from tests.tasks import sample_tasks
@@ -73,3 +75,20 @@ def test_a_plain_arq_worker_with_worker_functions_runs_tasks() -> None:
     worker = run_burst_worker(queue=f"{TASKS_QUEUE}:other", plain=True)
     result.refresh()
     assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == worker.proc.pid
+
+
+def test_json_serializer_keeps_results_and_tracebacks() -> None:
+    run_after = timezone.now() - timedelta(seconds=1)
+    ok = sample_tasks.echo.using(backend="json", run_after=run_after).enqueue([1, "a"], k=None)
+    bad = sample_tasks.fail.using(backend="json").enqueue("as json")
+    worker = run_burst_worker("tasks_json")
+    assert "django_arq.tasks.run_task" in worker.output()
+    ok.refresh()
+    bad.refresh()
+    assert ok.status == TaskResultStatus.SUCCESSFUL
+    assert ok.return_value == {"args": [[1, "a"]], "kwargs": {"k": None}}
+    assert ok.task.run_after == run_after
+    (error,) = bad.errors
+    assert error.exception_class_path == "tests.tasks.sample_tasks.TaskBoom"
+    assert error.traceback.startswith("Traceback (most recent call last):")
+    assert error.traceback.rstrip().endswith("tests.tasks.sample_tasks.TaskBoom: as json")
