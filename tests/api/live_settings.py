@@ -12,3 +12,8 @@ from tests.settings import DATABASES
 
 DATABASES["default"]["NAME"] = os.environ["DJANGO_ARQ_LIVE_DB"]
 ARQ_API_TOKENS = [t for t in [os.environ.get("ARQ_TEST_API_TOKEN", "")] if t]
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Under ASGI each request writes from its own thread; SQLite needs IMMEDIATE transactions (and
+    # a busy timeout) so that concurrent writers wait for the lock instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}

@@ -1,0 +1,82 @@
+"""The API under a real ASGI server: uvicorn in a child process, 200 concurrent enqueues over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from django_arq.models import JobRecord
+from tests.api.conftest import TOKEN, live_env
+from tests.helpers import Process, free_port, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CONCURRENT = 200
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
+@pytest.fixture
+def live_server_url(redis_url: str) -> Iterator[str]:
+    """uvicorn serving ``tests.api.asgi`` on a free loopback port, with ``TOKEN`` accepted."""
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "tests.api.asgi:application", "--host", "127.0.0.1"]
+    server = Process(
+        [*args, "--port", str(port), "--log-level", "warning"], env=live_env(ARQ_TEST_API_TOKEN=TOKEN)
+    )
+    try:
+        wait_for(lambda: _accepts(port) or server.proc.poll() is not None, timeout=30)
+        assert server.proc.poll() is None, server.output()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        print(server.output()[-3000:])
+
+
+async def test_concurrent_enqueues_over_http(
+    live_server_url: str, lonely_queue: str, redis_client: Any
+) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    limits = httpx.Limits(max_connections=CONCURRENT)
+    async with httpx.AsyncClient(
+        base_url=live_server_url, headers=headers, limits=limits, timeout=60
+    ) as client:
+
+        async def enqueue(i: int) -> httpx.Response:
+            body = {"name": "tests.jobs.add", "args": [i, i], "queue": lonely_queue}
+            return await client.post("/arq/jobs/", json=body)
+
+        started = time.monotonic()
+        responses = await asyncio.gather(*(enqueue(i) for i in range(CONCURRENT)))
+        elapsed = time.monotonic() - started
+        failed = [r.text for r in responses if r.status_code != 201]
+        assert not failed, (len(failed), failed[0])
+        ids = [r.json()["id"] for r in responses]
+        assert len(set(ids)) == CONCURRENT
+        assert [r.json()["args"] for r in responses] == [[i, i] for i in range(CONCURRENT)]
+
+        queued = {i.decode() for i in redis_client.zrange(lonely_queue, 0, -1)}
+        assert queued == set(ids)
+        assert await JobRecord.objects.filter(job_id__in=ids, queue_name=lonely_queue).acount() == CONCURRENT
+
+        one = await client.get(f"/arq/jobs/{ids[7]}/", params={"queue": lonely_queue})
+        assert (one.status_code, one.json()["args"], one.json()["status"]) == (200, [7, 7], "queued")
+        refused = await client.post(
+            "/arq/jobs/", json={"name": "tests.jobs.add"}, headers={"Authorization": "Bearer no"}
+        )
+        assert refused.status_code == 401
+    print(
+        f"\n{CONCURRENT} concurrent enqueues over HTTP in {elapsed:.2f}s ({CONCURRENT / elapsed:.0f} req/s)"
+    )
