@@ -9,8 +9,9 @@ import pytest
 from arq import create_pool
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.db import connection
 
-from django_arq import get_queue
+from django_arq import JobSpec, get_queue
 from django_arq.models import JobRecord
 from django_arq.recorder import ABORTED
 from tests.helpers import wait_for
@@ -141,3 +142,28 @@ def test_worker_refuses_a_mock_alias() -> None:
     assert done.returncode == 1
     assert "has no Redis for a worker" in done.stderr
     assert settings.ARQ_QUEUES["mock"]["BACKEND"] in done.stderr
+
+
+def test_records_survive_a_database_outage(workers: WorkerRunner) -> None:
+    """The table vanishes while jobs run: the worker keeps the updates and writes them once it is back."""
+    process = workers.start()
+    first = get_queue().enqueue_sync("tests.jobs.add", 1, 1, _queue_name=workers.queue_name)
+    wait_for(lambda: record(first.id).status == "complete", timeout=10)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE django_arq_jobrecord RENAME TO django_arq_jobrecord_away")
+    try:
+        specs = [JobSpec("tests.jobs.add", (i, 1), queue_name=workers.queue_name) for i in range(5)]
+        later = [m.id for m in get_queue().backend.enqueue_many_sync(specs)]  # no record: the table is away
+        wait_for(lambda: "could not write" in process.output(), timeout=10)
+        time.sleep(0.5)  # more failed tries
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE django_arq_jobrecord_away RENAME TO django_arq_jobrecord")
+    wait_for(lambda: JobRecord.objects.filter(job_id__in=later, status="complete").count() == 5, timeout=15)
+    assert sorted(JobRecord.objects.filter(job_id__in=later).values_list("result", flat=True)) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]

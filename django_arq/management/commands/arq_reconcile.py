@@ -1,0 +1,86 @@
+"""``manage.py arq_reconcile``: bring unfinished JobRecords up to date from Redis.
+
+For when record updates were lost (a worker killed, or its database down past its last flush):
+each record still queued, deferred or in progress is compared with what Redis holds.
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from django_arq.conf import queue_settings
+from django_arq.handler import get_queue
+from django_arq.models import JobRecord
+from django_arq.payloads import jsonable
+from django_arq.queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
+from django_arq.queues.jobs import JobStatus, is_abort_result
+from django_arq.recorder import ABORTED
+
+UNFINISHED = [JobStatus.queued.value, JobStatus.deferred.value, JobStatus.in_progress.value]
+FIELDS = ["status", "start_time", "finish_time", "success", "result", "error", "updated_at"]
+
+
+def reconcile(record: JobRecord) -> bool:
+    """Update ``record`` (unsaved) from Redis; True if anything changed."""
+    queue = get_queue(record.alias)
+    before = [getattr(record, f) for f in FIELDS]
+    try:
+        r = queue.get_job_result_sync(record.job_id, record.queue_name)
+    except JobResultUnavailable:
+        record.status = queue.get_job_metadata_sync(record.job_id, record.queue_name).status.value
+    except JobNotFound:
+        record.status = JobStatus.not_found.value
+        record.error = record.error or "not in Redis any more: its result expired or was never kept"
+    else:
+        record.status, record.success = JobStatus.complete.value, r.success
+        record.start_time, record.finish_time, record.result = r.start_time, r.finish_time, jsonable(r.result)
+        record.error = (
+            "" if r.success else ABORTED if is_abort_result(r.success, r.result) else repr(r.result)
+        )
+    if [getattr(record, f) for f in FIELDS] == before:
+        return False
+    record.updated_at = timezone.now()
+    return True
+
+
+class Command(BaseCommand):
+    help = (
+        "Update JobRecords that are still queued, deferred or in progress from what Redis holds about them."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--alias", action="append", help="only this alias (repeatable; default: all)")
+        parser.add_argument(
+            "--batch-size", type=int, default=500, help="records per UPDATE (default: %(default)s)"
+        )
+        parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        aliases = options["alias"] or list(queue_settings())
+        unknown = set(aliases) - set(queue_settings())
+        if unknown:
+            raise CommandError(f"unknown alias(es): {', '.join(sorted(unknown))}")
+        records = JobRecord.objects.filter(alias__in=aliases, status__in=UNFINISHED).order_by("pk")
+        checked, updated, changed = 0, 0, []
+        try:
+            for record in records.iterator(chunk_size=options["batch_size"]):
+                checked += 1
+                if reconcile(record):
+                    changed.append(record)
+                    updated += 1
+                if len(changed) >= options["batch_size"] and not options["dry_run"]:
+                    JobRecord.objects.bulk_update(changed, FIELDS)
+                    changed = []
+        except RedisUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        except ArqJobError as exc:
+            raise CommandError(f"job {exc.job_id}: {exc}") from exc
+        finally:
+            if changed and not options["dry_run"]:
+                JobRecord.objects.bulk_update(changed, FIELDS)
+        verb = "would update" if options["dry_run"] else "updated"
+        self.stdout.write(f"checked {checked} unfinished job record(s), {verb} {updated}")

@@ -1,0 +1,86 @@
+"""arq_prune and arq_reconcile."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from django_arq import get_queue
+from django_arq.models import JobRecord
+from tests.worker.conftest import WorkerRunner
+
+pytestmark = pytest.mark.django_db
+
+
+def make(
+    job_id: str, days_ago: float, status: str = "complete", finished: bool = True, alias: str = "default"
+):  # type: ignore[no-untyped-def]
+    when = timezone.now() - dt.timedelta(days=days_ago)
+    return JobRecord.objects.create(
+        job_id=job_id, name="tests.jobs.add", enqueue_time=when, status=status, queue_name="q", alias=alias,
+        finish_time=when if finished else None,
+    )  # fmt: skip
+
+
+def prune(*args: str) -> str:
+    out = StringIO()
+    call_command("arq_prune", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_prune_old_complete_records_in_batches() -> None:
+    for i in range(25):
+        make(f"old-{i}", 40)
+    make("new", 1)
+    make("old-running", 40, status="in_progress", finished=False)
+    make("old-mock", 40, alias="mock")
+    assert "would delete 26 job record(s)" in prune("--older-than", "30", "--dry-run")
+    assert JobRecord.objects.count() == 28
+    with CaptureQueriesContext(connection) as queries:
+        out = prune("--older-than", "30", "--batch-size", "10", "--alias", "default")
+    assert "deleted 25 job record(s) older than 30 day(s), status complete" in out
+    deletes = [q for q in queries if q["sql"].startswith("DELETE")]
+    assert len(deletes) == 3  # 10 + 10 + 5
+    assert set(JobRecord.objects.values_list("job_id", flat=True)) == {"new", "old-running", "old-mock"}
+
+
+def test_prune_by_status_and_all() -> None:
+    make("run", 40, status="in_progress", finished=False)
+    make("q", 40, status="queued", finished=False)
+    make("done", 40)
+    assert "deleted 1 " in prune("--older-than", "30", "--status", "in_progress")
+    assert "deleted 2 " in prune("--older-than", "30", "--status", "all")
+    assert not JobRecord.objects.exists()
+
+
+@pytest.mark.parametrize("args", [["--older-than", "0"], ["--older-than", "1", "--batch-size", "0"]])
+def test_prune_rejects_bad_input(args: list[str]) -> None:
+    with pytest.raises(CommandError):
+        prune(*args)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconcile_restores_lost_updates(workers: WorkerRunner) -> None:
+    queue = get_queue()
+    ran = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=workers.queue_name)
+    waiting = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=workers.queue_name, _defer_by=3600)
+    workers.burst("--max-burst-jobs", "1")  # arq's burst mode would otherwise wait for the deferred job
+    lost = timezone.now() - dt.timedelta(days=1)
+    JobRecord.objects.filter(job_id=ran.id).update(
+        status="in_progress", success=None, result=None, finish_time=None
+    )
+    make("vanished", 1, status="queued", finished=False)
+    JobRecord.objects.filter(job_id="vanished").update(queue_name=workers.queue_name, enqueue_time=lost)
+    out = StringIO()
+    call_command("arq_reconcile", "--alias", "default", stdout=out)
+    assert "checked 3 unfinished job record(s), updated 2" in out.getvalue()
+    rec = JobRecord.objects.get(job_id=ran.id)
+    assert (rec.status, rec.success, rec.result) == ("complete", True, 3)
+    assert JobRecord.objects.get(job_id=waiting.id).status == "deferred"
+    assert JobRecord.objects.get(job_id="vanished").status == "not_found"
