@@ -45,6 +45,7 @@ class DemoJob:
     problem: str | None = None
     done: bool = False
     first_status: str = ""
+    result: Any = None  # what the job returned (JSON form), once it ended
     task_result: Any = None  # a django.tasks TaskResult, for the Django Task
 
     @property
@@ -53,7 +54,7 @@ class DemoJob:
 
     def summary(self) -> dict[str, Any]:
         """The job's outcome as JSON-safe values."""
-        fields = ("label", "via", "job_id", "status", "detail", "problem", "first_status")
+        fields = ("label", "via", "job_id", "status", "detail", "problem", "first_status", "result")
         return {**{name: getattr(self, name) for name in fields}, "ok": self.ok}
 
 
@@ -239,7 +240,7 @@ class Demo:
             if progress is not None and progress != 100 and job.problem is None:
                 job.problem = f"finished with its progress at {progress}%"
             job.status = "succeeded" if state["success"] else "failed"
-            job.detail = _short(state["result"])
+            job.result, job.detail = state["result"], _short(state["result"])
 
     def _poll_cron(self, job: DemoJob) -> None:
         snapshot = SalesSnapshot.objects.filter(taken_at__gte=self.started_at).first()
@@ -256,7 +257,7 @@ class Demo:
         if result.is_finished:
             job.done = True
             if result.status == "SUCCESSFUL":
-                job.detail = _short(result.return_value)
+                job.result, job.detail = result.return_value, _short(result.return_value)
                 sold = sum(
                     Order.objects.filter(product__name=result.args[0]).values_list("quantity", flat=True)
                 )

@@ -2,6 +2,7 @@
 
 import os
 
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -22,8 +23,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "1") == "1"
 SECURE_HSTS_SECONDS = 3600
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+if django.VERSION >= (6, 1):  # Django 6.1 configures e-mail with MAILERS
+    MAILERS = {"default": {"OPTIONS": {"host": os.environ.get("EMAIL_HOST", "localhost")}}}  # SMTP
+else:
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 
 # Redis in production: TLS with rediss://, a password in the URL, and bounded connection retries.
 ARQ_QUEUES["default"]["OPTIONS"] = {"conn_timeout": 5, "conn_retries": 5, "conn_retry_delay": 1}

@@ -2,6 +2,8 @@
 
 import os
 
+import django
+
 from .base import *  # noqa: F403
 from .base import ARQ_QUEUES, BASE_DIR
 
@@ -31,3 +33,9 @@ else:
 
 # The one line that makes a project's tests independent of Redis: same API, jobs kept in memory.
 ARQ_QUEUES = {"default": {**ARQ_QUEUES["default"], "BACKEND": "django_arq.MockArqQueue"}}
+
+if django.VERSION >= (6, 0):
+    # Django Tasks run at once, in the test's own process, with Django's ImmediateBackend.
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

@@ -1,0 +1,107 @@
+"""``bin/demo --once`` end to end: its own Redis, its own database, a real worker and uvicorn."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from pathlib import Path
+
+import django
+import pytest
+
+from tests.helpers import ROOT, free_port
+
+from .conftest import ExampleDatabase
+
+DEMO = ROOT / "bin" / "demo"
+EXPECTED_VIAS = ["sync view", "sync view", "async view", "HTTP API", "arq_enqueue", "CRON_JOBS"]
+if django.VERSION >= (6, 0):
+    EXPECTED_VIAS.append("@task")
+
+
+def run_demo(
+    env: dict[str, str], cwd: Path, *args: str, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DEMO), *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_demo_once_runs_every_job_to_its_expected_end(
+    tmp_path: Path, example_env: dict[str, str], example_db: ExampleDatabase
+) -> None:
+    redis_port, web_port = free_port(), free_port()
+    summary = tmp_path / "summary.json"
+    env = {
+        **example_env,
+        # Nothing listens there: the demo starts its own redis-server, and stops it afterwards.
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "DEMO_SUMMARY": str(summary),
+    }
+    done = run_demo(env, tmp_path, "--once", "--port", str(web_port))  # from another directory
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+
+    n = len(EXPECTED_VIAS)
+    assert f"demo: {n} of {n} jobs finished as expected" in done.stdout
+    assert "starting redis-server" in output
+    jobs = json.loads(summary.read_text())
+    assert [job["via"] for job in jobs] == EXPECTED_VIAS
+    assert all(job["ok"] for job in jobs), jobs
+    by_label = {job["label"]: job for job in jobs}
+    assert by_label["cart reminder (deferred 3s)"]["first_status"] == "deferred"
+    assert by_label["price list with a bad row"]["status"] == "failed"
+    assert by_label["price list with a bad row"]["result"] == {
+        "exception": "builtins.ValueError",
+        "message": "row 2: price 'n/a' is not a number",
+    }
+    assert by_label["price list"]["result"] == {"updated": 2}
+
+    # The worker kept the audit records current, and the jobs did their work in the database.
+    ids = [job["job_id"] for job in jobs if job["job_id"]]
+    records = dict(example_db.query("SELECT job_id, success FROM django_arq_jobrecord"))
+    assert set(ids) <= set(records)
+    assert [bool(records[job["job_id"]]) for job in jobs if job["job_id"]] == [
+        job["status"] != "failed" for job in jobs if job["job_id"]
+    ]
+    assert example_db.query("SELECT progress FROM shop_report") == [(100,)]
+    ((confirmed, reminded),) = example_db.query(
+        "SELECT confirmation_sent_at, reminder_sent_at FROM shop_order"
+    )
+    assert confirmed and reminded
+    assert example_db.query("SELECT COUNT(*) FROM shop_salessnapshot")[0][0] >= 1
+    ((username, is_superuser),) = example_db.query("SELECT username, is_superuser FROM auth_user")
+    assert username == "admin" and is_superuser
+
+    # Everything it started is stopped.
+    assert not port_open(web_port) and not port_open(redis_port)
+
+
+def test_demo_once_fails_when_jobs_do_not_finish_in_time(tmp_path: Path, example_env: dict[str, str]) -> None:
+    env = {**example_env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    done = run_demo(env, tmp_path, "--once", "--port", str(free_port()), "--timeout", "0")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "jobs finished as expected" in done.stderr
+    assert "sales snapshot (cron, every 10s): still waiting after 0s" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--bogus"], {}, "unknown option --bogus"),
+        ([], {"REDIS_URL": "redis://192.0.2.1:6379/0"}, "Redis is not reachable at redis://192.0.2.1:6379/0"),
+    ],
+)
+def test_demo_fails_loudly(
+    tmp_path: Path, example_env: dict[str, str], args: list[str], env: dict[str, str], message: str
+) -> None:
+    done = run_demo({**example_env, **env}, tmp_path, "--once", *args, timeout=60)
+    assert done.returncode != 0
+    assert message in done.stderr
