@@ -8,6 +8,7 @@ cannot be added or edited by hand; deleting them needs ``django_arq.delete_jobre
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -19,8 +20,10 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -80,11 +83,71 @@ def _distinct_values(model: Any, column: str, limit: int) -> list[str]:
 
 
 class JobChangeList(ChangeList):
-    """The job list: leaves the large payload columns out of the page's query."""
+    """The job list: payloads left out of the page's query; a date drill-down that reads the index."""
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[JobRecord]:
         qs: QuerySet[JobRecord] = super().get_queryset(request, exclude_parameters)
         return qs.defer("args", "kwargs", "result", "error")
+
+    def date_hierarchy_nav(self) -> dict[str, Any]:
+        """Context for ``admin/date_hierarchy.html``, from the first and last matching job only.
+
+        Django's own drill-down runs ``SELECT DISTINCT <truncated date>`` over every matching row
+        (0.6 s at 100,000 records on SQLite); this offers every year, month or day between the
+        first and the last job instead: two index lookups, whatever the table size.
+        """
+        field = self.date_hierarchy
+        year, month, day = (self.params.get(f"{field}__{part}") for part in ("year", "month", "day"))
+
+        def link(filters: dict[str, Any]) -> str:
+            return str(self.get_query_string(filters, [f"{field}__"]))
+
+        if year and month and day:
+            chosen = dt.date(int(year), int(month), int(day))
+            back = {"link": link({f"{field}__year": year, f"{field}__month": month}),
+                    "title": capfirst(formats.date_format(chosen, "YEAR_MONTH_FORMAT"))}  # fmt: skip
+            return {
+                "show": True,
+                "back": back,
+                "choices": [{"title": formats.date_format(chosen, "MONTH_DAY_FORMAT")}],
+            }
+        values = self.queryset.values_list(field, flat=True)
+        first, last = values.order_by(field).first(), values.order_by(f"-{field}").first()
+        if first is None or last is None:
+            return {"show": False}
+        first, last = timezone.localtime(first), timezone.localtime(last)
+        if not year and first.year == last.year:
+            year = str(first.year)
+            if first.month == last.month:
+                month = str(first.month)
+        if year and month:
+            days = [dt.date(int(year), int(month), d) for d in range(first.day, last.day + 1)]
+            return {
+                "show": True,
+                "back": {"link": link({f"{field}__year": year}), "title": year},
+                "choices": [
+                    {"link": link({f"{field}__year": year, f"{field}__month": month, f"{field}__day": d.day}),
+                     "title": capfirst(formats.date_format(d, "MONTH_DAY_FORMAT"))}
+                    for d in days
+                ],
+            }  # fmt: skip
+        if year:
+            months = [dt.date(int(year), m, 1) for m in range(first.month, last.month + 1)]
+            return {
+                "show": True,
+                "back": {"link": link({}), "title": _("All dates")},
+                "choices": [
+                    {"link": link({f"{field}__year": year, f"{field}__month": m.month}),
+                     "title": capfirst(formats.date_format(m, "YEAR_MONTH_FORMAT"))}
+                    for m in months
+                ],
+            }  # fmt: skip
+        years = range(first.year, last.year + 1)
+        return {
+            "show": True,
+            "back": None,
+            "choices": [{"link": link({f"{field}__year": str(y)}), "title": str(y)} for y in years],
+        }
 
 
 def _records(queryset: QuerySet[JobRecord]) -> list[JobRecord]:
@@ -173,6 +236,15 @@ class JobRecordAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return JobChangeList
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[JobRecord], search_term: str
+    ) -> tuple[QuerySet[JobRecord], bool]:
+        """A job id finds its job through the index; any other term searches task names (a scan)."""
+        term = search_term.strip()
+        if term and queryset.filter(job_id=term).exists():
+            return queryset.filter(job_id=term), False
+        return super().get_search_results(request, queryset, search_term)
 
     # -- columns and fields ------------------------------------------------------------------
 

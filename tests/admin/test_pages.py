@@ -155,3 +155,35 @@ def test_list_needs_view_permission(client: Client, db: None, make_record: Calla
     client.force_login(User.objects.create_user("staff", password="pw", is_staff=True))
     assert client.get(CHANGELIST).status_code == 403
     assert client.get(change_url(record)).status_code == 403
+
+
+def test_date_hierarchy_offers_the_span_of_jobs(
+    superuser_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    utc = dt.UTC
+    make_record(enqueue_time=dt.datetime(2025, 11, 3, 12, tzinfo=utc))
+    make_record(enqueue_time=dt.datetime(2026, 2, 5, 12, tzinfo=utc))
+    make_record(enqueue_time=dt.datetime(2026, 2, 7, 12, tzinfo=utc))
+
+    def titles(params: dict[str, str]) -> list[str]:
+        html = superuser_client.get(CHANGELIST, params).content.decode()
+        nav = html.split('<nav class="toplinks">')[1].split("</nav>")[0]
+        return [part.split(">")[1].split("<")[0] for part in nav.split("<a href=")[1:]]
+
+    assert titles({}) == ["2025", "2026"]
+    assert titles({"enqueue_time__year": "2026"}) == ["&lsaquo; All dates", "February 2026"]
+    assert titles({"enqueue_time__year": "2026", "enqueue_time__month": "2"}) == [
+        "&lsaquo; 2026", "February 5", "February 6", "February 7"
+    ]  # fmt: skip
+    day = {"enqueue_time__year": "2026", "enqueue_time__month": "2", "enqueue_time__day": "5"}
+    response = superuser_client.get(CHANGELIST, day)
+    assert len(response.context["cl"].result_list) == 1 and "February 5" in response.content.decode()
+
+
+def test_search_by_job_id_is_exact(superuser_client: Client, make_record: Callable[..., JobRecord]) -> None:
+    target = make_record(job_id="abc-1")
+    make_record(job_id="abc-10", name="tests.jobs.abc-1-like")
+    response = superuser_client.get(CHANGELIST, {"q": "abc-1"})
+    assert [r.pk for r in response.context["cl"].result_list] == [target.pk]
+    response = superuser_client.get(CHANGELIST, {"q": "abc-1-li"})
+    assert [r.job_id for r in response.context["cl"].result_list] == ["abc-10"]
