@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
 import socket
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import django
 import pytest
 
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, Process, free_port, wait_for
 
 from .conftest import ExampleDatabase
 
@@ -105,3 +109,35 @@ def test_demo_fails_loudly(
     done = run_demo({**example_env, **env}, tmp_path, "--once", *args, timeout=60)
     assert done.returncode != 0
     assert message in done.stderr
+
+
+def test_demo_keeps_the_site_up_until_ctrl_c(tmp_path: Path, example_env: dict[str, str]) -> None:
+    redis_port, web_port = free_port(), free_port()
+    env = {
+        **example_env,
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "DJANGO_SUPERUSER_PASSWORD": "s3cret-demo",
+    }
+    demo = Process([str(DEMO), "--port", str(web_port)], env=env, cwd=tmp_path)
+    try:
+        wait_for(lambda: "Ctrl-C stops" in demo.output() or demo.proc.poll() is not None, timeout=180)
+        output = demo.output()
+        assert demo.proc.poll() is None, output
+        assert f"the example site is up: http://127.0.0.1:{web_port}/shop/" in output
+        assert "password:  from DJANGO_SUPERUSER_PASSWORD" in output and "s3cret-demo" not in output
+        token = re.search(r"API token: (\S+)", output)
+        assert token, output
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/admin/login/", timeout=10) as page:
+            assert page.status == 200
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{web_port}/arq/jobs/no-such-job/",
+            headers={"Authorization": f"Bearer {token[1]}"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as missing:  # the token is accepted: 404, not 401
+            urllib.request.urlopen(request, timeout=10)
+        assert missing.value.code == 404
+    finally:
+        status = demo.stop(signal.SIGINT, timeout=30)  # what Ctrl-C sends
+    assert status == 130, demo.output()
+    assert "stopping the worker and the server" in demo.output()
+    assert not port_open(web_port) and not port_open(redis_port)

@@ -22,6 +22,8 @@ ALLOWED_HOSTS = required("DJANGO_ALLOWED_HOSTS").split(",")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "1") == "1"
 SECURE_HSTS_SECONDS = 3600
+# HSTS for subdomains and the preload list bind a whole domain: decide them for yours.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if django.VERSION >= (6, 1):  # Django 6.1 configures e-mail with MAILERS
     MAILERS = {"default": {"OPTIONS": {"host": os.environ.get("EMAIL_HOST", "localhost")}}}  # SMTP
