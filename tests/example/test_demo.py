@@ -134,7 +134,7 @@ def test_demo_keeps_the_site_up_until_ctrl_c(tmp_path: Path, example_env: dict[s
             headers={"Authorization": f"Bearer {token[1]}"},
         )
         with pytest.raises(urllib.error.HTTPError) as missing:  # the token is accepted: 404, not 401
-            urllib.request.urlopen(request, timeout=10)
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310 - http only
         assert missing.value.code == 404
     finally:
         status = demo.stop(signal.SIGINT, timeout=30)  # what Ctrl-C sends
