@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Permission
+from django.db import connections
 
 from tests.helpers import ROOT
 
@@ -29,11 +32,22 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         test["NAME"] = "test_django_arq_api"
 
 
+@pytest.fixture(autouse=True)
+async def close_thread_connections() -> AsyncIterator[None]:
+    """Close the database connection the async ORM opened in asgiref's worker thread.
+
+    Otherwise PostgreSQL refuses to drop the test database at the end of the run.
+    """
+    yield
+    await sync_to_async(connections.close_all)()
+
+
 def live_env(**extra: str) -> dict[str, str]:
     """Environment of a child process (uvicorn, manage.py) that uses this run's test database."""
     from django.db import connection
 
     return {
+        **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.api.live_settings",
         "DJANGO_ARQ_LIVE_DB": str(connection.settings_dict["NAME"]),
         "PYTHONPATH": str(ROOT),
