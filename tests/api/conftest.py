@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import connections
+from django.utils import timezone
 
+from django_arq.models import JobRecord
 from tests.helpers import ROOT
 
 TOKEN = "test-token-0123456789abcdef"
@@ -103,3 +106,22 @@ def lonely_queue(redis_client: Any) -> Iterator[str]:
         redis_client.zrem("arq:abort", *ids)
         redis_client.delete(*[f"arq:job:{i}" for i in ids])
     redis_client.delete(name)
+
+
+def finished_record(job_id: str, result: Any) -> JobRecord:
+    """An unsaved record of a job that finished and that Redis no longer holds (``tests.jobs.add(1, 2)``)."""
+    now = timezone.now()
+    return JobRecord(
+        job_id=job_id,
+        name="tests.jobs.add",
+        args=[1, 2],
+        kwargs={},
+        enqueue_time=now,
+        status="complete",
+        queue_name=settings.TEST_QUEUE,
+        alias="default",
+        start_time=now,
+        finish_time=now,
+        success=True,
+        result=result,
+    )

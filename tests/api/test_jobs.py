@@ -8,12 +8,10 @@ import uuid
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import AsyncClient
-from django.utils import timezone
 
 from django_arq.models import JobRecord
-from tests.api.conftest import post_json
+from tests.api.conftest import finished_record, post_json
 from tests.helpers import async_wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -125,22 +123,8 @@ async def test_invalid_job_id_is_400(auth: dict[str, str], job_id: str) -> None:
 
 
 async def test_job_gone_from_redis_is_read_from_its_record(auth: dict[str, str], redis_url: str) -> None:
-    now = timezone.now()
     job_id = f"only-recorded-{uuid.uuid4().hex}"
-    await JobRecord.objects.acreate(
-        job_id=job_id,
-        name="tests.jobs.add",
-        args=[1, 2],
-        kwargs={},
-        enqueue_time=now,
-        status="complete",
-        queue_name=settings.TEST_QUEUE,
-        alias="default",
-        start_time=now,
-        finish_time=now,
-        success=True,
-        result=3,
-    )
+    await finished_record(job_id, result=3).asave()
     client = AsyncClient()
     data = (await client.get(f"/arq/jobs/{job_id}/", headers=auth)).json()
     assert (data["source"], data["status"], data["result"], data["args"]) == ("record", "complete", 3, [1, 2])

@@ -11,10 +11,10 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
 
 from django_arq import get_queue
 from django_arq.models import JobRecord
+from tests.api.conftest import finished_record
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -165,22 +165,8 @@ def test_job_shows_metadata_then_result_fields(arq_workers: Any) -> None:
 
 
 def test_job_gone_from_redis_is_read_from_its_record() -> None:
-    now = timezone.now()
     job_id = f"cmd-recorded-{uuid.uuid4().hex}"
-    JobRecord.objects.create(
-        job_id=job_id,
-        name="tests.jobs.add",
-        args=[1, 2],
-        kwargs={},
-        enqueue_time=now,
-        status="complete",
-        queue_name=settings.TEST_QUEUE,
-        alias="default",
-        start_time=now,
-        finish_time=now,
-        success=True,
-        result=3,
-    )
+    finished_record(job_id, result=3).save()
     data = json.loads(run("arq_job", job_id, "--json")[-1])
     assert (data["source"], data["result"]) == ("record", 3)
     assert run("arq_result", job_id) == ["3"]
