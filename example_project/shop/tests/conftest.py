@@ -31,8 +31,8 @@ def mug(db: None) -> Product:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _close_async_orm_connections() -> Iterator[None]:
-    """The async ORM runs in asgiref's thread: close its connection so the test database can be dropped."""
+def _close_async_orm_connections(django_db_setup: None) -> Iterator[None]:
+    """The async ORM runs in asgiref's thread: close its connection before the test database is dropped."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
     gc.collect()  # and the connections of finished job threads (MockArqQueue runs sync jobs in threads)
