@@ -122,12 +122,7 @@ def _seconds(field: str, value: Any, maximum: float | None = None) -> float:
 
 def allowed_tasks(alias: str) -> set[str]:
     """Task names the API may enqueue on ``alias``: its ``WORKER["FUNCTIONS"]`` dotted paths."""
-    names = set()
-    for entry in get_config(alias).worker.get("FUNCTIONS", ()):
-        name = entry if isinstance(entry, str) else getattr(entry, "name", None)
-        if isinstance(name, str):
-            names.add(name)
-    return names
+    return {entry for entry in get_config(alias).worker.get("FUNCTIONS", ()) if isinstance(entry, str)}
 
 
 @dataclass(frozen=True)
