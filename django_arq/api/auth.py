@@ -88,8 +88,9 @@ async def authenticate(request: HttpRequest, permission: str) -> Caller:
         if not _token_matches(token):
             raise ApiError(401, "invalid_token", "the bearer token is not valid", _CHALLENGE)
         return Caller(token=True)
-    user = await request.auser()
-    if not user.is_authenticated:
+    auser = getattr(request, "auser", None)  # set by AuthenticationMiddleware
+    user = await auser() if auser is not None else None
+    if user is None or not user.is_authenticated:
         raise ApiError(401, "not_authenticated", "log in or send an Authorization: Bearer token", _CHALLENGE)
     reason = await sync_to_async(_csrf_failure)(request)  # may read the session (CSRF_USE_SESSIONS)
     if reason is not None:
