@@ -43,10 +43,15 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         subprocess.run(["openssl", *args], cwd=certs, check=True, capture_output=True)
 
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test CA",
-            "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+            "-keyout", "ca.key", "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
             "-out", "server.csr")  # fmt: skip
-    (certs / "san.ext").write_text("subjectAltName = IP:127.0.0.1\n")
+    (certs / "san.ext").write_text(  # what Python 3.13's strict verification expects of a server certificate
+        "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n"
+        "keyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n"
+        "authorityKeyIdentifier = keyid\n"
+    )
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-days", "1", "-extfile", "san.ext", "-out", "server.pem")  # fmt: skip
     port = free_port()
