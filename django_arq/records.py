@@ -8,6 +8,10 @@ worker may have created the record first, and its copy is the more current one.
 A record is written after Redis accepted the job, inside whatever transaction is open: if that
 transaction rolls back, the job still runs and the worker creates its record. To send a job
 only once the surrounding transaction commits, use ``enqueue_on_commit``.
+
+With ``AUDIT: "deferred"``, records of jobs enqueued outside a transaction (and from async code)
+are inserted a few milliseconds later by a background thread, many jobs per commit; see
+``django_arq.record_writer``. ``flush_records()`` waits for them.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
+from .conf import queue_settings
 from .handler import get_queue
 from .payloads import jsonable
 from .queues.base import ArqQueue, QueueConfig
 from .queues.jobs import JobMetadata, JobResult, JobSpec, Seconds
+from .record_writer import flush_records, writer
 
 __all__ = [
     "AuditedQueue",
@@ -35,6 +41,7 @@ __all__ = [
     "build_records",
     "enqueue_many_on_commit",
     "enqueue_on_commit",
+    "flush_records",
 ]
 
 logger = logging.getLogger("django_arq.records")
@@ -69,10 +76,11 @@ class AuditedQueue(ArqQueue):
     does not define (``run_queued``, ``redis_settings``, ...) are read from the backend.
     """
 
-    def __init__(self, backend: ArqQueue, alias: str) -> None:
+    def __init__(self, backend: ArqQueue, alias: str, *, deferred: bool = False) -> None:
         super().__init__(default_queue_name=backend.default_queue_name, abort_timeout=backend.abort_timeout)
         self.backend = backend
         self.alias = alias
+        self.deferred = deferred
 
     def __repr__(self) -> str:
         return f"<AuditedQueue alias={self.alias!r} {self.backend!r}>"
@@ -90,19 +98,26 @@ class AuditedQueue(ArqQueue):
 
     async def enqueue_many(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
         metadata = await self.backend.enqueue_many(jobs)
-        if metadata:
-            from .models import JobRecord
-
-            await JobRecord.objects.abulk_create(build_records(self.alias, metadata), **_INSERT_OPTIONS)
+        if metadata and self.deferred:
+            writer.add(self.alias, metadata)  # async code runs outside transactions: no need to look
+        elif metadata:
+            await sync_to_async(self._insert)(metadata)
         return metadata
 
     def enqueue_many_sync(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
         metadata = self.backend.enqueue_many_sync(jobs)
         if metadata:
-            from .models import JobRecord
-
-            JobRecord.objects.bulk_create(build_records(self.alias, metadata), **_INSERT_OPTIONS)
+            self._insert(metadata)
         return metadata
+
+    def _insert(self, metadata: Sequence[JobMetadata]) -> None:
+        """One bulk insert now, or, when deferred and outside a transaction, by the background writer."""
+        from .models import JobRecord
+
+        if self.deferred and not transaction.get_connection().in_atomic_block:
+            writer.add(self.alias, metadata)
+        else:
+            JobRecord.objects.bulk_create(build_records(self.alias, metadata), **_INSERT_OPTIONS)
 
     # -- abort: note the request on the record, then ask the backend -------------------------
 
@@ -148,8 +163,11 @@ class AuditedQueue(ArqQueue):
 
 
 def audit_wrapper(backend: ArqQueue, config: QueueConfig) -> ArqQueue:
-    """``QueueHandler.wrapper``: wrap the backend of every alias with ``AUDIT: True``."""
-    return AuditedQueue(backend, config.alias) if config.audit else backend
+    """``QueueHandler.wrapper``: wrap the backend of every alias with ``AUDIT`` on (True or "deferred")."""
+    if not config.audit:
+        return backend
+    deferred = queue_settings().get(config.alias, {}).get("AUDIT") == "deferred"
+    return AuditedQueue(backend, config.alias, deferred=deferred)
 
 
 # -- transaction safety ------------------------------------------------------------------------

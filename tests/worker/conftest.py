@@ -13,6 +13,7 @@ import redis
 from asgiref.sync import SyncToAsync
 from django.db import connection, connections
 
+from django_arq.record_writer import writer
 from tests.helpers import ROOT, Process, wait_for
 
 
@@ -31,6 +32,7 @@ def _close_executor_connections(django_db_setup: None) -> Iterator[None]:
     """Close the connection the async ORM opened in asgiref's thread, so the test database can be dropped."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    writer.stop()
 
 
 class WorkerRunner:

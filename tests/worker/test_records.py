@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from django_arq import JobSpec, MockArqQueue, RedisArqQueue, get_queue
 from django_arq.models import JobRecord
-from django_arq.records import AuditedQueue
+from django_arq.records import AuditedQueue, flush_records
 from tests import jobs
 
 
@@ -135,3 +136,37 @@ def test_failed_enqueue_writes_no_record(queue_name: str) -> None:
     assert not JobRecord.objects.filter(job_id="fresh-1").exists()
     with transaction.atomic():  # still usable afterwards
         assert JobRecord.objects.filter(job_id="taken-1").count() == 1
+
+
+@pytest.fixture
+def deferred(settings):  # type: ignore[no-untyped-def]
+    aliases = {**settings.ARQ_QUEUES, "deferred": {**settings.ARQ_QUEUES["default"], "AUDIT": "deferred"}}
+    with override_settings(ARQ_QUEUES=aliases):
+        queue = get_queue("deferred")
+        assert isinstance(queue, AuditedQueue) and queue.deferred
+        yield queue
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deferred_records_are_written_in_batches(deferred: AuditedQueue, queue_name: str) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        metas = [deferred.enqueue_sync("tests.jobs.add", i, i, _queue_name=queue_name) for i in range(30)]
+    assert len(queries) == 0  # nothing written by the caller
+    assert flush_records(10)
+    records = JobRecord.objects.filter(alias="deferred", job_id__in=[m.id for m in metas])
+    assert sorted(r.args[0] for r in records) == list(range(30))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_deferred_async_enqueue(deferred: AuditedQueue, queue_name: str) -> None:
+    meta = await deferred.enqueue("tests.jobs.add", 1, 2, _queue_name=queue_name)
+    assert await sync_to_async(flush_records)(10)
+    assert await JobRecord.objects.filter(alias="deferred", job_id=meta.id).aexists()
+
+
+@pytest.mark.django_db
+def test_deferred_inside_a_transaction_writes_at_once(deferred: AuditedQueue, queue_name: str) -> None:
+    meta = deferred.enqueue_sync(
+        "tests.jobs.add", 1, 2, _queue_name=queue_name
+    )  # pytest-django's transaction
+    assert JobRecord.objects.filter(alias="deferred", job_id=meta.id).exists()

@@ -1,0 +1,206 @@
+"""Enqueue with a JobRecord written, against bare arq's ``enqueue_job`` (no record), in one run.
+
+Targets: a single enqueue with its record no slower than bare arq's ``enqueue_job`` (PostgreSQL;
+SQLite reported too), and a bulk enqueue of 1,000 jobs with their records at least 10x bare
+arq's sequential ``enqueue_job``. Uses a throwaway database and the test Redis (db 11):
+
+    .venv/bin/python bench/bench_records.py                   # SQLite and PostgreSQL
+    .venv/bin/python bench/bench_records.py --db postgres --jobs 500 --bulk 1000 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+
+def configure(db: str) -> None:
+    """Point tests.settings at the chosen database before Django starts (one database per process)."""
+    os.environ["DJANGO_ARQ_TEST_DB"] = "postgres" if db == "postgres" else "sqlite"
+    import django
+    from django.conf import settings
+
+    settings.DATABASES  # noqa: B018 - load tests.settings with the variable above
+    test = settings.DATABASES["default"].setdefault("TEST", {})
+    test["NAME"] = (
+        "django_arq_bench_records" if db == "postgres" else os.path.join(tempfile.mkdtemp(), "bench.db")
+    )
+    settings.ARQ_QUEUES["deferred"] = {**settings.ARQ_QUEUES["default"], "AUDIT": "deferred"}
+    django.setup()
+
+
+async def timed(n: int, call: Callable[[int], Awaitable[Any]]) -> float:
+    """Microseconds per call, ``n`` calls in sequence."""
+    start = time.perf_counter()
+    for i in range(n):
+        await call(i)
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def timed_sync(n: int, call: Callable[[int], Any]) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        call(i)
+    return (time.perf_counter() - start) / n * 1e6
+
+
+async def run(jobs: int, bulk: int, rounds: int) -> dict[str, float]:
+    from arq import create_pool
+    from asgiref.sync import sync_to_async
+    from django.db import connections, transaction
+
+    from django_arq import JobSpec, get_queue
+    from django_arq.models import JobRecord
+    from django_arq.records import flush_records
+
+    queue, deferred = get_queue(), get_queue("deferred")
+    pool = await create_pool(queue.redis_settings)
+    name, q = "tests.jobs.add", "django-arq-bench:records"
+    best: dict[str, float] = {}
+
+    def keep(key: str, value: float) -> None:
+        best[key] = min(best.get(key, value), value)
+
+    async def clean() -> None:
+        await pool.delete(q)
+        await sync_to_async(JobRecord.objects.all().delete)()
+        cursor = 0
+        while True:
+            cursor, keys = await pool.scan(cursor, match="arq:job:*", count=5000)
+            if keys:
+                await pool.delete(*keys)
+            if not cursor:
+                break
+
+    async def deferred_async(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await deferred.enqueue(name, i, i, _queue_name=q)
+        await asyncio.to_thread(flush_records)
+        return (time.perf_counter() - start) / n * 1e6
+
+    def deferred_sync(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            deferred.enqueue_sync(name, i, i, _queue_name=q)
+        flush_records()
+        return (time.perf_counter() - start) / n * 1e6
+
+    def in_transaction(n: int) -> float:
+        start = time.perf_counter()
+        with transaction.atomic():
+            for i in range(n):
+                queue.enqueue_sync(name, i, i, _queue_name=q)
+        return (time.perf_counter() - start) / n * 1e6
+
+    async def bulk_ms(call: Callable[[], Awaitable[Any]]) -> float:
+        await clean()
+        start = time.perf_counter()
+        await call()
+        return (time.perf_counter() - start) * 1e3
+
+    async def sequential_bare() -> None:
+        for i in range(bulk):
+            await pool.enqueue_job(name, i, i, _queue_name=q)
+
+    specs = [JobSpec(name, (i, i), queue_name=q) for i in range(bulk)]
+
+    async def deferred_bulk() -> None:
+        await deferred.enqueue_many(specs)
+        await asyncio.to_thread(flush_records)
+
+    async def deferred_bulk_caller() -> float:
+        ms = await bulk_ms(lambda: deferred.enqueue_many(specs))
+        await asyncio.to_thread(flush_records)
+        return ms
+
+    try:
+        for _ in range(rounds):
+            await clean()
+            keep(BARE, await timed(jobs, lambda i: pool.enqueue_job(name, i, i, _queue_name=q)))
+            keep(
+                "enqueue, audit off",
+                await timed(jobs, lambda i: queue.backend.enqueue(name, i, i, _queue_name=q)),
+            )
+            keep(
+                "enqueue + record (async)",
+                await timed(jobs, lambda i: queue.enqueue(name, i, i, _queue_name=q)),
+            )
+            sync = await sync_to_async(timed_sync)(
+                jobs, lambda i: queue.enqueue_sync(name, i, i, _queue_name=q)
+            )
+            keep("enqueue_sync + record", sync)
+            keep("enqueue_sync + record, in atomic()", await sync_to_async(in_transaction)(jobs))
+            keep("deferred: enqueue + record (async)", await deferred_async(jobs))
+            keep("deferred: enqueue_sync + record", await sync_to_async(deferred_sync)(jobs))
+            keep(BULK_BARE, await bulk_ms(sequential_bare))
+            keep("bulk: enqueue_many + records", await bulk_ms(lambda: queue.enqueue_many(specs)))
+            sync_bulk = await bulk_ms(lambda: sync_to_async(queue.enqueue_many_sync)(specs))
+            keep("bulk: enqueue_many_sync + records", sync_bulk)
+            keep("bulk: deferred enqueue_many + flush", await bulk_ms(deferred_bulk))
+            keep("bulk: deferred enqueue_many, caller only", await deferred_bulk_caller())
+        await clean()
+    finally:
+        await pool.aclose()
+        await queue.aclose()
+        await sync_to_async(connections.close_all)()  # the async ORM's thread, before the database is dropped
+        await asyncio.to_thread(deferred.backend.close)
+        from django_arq.record_writer import writer
+
+        writer.stop()
+    return best
+
+
+BARE = "bare arq enqueue_job"
+BULK_BARE = "bulk: bare arq sequential"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--jobs", type=int, default=400, help="sequential enqueues per measure")
+    parser.add_argument("--bulk", type=int, default=1000, help="jobs in the bulk enqueue")
+    parser.add_argument("--rounds", type=int, default=3, help="best of this many rounds")
+    args = parser.parse_args()
+    if args.db == "both":  # one process per database: Django is configured once per process
+        import subprocess
+
+        for db in ("postgres", "sqlite"):
+            cmd = [sys.executable, __file__, "--db", db, "--jobs", str(args.jobs), "--bulk", str(args.bulk)]
+            if subprocess.call([*cmd, "--rounds", str(args.rounds)]) != 0:
+                return 1
+        return 0
+
+    configure(args.db)
+    from django.db import connection
+
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        best = asyncio.run(run(args.jobs, args.bulk, args.rounds))
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    print(f"\n== {args.db}: {args.jobs} sequential enqueues, bulk of {args.bulk}, best of {args.rounds} ==")
+    for key, value in best.items():
+        if key.startswith("bulk"):
+            print(f"  {key:42} {value:8.1f} ms total  vs bare arq: {best[BULK_BARE] / value:5.2f}x")
+        else:
+            print(f"  {key:42} {value:8.0f} us/job    vs bare arq: {best[BARE] / value:5.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
