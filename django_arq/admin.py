@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 from . import dashboard, operations
 from .models import JobRecord
 from .operations import Outcome, Report
+from .recorder import ABORTED
 
 __all__ = ["JobRecordAdmin"]
 
@@ -87,7 +88,8 @@ class JobChangeList(ChangeList):
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[JobRecord]:
         qs: QuerySet[JobRecord] = super().get_queryset(request, exclude_parameters)
-        return qs.defer("args", "kwargs", "result", "error")
+        aborted = ExpressionWrapper(Q(error=ABORTED) | Q(abort_requested_at__isnull=False), BooleanField())
+        return qs.defer("args", "kwargs", "result", "error").annotate(was_aborted=aborted)
 
     def date_hierarchy_nav(self) -> dict[str, Any]:
         """Context for ``admin/date_hierarchy.html``, from the first and last matching job only.
@@ -256,7 +258,10 @@ class JobRecordAdmin(admin.ModelAdmin):
             if obj.success:
                 css = label = "success"
             else:
-                css = label = "aborted" if obj.abort_requested_at else "failed"
+                aborted = getattr(obj, "was_aborted", None)  # annotated on the list, computed on a job's page
+                if aborted is None:
+                    aborted = obj.error == ABORTED or obj.abort_requested_at is not None
+                css = label = "aborted" if aborted else "failed"
         return format_html('<span class="arq-badge arq-{}">{}</span>', css, label)
 
     @admin.display(description=_("duration"))

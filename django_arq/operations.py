@@ -22,6 +22,7 @@ from .models import JobRecord
 from .payloads import jsonable
 from .queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
 from .queues.jobs import JobMetadata, JobResult, JobSpec, JobStatus, is_abort_result
+from .recorder import ABORTED
 
 __all__ = ["Outcome", "abort_records", "apply_state", "refresh_records", "retry_records"]
 
@@ -114,7 +115,11 @@ async def _gather(
 
 
 def apply_state(record: JobRecord, state: JobMetadata | JobResult) -> list[str]:
-    """Copy what Redis knows onto the record; returns the names of the fields set."""
+    """Copy what Redis knows onto the record; returns the names of the fields set.
+
+    Same conventions as the worker's recorder: a failed job's ``error`` is its traceback (kept
+    if the worker wrote one) or the ``repr`` of its exception; an aborted job's is ``"aborted"``.
+    """
     record.status = state.status.value
     fields = ["status"]
     if isinstance(state, JobResult):
@@ -125,10 +130,8 @@ def apply_state(record: JobRecord, state: JobMetadata | JobResult) -> list[str]:
         )
         record.result = jsonable(state.result)
         fields += ["start_time", "finish_time", "success", "result"]
-        if not state.success and not record.error:
-            what = "aborted" if is_abort_result(state.success, state.result) else "failed"
-            detail = record.result.get("message", "") if isinstance(record.result, dict) else ""
-            record.error = f"{what}: {detail}".rstrip(": ")
+        if not state.success and not record.error:  # keep the traceback a worker may have written
+            record.error = ABORTED if is_abort_result(state.success, state.result) else repr(state.result)
             fields.append("error")
     return fields
 

@@ -84,7 +84,7 @@ def test_abort_running_job_is_confirmed_by_worker(
     record.refresh_from_db()
     assert (record.status, record.success) == ("complete", False)
     assert record.abort_requested_by == "root" and record.finish_time is not None
-    assert record.result["exception"].endswith("CancelledError")
+    assert record.result["exception"].endswith("CancelledError") and record.error == "aborted"
     assert not redis_client.exists(f"arq:in-progress:{record.job_id}")
 
 

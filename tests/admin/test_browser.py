@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 from django.contrib.auth.models import User
+from django.db import connections
 from django.utils import timezone
 
 from django_arq import get_queue
@@ -52,6 +53,9 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield context.new_page()
         context.close()
         browser.close()
+        # Inside Playwright's block the ORM runs with a connection of its own (Django's per-context
+        # storage sees Playwright's event loop); close it, or the test database cannot be dropped.
+        connections.close_all()
 
 
 def _sample_history(queue_name: str) -> None:

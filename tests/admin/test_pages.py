@@ -53,10 +53,13 @@ def test_list_shows_badges_durations_and_links(
                 finish_time=start + dt.timedelta(seconds=1.5))  # fmt: skip
     make_record(name="tests.jobs.bad", status="complete", success=False, start_time=start, finish_time=start)
     make_record(name="tests.jobs.stopped", status="complete", success=False, abort_requested_at=start)
+    by_worker = make_record(name="tests.jobs.cancelled", status="complete", success=False, error="aborted")
     make_record(name="tests.jobs.waiting", status="deferred")
     html = superuser_client.get(CHANGELIST).content.decode()
     for css in ("success", "failed", "aborted", "deferred"):
         assert f'class="arq-badge arq-{css}"' in html
+    assert html.count('class="arq-badge arq-aborted"') == 2  # requested here, or recorded by the worker
+    assert 'class="arq-badge arq-aborted"' in superuser_client.get(change_url(by_worker)).content.decode()
     assert "1.50 s" in html and "0 ms" in html
     assert 'href="/admin/django_arq/jobrecord/dashboard/"' in html
     assert "django_arq/admin.css" in html
