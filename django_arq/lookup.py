@@ -14,7 +14,7 @@ from typing import Literal
 
 from .handler import get_queue
 from .models import JobRecord
-from .queues.exceptions import JobNotFound, JobResultUnavailable
+from .queues.exceptions import JobNotFound
 from .queues.jobs import JobMetadata, JobResult, JobStatus
 
 __all__ = ["FoundJob", "find_job", "record_job", "wait_for_job"]
@@ -65,12 +65,10 @@ async def find_job(alias: str, job_id: str, queue_name: str | None = None) -> Fo
         if metadata.status is JobStatus.complete:
             return FoundJob(await queue.get_job_result(job_id, queue_name), "redis")
         return FoundJob(metadata, "redis")
-    except (JobNotFound, JobResultUnavailable) as exc:  # gone from Redis (or gone between the two reads)
+    except JobNotFound:  # gone from Redis (expired, or never there): the record may remember it
         record = await JobRecord.objects.filter(alias=alias, job_id=job_id).afirst()
         if record is None:
-            if isinstance(exc, JobNotFound):
-                raise
-            return FoundJob(metadata, "redis")
+            raise
         return FoundJob(record_job(record), "record")
 
 
