@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from .conf import get_config
 from .handler import get_queue, queues
 from .models import JobRecord
 from .queues.jobs import JobStatus
@@ -32,7 +33,7 @@ __all__ = ["MINUTES", "QueueStats", "collect", "throughput_svg"]
 MINUTES = 60
 #: At most this many due jobs of a queue are checked for an in-progress key.
 IN_PROGRESS_SCAN = 10_000
-#: Queues are those named in records enqueued within this window, plus each alias's default queue.
+#: Queues shown: each alias's default queue and WORKER QUEUE_NAME, and the queues of recent records.
 QUEUE_DISCOVERY = dt.timedelta(days=1)
 
 
@@ -154,9 +155,14 @@ def _queue_names(aliases: list[str], since: dt.datetime) -> dict[str, list[str]]
     names: dict[str, list[str]] = {}
     for alias in aliases:
         try:
-            names[alias] = [get_queue(alias).default_queue_name]
+            config = get_config(alias)
         except Exception:  # reported by _live_counts
             names[alias] = []
+            continue
+        names[alias] = [config.default_queue_name]
+        worker_queue = config.worker.get("QUEUE_NAME")
+        if worker_queue and worker_queue not in names[alias]:
+            names[alias].append(worker_queue)
     recent = (
         JobRecord.objects.filter(enqueue_time__gte=since, alias__in=aliases)
         .values_list("alias", "queue_name")

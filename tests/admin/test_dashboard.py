@@ -119,3 +119,13 @@ def test_svg_is_self_contained() -> None:
     assert svg.startswith('<svg class="arq-chart"') and svg.count("<rect") == 3 * MINUTES
     assert "<title>minute 11: 3 succeeded, 1 failed</title>" in svg
     assert "href" not in svg and "<script" not in svg
+
+
+def test_worker_queue_name_is_listed_without_any_record(viewer_client: Client) -> None:
+    aliases = {
+        **settings.ARQ_QUEUES,
+        "mock": {**settings.ARQ_QUEUES["mock"], "WORKER": {"QUEUE_NAME": "side-q"}},
+    }
+    with override_settings(ARQ_QUEUES=aliases):
+        response = viewer_client.get(DASHBOARD)
+    assert stats_for(response, "mock", "side-q").queued == 0
