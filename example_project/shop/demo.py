@@ -269,6 +269,18 @@ class Demo:
     def finished(self) -> bool:
         return all(job.done for job in self.jobs)
 
+    def check_admin(self) -> list[str]:
+        """What the admin's job list and queue dashboard fail to show (empty if both are right)."""
+        problems = []
+        job_list = self.site.request("GET", "/admin/django_arq/jobrecord/")
+        missing = [job.job_id for job in self.jobs if job.job_id and job.job_id not in job_list]
+        if missing:
+            problems.append(f"the admin job list does not show jobs {missing}")
+        dashboard = self.site.request("GET", "/admin/django_arq/jobrecord/dashboard/")
+        if "shop:queue" not in dashboard:
+            problems.append("the queue dashboard does not show the queue shop:queue")
+        return problems
+
     def rows(self) -> list[str]:
         elapsed = time.monotonic() - self.started
         lines = [f"{'JOB':34} {'STARTED THROUGH':15} {'ID':12} {'STATUS':11}    DETAIL  [{elapsed:4.1f}s]"]

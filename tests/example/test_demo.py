@@ -55,6 +55,7 @@ def test_demo_once_runs_every_job_to_its_expected_end(
 
     n = len(EXPECTED_VIAS)
     assert f"demo: {n} of {n} jobs finished as expected" in done.stdout
+    assert "demo: the admin job list and queue dashboard show them" in done.stdout
     assert "starting redis-server" in output
     jobs = json.loads(summary.read_text())
     assert [job["via"] for job in jobs] == EXPECTED_VIAS
@@ -141,3 +142,21 @@ def test_demo_keeps_the_site_up_until_ctrl_c(tmp_path: Path, example_env: dict[s
     assert status == 130, demo.output()
     assert "stopping the worker and the server" in demo.output()
     assert not port_open(web_port) and not port_open(redis_port)
+
+
+@pytest.mark.slow  # about a minute, most of it pip installing into a new virtual environment
+def test_demo_from_a_fresh_clone(tmp_path: Path, example_env: dict[str, str]) -> None:
+    """What the README promises: clone, run ``bin/demo --once``; it makes its own .venv and installs."""
+    clone = tmp_path / "django-arq"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=60)
+    env = {k: v for k, v in example_env.items() if k not in ("DEMO_VENV", "DATABASE_URL", "VIRTUAL_ENV")}
+    env["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
+    done = subprocess.run(
+        [str(clone / "bin" / "demo"), "--once", "--port", str(free_port())], env=env, cwd=tmp_path,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "creating a virtual environment" in done.stdout
+    assert (clone / ".venv" / "bin" / "python").exists()
+    assert re.search(r"demo: (\d+) of \1 jobs finished as expected", done.stdout)
+    assert (clone / "example_project" / "db.sqlite3").exists()  # the default database, inside the clone

@@ -42,3 +42,7 @@ class Command(BaseCommand):
         if good != len(jobs):
             raise CommandError(f"demo: {good} of {len(jobs)} jobs finished as expected")
         self.stdout.write(self.style.SUCCESS(f"demo: {good} of {len(jobs)} jobs finished as expected"))
+        problems = result.check_admin()
+        if problems:
+            raise CommandError("; ".join(problems))
+        self.stdout.write(self.style.SUCCESS("demo: the admin job list and queue dashboard show them"))
