@@ -152,11 +152,6 @@ class JobChangeList(ChangeList):
         }
 
 
-def _records(queryset: QuerySet[JobRecord]) -> list[JobRecord]:
-    """The selected records with every field loaded (the list's query leaves payloads out)."""
-    return list(queryset.defer(None))
-
-
 def pretty_json(value: Any) -> SafeString:
     """A JSON payload, indented, escaped, inside ``<pre>``."""
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
@@ -169,6 +164,8 @@ class JobRecordAdmin(admin.ModelAdmin):
 
     #: Seconds an abort waits for workers to confirm (in total, for all selected jobs).
     abort_timeout = 2.0
+    #: Most jobs one action works on; a larger selection is refused with a message.
+    max_selection = 500
 
     list_display = (
         "job_id",
@@ -289,23 +286,37 @@ class JobRecordAdmin(admin.ModelAdmin):
 
     # -- actions -----------------------------------------------------------------------------
 
-    def _operate(self, request: HttpRequest, run: Callable[[], list[Report]]) -> None:
+    def _operate(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[JobRecord],
+        run: Callable[[list[JobRecord]], list[Report]],
+    ) -> None:
         if not self.has_operate_permission(request):
             raise PermissionDenied
-        self._report(request, run())
+        records = list(
+            queryset.defer(None)[: self.max_selection + 1]
+        )  # every field: the list's query defers some
+        if len(records) > self.max_selection:
+            message = f"Select at most {self.max_selection} jobs at a time; nothing was done."
+            self.message_user(request, message, messages.ERROR)
+            return
+        self._report(request, run(records))
 
     @admin.action(description=_("Abort selected jobs"), permissions=["operate"])
     def abort_jobs(self, request: HttpRequest, queryset: QuerySet[JobRecord]) -> None:
         user = request.user.get_username()
-        self._operate(request, lambda: operations.abort_records(_records(queryset), user, self.abort_timeout))
+        self._operate(
+            request, queryset, lambda records: operations.abort_records(records, user, self.abort_timeout)
+        )
 
     @admin.action(description=_("Refresh selected jobs from Redis"), permissions=["operate"])
     def refresh_jobs(self, request: HttpRequest, queryset: QuerySet[JobRecord]) -> None:
-        self._operate(request, lambda: operations.refresh_records(_records(queryset)))
+        self._operate(request, queryset, operations.refresh_records)
 
     @admin.action(description=_("Retry selected finished jobs"), permissions=["operate"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[JobRecord]) -> None:
-        self._operate(request, lambda: operations.retry_records(_records(queryset)))
+        self._operate(request, queryset, operations.retry_records)
 
     def _report(self, request: HttpRequest, reports: Sequence[Report]) -> None:
         """One message per outcome, naming the jobs it concerns."""

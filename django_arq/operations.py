@@ -1,14 +1,16 @@
 """Operator actions on recorded jobs: abort, refresh from Redis, retry.
 
 The admin's actions and buttons call these. Redis is asked about all selected jobs at once
-(async calls gathered on one event loop, so N aborts wait ``timeout`` seconds in total, not
-N times that); the records are then updated in plain synchronous ORM code.
+(async calls gathered on one event loop, at most ``CONCURRENCY`` at a time); N aborts share one
+deadline, so they wait ``timeout`` seconds in total, not N times that. The records are then
+updated in plain synchronous ORM code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,9 +79,10 @@ async def read_state(record: JobRecord) -> State:
         return None
 
 
-async def _abort_one(record: JobRecord, timeout: float) -> Step:
+async def _abort_one(record: JobRecord, deadline: float) -> Step:
     queue = get_queue(record.alias)
-    try:
+    try:  # a job whose turn comes after the deadline is still requested, and checked once
+        timeout = max(0.0, deadline - time.monotonic())
         aborted = await queue.abort_job(record.job_id, record.queue_name, timeout=timeout)
     except TimeoutError:
         return Outcome.requested, None, ""
@@ -142,7 +145,7 @@ def _save(record: JobRecord, fields: Iterable[str]) -> None:
 
 def abort_records(records: Sequence[JobRecord], user: str, timeout: float) -> list[Report]:
     """Abort each job, waiting at most ``timeout`` seconds in all for workers to confirm."""
-    results = async_to_sync(_gather)(_abort_one, records, timeout)
+    results = async_to_sync(_gather)(_abort_one, records, time.monotonic() + timeout)
     now = timezone.now()
     reports = []
     for record, (outcome, state, detail) in zip(records, results, strict=True):

@@ -6,6 +6,7 @@ worker. Records come from the audit layer (``get_queue().enqueue_sync``) or are 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -306,3 +307,37 @@ def test_buttons_check_csrf(queue_name: str, db: None) -> None:
     assert press(client, "abort", record).status_code == 403
     record.refresh_from_db()
     assert record.abort_requested_at is None
+
+
+def test_aborts_share_one_deadline(
+    superuser_client: Client, queue_name: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_arq.admin import JobRecordAdmin
+
+    monkeypatch.setattr("django_arq.operations.CONCURRENCY", 5)
+    monkeypatch.setattr(JobRecordAdmin, "abort_timeout", 0.5)
+    records = [enqueue(queue_name, "tests.jobs.add", i, i) for i in range(60)]
+    started = time.monotonic()
+    messages = texts(run_action(superuser_client, "abort_jobs", *records))
+    elapsed = time.monotonic() - started
+    assert elapsed < 3, elapsed  # 12 rounds of 5 jobs, each waiting 0.5 s, would take 6 s
+    assert len(messages) == 1 and messages[0].startswith("Abort requested") and "and 50 more" in messages[0]
+    assert JobRecord.objects.filter(abort_requested_by="root").count() == 60
+    assert all(redis_client.zscore(abort_jobs_ss, r.job_id) is not None for r in records)
+    redis_client.zrem(abort_jobs_ss, *[r.job_id for r in records])
+
+
+def test_too_large_a_selection_is_refused(
+    superuser_client: Client, queue_name: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_arq.admin import JobRecordAdmin
+
+    monkeypatch.setattr(JobRecordAdmin, "max_selection", 2)
+    records = [enqueue(queue_name, "tests.jobs.add", i, i) for i in range(3)]
+    assert texts(run_action(superuser_client, "abort_jobs", *records)) == [
+        "Select at most 2 jobs at a time; nothing was done."
+    ]
+    assert not JobRecord.objects.filter(abort_requested_at__isnull=False).exists()
+    assert redis_client.zcard(queue_name) == 3 and not any(
+        redis_client.zscore(abort_jobs_ss, r.job_id) for r in records
+    )
