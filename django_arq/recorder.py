@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from .payloads import jsonable
 from .queues.jobs import is_abort_result
+from .upsert import upsert_records
 
 __all__ = ["ABORTED", "JobRecorder"]
 
@@ -251,27 +252,22 @@ class JobRecorder:
         return True
 
     def _write(self, batch: dict[str, Pending]) -> None:
-        """Runs in the recorder's thread: bulk upserts grouped by updated fields, one transaction."""
+        """Runs in the recorder's thread: upserts grouped by the fields they update, one transaction."""
         from .models import JobRecord
 
         close_old_connections()
-        groups: dict[tuple[str, ...], list[JobRecord]] = {}
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         partial: list[tuple[str, dict[str, Any]]] = []
         for job_id, pending in batch.items():
-            if not pending.complete():
+            if not pending.complete():  # nothing to create a record from: update it if it exists
                 partial.append((job_id, pending.updates()))
                 continue
-            record = JobRecord(job_id=job_id, alias=self.alias, **pending.values)
-            groups.setdefault(tuple(sorted(pending.update)), []).append(record)
+            row = {**pending.values, "job_id": job_id, "alias": self.alias}
+            groups.setdefault(tuple(sorted(pending.update)), []).append(row)
         try:
             with transaction.atomic(using=self.using):
-                for fields, records in groups.items():
-                    JobRecord.objects.using(self.using).bulk_create(
-                        records,
-                        update_conflicts=True,
-                        unique_fields=["alias", "job_id"],
-                        update_fields=[*fields, "updated_at"],
-                    )
+                for fields, rows in groups.items():
+                    upsert_records(self.using, rows, fields)
                 for job_id, update in partial:
                     rows = JobRecord.objects.using(self.using).filter(alias=self.alias, job_id=job_id)
                     rows.update(**update, updated_at=timezone.now())

@@ -1,0 +1,139 @@
+"""The django-arq worker (JobRecord updates on) against a bare arq worker, on the same no-op jobs.
+
+Target: at least 0.9x the jobs/second of the bare worker, in wall time and in CPU time per job
+(arq's poll interval caps wall throughput on both sides; CPU per job shows the records' cost).
+Both workers run in this process, in burst mode, on the same prefilled queue, with the same
+settings; the django-arq worker's time includes its last record flush. Best of ``--rounds``:
+
+    .venv/bin/python bench/bench_worker.py                  # PostgreSQL and SQLite
+    .venv/bin/python bench/bench_worker.py --db sqlite --jobs 3000 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_records import configure
+
+NAME, QUEUE = "tests.jobs.add", "django-arq-bench:worker"
+BARE, NO_RECORDS, RECORDS = "bare arq worker", "django-arq worker, AUDIT off", "django-arq worker + records"
+SETTINGS = {"max_jobs": 10, "poll_delay": 0.05, "keep_result": 3600, "allow_abort_jobs": True}
+
+
+async def measure(worker: Any) -> tuple[float, float]:
+    """Wall and CPU seconds for a burst run, shutdown (and the last record flush) included."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    await worker.main()
+    await worker.close()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+async def run(jobs: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    from arq import Worker, func
+    from asgiref.sync import sync_to_async
+    from django.conf import settings
+    from django.db import connections
+    from django.test.utils import override_settings
+
+    from django_arq import JobSpec, get_queue
+    from django_arq.models import JobRecord
+    from django_arq.worker import create_worker
+    from tests import jobs as test_jobs
+
+    queue = get_queue()
+    backend = queue.backend
+    specs = [JobSpec(NAME, (i, 1), queue_name=QUEUE) for i in range(jobs)]
+    results: dict[str, list[tuple[float, float]]] = {BARE: [], NO_RECORDS: [], RECORDS: []}
+
+    async def prefill() -> None:
+        await sync_to_async(JobRecord.objects.all().delete)()
+        await queue.enqueue_many(specs)  # records exist, as for jobs enqueued through get_queue()
+
+    def bare() -> Any:
+        return Worker(
+            [func(test_jobs.add, name=NAME)],
+            queue_name=QUEUE,
+            redis_settings=backend.redis_settings,
+            burst=True,
+            handle_signals=False,
+            job_serializer=backend.serializer.dumps,
+            job_deserializer=backend.serializer.loads,
+            **SETTINGS,
+        )
+
+    def django() -> Any:
+        return create_worker(queue_name=QUEUE, burst=True, handle_signals=False, **SETTINGS)
+
+    def django_no_records() -> Any:
+        with override_settings(ARQ_QUEUES={"default": {**settings.ARQ_QUEUES["default"], "AUDIT": False}}):
+            return django()
+
+    for _ in range(rounds):
+        for label, build in ((BARE, bare), (NO_RECORDS, django_no_records), (RECORDS, django)):
+            await prefill()
+            worker = build()
+            results[label].append(await measure(worker))
+            assert worker.jobs_complete == jobs, (label, worker)
+    done = await sync_to_async(JobRecord.objects.filter(status="complete", success=True).count)()
+    assert done == jobs, f"only {done} of {jobs} records complete after the django-arq run"
+    await sync_to_async(JobRecord.objects.all().delete)()
+    await queue.aclose()
+    await sync_to_async(connections.close_all)()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--jobs", type=int, default=2000, help="no-op jobs per run")
+    parser.add_argument("--rounds", type=int, default=3, help="best of this many runs of each worker")
+    args = parser.parse_args()
+    if args.db == "both":
+        for db in ("postgres", "sqlite"):
+            cmd = [
+                sys.executable,
+                __file__,
+                "--db",
+                db,
+                "--jobs",
+                str(args.jobs),
+                "--rounds",
+                str(args.rounds),
+            ]
+            if subprocess.call(cmd) != 0:
+                return 1
+        return 0
+
+    configure(args.db)
+    from django.db import connection
+
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        results = asyncio.run(run(args.jobs, args.rounds))
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    print(f"\n== {args.db}: {args.jobs} no-op jobs per run, best of {args.rounds}, {SETTINGS} ==")
+    bare_wall = min(w for w, _ in results[BARE])
+    bare_cpu = min(c for _, c in results[BARE])
+    for label, runs in results.items():
+        wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
+        print(
+            f"  {label:30} {args.jobs / wall:7.0f} jobs/s ({bare_wall / wall:4.2f}x)   "
+            f"{cpu / args.jobs * 1e6:6.0f} us CPU/job ({bare_cpu / cpu:4.2f}x)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
