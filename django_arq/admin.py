@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +47,8 @@ LEVELS = {
     Outcome.unavailable: messages.ERROR,
     Outcome.failed: messages.ERROR,
 }
+#: How many retries of a job its page links to.
+RETRIES_SHOWN = 20
 #: How many jobs one message names before it says "and N more".
 NAMED_IN_MESSAGE = 10
 
@@ -152,6 +154,17 @@ class JobChangeList(ChangeList):
         }
 
 
+def _time_column(field: str, label: Any) -> Callable[[Any, JobRecord], str]:
+    """A list column / read-only field showing a time to the second, sortable by ``field``."""
+
+    @admin.display(description=label, ordering=field)
+    def show(self: Any, obj: JobRecord) -> str:
+        value = getattr(obj, field)
+        return formats.date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else "-"
+
+    return show
+
+
 def pretty_json(value: Any) -> SafeString:
     """A JSON payload, indented, escaped, inside ``<pre>``."""
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
@@ -173,9 +186,9 @@ class JobRecordAdmin(admin.ModelAdmin):
         "status_badge",
         "queue_name",
         "alias",
-        "enqueue_time",
-        "start_time",
-        "finish_time",
+        "enqueued",
+        "started",
+        "finished",
         "duration_display",
         "success",
     )
@@ -199,19 +212,32 @@ class JobRecordAdmin(admin.ModelAdmin):
     change_form_template = "admin/django_arq/jobrecord/change_form.html"
     fieldsets = (
         (None, {"fields": ("job_id", "name", "status_badge", "queue_name", "alias", "job_try")}),
-        (_("Times"), {"fields": ("enqueue_time", "start_time", "finish_time", "duration_display")}),
+        (_("Times"), {"fields": ("enqueued", "started", "finished", "duration_display")}),
         (
             _("Payload"),
             {"fields": ("args_pretty", "kwargs_pretty", "success", "result_pretty", "error_pretty")},
         ),
         (
             _("Operations"),
-            {"fields": ("abort_requested_at", "abort_requested_by", "retry_of", "created_at", "updated_at")},
+            {
+                "fields": (
+                    "abort_requested_at",
+                    "abort_requested_by",
+                    "retry_of",
+                    "retries_display",
+                    "created_at",
+                    "updated_at",
+                )
+            },
         ),
     )
     readonly_fields = (
         "status_badge",
+        "enqueued",
+        "started",
+        "finished",
         "duration_display",
+        "retries_display",
         "args_pretty",
         "kwargs_pretty",
         "result_pretty",
@@ -260,6 +286,17 @@ class JobRecordAdmin(admin.ModelAdmin):
                     aborted = obj.error == ABORTED or obj.abort_requested_at is not None
                 css = label = "aborted" if aborted else "failed"
         return format_html('<span class="arq-badge arq-{}">{}</span>', css, label)
+
+    enqueued = _time_column("enqueue_time", _("enqueued at"))
+    started = _time_column("start_time", _("started at"))
+    finished = _time_column("finish_time", _("finished at"))
+
+    @admin.display(description=_("retried as"))
+    def retries_display(self, obj: JobRecord) -> SafeString | str:
+        change = f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change"
+        retries = obj.retries.only("pk", "job_id").order_by("enqueue_time", "pk")[:RETRIES_SHOWN]
+        links = [(reverse(change, args=[r.pk]), r.job_id) for r in retries]
+        return format_html_join(", ", '<a href="{}">{}</a>', links) if links else "-"
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: JobRecord) -> str:

@@ -49,6 +49,7 @@ class QueueStats:
     in_progress_capped: bool = False  # True: more due jobs than IN_PROGRESS_SCAN, count is a lower bound
     health: str | None = None  # the health-check key's value; None if no worker reports
     health_ttl: float | None = None  # seconds before the health-check key expires
+    note: str = ""  # shown in place of worker health when the backend has no workers
     unavailable: str = ""  # why the live counts are missing (Redis down, backend without counts)
     succeeded: list[int] = field(default_factory=lambda: [0] * MINUTES)
     failed: list[int] = field(default_factory=lambda: [0] * MINUTES)
@@ -113,7 +114,7 @@ def _mock_counts(queue: MockArqQueue, stats: list[QueueStats]) -> None:
             by_status[meta.status] += 1
         s.queued, s.deferred = by_status[JobStatus.queued], by_status[JobStatus.deferred]
         s.in_progress = by_status[JobStatus.in_progress]
-        s.health = "in-memory backend: no worker process"
+        s.note = "in-memory backend: jobs run in-process, no worker reports"
 
 
 def _live_counts(alias: str, stats: list[QueueStats]) -> None:

@@ -36,6 +36,8 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOT = ROOT / "docs" / "admin-jobs.png"
+DASHBOARD_SCREENSHOT = ROOT / "docs" / "admin-dashboard.png"
+DETAIL_SCREENSHOT = ROOT / "docs" / "admin-job.png"
 
 
 @pytest.fixture
@@ -134,4 +136,10 @@ def test_filter_abort_and_dashboard(
     assert "9 succeeded, 4 failed" in chart.get_attribute("aria-label")
     assert section.locator(".arq-deferred-count").inner_text() == "1"
     assert "reporting" in section.locator(".arq-health").inner_text()
-    assert Path(SCREENSHOT).stat().st_size > 10_000
+    page.screenshot(path=str(DASHBOARD_SCREENSHOT), full_page=True)
+    assert Path(SCREENSHOT).stat().st_size > 10_000 and Path(DASHBOARD_SCREENSHOT).stat().st_size > 10_000
+
+    page.goto(f"{live_server.url}/admin/django_arq/jobrecord/{record.pk}/change/")
+    assert page.locator(".field-status_badge .arq-badge").inner_text() == "aborted"
+    assert page.locator("input[value='Retry job']").is_visible()
+    page.screenshot(path=str(DETAIL_SCREENSHOT), full_page=True)

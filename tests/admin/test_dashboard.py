@@ -79,7 +79,7 @@ def test_queue_without_worker_and_a_real_worker(
     assert busy.health is not None and "j_complete=" in busy.health
     html = response.content.decode()
     assert "no worker reporting" in html and "reporting</span>" in html
-    assert stats_for(response, "mock", settings.TEST_QUEUE).health.startswith("in-memory")
+    assert stats_for(response, "mock", settings.TEST_QUEUE).note.startswith("in-memory")
 
 
 def test_in_progress_scan_is_bounded(

@@ -118,11 +118,16 @@ def test_detail_page_is_read_only_with_buttons_for_operators(
     superuser_client: Client, viewer_client: Client, make_record: Callable[..., JobRecord]
 ) -> None:
     record = make_record()
+    done = make_record(status="complete", success=True, retry_of=record)
     html = superuser_client.get(change_url(record)).content.decode()
     assert 'name="_save"' not in html
-    for button in ("abort", "refresh", "retry"):
-        assert f'action="/admin/django_arq/jobrecord/{record.pk}/{button}/"' in html
+    buttons = lambda r, page: {b for b in ("abort", "refresh", "retry") if f"/{r.pk}/{b}/" in page}  # noqa: E731
+    assert buttons(record, html) == {"abort", "refresh"}  # retry is for finished jobs
     assert "csrfmiddlewaretoken" in html
+    assert f'<a href="{change_url(done)}">{done.job_id}</a>' in html  # "retried as"
+    done_html = superuser_client.get(change_url(done)).content.decode()
+    assert buttons(done, done_html) == {"refresh", "retry"}
+    assert f'href="{change_url(record)}"' in done_html  # "retry of"
     viewer_html = viewer_client.get(change_url(record)).content.decode()
     assert viewer_client.get(change_url(record)).status_code == 200
     assert "/abort/" not in viewer_html and 'name="_save"' not in viewer_html
