@@ -268,9 +268,11 @@ class JobRecorder:
             with transaction.atomic(using=self.using):
                 for fields, rows in groups.items():
                     upsert_records(self.using, rows, fields)
+                records = JobRecord.objects.using(self.using)
                 for job_id, update in partial:
-                    rows = JobRecord.objects.using(self.using).filter(alias=self.alias, job_id=job_id)
-                    rows.update(**update, updated_at=timezone.now())
+                    records.filter(alias=self.alias, job_id=job_id).update(
+                        **update, updated_at=timezone.now()
+                    )
         except Exception:
             connections[self.using].close()  # start the next try on a fresh connection
             raise

@@ -63,7 +63,7 @@ def _columns(using: str) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
             def adapt(value: Any) -> Any:
                 return value
 
-        columns.append((field.attname, ops.quote_name(field.column), adapt))
+        columns.append((field.attname, ops.quote_name(field.column or field.attname), adapt))
     return tuple(columns)
 
 

@@ -13,10 +13,11 @@ import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
+from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, func
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
@@ -135,7 +136,10 @@ class DjangoWorker(Worker):
         )
         self._user_startup, self._user_shutdown = on_startup, on_shutdown
         super().__init__(
-            [self._adapt(func(f)) for f in functions],
+            [
+                self._adapt(f if isinstance(f, Function) else func(cast(WorkerCoroutine, f)))
+                for f in functions
+            ],
             cron_jobs=[self._adapt(c) for c in cron_jobs] or None,
             on_startup=self._startup,
             on_shutdown=self._shutdown,

@@ -7,13 +7,16 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 import redis
 from asgiref.sync import SyncToAsync
 from django.db import connection, connections
 
+from django_arq import get_queue
 from django_arq.record_writer import writer
+from django_arq.records import AuditedQueue
 from tests.helpers import ROOT, Process, wait_for
 
 
@@ -22,7 +25,7 @@ def queue_name(redis_client: redis.Redis) -> Iterator[str]:
     """A queue no other test (nor the shared plain arq workers) reads; its jobs are deleted afterwards."""
     name = f"django-arq-tests:worker:{uuid.uuid4().hex[:12]}"
     yield name
-    ids = [i.decode() for i in redis_client.zrange(name, 0, -1)]
+    ids = [i.decode() for i in cast(list[bytes], redis_client.zrange(name, 0, -1))]
     keys = [f"arq:{kind}:{i}" for i in ids for kind in ("job", "result", "retry", "in-progress")]
     redis_client.delete(name, *keys)
 
@@ -77,3 +80,10 @@ def workers(queue_name: str) -> Iterator[WorkerRunner]:
     yield runner
     for process in runner.processes:
         process.kill()
+
+
+def audited(alias: str = "default") -> AuditedQueue:
+    """``get_queue(alias)``, known to be wrapped by the audit layer."""
+    queue = get_queue(alias)
+    assert isinstance(queue, AuditedQueue)
+    return queue

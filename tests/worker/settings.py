@@ -12,7 +12,7 @@ from tests.settings import ARQ_QUEUES, DATABASES
 if os.environ.get("DJANGO_ARQ_WORKER_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["DJANGO_ARQ_WORKER_DB_NAME"]
 
-ARQ_QUEUES["default"]["WORKER"] = {
+ARQ_QUEUES["default"]["WORKER"] = {  # type: ignore[index]
     "FUNCTIONS": [
         "tests.jobs.add",
         "tests.jobs.sleep_for",

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def make(
     job_id: str, days_ago: float, status: str = "complete", finished: bool = True, alias: str = "default"
-):  # type: ignore[no-untyped-def]
+) -> JobRecord:
     when = timezone.now() - dt.timedelta(days=days_ago)
     return JobRecord.objects.create(
         job_id=job_id, name="tests.jobs.add", enqueue_time=when, status=status, queue_name="q", alias=alias,

@@ -14,6 +14,7 @@ from django_arq import JobSpec, MockArqQueue, RedisArqQueue, get_queue
 from django_arq.models import JobRecord
 from django_arq.records import AuditedQueue, flush_records
 from tests import jobs
+from tests.worker.conftest import audited
 
 
 class Opaque:
@@ -22,11 +23,10 @@ class Opaque:
 
 
 def test_get_queue_is_audited_and_delegates() -> None:
-    queue = get_queue()
-    assert isinstance(queue, AuditedQueue)
+    queue = audited()
     assert isinstance(queue.backend, RedisArqQueue)
     assert queue.redis_settings == queue.backend.redis_settings  # extra attributes come from the backend
-    assert isinstance(get_queue("mock").backend, MockArqQueue)
+    assert isinstance(audited("mock").backend, MockArqQueue)
 
 
 @pytest.mark.django_db
@@ -106,7 +106,7 @@ def test_audit_off_writes_nothing(queue_name: str, settings) -> None:  # type: i
 
 @pytest.mark.django_db(transaction=True)
 async def test_mock_alias_records_and_runs() -> None:
-    queue = get_queue("mock")
+    queue = audited("mock")
     meta = await queue.enqueue("tests.jobs.add", 2, 3)
     assert await JobRecord.objects.filter(alias="mock", job_id=meta.id).aexists()
     results = await queue.run_queued({"tests.jobs.add": jobs.add})
