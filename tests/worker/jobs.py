@@ -22,3 +22,7 @@ def create_group(ctx: dict[str, Any], name: str) -> dict[str, Any]:
 
 async def noop(ctx: dict[str, Any]) -> None:
     return None
+
+
+def sync_tick(ctx: dict[str, Any]) -> str:
+    return "tick"

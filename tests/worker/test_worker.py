@@ -164,3 +164,12 @@ def test_records_survive_a_database_outage(workers: WorkerRunner) -> None:
     wait_for(lambda: JobRecord.objects.filter(job_id__in=later, status="complete").count() == 5, timeout=15)
     results = JobRecord.objects.filter(job_id__in=later).values_list("result", flat=True)
     assert sorted(results, key=str) == [1, 2, 3, 4, 5]
+
+
+def test_timeout_is_recorded_as_a_failure(workers: WorkerRunner) -> None:
+    meta = get_queue().enqueue_sync("tests.jobs.sleep_for", 5, _queue_name=workers.queue_name)
+    workers.burst("--job-timeout", "0.3")
+    rec = record(meta.id)
+    assert (rec.status, rec.success, rec.job_try) == ("complete", False, 1)
+    assert "timed out" in rec.error
+    assert rec.result and rec.result["exception"] == "builtins.TimeoutError"
