@@ -17,7 +17,7 @@ from django_arq.worker import DjangoWorker, create_worker, worker_problems
 def build(**worker: Any) -> DjangoWorker:
     from django.conf import settings
 
-    queues: dict[str, dict[str, Any]] = settings.ARQ_QUEUES
+    queues: dict[str, dict[str, Any]] = getattr(settings, "ARQ_QUEUES")  # noqa: B009 - typed
     alias = {**queues["default"], "WORKER": worker}
     with override_settings(ARQ_QUEUES={**queues, "default": alias}):
         return create_worker(handle_signals=False)
