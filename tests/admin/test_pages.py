@@ -195,3 +195,22 @@ def test_search_by_job_id_is_exact(superuser_client: Client, make_record: Callab
     assert [r.pk for r in response.context["cl"].result_list] == [target.pk]
     response = superuser_client.get(CHANGELIST, {"q": "abc-1-li"})
     assert [r.job_id for r in response.context["cl"].result_list] == ["abc-10"]
+
+
+def test_count_is_capped_on_big_selections(
+    superuser_client: Client, make_record: Callable[..., JobRecord], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_arq.admin import JobRecordAdmin
+    from django_arq.changelist import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 5)
+    monkeypatch.setattr(JobRecordAdmin, "list_per_page", 2)
+    for _ in range(8):
+        make_record(status="complete", success=True)
+    make_record()
+    response = superuser_client.get(CHANGELIST)
+    html = response.content.decode()
+    assert "more than 5 jobs" in html and "Select all more than 5 jobs" in html
+    assert response.context["cl"].paginator.num_pages == 3 and 'href="?p=3"' in html and "?p=4" not in html
+    queued = superuser_client.get(CHANGELIST, {"status__exact": "queued"})
+    assert queued.context["cl"].result_count == 1 and "1 job" in queued.content.decode()

@@ -1,0 +1,161 @@
+"""A job list that stays fast at any table size: the admin's list filters, drill-down and count.
+
+Each piece replaces one that reads every row on each page view: ``SELECT DISTINCT`` for the
+filter choices (walked through the index instead), ``SELECT DISTINCT <truncated date>`` for the
+date drill-down (read from the first and last job instead), and ``COUNT(*)`` of the whole
+selection for the paginator (counted up to a cap instead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import formats, timezone
+from django.utils.functional import cached_property
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from .models import JobRecord
+from .recorder import ABORTED
+
+__all__ = ["AtLeast", "CappedPaginator", "DistinctValuesFilter", "JobChangeList"]
+
+
+class DistinctValuesFilter(admin.AllValuesFieldListFilter):
+    """Lists a column's values by walking its index (a loose index scan), not by DISTINCT over every row.
+
+    At 100,000 records ``SELECT DISTINCT`` reads the whole table on every page view; the
+    recursive query reads one index entry per distinct value, and stops at ``limit`` values.
+    """
+
+    limit = 100
+
+    def __init__(
+        self, field: Any, request: HttpRequest, params: Any, model: Any, model_admin: Any, field_path: str
+    ) -> None:
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.lookup_choices = _distinct_values(model, field.column, self.limit)  # type: ignore[assignment]
+
+
+def _distinct_values(model: Any, column: str, limit: int) -> list[str]:
+    connection = connections[model.objects.db]
+    qn = connection.ops.quote_name
+    table, col = qn(model._meta.db_table), qn(column)
+    sql = (
+        f"WITH RECURSIVE t(v) AS ("  # noqa: S608 - identifiers are quoted model metadata, not input
+        f" SELECT MIN({col}) FROM {table}"
+        f" UNION ALL SELECT (SELECT MIN({col}) FROM {table} WHERE {col} > t.v) FROM t WHERE t.v IS NOT NULL"
+        f") SELECT v FROM t WHERE v IS NOT NULL LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+class JobChangeList(ChangeList):
+    """The job list: payloads left out of the page's query; a date drill-down that reads the index."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[JobRecord]:
+        qs: QuerySet[JobRecord] = super().get_queryset(request, exclude_parameters)
+        aborted = ExpressionWrapper(Q(error=ABORTED) | Q(abort_requested_at__isnull=False), BooleanField())
+        return qs.defer("args", "kwargs", "result", "error").annotate(was_aborted=aborted)
+
+    def date_hierarchy_nav(self) -> dict[str, Any]:
+        """Context for ``admin/date_hierarchy.html``, from the first and last matching job only.
+
+        Django's own drill-down runs ``SELECT DISTINCT <truncated date>`` over every matching row
+        (0.6 s at 100,000 records on SQLite); this offers every year, month or day between the
+        first and the last job instead: two index lookups, whatever the table size.
+        """
+        field = self.date_hierarchy
+        year, month, day = (self.params.get(f"{field}__{part}") for part in ("year", "month", "day"))
+
+        def link(filters: dict[str, Any]) -> str:
+            return str(self.get_query_string(filters, [f"{field}__"]))
+
+        if year and month and day:
+            chosen = dt.date(int(year), int(month), int(day))
+            back = {"link": link({f"{field}__year": year, f"{field}__month": month}),
+                    "title": capfirst(formats.date_format(chosen, "YEAR_MONTH_FORMAT"))}  # fmt: skip
+            return {
+                "show": True,
+                "back": back,
+                "choices": [{"title": formats.date_format(chosen, "MONTH_DAY_FORMAT")}],
+            }
+        values = self.queryset.values_list(field, flat=True)
+        first, last = values.order_by(field).first(), values.order_by(f"-{field}").first()
+        if first is None or last is None:
+            return {"show": False}
+        first, last = timezone.localtime(first), timezone.localtime(last)
+        if not year and first.year == last.year:
+            year = str(first.year)
+            if first.month == last.month:
+                month = str(first.month)
+        if year and month:
+            days = [dt.date(int(year), int(month), d) for d in range(first.day, last.day + 1)]
+            return {
+                "show": True,
+                "back": {"link": link({f"{field}__year": year}), "title": year},
+                "choices": [
+                    {"link": link({f"{field}__year": year, f"{field}__month": month, f"{field}__day": d.day}),
+                     "title": capfirst(formats.date_format(d, "MONTH_DAY_FORMAT"))}
+                    for d in days
+                ],
+            }  # fmt: skip
+        if year:
+            months = [dt.date(int(year), m, 1) for m in range(first.month, last.month + 1)]
+            return {
+                "show": True,
+                "back": {"link": link({}), "title": _("All dates")},
+                "choices": [
+                    {"link": link({f"{field}__year": year, f"{field}__month": m.month}),
+                     "title": capfirst(formats.date_format(m, "YEAR_MONTH_FORMAT"))}
+                    for m in months
+                ],
+            }  # fmt: skip
+        years = range(first.year, last.year + 1)
+        return {
+            "show": True,
+            "back": None,
+            "choices": [{"link": link({f"{field}__year": str(y)}), "title": str(y)} for y in years],
+        }
+
+
+class CappedPaginator(Paginator):
+    """Counts the selection up to ``cap`` rows (``COUNT`` over a ``LIMIT`` subquery), not all of it.
+
+    Past the cap the list says "more than <cap>" and offers the first ``cap`` rows in pages;
+    filters narrow it down. Lists with fewer rows are counted exactly.
+    """
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        head = self.object_list[: self.cap + 1]
+        n = head.count() if isinstance(head, QuerySet) else len(head)
+        return AtLeast(n) if n > self.cap else n
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+    @cached_property
+    def num_pages(self) -> int:
+        return super().num_pages if not self.capped else -(-self.cap // self.per_page)
+
+
+class AtLeast(int):
+    """A count known only to exceed its value: prints as "more than N" in templates and messages."""
+
+    def __str__(self) -> str:
+        return f"more than {int(self) - 1:,}"
+
+    __repr__ = int.__repr__
