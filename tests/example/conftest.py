@@ -63,5 +63,7 @@ def example_env(example_db: ExampleDatabase) -> dict[str, str]:
     env.pop("REDIS_URL", None)
     env.pop("EXAMPLE_DB", None)
     env["DATABASE_URL"] = example_db.url
+    # Set, not just dropped: helpers.Process adds os.environ, which holds the tests' settings module.
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
     env["DEMO_VENV"] = sys.prefix  # bin/demo runs on the same Python and Django as these tests
     return env

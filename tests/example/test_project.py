@@ -23,7 +23,9 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_example_test_suite_passes(example_env: dict[str, str]) -> None:
     """``cd example_project && pytest``: the project's own tests on MockArqQueue, README examples included."""
-    env = {**example_env, **({"DJANGO_ARQ_TEST_DB": "postgres"} if POSTGRES else {})}
+    env = {k: v for k, v in example_env.items() if k != "DJANGO_SETTINGS_MODULE"}  # pytest.ini names its own
+    if POSTGRES:
+        env["DJANGO_ARQ_TEST_DB"] = "postgres"
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=300,
@@ -62,3 +64,11 @@ def test_production_settings_pass_the_deploy_checks(example_env: dict[str, str])
 def test_no_settings_module_holds_a_superuser_password(settings: str) -> None:
     source = (EXAMPLE / (settings.replace(".", "/") + ".py")).read_text()
     assert "DJANGO_SUPERUSER_PASSWORD" not in source and "PASSWORD =" not in source
+
+
+def test_readme_maintenance_commands(example_env: dict[str, str]) -> None:
+    """The README's "Running in production" commands, on the example project's database."""
+    assert manage(example_env, "migrate", "--no-input").returncode == 0
+    prune = manage(example_env, "arq_prune", "--older-than", "30")
+    assert prune.returncode == 0, prune.stderr
+    assert "deleted 0 job record(s) older than 30 day(s), status complete" in prune.stdout
