@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq.jobs import JobStatus, deserialize_result
-from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
@@ -214,15 +213,11 @@ class JobRecorder:
         self._task = asyncio.create_task(self._run(), name="django-arq-recorder")
 
     async def _run(self) -> None:
-        last_tidy = time.monotonic()
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._delay())
             self._wake.clear()
             await self.flush()
-            if time.monotonic() - last_tidy > 1:
-                last_tidy = time.monotonic()
-                await sync_to_async(close_old_connections)()  # the async ORM's thread, as between requests
 
     def _delay(self) -> float:
         if self._failures:

@@ -32,6 +32,7 @@ from .recorder import JobRecorder
 __all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "worker_problems"]
 
 Coroutine = Callable[..., Awaitable[Any]]
+TIDY_INTERVAL = 1.0
 
 #: WORKER keys that map one to one onto arq ``Worker`` arguments, with django-arq's defaults.
 WORKER_SETTINGS: dict[str, tuple[str, Any]] = {
@@ -135,6 +136,7 @@ class DjangoWorker(Worker):
             kwargs.get("max_jobs", 10), thread_name_prefix="django-arq-job"
         )
         self._user_startup, self._user_shutdown = on_startup, on_shutdown
+        self._tidy: asyncio.Task[None] | None = None
         super().__init__(
             [
                 self._adapt(f if isinstance(f, Function) else func(cast(WorkerCoroutine, f)))
@@ -190,12 +192,21 @@ class DjangoWorker(Worker):
 
     async def _startup(self, ctx: dict[str, Any]) -> None:
         ctx["alias"] = self.alias
+        self._tidy = asyncio.create_task(self._tidy_connections(), name="django-arq-connections")
         if self.recorder is not None:
             self.recorder.start()
         if self._user_startup is not None:
             await self._user_startup(ctx)
 
+    async def _tidy_connections(self) -> None:
+        """Let the async ORM's thread drop obsolete connections every second, as between requests."""
+        while True:
+            await asyncio.sleep(TIDY_INTERVAL)
+            await sync_to_async(close_old_connections)()
+
     async def _shutdown(self, ctx: dict[str, Any]) -> None:
+        if self._tidy is not None:
+            self._tidy.cancel()
         try:
             if self._user_shutdown is not None:
                 await self._user_shutdown(ctx)
