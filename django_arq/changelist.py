@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from .models import JobRecord
 from .recorder import ABORTED
 
-__all__ = ["AtLeast", "CappedPaginator", "DistinctValuesFilter", "JobChangeList"]
+__all__ = ["AtLeast", "CappedPaginator", "DistinctValuesFilter", "JobChangeList", "distinct_values"]
 
 
 class DistinctValuesFilter(admin.AllValuesFieldListFilter):
@@ -41,10 +41,11 @@ class DistinctValuesFilter(admin.AllValuesFieldListFilter):
         self, field: Any, request: HttpRequest, params: Any, model: Any, model_admin: Any, field_path: str
     ) -> None:
         super().__init__(field, request, params, model, model_admin, field_path)
-        self.lookup_choices = _distinct_values(model, field.column, self.limit)  # type: ignore[assignment]
+        self.lookup_choices = distinct_values(model, field.column, self.limit)  # type: ignore[assignment]
 
 
-def _distinct_values(model: Any, column: str, limit: int) -> list[str]:
+def distinct_values(model: Any, column: str, limit: int) -> list[str]:
+    """Up to ``limit`` distinct values of an indexed column, smallest first, one index seek each."""
     connection = connections[model.objects.db]
     qn = connection.ops.quote_name
     table, col = qn(model._meta.db_table), qn(column)

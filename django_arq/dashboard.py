@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from .changelist import distinct_values
 from .conf import get_config
 from .handler import get_queue, queues
 from .models import JobRecord
@@ -35,6 +36,8 @@ MINUTES = 60
 IN_PROGRESS_SCAN = 10_000
 #: Queues shown: each alias's default queue and WORKER QUEUE_NAME, and the queues of recent records.
 QUEUE_DISCOVERY = dt.timedelta(days=1)
+#: At most this many recorded queue names are looked at.
+QUEUES_LISTED = 100
 
 
 @dataclass
@@ -164,14 +167,12 @@ def _queue_names(aliases: list[str], since: dt.datetime) -> dict[str, list[str]]
         worker_queue = config.worker.get("QUEUE_NAME")
         if worker_queue and worker_queue not in names[alias]:
             names[alias].append(worker_queue)
-    recent = (
-        JobRecord.objects.filter(enqueue_time__gte=since, alias__in=aliases)
-        .values_list("alias", "queue_name")
-        .distinct()
-        .order_by()
-    )
-    for alias, queue_name in recent:
-        if queue_name not in names[alias]:
+    # Recorded queue names through the index, each under the alias of its newest record (an index
+    # seek per name), rather than DISTINCT over a day of records.
+    for queue_name in distinct_values(JobRecord, "queue_name", QUEUES_LISTED):
+        newest = JobRecord.objects.filter(queue_name=queue_name, enqueue_time__gte=since, alias__in=aliases)
+        alias = newest.order_by("-enqueue_time").values_list("alias", flat=True).first()
+        if alias is not None and queue_name not in names[alias]:
             names[alias].append(queue_name)
     return names
 
