@@ -41,6 +41,14 @@ class ExampleDatabase:
         with closing(sqlite3.connect(self.path)) as conn:
             return conn.execute(sql.replace("%s", "?"), params).fetchall()
 
+    def create(self) -> None:
+        """Create the PostgreSQL database (bin/demo does it itself; a SQLite file needs nothing)."""
+        if POSTGRES:
+            import psycopg
+
+            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+
     def drop(self) -> None:
         if POSTGRES:
             import psycopg

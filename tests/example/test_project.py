@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import EXAMPLE, POSTGRES
+from .conftest import EXAMPLE, POSTGRES, ExampleDatabase
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,8 +66,9 @@ def test_no_settings_module_holds_a_superuser_password(settings: str) -> None:
     assert "DJANGO_SUPERUSER_PASSWORD" not in source and "PASSWORD =" not in source
 
 
-def test_readme_maintenance_commands(example_env: dict[str, str]) -> None:
+def test_readme_maintenance_commands(example_env: dict[str, str], example_db: ExampleDatabase) -> None:
     """The README's "Running in production" commands, on the example project's database."""
+    example_db.create()
     assert manage(example_env, "migrate", "--no-input").returncode == 0
     prune = manage(example_env, "arq_prune", "--older-than", "30")
     assert prune.returncode == 0, prune.stderr

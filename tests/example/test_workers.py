@@ -18,6 +18,7 @@ print("ids:", *(job.id for job in get_queue().enqueue_many_sync(specs)))
 
 def test_two_workers_share_one_queue(example_env: dict[str, str], example_db: ExampleDatabase) -> None:
     manage = [sys.executable, str(EXAMPLE / "manage.py")]
+    example_db.create()
     with redis_server() as redis:
         env = {**example_env, "REDIS_URL": redis.url}
         subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, timeout=120)
