@@ -70,3 +70,18 @@ def test_the_views_need_a_login(queue):
     response = Client().post("/shop/reports/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
     assert queue.jobs() == []
+
+
+@pytest.mark.django_db
+async def test_report_status_follows_the_job(queue, user):
+    """``set_in_progress`` / ``set_complete`` play the worker's part, without running the job."""
+    client = AsyncClient()
+    await client.aforce_login(user)
+    job_id = (await client.post("/shop/reports/", headers={"accept": "application/json"})).json()["job_id"]
+
+    await queue.set_in_progress(job_id)
+    assert (await client.get(f"/shop/reports/{job_id}/")).json()["status"] == "in_progress"
+
+    await queue.set_complete(job_id, result={"orders": 7})
+    assert (await client.get(f"/shop/reports/{job_id}/")).json()["status"] == "complete"
+    assert (await queue.get_job_result(job_id)).result == {"orders": 7}
