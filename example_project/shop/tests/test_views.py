@@ -72,7 +72,7 @@ def test_the_views_need_a_login(queue):
     assert queue.jobs() == []
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 async def test_report_status_follows_the_job(queue, user):
     """``set_in_progress`` / ``set_complete`` play the worker's part, without running the job."""
     client = AsyncClient()
