@@ -7,10 +7,12 @@ Async jobs use Django's async ORM; sync jobs are run in a thread by ``manage.py 
 from __future__ import annotations
 
 import asyncio
+import io
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.mail import send_mail
+from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
@@ -80,6 +82,13 @@ async def take_sales_snapshot(ctx: dict[str, Any]) -> dict[str, Any]:
     totals = await _sales_totals()
     await SalesSnapshot.objects.acreate(orders=totals["orders"], revenue=Decimal(totals["revenue"]))
     return totals
+
+
+def prune_job_records(ctx: dict[str, Any], days: int = 30) -> str:
+    """A nightly cron job: delete the JobRecords of jobs that finished more than ``days`` ago."""
+    out = io.StringIO()
+    call_command("arq_prune", "--older-than", str(days), stdout=out)
+    return out.getvalue().strip()
 
 
 async def _sales_totals() -> dict[str, Any]:

@@ -115,6 +115,8 @@ ARQ_QUEUES = {
             "CRON_JOBS": [
                 # Every 10 seconds, so that the demo shows it; a real shop would take one a day.
                 {"FUNCTION": "shop.jobs.take_sales_snapshot", "second": {0, 10, 20, 30, 40, 50}},
+                # Housekeeping: the audit records of jobs finished over 30 days ago, every night.
+                {"FUNCTION": "shop.jobs.prune_job_records", "hour": 3, "minute": 30},
             ],
             "MAX_JOBS": 10,
             "JOB_TIMEOUT": 300,

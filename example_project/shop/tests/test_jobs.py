@@ -1,9 +1,12 @@
 """Job functions are plain functions: call them with a ``ctx`` dict, as the worker does."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
+from django_arq.models import JobRecord
 from shop import jobs
 from shop.models import Order, Product, SalesSnapshot
 
@@ -36,3 +39,17 @@ async def test_the_cron_job_takes_a_snapshot(mug):
     assert await jobs.take_sales_snapshot({}) == {"orders": 1, "revenue": "45.00"}
     snapshot = await SalesSnapshot.objects.aget()
     assert (snapshot.orders, snapshot.revenue) == (1, Decimal("45.00"))
+
+
+@pytest.mark.django_db
+def test_the_nightly_cron_job_prunes_old_records():
+    now = timezone.now()
+    for job_id, age in [("old", 40), ("recent", 2)]:
+        finished = now - timedelta(days=age)
+        JobRecord.objects.create(
+            job_id=job_id, name="shop.jobs.import_price_list", queue_name="shop:queue", enqueue_time=finished,
+            status="complete", finish_time=finished, success=True,
+        )  # fmt: skip
+    report = jobs.prune_job_records({})
+    assert report.startswith("deleted 1 job record(s) older than 30 day(s)")
+    assert list(JobRecord.objects.values_list("job_id", flat=True)) == ["recent"]
