@@ -15,11 +15,11 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import close_old_connections, connections, transaction
 
 from .queues.jobs import JobMetadata
+from .upsert import upsert_records
 
 __all__ = ["RecordWriter", "flush_records", "writer"]
 
@@ -31,9 +31,8 @@ IDLE_EXIT = 2.0  # seconds without records before the thread closes its connecti
 class RecordWriter:
     """Inserts JobRecords from one daemon thread, one transaction per batch."""
 
-    def __init__(self, interval: float = 0.02, using: str = "default") -> None:
+    def __init__(self, interval: float = 0.02) -> None:
         self.interval = interval
-        self.using = using
         self._pending: list[tuple[str, Sequence[JobMetadata]]] = []
         self._added = 0  # jobs handed over so far
         self._written = 0  # jobs written (or found already written) so far
@@ -76,7 +75,7 @@ class RecordWriter:
                 batch, self._pending = self._pending, []
                 if not batch and (self._stopping or time.monotonic() - idle_since > IDLE_EXIT):
                     self._thread, self._stopping = None, False
-                    connections[self.using].close()  # idle: give the connection back, and the thread
+                    connections.close_all()  # idle: give the connections back, and the thread
                     return
             if not batch:
                 continue
@@ -86,7 +85,7 @@ class RecordWriter:
             except Exception as exc:  # keep the rows, retry later
                 failures += 1
                 logger.warning("could not write %d job record(s), will retry: %s", len(batch), exc)
-                connections[self.using].close()
+                connections.close_all()
                 with self._cond:
                     self._pending[:0] = batch
                 continue
@@ -96,13 +95,13 @@ class RecordWriter:
                 self._cond.notify_all()
 
     def _write(self, batch: list[tuple[str, Sequence[JobMetadata]]]) -> None:
-        from .models import JobRecord
-        from .records import build_records
+        from .records import record_rows, records_db
 
         close_old_connections()
-        records: list[Any] = [r for alias, jobs in batch for r in build_records(alias, jobs)]
-        with transaction.atomic(using=self.using):
-            JobRecord.objects.using(self.using).bulk_create(records, ignore_conflicts=True)
+        rows = [row for alias, jobs in batch for row in record_rows(alias, jobs)]
+        using = records_db()
+        with transaction.atomic(using=using):
+            upsert_records(using, rows)
 
 
 writer = RecordWriter()

@@ -23,7 +23,7 @@ from typing import Any
 from uuid import uuid4
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from .conf import queue_settings
@@ -32,41 +32,44 @@ from .payloads import jsonable
 from .queues.base import ArqQueue, QueueConfig
 from .queues.jobs import JobMetadata, JobResult, JobSpec, Seconds
 from .record_writer import flush_records, writer
+from .upsert import upsert_records
 
 __all__ = [
     "AuditedQueue",
     "aenqueue_many_on_commit",
     "aenqueue_on_commit",
     "audit_wrapper",
-    "build_records",
     "enqueue_many_on_commit",
     "enqueue_on_commit",
     "flush_records",
+    "record_rows",
 ]
 
 logger = logging.getLogger("django_arq.records")
 
 
-def build_records(alias: str, jobs: Sequence[JobMetadata]) -> list[Any]:
-    """Unsaved ``JobRecord`` objects for freshly enqueued jobs."""
-    from .models import JobRecord
-
+def record_rows(alias: str, jobs: Sequence[JobMetadata]) -> list[dict[str, Any]]:
+    """The JobRecord fields of freshly enqueued jobs, as ``upsert_records`` takes them."""
     return [
-        JobRecord(
-            job_id=m.id,
-            name=m.name,
-            args=jsonable(list(m.args)),
-            kwargs=jsonable(dict(m.kwargs)),
-            enqueue_time=m.enqueue_time,
-            status=m.status.value,
-            queue_name=m.queue_name,
-            alias=alias,
-        )
+        {
+            "job_id": m.id,
+            "name": m.name,
+            "args": jsonable(list(m.args)),
+            "kwargs": jsonable(dict(m.kwargs)),
+            "enqueue_time": m.enqueue_time,
+            "status": m.status.value,
+            "queue_name": m.queue_name,
+            "alias": alias,
+        }
         for m in jobs
     ]
 
 
-_INSERT_OPTIONS: dict[str, Any] = {"ignore_conflicts": True}
+def records_db() -> str:
+    """The database JobRecords are written to (``DATABASE_ROUTERS`` decide)."""
+    from .models import JobRecord
+
+    return router.db_for_write(JobRecord)
 
 
 class AuditedQueue(ArqQueue):
@@ -112,19 +115,18 @@ class AuditedQueue(ArqQueue):
 
     def _insert(self, metadata: Sequence[JobMetadata]) -> None:
         """One bulk insert now, or, when deferred and outside a transaction, by the background writer."""
-        from .models import JobRecord
-
-        if self.deferred and not transaction.get_connection().in_atomic_block:
+        using = records_db()
+        if self.deferred and not transaction.get_connection(using).in_atomic_block:
             writer.add(self.alias, metadata)
-        else:
-            JobRecord.objects.bulk_create(build_records(self.alias, metadata), **_INSERT_OPTIONS)
+        else:  # existing records (a fast worker wrote them first) are left as they are
+            upsert_records(using, record_rows(self.alias, metadata))
 
     # -- abort: note the request on the record, then ask the backend -------------------------
 
     def _mark_abort_requested(self, job_id: str) -> int:
         from .models import JobRecord
 
-        unfinished = JobRecord.objects.filter(
+        unfinished = JobRecord.objects.using(records_db()).filter(
             alias=self.alias, job_id=job_id, finish_time__isnull=True, abort_requested_at__isnull=True
         )
         return unfinished.update(abort_requested_at=timezone.now())

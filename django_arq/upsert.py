@@ -1,22 +1,28 @@
-"""Bulk upsert of JobRecords on (alias, job_id), cheap enough for a worker's every job.
+"""Bulk insert-or-update of JobRecords on (alias, job_id), cheap enough for every job.
 
 ``bulk_create(update_conflicts=True)`` spends most of its time preparing each field of each
 model instance. Rows here are plain dicts whose values need no conversion besides datetimes and
 JSON, so on databases with ``INSERT ... ON CONFLICT (...) DO UPDATE`` (PostgreSQL, SQLite) they
-are adapted with the backend's own adapters and sent with one ``executemany``. Other databases
-go through ``bulk_create``.
+are adapted with the backend's own adapters and sent in one statement: on PostgreSQL an
+``INSERT ... SELECT * FROM UNNEST(<one array per column>)``, elsewhere multi-row ``VALUES``
+(SQLite's 999-parameter limit allows 52 rows per statement, all in one transaction). Other
+databases go through ``bulk_create``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from functools import cache
 from typing import Any
 
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.utils import timezone
 
 __all__ = ["upsert_records"]
+
+#: Parameters per statement where the backend sets no limit.
+MAX_PARAMS = 65535
 
 
 def _defaults(now: Any) -> dict[str, Any]:
@@ -39,8 +45,8 @@ def _defaults(now: Any) -> dict[str, Any]:
 
 
 @cache
-def _columns(using: str) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
-    """(attname, quoted column, adapter) for every concrete field but the primary key."""
+def _columns(using: str) -> tuple[tuple[str, str, Callable[[Any], Any], str], ...]:
+    """(attname, quoted column, adapter, SQL type) for every concrete field but the primary key."""
     from .models import JobRecord
 
     connection = connections[using]
@@ -63,7 +69,8 @@ def _columns(using: str) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
             def adapt(value: Any) -> Any:
                 return value
 
-        columns.append((field.attname, ops.quote_name(field.column or field.attname), adapt))
+        sql_type = field.db_type(connection) or ""
+        columns.append((field.attname, ops.quote_name(field.column or field.attname), adapt, sql_type))
     return tuple(columns)
 
 
@@ -81,35 +88,48 @@ def _memo(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return adapted
 
 
-def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterable[str]) -> None:
-    """Insert ``rows`` (dicts of field values with ``alias`` and ``job_id``), or update ``update``
-    (plus ``updated_at``) of the records that exist. Call inside a transaction."""
+def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterable[str] = ()) -> None:
+    """Insert ``rows`` (dicts of field values with ``alias`` and ``job_id``); for records that
+    exist, update the fields named in ``update`` (and ``updated_at``), or leave them if none."""
     from .models import JobRecord
 
     if not rows:
         return
-    fields = sorted({*update, "updated_at"})
+    fields = sorted({*update, "updated_at"}) if update else []
     connection = connections[using]
     now = timezone.now()
     defaults = _defaults(now)
     if not connection.features.supports_update_conflicts_with_target:
         objs = [JobRecord(**{**defaults, **row, "updated_at": now}) for row in rows]
-        JobRecord.objects.using(using).bulk_create(
-            objs, update_conflicts=True, unique_fields=["alias", "job_id"], update_fields=fields
+        conflicts = (
+            {"update_conflicts": True, "update_fields": fields} if fields else {"ignore_conflicts": True}
         )
+        JobRecord.objects.using(using).bulk_create(objs, unique_fields=["alias", "job_id"], **conflicts)
         return
     columns = _columns(using)
     quote = connection.ops.quote_name
-    names = ", ".join(column for _, column, _ in columns)
-    marks = ", ".join(["%s"] * len(columns))
+    table = quote(JobRecord._meta.db_table)
+    names = ", ".join(column for _, column, _, _ in columns)
     sets = ", ".join(f"{quote(f)} = EXCLUDED.{quote(f)}" for f in fields)
-    sql = (
-        f"INSERT INTO {quote(JobRecord._meta.db_table)} ({names}) VALUES ({marks}) "  # noqa: S608 - quoted names
-        f"ON CONFLICT ({quote('alias')}, {quote('job_id')}) DO UPDATE SET {sets}"
+    conflict = f" ON CONFLICT ({quote('alias')}, {quote('job_id')}) DO " + (
+        f"UPDATE SET {sets}" if fields else "NOTHING"
     )
-    params = []
+    params: list[list[Any]] = []
     for row in rows:
         values = {**defaults, **row, "updated_at": now}
-        params.append([adapt(values[name]) for name, _, adapt in columns])
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        params.append([adapt(values[name]) for name, _, adapt, _ in columns])
+    if connection.vendor == "postgresql":  # one array per column: 19 parameters, whatever the row count
+        arrays = ", ".join(f"%s::{sql_type}[]" for _, _, _, sql_type in columns)
+        with connection.cursor() as cursor:
+            sql = f"INSERT INTO {table} ({names}) SELECT * FROM UNNEST({arrays}){conflict}"  # noqa: S608
+            cursor.execute(sql, [list(column) for column in zip(*params, strict=True)])
+        return
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, (connection.features.max_query_params or MAX_PARAMS) // len(columns))
+    statements = [params[i : i + per_statement] for i in range(0, len(params), per_statement)]
+    # One statement needs no transaction of its own; several share one (a single commit).
+    batch = transaction.atomic(using=using, savepoint=False) if len(statements) > 1 else nullcontext()
+    with batch, connection.cursor() as cursor:
+        for chunk in statements:
+            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(chunk))}{conflict}"  # noqa: S608
+            cursor.execute(sql, [value for row in chunk for value in row])

@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 from .conf import DEFAULT_ALIAS, get_config
 from .handler import build_backend
 from .recorder import JobRecorder
+from .records import records_db
 
 __all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "worker_problems"]
 
@@ -272,6 +273,7 @@ def create_worker(
             flush_interval=float(settings.get("RECORD_FLUSH_INTERVAL", 0.2)),
             batch_size=int(settings.get("RECORD_BATCH_SIZE", 500)),
             deserializer=serializer.loads,
+            using=records_db(),
         )
     hooks = {
         key.lower(): _import(settings[key], key) for key in ("ON_STARTUP", "ON_SHUTDOWN") if key in settings
