@@ -78,18 +78,17 @@ class JobChangeList(ChangeList):
         field = self.date_hierarchy
         year, month, day = (self.params.get(f"{field}__{part}") for part in ("year", "month", "day"))
 
-        def link(filters: dict[str, Any]) -> str:
-            return str(self.get_query_string(filters, [f"{field}__"]))
+        def link(**parts: Any) -> str:
+            return str(self.get_query_string({f"{field}__{k}": v for k, v in parts.items()}, [f"{field}__"]))
+
+        def nav(back: dict[str, Any] | None, choices: list[dict[str, Any]]) -> dict[str, Any]:
+            label = getattr(self.model._meta.get_field(field), "verbose_name", field)  # Django 6 shows it
+            return {"show": True, "field_name": label, "back": back, "choices": choices}
 
         if year and month and day:
             chosen = dt.date(int(year), int(month), int(day))
-            back = {"link": link({f"{field}__year": year, f"{field}__month": month}),
-                    "title": capfirst(formats.date_format(chosen, "YEAR_MONTH_FORMAT"))}  # fmt: skip
-            return {
-                "show": True,
-                "back": back,
-                "choices": [{"title": formats.date_format(chosen, "MONTH_DAY_FORMAT")}],
-            }
+            back = {"link": link(year=year, month=month), "title": self._date(chosen, "YEAR_MONTH_FORMAT")}
+            return nav(back, [{"title": self._date(chosen, "MONTH_DAY_FORMAT")}])
         values = self.queryset.values_list(field, flat=True)
         first, last = values.order_by(field).first(), values.order_by(f"-{field}").first()
         if first is None or last is None:
@@ -101,32 +100,24 @@ class JobChangeList(ChangeList):
                 month = str(first.month)
         if year and month:
             days = [dt.date(int(year), int(month), d) for d in range(first.day, last.day + 1)]
-            return {
-                "show": True,
-                "back": {"link": link({f"{field}__year": year}), "title": year},
-                "choices": [
-                    {"link": link({f"{field}__year": year, f"{field}__month": month, f"{field}__day": d.day}),
-                     "title": capfirst(formats.date_format(d, "MONTH_DAY_FORMAT"))}
-                    for d in days
-                ],
-            }  # fmt: skip
+            choices = [
+                {"link": link(year=year, month=month, day=d.day), "title": self._date(d, "MONTH_DAY_FORMAT")}
+                for d in days
+            ]
+            return nav({"link": link(year=year), "title": year}, choices)
         if year:
             months = [dt.date(int(year), m, 1) for m in range(first.month, last.month + 1)]
-            return {
-                "show": True,
-                "back": {"link": link({}), "title": _("All dates")},
-                "choices": [
-                    {"link": link({f"{field}__year": year, f"{field}__month": m.month}),
-                     "title": capfirst(formats.date_format(m, "YEAR_MONTH_FORMAT"))}
-                    for m in months
-                ],
-            }  # fmt: skip
+            choices = [
+                {"link": link(year=year, month=m.month), "title": self._date(m, "YEAR_MONTH_FORMAT")}
+                for m in months
+            ]
+            return nav({"link": link(), "title": _("All dates")}, choices)
         years = range(first.year, last.year + 1)
-        return {
-            "show": True,
-            "back": None,
-            "choices": [{"link": link({f"{field}__year": str(y)}), "title": str(y)} for y in years],
-        }
+        return nav(None, [{"link": link(year=str(y)), "title": str(y)} for y in years])
+
+    @staticmethod
+    def _date(value: dt.date, format_name: str) -> str:
+        return capfirst(formats.date_format(value, format_name))
 
 
 class CappedPaginator(Paginator):

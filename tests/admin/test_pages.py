@@ -175,7 +175,7 @@ def test_date_hierarchy_offers_the_span_of_jobs(
 
     def titles(params: dict[str, str]) -> list[str]:
         html = superuser_client.get(CHANGELIST, params).content.decode()
-        nav = html.split('<nav class="toplinks">')[1].split("</nav>")[0]
+        nav = html.split('<nav class="toplinks"')[1].split("</nav>")[0]
         return [part.split(">")[1].split("<")[0] for part in nav.split("<a href=")[1:]]
 
     assert titles({}) == ["2025", "2026"]
