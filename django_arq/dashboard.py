@@ -171,9 +171,9 @@ def _queue_names(aliases: list[str], since: dt.datetime) -> dict[str, list[str]]
     # seek per name), rather than DISTINCT over a day of records.
     for queue_name in distinct_values(JobRecord, "queue_name", QUEUES_LISTED):
         newest = JobRecord.objects.filter(queue_name=queue_name, enqueue_time__gte=since, alias__in=aliases)
-        alias = newest.order_by("-enqueue_time").values_list("alias", flat=True).first()
-        if alias is not None and queue_name not in names[alias]:
-            names[alias].append(queue_name)
+        owner = newest.order_by("-enqueue_time").values_list("alias", flat=True).first()
+        if owner is not None and queue_name not in names[owner]:
+            names[owner].append(queue_name)
     return names
 
 
