@@ -73,3 +73,5 @@ def test_readme_maintenance_commands(example_env: dict[str, str], example_db: Ex
     prune = manage(example_env, "arq_prune", "--older-than", "30")
     assert prune.returncode == 0, prune.stderr
     assert "deleted 0 job record(s) older than 30 day(s), status complete" in prune.stdout
+    dry_run = manage(example_env, "arq_prune", "--older-than", "7", "--status", "all", "--dry-run")
+    assert dry_run.returncode == 0 and "0 job record(s)" in dry_run.stdout, dry_run.stdout + dry_run.stderr
