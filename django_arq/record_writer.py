@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 
 from .queues.jobs import JobMetadata
 from .upsert import upsert_records
@@ -97,7 +97,8 @@ class RecordWriter:
     def _write(self, batch: list[tuple[str, Sequence[JobMetadata]]]) -> None:
         from .records import record_rows, records_db
 
-        close_old_connections()
+        # This thread keeps one connection for as long as it works (CONN_MAX_AGE is about requests);
+        # a failed write closes it, and the retry opens a new one.
         rows = [row for alias, jobs in batch for row in record_rows(alias, jobs)]
         using = records_db()
         with transaction.atomic(using=using):

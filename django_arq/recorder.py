@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq.jobs import JobStatus, deserialize_result
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from .payloads import jsonable
@@ -250,7 +250,8 @@ class JobRecorder:
         """Runs in the recorder's thread: upserts grouped by the fields they update, one transaction."""
         from .models import JobRecord
 
-        close_old_connections()
+        # This thread keeps one connection for as long as it works (CONN_MAX_AGE is about requests);
+        # a failed write closes it, and the retry opens a new one.
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         partial: list[tuple[str, dict[str, Any]]] = []
         for job_id, pending in batch.items():

@@ -3,17 +3,18 @@
 ``bulk_create(update_conflicts=True)`` spends most of its time preparing each field of each
 model instance. Rows here are plain dicts whose values need no conversion besides datetimes and
 JSON, so on databases with ``INSERT ... ON CONFLICT (...) DO UPDATE`` (PostgreSQL, SQLite) they
-are adapted with the backend's own adapters and sent in one statement: on PostgreSQL an
-``INSERT ... SELECT * FROM UNNEST(<one array per column>)``, elsewhere multi-row ``VALUES``
-(SQLite's 999-parameter limit allows 52 rows per statement, all in one transaction). Other
-databases go through ``bulk_create``.
+are sent as multi-row ``INSERT ... VALUES`` statements (SQLite's 999-parameter limit allows 52
+rows per statement, all in one transaction); on PostgreSQL, batches of ``COPY_MIN_ROWS`` or more
+are copied (``COPY``, formatted in C by psycopg) into a temporary staging table and inserted from
+there with one ``INSERT ... SELECT ... ON CONFLICT``. Other databases go through ``bulk_create``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from django.db import connections, models, transaction
@@ -23,6 +24,8 @@ __all__ = ["upsert_records"]
 
 #: Parameters per statement where the backend sets no limit.
 MAX_PARAMS = 65535
+#: From this many rows on, PostgreSQL gets them through COPY into a temporary staging table.
+COPY_MIN_ROWS = 20
 
 
 def _defaults(now: Any) -> dict[str, Any]:
@@ -45,8 +48,8 @@ def _defaults(now: Any) -> dict[str, Any]:
 
 
 @cache
-def _columns(using: str) -> tuple[tuple[str, str, Callable[[Any], Any], str], ...]:
-    """(attname, quoted column, adapter, SQL type) for every concrete field but the primary key."""
+def _columns(using: str) -> tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...]:
+    """(attname, quoted column, adapter for statements, adapter for COPY) of every field but the key."""
     from .models import JobRecord
 
     connection = connections[using]
@@ -55,23 +58,23 @@ def _columns(using: str) -> tuple[tuple[str, str, Callable[[Any], Any], str], ..
     for field in JobRecord._meta.concrete_fields:
         if field.primary_key:
             continue
-        adapt: Callable[[Any], Any]
+        adapt: Callable[[Any], Any] = _same
+        copy: Callable[[Any], Any] = _same
         if isinstance(field, models.DateTimeField):
             adapt = _memo(ops.adapt_datetimefield_value)
         elif isinstance(field, models.JSONField):
-            encoder = field.encoder
-
-            def adapt(value: Any, encoder: Any = encoder) -> Any:
-                return None if value is None else ops.adapt_json_value(value, encoder)
-
-        else:
-
-            def adapt(value: Any) -> Any:
-                return value
-
-        sql_type = field.db_type(connection) or ""
-        columns.append((field.attname, ops.quote_name(field.column or field.attname), adapt, sql_type))
+            adapt = partial(_json, partial(ops.adapt_json_value, encoder=field.encoder))
+            copy = partial(_json, partial(json.dumps, cls=field.encoder))
+        columns.append((field.attname, ops.quote_name(field.column or field.attname), adapt, copy))
     return tuple(columns)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _json(adapt: Callable[[Any], Any], value: Any) -> Any:
+    return None if value is None else adapt(value)
 
 
 def _memo(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -114,16 +117,19 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
     conflict = f" ON CONFLICT ({quote('alias')}, {quote('job_id')}) DO " + (
         f"UPDATE SET {sets}" if fields else "NOTHING"
     )
-    params: list[list[Any]] = []
-    for row in rows:
-        values = {**defaults, **row, "updated_at": now}
-        params.append([adapt(values[name]) for name, _, adapt, _ in columns])
-    if connection.vendor == "postgresql":  # one array per column: 19 parameters, whatever the row count
-        arrays = ", ".join(f"%s::{sql_type}[]" for _, _, _, sql_type in columns)
-        with connection.cursor() as cursor:
-            sql = f"INSERT INTO {table} ({names}) SELECT * FROM UNNEST({arrays}){conflict}"  # noqa: S608
-            cursor.execute(sql, [list(column) for column in zip(*params, strict=True)])
+    full = [{**defaults, **row, "updated_at": now} for row in rows]
+    if connection.vendor == "postgresql" and len(full) >= COPY_MIN_ROWS:
+        with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+            stage = quote(f"{JobRecord._meta.db_table}_stage")
+            # Every time: a rolled-back transaction takes the table's creation with it.
+            create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT "
+            cursor.execute(f"{create}{names} FROM {table} WITH NO DATA")
+            with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+                for values in full:
+                    copy.write_row([adapt(values[name]) for name, _, _, adapt in columns])
+            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage}{conflict}")  # noqa: S608
         return
+    params = [[adapt(values[name]) for name, _, adapt, _ in columns] for values in full]
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = max(1, (connection.features.max_query_params or MAX_PARAMS) // len(columns))
     statements = [params[i : i + per_statement] for i in range(0, len(params), per_statement)]
