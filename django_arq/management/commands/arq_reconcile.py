@@ -53,14 +53,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--alias", action="append", help="only this alias (repeatable; default: all)")
+        parser.add_argument(
+            "--alias", action="append", help="only this alias (repeatable; default: every alias on Redis)"
+        )
         parser.add_argument(
             "--batch-size", type=int, default=500, help="records per UPDATE (default: %(default)s)"
         )
         parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        aliases = options["alias"] or list(queue_settings())
+        # By default every alias on Redis: an in-memory mock holds nothing another process could read.
+        aliases = options["alias"] or [a for a in queue_settings() if hasattr(get_queue(a), "redis_settings")]
         unknown = set(aliases) - set(queue_settings())
         if unknown:
             raise CommandError(f"unknown alias(es): {', '.join(sorted(unknown))}")
