@@ -47,6 +47,7 @@ class DemoJob:
     first_status: str = ""
     result: Any = None  # what the job returned (JSON form), once it ended
     task_result: Any = None  # a django.tasks TaskResult, for the Django Task
+    abort: str = ""  # "when running": abort it through the HTTP API once a worker runs it; then the reply
 
     @property
     def ok(self) -> bool:
@@ -199,16 +200,22 @@ class Demo:
             "price list with a bad row", "HTTP API", failing["id"], expect_failure("ValueError", "row 2")
         )
 
-        # 4. A management command, as a script or cron would run it.
+        # 4. An operator aborts a long job while it runs (the admin's "Abort" does the same).
+        job = {"name": "shop.jobs.build_sales_report", "kwargs": {"seconds": 60}}
+        long = self.site.request("POST", "/arq/jobs/", json_body=job, api=True)
+        self.add("long report, aborted", "HTTP API", long["id"], expect_failure("CancelledError", ""),
+                 abort="when running")  # fmt: skip
+
+        # 5. A management command, as a script or cron would run it.
         good_rows = json.dumps([{"name": "Mug", "price": "15.00"}, {"name": "Green tea", "price": "8.00"}])
         out = io.StringIO()
         call_command("arq_enqueue", "shop.jobs.import_price_list", good_rows, stdout=out)
         self.add("price list", "arq_enqueue", out.getvalue().split()[-1], expect_value({"updated": 2}))
 
-        # 5. The worker's CRON_JOBS.
+        # 6. The worker's CRON_JOBS.
         self.add("sales snapshot (cron, every 10s)", "CRON_JOBS", None, None)
 
-        # 6. A Django Task (Django >= 6.0, TASKS on django_arq.tasks.ArqBackend).
+        # 7. A Django Task (Django >= 6.0, TASKS on django_arq.tasks.ArqBackend).
         if django.VERSION >= (6, 0):
             from .tasks import restock_check
 
@@ -235,11 +242,20 @@ class Demo:
         if job.via == "async view":  # the report's progress, as the shop's async status view shows it
             progress = self.site.request("GET", f"/shop/reports/{job.job_id}/")["progress"]
             job.detail = f"{progress}% done"
+        if job.abort == "when running" and state["status"] == "in_progress":
+            reply = self.site.request("POST", f"/arq/jobs/{job.job_id}/abort/", api=True)
+            job.abort, job.detail = (
+                "aborted" if reply["aborted"] else f"not aborted: {reply}",
+                "abort requested",
+            )
+            return
         if "success" in state:
             job.done, job.problem = True, job.check(state) if job.check else None
+            if job.abort not in ("", "aborted"):
+                job.problem = f"the abort was refused ({job.abort})"
             if progress is not None and progress != 100 and job.problem is None:
                 job.problem = f"finished with its progress at {progress}%"
-            job.status = "succeeded" if state["success"] else "failed"
+            job.status = "succeeded" if state["success"] else "aborted" if job.abort else "failed"
             job.result, job.detail = state["result"], _short(state["result"])
 
     def _poll_cron(self, job: DemoJob) -> None:

@@ -19,7 +19,7 @@ from tests.helpers import ROOT, Process, free_port, wait_for
 from .conftest import ExampleDatabase
 
 DEMO = ROOT / "bin" / "demo"
-EXPECTED_VIAS = ["sync view", "sync view", "async view", "HTTP API", "arq_enqueue", "CRON_JOBS"]
+EXPECTED_VIAS = ["sync view", "sync view", "async view", "HTTP API", "HTTP API", "arq_enqueue", "CRON_JOBS"]
 if django.VERSION >= (6, 0):
     EXPECTED_VIAS.append("@task")
 
@@ -68,15 +68,24 @@ def test_demo_once_runs_every_job_to_its_expected_end(
         "message": "row 2: price 'n/a' is not a number",
     }
     assert by_label["price list"]["result"] == {"updated": 2}
+    aborted = by_label["long report, aborted"]
+    assert aborted["status"] == "aborted"
+    assert aborted["result"] == {"exception": "asyncio.exceptions.CancelledError", "message": ""}
 
     # The worker kept the audit records current, and the jobs did their work in the database.
     ids = [job["job_id"] for job in jobs if job["job_id"]]
     records = dict(example_db.query("SELECT job_id, success FROM django_arq_jobrecord"))
     assert set(ids) <= set(records)
     assert [bool(records[job["job_id"]]) for job in jobs if job["job_id"]] == [
-        job["status"] != "failed" for job in jobs if job["job_id"]
+        job["status"] not in ("failed", "aborted") for job in jobs if job["job_id"]
     ]
-    assert example_db.query("SELECT progress FROM shop_report") == [(100,)]
+    progress = dict(example_db.query("SELECT job_id, progress FROM shop_report"))
+    assert progress[by_label["sales report with progress"]["job_id"]] == 100
+    assert progress[aborted["job_id"]] < 100
+    ((status, requested_by),) = example_db.query(
+        "SELECT status, abort_requested_by FROM django_arq_jobrecord WHERE job_id = %s", (aborted["job_id"],)
+    )
+    assert (status, requested_by) == ("complete", "api token")
     ((confirmed, reminded),) = example_db.query(
         "SELECT confirmation_sent_at, reminder_sent_at FROM shop_order"
     )
