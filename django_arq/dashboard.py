@@ -160,8 +160,8 @@ def _queue_names(aliases: list[str], since: dt.datetime) -> dict[str, list[str]]
     for alias in aliases:
         try:
             config = get_config(alias)
-        except Exception:  # reported by _live_counts
-            names[alias] = []
+        except Exception:  # shown as one row, whose counts say why (_live_counts)
+            names[alias] = ["-"]
             continue
         names[alias] = [config.default_queue_name]
         worker_queue = config.worker.get("QUEUE_NAME")

@@ -110,6 +110,8 @@ async def _gather(
                 return Outcome.unavailable, None, str(exc)
             except ArqJobError as exc:
                 return Outcome.failed, None, str(exc)
+            except Exception as exc:  # e.g. a payload the alias's serializer cannot read: report, go on
+                return Outcome.failed, None, f"{type(exc).__name__}: {exc}"
 
     return list(await asyncio.gather(*(guarded(r) for r in records)))
 

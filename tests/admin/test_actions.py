@@ -341,3 +341,58 @@ def test_too_large_a_selection_is_refused(
     assert redis_client.zcard(queue_name) == 3 and not any(
         redis_client.zscore(abort_jobs_ss, r.job_id) for r in records
     )
+
+
+def test_refresh_reads_unfinished_states(
+    superuser_client: Client, queue_name: str, redis_client: redis.Redis
+) -> None:
+    running = enqueue(queue_name, "tests.jobs.add", 1, 1)
+    redis_client.psetex(f"arq:in-progress:{running.job_id}", 60_000, b"1")
+    later = get_queue().enqueue_sync("tests.jobs.add", 2, 2, _queue_name=queue_name, _defer_by=600)
+    deferred = JobRecord.objects.get(job_id=later.id)
+    JobRecord.objects.filter(pk=deferred.pk).update(status="queued")
+    run_action(superuser_client, "refresh_jobs", running, deferred)
+    running.refresh_from_db()
+    deferred.refresh_from_db()
+    assert (running.status, deferred.status) == ("in_progress", "deferred")
+
+
+def test_unreadable_payload_is_reported_per_job(
+    superuser_client: Client, queue_name: str, redis_client: redis.Redis
+) -> None:
+    broken, fine = enqueue(queue_name, "tests.jobs.add", 1, 1), enqueue(queue_name, "tests.jobs.add", 2, 2)
+    redis_client.set(f"arq:job:{broken.job_id}", b"not a pickle", keepttl=True)
+    messages = texts(run_action(superuser_client, "refresh_jobs", broken, fine))
+    assert any(m.startswith("Failed: ") and broken.job_id in m and "Deserialization" in m for m in messages)
+    assert f"Refreshed from Redis: tests.jobs.add [{fine.job_id}]" in messages
+
+
+def test_retry_without_audit_creates_the_record(
+    superuser_client: Client, queue_name: str, make_record: Callable[..., JobRecord]
+) -> None:
+    from django.conf import settings
+
+    plain = {**settings.ARQ_QUEUES["default"], "AUDIT": False}
+    with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "plain": plain}):
+        old = make_record(alias="plain", status="complete", success=False, queue_name=queue_name, args=[3, 4])
+        response = run_action(superuser_client, "retry_jobs", old)
+    retry = JobRecord.objects.get(retry_of=old)
+    assert texts(response) == [f"Retried: tests.jobs.add [{old.job_id}] as job {retry.job_id}"]
+    assert (retry.alias, retry.name, retry.args, retry.status) == (
+        "plain",
+        "tests.jobs.add",
+        [3, 4],
+        "queued",
+    )
+    assert get_queue().get_job_metadata_sync(retry.job_id, queue_name).args == (3, 4)
+
+
+def test_retry_with_redis_down(superuser_client: Client, make_record: Callable[..., JobRecord]) -> None:
+    from django.conf import settings
+
+    down = {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "down": down}):
+        old = make_record(alias="down", status="complete", success=True)
+        (message,) = texts(run_action(superuser_client, "retry_jobs", old))
+    assert message.startswith("Redis unavailable: ") and old.job_id in message
+    assert not JobRecord.objects.filter(retry_of=old).exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import redis
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from django_arq import get_queue
+from django_arq import ArqQueue, get_queue
 from django_arq.dashboard import MINUTES, QueueStats, throughput_svg
 from django_arq.models import JobRecord
 from tests.admin.conftest import WORKER_QUEUE
@@ -129,3 +130,45 @@ def test_worker_queue_name_is_listed_without_any_record(viewer_client: Client) -
     with override_settings(ARQ_QUEUES=aliases):
         response = viewer_client.get(DASHBOARD)
     assert stats_for(response, "mock", "side-q").queued == 0
+
+
+class CustomQueue(ArqQueue):
+    """A backend the dashboard has no counts for (neither Redis nor the mock)."""
+
+    async def enqueue_many(self, jobs: Any) -> Any:
+        raise NotImplementedError
+
+    async def abort_job(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
+        raise NotImplementedError
+
+    async def get_job_metadata(self, job_id: str, queue_name: str | None = None) -> Any:
+        raise NotImplementedError
+
+    async def get_job_result(self, job_id: str, queue_name: str | None = None) -> Any:
+        raise NotImplementedError
+
+
+def test_mock_counts_broken_alias_and_other_backends(viewer_client: Client) -> None:
+    from asgiref.sync import async_to_sync
+
+    aliases = {
+        **settings.ARQ_QUEUES,
+        "broken": {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": "ftp://nowhere"},
+        "custom": {"BACKEND": "tests.admin.test_dashboard.CustomQueue"},
+    }
+    with override_settings(ARQ_QUEUES=aliases):
+        mock = get_queue("mock")
+        mock.enqueue_sync("tests.jobs.add", 1, 1)
+        mock.enqueue_sync("tests.jobs.add", 1, 1, _defer_by=600)
+        running = mock.enqueue_sync("tests.jobs.add", 1, 1)
+        async_to_sync(mock.set_in_progress)(running.id)
+        response = viewer_client.get(DASHBOARD)
+    assert response.status_code == 200
+    m = stats_for(response, "mock", settings.TEST_QUEUE)
+    assert (m.queued, m.deferred, m.in_progress) == (1, 1, 1)
+    assert "cannot be built" in stats_for(response, "broken", "-").unavailable
+    assert (
+        "CustomQueue does not expose queue counts" in stats_for(response, "custom", "arq:queue").unavailable
+    )
