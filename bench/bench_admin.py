@@ -40,8 +40,11 @@ from django_arq.models import JobRecord  # noqa: E402
 PAGES = {
     "list": "/admin/django_arq/jobrecord/",
     "filtered": "/admin/django_arq/jobrecord/?status__exact=complete&queue_name=bench:q1",
-    "search": "/admin/django_arq/jobrecord/?q=job-000000500",
+    "search": "/admin/django_arq/jobrecord/?q=job-000000500",  # a job id: found through the index
+    "name": "/admin/django_arq/jobrecord/?q=task_3",  # part of a task name: a scan, shown, not a target
 }
+#: Pages measured for information only: searching inside task names reads every row.
+INFORMATIONAL = {"name"}
 NAMES = [f"myapp.jobs.task_{i}" for i in range(8)]
 STATUSES = ["complete"] * 7 + ["queued", "in_progress", "deferred"]
 
@@ -155,7 +158,9 @@ def main() -> int:
             same_queries = small[1] == large[1]
             no_redis = small[2] == large[2] == 0
             verdict = "OK" if ratio <= 2 and same_queries and no_redis else "FAIL"
-            ok = ok and verdict == "OK"
+            if name in INFORMATIONAL:
+                verdict = "(information: a substring search reads every row)"
+            ok = ok and verdict != "FAIL"
             print(
                 f"{name:<9} {opts.large:,} vs {opts.small:,}: {ratio:.2f}x time (target <= 2x), "
                 f"queries {small[1]} -> {large[1]}, Redis calls {small[2]} -> {large[2]}  {verdict}"
