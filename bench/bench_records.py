@@ -37,6 +37,7 @@ def configure(db: str) -> None:
         "django_arq_bench_records" if db == "postgres" else os.path.join(tempfile.mkdtemp(), "bench.db")
     )
     settings.ARQ_QUEUES["deferred"] = {**settings.ARQ_QUEUES["default"], "AUDIT": "deferred"}
+    settings.DEBUG = False  # as in production: no per-query logging
     django.setup()
 
 
