@@ -65,7 +65,7 @@ def example_db(tmp_path: Path) -> Iterator[ExampleDatabase]:
 
 
 @pytest.fixture
-def example_env(example_db: ExampleDatabase) -> dict[str, str]:
+def example_env(example_db: ExampleDatabase, tmp_path: Path) -> dict[str, str]:
     """The environment of a user's shell: no test settings, the example's own database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_", "ARQ_"))}
     env.pop("REDIS_URL", None)
@@ -74,4 +74,5 @@ def example_env(example_db: ExampleDatabase) -> dict[str, str]:
     # Set, not just dropped: helpers.Process adds os.environ, which holds the tests' settings module.
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
     env["DEMO_VENV"] = sys.prefix  # bin/demo runs on the same Python and Django as these tests
+    env["DEMO_VAR"] = str(tmp_path / "demo-logs")
     return env

@@ -169,3 +169,11 @@ def test_demo_from_a_fresh_clone(tmp_path: Path, example_env: dict[str, str]) ->
     assert (clone / ".venv" / "bin" / "python").exists()
     assert re.search(r"demo: (\d+) of \1 jobs finished as expected", done.stdout)
     assert (clone / "example_project" / "db.sqlite3").exists()  # the default database, inside the clone
+
+
+def test_demo_help() -> None:
+    done = subprocess.run([str(DEMO), "--help"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0
+    assert done.stdout.startswith("bin/demo — the django-arq example project")
+    assert "bin/demo --once" in done.stdout and "ARQ_API_TOKENS" in done.stdout
+    assert "set -e" not in done.stdout
