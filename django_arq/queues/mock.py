@@ -270,7 +270,9 @@ class MockArqQueue(ArqQueue):
         try:
             value = await job.task
         except asyncio.CancelledError:
-            return job.result  # aborted: _abort already recorded the result
+            if job.result is not None:  # aborted: _abort already recorded the result
+                return job.result
+            raise  # the runner itself was cancelled
         except Retry as retry:
             with self._lock:
                 job.in_progress, job.task = False, None

@@ -1,0 +1,259 @@
+"""The ArqQueue contract, run on RedisArqQueue (with real arq workers) and on MockArqQueue alike."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings
+
+from django_arq import (
+    ArqQueue,
+    JobNotFound,
+    JobNotQueued,
+    JobResultUnavailable,
+    JobSpec,
+    JobStatus,
+)
+from django_arq.queues.jobs import is_abort_result
+from tests.helpers import async_wait_for
+
+from .conftest import StartWorker
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+Backend = tuple[ArqQueue, StartWorker]
+
+
+def new_id() -> str:
+    return f"contract-{uuid.uuid4().hex}"
+
+
+async def finished(queue: ArqQueue, job_id: str, queue_name: str | None = None, timeout: float = 15):
+    async def complete() -> bool:
+        meta = await queue.get_job_metadata(job_id, queue_name)
+        return meta.status is JobStatus.complete
+
+    await async_wait_for(complete, timeout=timeout)
+    return await queue.get_job_result(job_id, queue_name)
+
+
+async def test_enqueue_returns_metadata(backend: Backend) -> None:
+    queue, _ = backend
+    before = datetime.now(UTC)
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _defer_by=60)
+    assert meta.name == "tests.jobs.add"
+    assert meta.args == (1, 2)
+    assert meta.kwargs == {}
+    assert meta.queue_name == settings.TEST_QUEUE == queue.default_queue_name
+    assert meta.status is JobStatus.deferred
+    assert meta.enqueue_time.tzinfo is not None
+    assert before - timedelta(seconds=1) <= meta.enqueue_time <= datetime.now(UTC) + timedelta(seconds=1)
+    assert await queue.get_job_metadata(meta.id) == meta
+
+
+async def test_job_runs_and_result_is_read(backend: Backend) -> None:
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.add", 2, 3, _job_id=new_id())
+    result = await finished(queue, meta.id)
+    assert (result.success, result.result, result.status) == (True, 5, JobStatus.complete)
+    assert result.id == meta.id and result.name == "tests.jobs.add" and result.args == (2, 3)
+    assert result.start_time <= result.finish_time
+    assert result.enqueue_time == meta.enqueue_time
+    assert (await queue.get_job_metadata(meta.id)).status is JobStatus.complete
+
+
+async def test_kwargs_reach_the_job(backend: Backend) -> None:
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.echo", "a", flag=True)
+    result = await finished(queue, meta.id)
+    assert result.result == {"args": ["a"], "kwargs": {"flag": True}, "job_try": 1}
+    assert result.kwargs == {"flag": True}
+
+
+async def test_failing_job_has_failed_result(backend: Backend) -> None:
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.fail", "boom")
+    result = await finished(queue, meta.id)
+    assert result.success is False
+    assert isinstance(result.result, ValueError) and str(result.result) == "boom"
+    assert not is_abort_result(result.success, result.result)
+
+
+async def test_duplicate_job_id_is_refused_while_queued_and_after_finishing(backend: Backend) -> None:
+    queue, _ = backend
+    job_id = new_id()
+    await queue.enqueue("tests.jobs.add", 1, 1, _job_id=job_id, _defer_by=0.3)
+    with pytest.raises(JobNotQueued) as excinfo:
+        await queue.enqueue("tests.jobs.add", 9, 9, _job_id=job_id)
+    assert excinfo.value.job_id == job_id
+    assert (await queue.get_job_metadata(job_id)).args == (1, 1)
+    assert (await finished(queue, job_id)).result == 2
+    with pytest.raises(JobNotQueued):
+        await queue.enqueue("tests.jobs.add", 9, 9, _job_id=job_id)
+
+
+async def test_deferred_jobs(backend: Backend) -> None:
+    queue, _ = backend
+    by = await queue.enqueue("tests.jobs.add", 1, 2, _defer_by=timedelta(minutes=5))
+    until = await queue.enqueue("tests.jobs.add", 1, 2, _defer_until=datetime.now(UTC) + timedelta(minutes=5))
+    for job in (by, until):
+        assert job.status is JobStatus.deferred
+        assert (await queue.get_job_metadata(job.id)).status is JobStatus.deferred
+        with pytest.raises(JobResultUnavailable) as excinfo:
+            await queue.get_job_result(job.id)
+        assert excinfo.value.job_id == job.id
+    soon = await queue.enqueue("tests.jobs.add", 4, 4, _defer_by=0.2)
+    assert (await finished(queue, soon.id)).result == 8
+    with pytest.raises(ValueError, match="not both"):
+        await queue.enqueue("tests.jobs.add", _defer_by=1, _defer_until=datetime.now(UTC))
+
+
+async def test_expired_job_is_gone(backend: Backend) -> None:
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _defer_by=60, _expires=0.05)
+    await asyncio.sleep(0.15)
+    with pytest.raises(JobNotFound):
+        await queue.get_job_metadata(meta.id)
+    await queue.enqueue("tests.jobs.add", 1, 2, _job_id=meta.id, _defer_by=60)
+
+
+async def test_unknown_ids(backend: Backend) -> None:
+    queue, _ = backend
+    job_id = new_id()
+    with pytest.raises(JobNotFound) as excinfo:
+        await queue.get_job_metadata(job_id)
+    assert excinfo.value.job_id == job_id
+    with pytest.raises(JobNotFound):
+        await queue.get_job_result(job_id)
+    assert await queue.abort_job(job_id) is False
+
+
+async def test_other_queue_names(backend: Backend) -> None:
+    queue, _ = backend
+    other = settings.TEST_OTHER_QUEUE
+    waiting = await queue.enqueue("tests.jobs.add", 1, 1, _queue_name=other, _defer_by=60)
+    assert waiting.queue_name == other
+    assert (await queue.get_job_metadata(waiting.id, other)).status is JobStatus.deferred
+    with pytest.raises(JobNotFound):
+        await queue.get_job_metadata(waiting.id)  # not in the default queue
+    meta = await queue.enqueue("tests.jobs.add", 20, 22, _queue_name=other)
+    result = await finished(queue, meta.id, other)
+    assert (result.result, result.queue_name) == (42, other)
+
+
+async def test_abort_unknown_and_finished_jobs_return_false_promptly(backend: Backend) -> None:
+    queue, _ = backend
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await queue.abort_job(new_id(), timeout=None) is False
+    meta = await queue.enqueue("tests.jobs.add", 1, 2)
+    await finished(queue, meta.id)
+    assert await queue.abort_job(meta.id, timeout=None) is False
+    assert loop.time() - started < 3
+
+
+async def test_abort_of_unknown_id_does_not_abort_a_later_job_with_that_id(backend: Backend) -> None:
+    """arq issue #485: an abort of an unknown id must not linger and abort a later job."""
+    queue, _ = backend
+    job_id = new_id()
+    assert await queue.abort_job(job_id) is False
+    await queue.enqueue("tests.jobs.add", 5, 5, _job_id=job_id)
+    result = await finished(queue, job_id)
+    assert (result.success, result.result) == (True, 10)
+
+
+async def test_abort_deferred_job(backend: Backend) -> None:
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _defer_by=3600)
+    assert await queue.abort_job(meta.id, timeout=10) is True
+    result = await queue.get_job_result(meta.id)
+    assert result.status is JobStatus.complete
+    assert is_abort_result(result.success, result.result)
+
+
+async def test_abort_running_job(backend: Backend) -> None:
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.sleep_for", 30)
+
+    async def running() -> bool:
+        return (await queue.get_job_metadata(meta.id)).status is JobStatus.in_progress
+
+    await async_wait_for(running)
+    assert await queue.abort_job(meta.id, timeout=10) is True
+    result = await queue.get_job_result(meta.id)
+    assert result.success is False and is_abort_result(result.success, result.result)
+
+
+async def test_abort_queued_job_is_confirmed_when_a_worker_picks_it_up(backend: Backend) -> None:
+    queue, start_worker = backend
+    lonely = f"django-arq-tests:lonely-{uuid.uuid4().hex[:8]}"
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _queue_name=lonely)
+    assert (await queue.get_job_metadata(meta.id, lonely)).status is JobStatus.queued
+    abort = asyncio.create_task(queue.abort_job(meta.id, lonely, timeout=20))
+    await start_worker(lonely)
+    assert await abort is True
+    result = await queue.get_job_result(meta.id, lonely)
+    assert is_abort_result(result.success, result.result)
+
+
+async def test_bulk_enqueue_is_all_or_nothing(backend: Backend) -> None:
+    queue, _ = backend
+    taken = new_id()
+    await queue.enqueue("tests.jobs.add", 0, 0, _job_id=taken, _defer_by=60)
+    fresh = new_id()
+    with pytest.raises(JobNotQueued) as excinfo:
+        await queue.enqueue_many([JobSpec("tests.jobs.add", (1, 1), job_id=fresh), JobSpec("tests.jobs.add", job_id=taken)])
+    assert excinfo.value.job_ids == (taken,)
+    with pytest.raises(JobNotFound):
+        await queue.get_job_metadata(fresh)
+    metas = await queue.enqueue_many([JobSpec("tests.jobs.add", (i, i)) for i in range(20)])
+    assert len({m.id for m in metas}) == 20
+    results = [await finished(queue, m.id) for m in metas]
+    assert [r.result for r in results] == [2 * i for i in range(20)]
+    with pytest.raises(JobNotQueued):
+        await queue.enqueue_many([JobSpec("tests.jobs.add", job_id=fresh), JobSpec("tests.jobs.add", job_id=fresh)])
+
+
+async def test_unserialisable_arguments_are_refused(backend: Backend) -> None:
+    queue, _ = backend
+    job_id = new_id()
+    with pytest.raises(JobNotQueued, match="serialize"):
+        await queue.enqueue("tests.jobs.echo", lambda: None, _job_id=job_id)
+    with pytest.raises(JobNotFound):
+        await queue.get_job_metadata(job_id)
+
+
+def test_sync_twins(sync_queue: ArqQueue) -> None:
+    queue = sync_queue
+    meta = queue.enqueue_sync("tests.jobs.add", 1, 2, _defer_by=60)
+    assert queue.get_job_metadata_sync(meta.id) == meta
+    with pytest.raises(JobResultUnavailable):
+        queue.get_job_result_sync(meta.id)
+    with pytest.raises(JobNotQueued):
+        queue.enqueue_sync("tests.jobs.add", _job_id=meta.id)
+    (bulk,) = queue.enqueue_many_sync([JobSpec("tests.jobs.add", (3, 4), defer_by=60)])
+    assert queue.get_job_metadata_sync(bulk.id).args == (3, 4)
+    assert queue.abort_job_sync(new_id()) is False
+    with pytest.raises(JobNotFound):
+        queue.get_job_metadata_sync(new_id())
+
+
+def test_sync_twins_from_threads(sync_queue: ArqQueue) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(i: int) -> tuple[int, ...]:
+        meta = sync_queue.enqueue_sync("tests.jobs.add", i, i, _defer_by=60)
+        return sync_queue.get_job_metadata_sync(meta.id).args
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(work, range(200))) == [(i, i) for i in range(200)]
+
+
+async def test_sync_twins_inside_a_running_loop(sync_queue: ArqQueue) -> None:
+    """Blocking twins also work from a thread that runs an event loop (e.g. a sync helper called by async code)."""
+    meta = sync_queue.enqueue_sync("tests.jobs.add", 1, 2, _defer_by=60)
+    assert (await sync_queue.get_job_metadata(meta.id)).id == meta.id
+    assert sync_queue.get_job_metadata_sync(meta.id) == meta
