@@ -6,17 +6,19 @@ import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from arq.constants import default_queue_name as ARQ_DEFAULT_QUEUE_NAME
 from asgiref.sync import async_to_sync
 
 from .jobs import JobMetadata, JobResult, JobSpec, Seconds
 
-__all__ = ["DEFAULT_ABORT_TIMEOUT", "ArqQueue", "QueueConfig"]
+__all__ = ["DEFAULT_ABORT_TIMEOUT", "ArqQueue", "AuditMode", "QueueConfig"]
 
 #: How long ``abort_job(timeout=None)`` waits for a worker before raising ``TimeoutError``.
 DEFAULT_ABORT_TIMEOUT = 10.0
+#: ``AUDIT`` of an alias: records written at enqueue (True), none (False), or batched ("deferred").
+AuditMode = bool | Literal["deferred"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class QueueConfig:
     default_queue_name: str = ARQ_DEFAULT_QUEUE_NAME
     options: Mapping[str, Any] = field(default_factory=dict)
     serializer: str = "pickle"
-    audit: bool = True
+    audit: AuditMode = True
     abort_timeout: float = DEFAULT_ABORT_TIMEOUT
     worker: Mapping[str, Any] = field(default_factory=dict)
 

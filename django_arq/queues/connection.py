@@ -21,7 +21,7 @@ __all__ = ["EXTRA_OPTIONS", "REDIS_OPTIONS", "ConnectionFactory", "redact_url"]
 #: Keys of ``OPTIONS`` that are arq ``RedisSettings`` fields.
 REDIS_OPTIONS = frozenset(f.name for f in dataclasses.fields(RedisSettings))
 #: Keys of ``OPTIONS`` that django-arq adds for its producer-side clients.
-EXTRA_OPTIONS = {"socket_timeout": 10.0}
+EXTRA_OPTIONS: dict[str, float | None] = {"socket_timeout": None}
 
 
 def redact_url(url: str) -> str:

@@ -104,6 +104,15 @@ return 1
 
 ABORT_FINISHED, ABORT_UNKNOWN = 0, -1
 
+# Everything arq's Job.info() and Job.status() read, in one atomic call.
+# KEYS: job key, queue, in-progress key, result key.  ARGV: id.
+SNAPSHOT = Script(
+    """
+return {redis.call('GET', KEYS[1]), redis.call('ZSCORE', KEYS[2], ARGV[1]),
+        redis.call('EXISTS', KEYS[3]), redis.call('GET', KEYS[4])}
+"""
+)
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -185,17 +194,9 @@ class RedisProtocol:
     # -- reads -----------------------------------------------------------------------------
 
     def snapshot(self, job_id: str, queue_name: str) -> Op[Snapshot]:
-        """Read a job's payload, queue score, in-progress flag and result in one round trip."""
-        reply = yield Call(
-            (
-                ("GET", job_key_prefix + job_id),
-                ("ZSCORE", queue_name, job_id),
-                ("EXISTS", in_progress_key_prefix + job_id),
-                ("GET", result_key_prefix + job_id),
-            ),
-            transaction=True,
-        )
-        payload, score, in_progress, result = reply
+        """Read a job's payload, queue score, in-progress flag and result atomically, in one round trip."""
+        keys = (job_key_prefix + job_id, queue_name, in_progress_key_prefix + job_id, result_key_prefix + job_id)
+        payload, score, in_progress, result = yield Call(((keys, (job_id,)),), script=SNAPSHOT)
         return Snapshot(payload, None if score is None else float(score), bool(in_progress), result)
 
     def _queue(self, queue_name: str | None) -> str:

@@ -1,0 +1,189 @@
+"""RedisArqQueue beyond the shared contract: arq interop, Redis down, connections, event loops."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+
+import pytest
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.constants import abort_jobs_ss
+from arq.jobs import Job
+from django.conf import settings
+
+from django_arq import JobStatus, RedisArqQueue, RedisUnavailable
+from tests.helpers import async_wait_for, free_port, redis_server
+
+
+@pytest.fixture
+def queue(redis_url: str):
+    q = RedisArqQueue(redis_url, default_queue_name=settings.TEST_QUEUE, abort_timeout=5)
+    yield q
+    q.close()
+
+
+async def test_plain_arq_reads_and_runs_jobs_enqueued_by_django_arq(queue, redis_url, arq_workers) -> None:
+    meta = await queue.enqueue("tests.jobs.add", 40, 2, _job_id=f"interop-{uuid.uuid4().hex}")
+    arq_redis = await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=settings.TEST_QUEUE)
+    try:
+        job = Job(meta.id, arq_redis, _queue_name=settings.TEST_QUEUE)
+        assert await job.result(timeout=15, poll_delay=0.02) == 42
+        info = await job.info()
+        assert info is not None and (info.function, info.args) == ("tests.jobs.add", (40, 2))
+    finally:
+        await arq_redis.aclose()
+
+
+async def test_django_arq_reads_jobs_enqueued_by_plain_arq(queue, redis_url, arq_workers) -> None:
+    arq_redis = await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=settings.TEST_QUEUE)
+    try:
+        job = await arq_redis.enqueue_job("tests.jobs.add", 1, 2, _defer_by=0.3)
+        assert job is not None
+        meta = await queue.get_job_metadata(job.job_id)
+        assert (meta.name, meta.args, meta.status) == ("tests.jobs.add", (1, 2), JobStatus.deferred)
+
+        async def done() -> bool:
+            return (await queue.get_job_metadata(job.job_id)).status is JobStatus.complete
+
+        await async_wait_for(done, timeout=15)
+        result = await queue.get_job_result(job.job_id)
+        assert (result.success, result.result) == (True, 3)
+    finally:
+        await arq_redis.aclose()
+
+
+def test_redis_down_names_the_url_without_its_password() -> None:
+    port = free_port()
+    q = RedisArqQueue(f"redis://:hunter2@127.0.0.1:{port}/3")
+    with pytest.raises(RedisUnavailable) as excinfo:
+        q.enqueue_sync("tests.jobs.add", 1, 2)
+    message = str(excinfo.value)
+    assert f"redis://:***@127.0.0.1:{port}/3" in message and "hunter2" not in message
+    with pytest.raises(RedisUnavailable, match=r"\*\*\*"):
+        q.get_job_metadata_sync("x")
+
+    async def async_calls() -> None:
+        with pytest.raises(RedisUnavailable, match=r"\*\*\*"):
+            await q.enqueue("tests.jobs.add", 1, 2)
+        with pytest.raises(RedisUnavailable):
+            await q.abort_job("x", timeout=1)
+
+    asyncio.run(async_calls())
+
+
+def test_recovers_when_redis_comes_back() -> None:
+    with redis_server() as server:
+        q = RedisArqQueue(server.url)
+        assert q.enqueue_sync("tests.jobs.add", 1, 2, _defer_by=60).status is JobStatus.deferred
+        server.stop()
+        with pytest.raises(RedisUnavailable):
+            q.enqueue_sync("tests.jobs.add", 1, 2)
+        server.start()
+        assert q.enqueue_sync("tests.jobs.add", 1, 2, _defer_by=60).status is JobStatus.deferred
+        q.close()
+
+
+def test_abort_of_unknown_id_leaves_nothing_in_the_abort_set(queue, redis_client) -> None:
+    job_id = f"ghost-{uuid.uuid4().hex}"
+    assert queue.abort_job_sync(job_id, timeout=None) is False
+    assert redis_client.zscore(abort_jobs_ss, job_id) is None
+
+
+async def test_enqueue_clears_a_stale_abort_request(queue, redis_client, arq_workers) -> None:
+    """A stale entry left by arq's own Job.abort (arq issue #485) does not abort our new job."""
+    job_id = f"stale-{uuid.uuid4().hex}"
+    redis_client.zadd(abort_jobs_ss, {job_id: 1})
+    await queue.enqueue("tests.jobs.add", 2, 2, _job_id=job_id)
+    assert redis_client.zscore(abort_jobs_ss, job_id) is None
+
+    async def done() -> bool:
+        return (await queue.get_job_metadata(job_id)).status is JobStatus.complete
+
+    await async_wait_for(done, timeout=15)
+    assert (await queue.get_job_result(job_id)).result == 4
+
+
+def test_no_worker_abort_times_out_and_keeps_the_request(queue, redis_client) -> None:
+    lonely = f"django-arq-tests:nobody-{uuid.uuid4().hex[:6]}"
+    meta = queue.enqueue_sync("tests.jobs.add", 1, 1, _queue_name=lonely)
+    with pytest.raises(TimeoutError, match="no worker"):
+        queue.abort_job_sync(meta.id, lonely, timeout=0.2)
+    assert redis_client.zscore(abort_jobs_ss, meta.id) is not None
+    redis_client.zrem(abort_jobs_ss, meta.id)
+
+
+def test_thousands_of_sync_calls_keep_connections_bounded(redis_url, redis_client) -> None:
+    q = RedisArqQueue(redis_url, default_queue_name=settings.TEST_QUEUE + ":bounded")
+    before = len(redis_client.client_list())
+
+    def work(n: int) -> None:
+        for i in range(n):
+            meta = q.enqueue_sync("tests.jobs.add", i, i, _defer_by=600)
+            q.get_job_metadata_sync(meta.id)
+
+    threads = [threading.Thread(target=work, args=(500,)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    during = len(redis_client.client_list())
+    assert during - before <= 6 + 1  # at most one connection per concurrent thread
+    for _ in range(1000):
+        meta = q.enqueue_sync("tests.jobs.add", 1, 1, _defer_by=600)
+        q.get_job_metadata_sync(meta.id)
+    assert len(redis_client.client_list()) <= during
+    q.close()
+    assert len(redis_client.client_list()) <= before
+
+
+def test_async_calls_from_many_event_loops_in_a_row(redis_url, redis_client) -> None:
+    q = RedisArqQueue(redis_url, default_queue_name=settings.TEST_QUEUE + ":loops")
+
+    async def one() -> str:
+        meta = await q.enqueue("tests.jobs.add", 1, 2, _defer_by=600)
+        return (await q.get_job_metadata(meta.id)).id
+
+    before = len(redis_client.client_list())
+    ids = [asyncio.run(one()) for _ in range(50)]
+    assert len(set(ids)) == 50
+    import gc
+
+    gc.collect()
+    assert len(redis_client.client_list()) - before <= 2  # clients of closed loops are dropped
+    assert len(q._async_clients) <= 1
+
+
+def test_async_calls_from_threads_each_with_its_own_loop(redis_url) -> None:
+    q = RedisArqQueue(redis_url, default_queue_name=settings.TEST_QUEUE + ":threads")
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        async def go() -> None:
+            for i in range(20):
+                meta = await q.enqueue("tests.jobs.add", i, i, _defer_by=600)
+                assert (await q.get_job_metadata(meta.id)).args == (i, i)
+
+        try:
+            asyncio.run(go())
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_json_serializer_refuses_what_json_cannot_hold(redis_url) -> None:
+    from django_arq import JobNotQueued
+
+    q = RedisArqQueue(redis_url, default_queue_name=settings.TEST_QUEUE + ":json", serializer="json")
+    meta = q.enqueue_sync("tests.jobs.add", 1, 2, _defer_by=60)
+    assert q.get_job_metadata_sync(meta.id).args == (1, 2)
+    with pytest.raises(JobNotQueued, match="json"):
+        q.enqueue_sync("tests.jobs.echo", object())
+    q.close()
