@@ -11,10 +11,14 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULT_ALIAS, DEFAULT_SETTINGS, config_problems, queue_settings
+from .conf import DEFAULT_ALIAS, DEFAULT_SETTINGS, config_problems, queue_settings, redis_url_problem
 from .queues.base import ArqQueue
 
-__all__ = ["check_queues"]
+__all__ = ["check_api_tokens", "check_queues"]
+
+#: Check ids by setting key; every other problem of ``ARQ_QUEUES`` is ``django_arq.E001``.
+CHECK_IDS = {"BACKEND": "django_arq.E002", "REDIS_URL": "django_arq.E003", "WORKER": "django_arq.E004"}
+URL_HINT = "e.g. redis://:password@host:6379/0"
 
 
 def _backend_problem(path: Any) -> str | None:
@@ -36,8 +40,15 @@ def _is_mock(path: Any) -> bool:
 def _insecure_remote(raw: Mapping[str, Any]) -> bool:
     """A Redis URL that leaves this machine in clear text and without a password."""
     url = raw.get("REDIS_URL", DEFAULT_SETTINGS["REDIS_URL"])
+    if redis_url_problem(url):  # reported as E003
+        return False
     parts = urlsplit(url)
-    if parts.scheme != "redis" or parts.password or raw.get("OPTIONS", {}).get("password"):
+    options = raw.get("OPTIONS", {})
+    if (
+        parts.scheme != "redis"
+        or parts.password
+        or (isinstance(options, Mapping) and options.get("password"))
+    ):
         return False
     host = parts.hostname or "localhost"
     if host == "localhost":
@@ -46,6 +57,16 @@ def _insecure_remote(raw: Mapping[str, Any]) -> bool:
         return not ipaddress.ip_address(host).is_loopback
     except ValueError:
         return True
+
+
+def _worker_problems(raw: Mapping[str, Any]) -> list[str]:
+    """The worker's own validation of WORKER (what ``arq_worker`` would refuse to start with)."""
+    worker = raw.get("WORKER", {})
+    if not isinstance(worker, Mapping):  # config_problems reports it
+        return []
+    from .worker import worker_problems  # imports arq's worker and the recorder: only when checking
+
+    return worker_problems(worker)
 
 
 @register(Tags.compatibility, deploy=False)
@@ -59,16 +80,14 @@ def check_queues(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         messages.append(Error('ARQ_QUEUES must define a "default" alias', id="django_arq.E001"))
     for alias, raw in all_settings.items():
         where = f"ARQ_QUEUES[{alias!r}]"
-        problems = config_problems(alias, raw)
-        url_problem = [p for p in problems if "REDIS_URL" in p]
-        other = [p for p in problems if "REDIS_URL" not in p]
-        messages += [Error(f"{where}: {p}", id="django_arq.E001") for p in other]
-        messages += [
-            Error(f"{where}: {p}", hint="e.g. redis://:password@host:6379/0", id="django_arq.E003")
-            for p in url_problem
-        ]
+        for key, problem in config_problems(alias, raw):
+            if key == "REDIS_URL":
+                messages.append(Error(f"{where}: {problem}", hint=URL_HINT, id="django_arq.E003"))
+            else:
+                messages.append(Error(f"{where}: {problem}", id=CHECK_IDS.get(key, "django_arq.E001")))
         if not isinstance(raw, Mapping):
             continue
+        messages += [Error(f"{where}: {p}", id="django_arq.E004") for p in _worker_problems(raw)]
         backend = raw.get("BACKEND")
         problem = _backend_problem(backend) if backend is not None else None
         if problem:
@@ -81,7 +100,7 @@ def check_queues(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     id="django_arq.W001",
                 )
             )
-        if not _is_mock(backend) and not url_problem and _insecure_remote(raw):
+        if not _is_mock(backend) and _insecure_remote(raw):
             messages.append(
                 Warning(
                     f"{where} talks to a non-loopback Redis without TLS or a password.",
@@ -91,3 +110,17 @@ def check_queues(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+@register(Tags.security, deploy=False)
+def check_api_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``ARQ_API_TOKENS`` (bearer tokens of the HTTP API) must be a list of non-empty strings: ``E005``."""
+    tokens = getattr(settings, "ARQ_API_TOKENS", [])
+    if not isinstance(tokens, list | tuple):
+        problem = f"ARQ_API_TOKENS must be a list of strings, not {type(tokens).__name__}"
+    else:
+        bad = [i for i, token in enumerate(tokens) if not (isinstance(token, str) and token.strip())]
+        if not bad:
+            return []
+        problem = f"ARQ_API_TOKENS has empty or non-string entries at positions {bad}"
+    return [Error(problem, hint='e.g. ARQ_API_TOKENS = [os.environ["ARQ_API_TOKEN"]]', id="django_arq.E005")]

@@ -64,35 +64,44 @@ def redis_url_problem(url: Any) -> str | None:
     return None
 
 
-def config_problems(alias: str, raw: Any) -> list[str]:
-    """Everything wrong with one alias's settings, as sentences (empty if it is valid)."""
+def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
+    """Everything wrong with one alias's settings, as (setting key, sentence) pairs; empty if valid.
+
+    The key is "" for a problem with the alias as a whole (not a dict, unknown keys).
+    """
     if not isinstance(raw, Mapping):
-        return [f"must be a dict, not {type(raw).__name__}"]
-    problems = []
+        return [("", f"must be a dict, not {type(raw).__name__}")]
+    problems: list[tuple[str, str]] = []
     unknown = set(raw) - set(DEFAULT_SETTINGS)
     if unknown:
-        problems.append(f"unknown keys {sorted(unknown)}; valid keys are {sorted(DEFAULT_SETTINGS)}")
+        problems.append(("", f"unknown keys {sorted(unknown)}; valid keys are {sorted(DEFAULT_SETTINGS)}"))
     if "BACKEND" not in raw:
-        problems.append("BACKEND is required")
+        problems.append(("BACKEND", "BACKEND is required"))
     backend = raw.get("BACKEND", DEFAULT_SETTINGS["BACKEND"])
     if not (isinstance(backend, str) and backend.rsplit(".", 1)[-1] == "MockArqQueue"):
         problem = redis_url_problem(raw.get("REDIS_URL", DEFAULT_SETTINGS["REDIS_URL"]))
         if problem:
-            problems.append(problem)
+            problems.append(("REDIS_URL", problem))
+    name = raw.get("DEFAULT_QUEUE_NAME", DEFAULT_SETTINGS["DEFAULT_QUEUE_NAME"])
+    if not isinstance(name, str) or not name:
+        problems.append(("DEFAULT_QUEUE_NAME", "DEFAULT_QUEUE_NAME must be a non-empty string"))
     options = raw.get("OPTIONS", {})
     if not isinstance(options, Mapping):
-        problems.append("OPTIONS must be a dict")
-    else:
-        bad = set(options) - REDIS_OPTIONS - set(EXTRA_OPTIONS)
-        if bad:
-            problems.append(f"OPTIONS has unknown keys {sorted(bad)}; valid keys are arq RedisSettings fields")
+        problems.append(("OPTIONS", "OPTIONS must be a dict"))
+    elif bad := set(options) - REDIS_OPTIONS - set(EXTRA_OPTIONS):
+        problems.append(
+            ("OPTIONS", f"OPTIONS has unknown keys {sorted(bad)}; valid keys are RedisSettings fields")
+        )
     if raw.get("SERIALIZER", "pickle") not in SERIALIZERS:
-        problems.append(f"SERIALIZER must be one of {sorted(SERIALIZERS)}")
+        problems.append(("SERIALIZER", f"SERIALIZER must be one of {sorted(SERIALIZERS)}"))
     if not isinstance(raw.get("WORKER", {}), Mapping):
-        problems.append("WORKER must be a dict")
+        problems.append(("WORKER", "WORKER must be a dict"))
+    audit = raw.get("AUDIT", True)
+    if not (isinstance(audit, bool) or audit == "deferred"):
+        problems.append(("AUDIT", f'AUDIT must be True, False or "deferred", not {audit!r}'))
     timeout = raw.get("ABORT_TIMEOUT", DEFAULT_ABORT_TIMEOUT)
-    if not isinstance(timeout, int | float) or timeout < 0:
-        problems.append("ABORT_TIMEOUT must be a number of seconds >= 0")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+        problems.append(("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds >= 0"))
     return problems
 
 
@@ -104,7 +113,7 @@ def get_config(alias: str = DEFAULT_ALIAS) -> QueueConfig:
     raw = all_settings[alias]
     problems = config_problems(alias, raw)
     if problems:
-        raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]: " + "; ".join(problems))
+        raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]: " + "; ".join(p for _, p in problems))
     merged = {**DEFAULT_SETTINGS, **raw}
     return QueueConfig(
         alias=alias,
@@ -113,7 +122,7 @@ def get_config(alias: str = DEFAULT_ALIAS) -> QueueConfig:
         default_queue_name=merged["DEFAULT_QUEUE_NAME"],
         options=dict(merged["OPTIONS"]),
         serializer=merged["SERIALIZER"],
-        audit=bool(merged["AUDIT"]),
+        audit=merged["AUDIT"],
         abort_timeout=float(merged["ABORT_TIMEOUT"]),
         worker=dict(merged["WORKER"]),
     )

@@ -26,7 +26,6 @@ from asgiref.sync import sync_to_async
 from django.db import router, transaction
 from django.utils import timezone
 
-from .conf import queue_settings
 from .handler import get_queue
 from .payloads import jsonable
 from .queues.base import ArqQueue, QueueConfig
@@ -168,8 +167,7 @@ def audit_wrapper(backend: ArqQueue, config: QueueConfig) -> ArqQueue:
     """``QueueHandler.wrapper``: wrap the backend of every alias with ``AUDIT`` on (True or "deferred")."""
     if not config.audit:
         return backend
-    deferred = queue_settings().get(config.alias, {}).get("AUDIT") == "deferred"
-    return AuditedQueue(backend, config.alias, deferred=deferred)
+    return AuditedQueue(backend, config.alias, deferred=config.audit == "deferred")
 
 
 # -- transaction safety ------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def worker_problems(worker: Mapping[str, Any]) -> list[str]:
     if unknown:
         problems.append(f"WORKER has unknown keys {sorted(unknown)}")
     functions = worker.get("FUNCTIONS", [])
-    if isinstance(functions, str) or not all(isinstance(f, str) for f in functions):
+    if not isinstance(functions, list | tuple) or not all(isinstance(f, str) for f in functions):
         problems.append("WORKER['FUNCTIONS'] must be a list of dotted paths")
     for key in ("MAX_JOBS", "MAX_TRIES", "RECORD_BATCH_SIZE"):
         value = worker.get(key, 1)

@@ -1,0 +1,229 @@
+"""ARQ_QUEUES: defaults, aliases, the handler's cache, backends, and every system check id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from django_arq import MockArqQueue, RedisArqQueue, get_queue, queues
+from django_arq.checks import check_queues
+from django_arq.conf import InvalidQueueAlias, get_config
+from django_arq.handler import build_backend
+from django_arq.queues.connection import redact_url
+from django_arq.records import AuditedQueue
+
+REDIS = {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": "redis://127.0.0.1:6379/11"}
+MOCK = {"BACKEND": "django_arq.MockArqQueue"}
+
+
+def ids_for(**aliases: Any) -> list[str]:
+    """The check ids ``check_queues`` reports for ``ARQ_QUEUES`` = default (valid) + ``aliases``."""
+    with override_settings(ARQ_QUEUES={"default": REDIS, **aliases}):
+        return sorted(str(m.id) for m in check_queues())
+
+
+def arq_run_checks() -> list[str]:
+    """Ids of django-arq's messages from every registered check, with DEBUG on as in development."""
+    with override_settings(DEBUG=True):
+        return [str(m.id) for m in run_checks() if str(m.id).startswith("django_arq")]
+
+
+def messages_for(raw: Any) -> list[str]:
+    with override_settings(ARQ_QUEUES={"default": REDIS, "other": raw}):
+        return [m.msg for m in check_queues()]
+
+
+# -- get_config and the handler --------------------------------------------------------------
+
+
+def test_missing_setting_means_one_default_alias_on_local_redis(settings: Any) -> None:
+    del settings.ARQ_QUEUES
+    config = get_config()
+    assert (config.alias, config.backend) == ("default", "django_arq.RedisArqQueue")
+    assert (config.redis_url, config.default_queue_name) == ("redis://localhost:6379/0", "arq:queue")
+    assert (config.serializer, config.audit, config.abort_timeout) == ("pickle", True, 10.0)
+    assert check_queues() == []
+
+
+def test_unknown_alias() -> None:
+    with pytest.raises(InvalidQueueAlias, match="'nope'"):
+        get_queue("nope")
+    assert issubclass(InvalidQueueAlias, ImproperlyConfigured)
+
+
+def test_invalid_settings_raise_at_use() -> None:
+    with (
+        override_settings(ARQ_QUEUES={"default": {**REDIS, "SERIALIZER": "yaml"}}),
+        pytest.raises(ImproperlyConfigured, match="SERIALIZER"),
+    ):
+        get_config()
+
+
+def test_override_settings_resets_the_cached_instances() -> None:
+    first = get_queue("mock")
+    assert get_queue("mock") is first
+    with override_settings(ARQ_QUEUES={"default": REDIS, "mock": {**MOCK, "DEFAULT_QUEUE_NAME": "other"}}):
+        inside = get_queue("mock")
+        assert inside is not first
+        assert inside.default_queue_name == "other"
+    after = get_queue("mock")
+    assert after is not inside and after is not first
+    assert after.default_queue_name != "other"
+
+
+def test_build_backend_makes_the_configured_class() -> None:
+    with override_settings(
+        ARQ_QUEUES={
+            "default": {**REDIS, "DEFAULT_QUEUE_NAME": "q1", "SERIALIZER": "json", "ABORT_TIMEOUT": 2},
+            "mock": {**MOCK, "DEFAULT_QUEUE_NAME": "q2"},
+        }
+    ):
+        redis_queue = build_backend(get_config("default"))
+        mock_queue = build_backend(get_config("mock"))
+        assert type(redis_queue) is RedisArqQueue
+        assert (redis_queue.default_queue_name, redis_queue.abort_timeout) == ("q1", 2.0)
+        assert redis_queue.serializer.name == "json"
+        assert redis_queue.safe_url == "redis://127.0.0.1:6379/11"
+        assert type(mock_queue) is MockArqQueue
+        assert mock_queue.default_queue_name == "q2"
+        redis_queue.close()
+
+
+def test_build_backend_refuses_a_class_that_is_not_an_arq_queue() -> None:
+    with (
+        override_settings(ARQ_QUEUES={"default": {"BACKEND": "django_arq.conf.QueueConfig"}}),
+        pytest.raises(TypeError, match="not an ArqQueue subclass"),
+    ):
+        build_backend(get_config())
+
+
+# -- AUDIT ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "wrapped", "deferred"), [(True, True, False), (False, False, False),
+                                                            ("deferred", True, True)])  # fmt: skip
+def test_audit_modes(value: Any, wrapped: bool, deferred: bool) -> None:
+    with override_settings(ARQ_QUEUES={"default": REDIS, "mock": {**MOCK, "AUDIT": value}}):
+        assert get_config("mock").audit == value
+        queue = queues["mock"]
+        assert isinstance(queue, AuditedQueue) is wrapped
+        if wrapped:
+            assert isinstance(queue, AuditedQueue) and queue.deferred is deferred
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, "Deferred"])
+def test_bad_audit_values_are_reported(value: Any) -> None:
+    assert ids_for(other={**REDIS, "AUDIT": value}) == ["django_arq.E001"]
+    assert any("AUDIT must be" in m for m in messages_for({**REDIS, "AUDIT": value}))
+    with (
+        override_settings(ARQ_QUEUES={"default": {**MOCK, "AUDIT": value}}),
+        pytest.raises(ImproperlyConfigured, match="AUDIT"),
+    ):
+        get_config()
+
+
+# -- system checks ----------------------------------------------------------------------------
+
+
+def test_the_test_settings_pass_every_check() -> None:
+    assert arq_run_checks() == []
+
+
+def test_e001_not_a_dict_unknown_key_missing_default() -> None:
+    with override_settings(ARQ_QUEUES=["default"]):
+        assert [m.id for m in check_queues()] == ["django_arq.E001"]
+    assert ids_for(other="redis://") == ["django_arq.E001"]
+    assert ids_for(other={**REDIS, "REDIS": "x"}) == ["django_arq.E001"]
+    assert "unknown keys ['REDIS']" in messages_for({**REDIS, "REDIS": "x"})[0]
+    with override_settings(ARQ_QUEUES={"main": REDIS}):
+        (message,) = check_queues()
+        assert (message.id, message.msg) == ("django_arq.E001", 'ARQ_QUEUES must define a "default" alias')
+
+
+def test_e002_backend() -> None:
+    assert ids_for(other={"REDIS_URL": "redis://127.0.0.1/0"}) == ["django_arq.E002"]  # no BACKEND
+    assert ids_for(other={"BACKEND": "django_arq.NoSuchQueue"}) == ["django_arq.E002"]
+    assert "cannot be imported" in messages_for({"BACKEND": "no_such_module.Queue"})[0]
+    assert ids_for(other={"BACKEND": "django_arq.conf.QueueConfig"}) == ["django_arq.E002"]
+    assert "is not an ArqQueue subclass" in messages_for({"BACKEND": "django_arq.conf.QueueConfig"})[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:6379/0", "must start with one of"),
+        ("redis://127.0.0.1:port/0", "malformed"),
+        ("redis://127.0.0.1:99999/0", "malformed"),
+        ("redis://127.0.0.1:6379/zero", "is not a number"),
+        ("redis:///0", "no host"),
+        (6379, "must be a string"),
+    ],
+)
+def test_e003_malformed_redis_url(url: Any, problem: str) -> None:
+    assert ids_for(other={**REDIS, "REDIS_URL": url}) == ["django_arq.E003"]
+    (message,) = messages_for({**REDIS, "REDIS_URL": url})
+    assert problem in message
+
+
+def test_e004_worker_settings_use_the_workers_validator() -> None:
+    assert ids_for(other={**REDIS, "WORKER": []}) == ["django_arq.E004"]
+    assert ids_for(other={**REDIS, "WORKER": {"MAX_JOB": 3}}) == ["django_arq.E004"]
+    assert "WORKER has unknown keys ['MAX_JOB']" in messages_for({**REDIS, "WORKER": {"MAX_JOB": 3}})[0]
+    assert ids_for(other={**REDIS, "WORKER": {"MAX_JOBS": 0, "FUNCTIONS": "tests.jobs.add"}}) == [
+        "django_arq.E004",
+        "django_arq.E004",
+    ]
+    assert ids_for(other={**REDIS, "WORKER": {"FUNCTIONS": 5}}) == ["django_arq.E004"]
+    assert ids_for(other={**REDIS, "WORKER": {"FUNCTIONS": ["tests.jobs.add"], "MAX_JOBS": 2}}) == []
+
+
+@pytest.mark.parametrize("tokens", ["secret", ["ok", ""], ["ok", 3], ("  ",), {"a": "b"}])
+def test_e005_api_tokens(settings: Any, tokens: Any) -> None:
+    settings.ARQ_API_TOKENS = tokens
+    assert arq_run_checks() == ["django_arq.E005"]
+
+
+@pytest.mark.parametrize("tokens", [[], ["one", "two"], ("one",)])
+def test_e005_accepts_lists_of_tokens(settings: Any, tokens: Any) -> None:
+    settings.ARQ_API_TOKENS = tokens
+    assert arq_run_checks() == []
+
+
+def test_w001_mock_without_debug(settings: Any) -> None:
+    settings.DEBUG = False
+    assert ids_for(other=MOCK) == ["django_arq.W001"]
+    settings.DEBUG = True
+    assert ids_for(other=MOCK) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "options", "warned"),
+    [
+        ("redis://10.0.0.5:6379/0", {}, True),
+        ("redis://redis.example.com:6379/0", {}, True),
+        ("rediss://redis.example.com:6379/0", {}, False),
+        ("redis://:pw@redis.example.com:6379/0", {}, False),
+        ("redis://redis.example.com:6379/0", {"password": "pw"}, False),
+        ("redis://127.0.0.1:6379/0", {}, False),
+        ("redis://localhost:6379/0", {}, False),
+        ("redis://[::1]:6379/0", {}, False),
+        ("unix:///run/redis.sock", {}, False),
+    ],
+)
+def test_w002_remote_redis_in_clear_text(url: str, options: dict[str, Any], warned: bool) -> None:
+    ids = ids_for(other={**REDIS, "REDIS_URL": url, "OPTIONS": options})
+    assert ids == (["django_arq.W002"] if warned else [])
+
+
+def test_redact_url_hides_passwords() -> None:
+    assert redact_url("redis://:s3cret@host:6380/1") == "redis://:***@host:6380/1"
+    assert redact_url("rediss://user:s3cret@host/0") == "rediss://user:***@host/0"
+    assert redact_url("redis://host:6379/0") == "redis://host:6379/0"
+    with override_settings(ARQ_QUEUES={"default": {**REDIS, "REDIS_URL": "redis://:s3cret@127.0.0.1:1/0"}}):
+        queue = build_backend(get_config())
+        assert isinstance(queue, RedisArqQueue)
+        assert "s3cret" not in queue.safe_url and "s3cret" not in repr(queue)
