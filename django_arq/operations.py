@@ -119,12 +119,25 @@ async def _gather(
 # -- updating records ------------------------------------------------------------------------
 
 
-def apply_state(record: JobRecord, state: JobMetadata | JobResult) -> list[str]:
-    """Copy what Redis knows onto the record; returns the names of the fields set.
+#: The ``error`` of a record whose job Redis no longer has, when ``apply_state`` marks it.
+FORGOTTEN = "not in Redis any more: its result expired or was never kept"
 
-    Same conventions as the worker's recorder: a failed job's ``error`` is its traceback (kept
-    if the worker wrote one) or the ``repr`` of its exception; an aborted job's is ``"aborted"``.
+
+def apply_state(record: JobRecord, state: State, *, mark_forgotten: bool = False) -> list[str]:
+    """Copy what Redis knows about a job onto its record (unsaved); returns the names of the fields set.
+
+    Same conventions as the worker's recorder: a successful job's ``error`` is cleared; a failed
+    job's is its traceback (kept if the worker wrote one) or the ``repr`` of its exception; an
+    aborted job's is ``"aborted"``. A job Redis has forgotten (``state`` None) leaves the record
+    as it is, unless ``mark_forgotten``: then its status becomes ``not_found``, with a note in
+    ``error`` (kept if it already has one).
     """
+    if state is None:
+        if not mark_forgotten:
+            return []
+        record.status = JobStatus.not_found.value
+        record.error = record.error or FORGOTTEN
+        return ["status", "error"]
     record.status = state.status.value
     fields = ["status"]
     if isinstance(state, JobResult):
@@ -134,10 +147,11 @@ def apply_state(record: JobRecord, state: JobMetadata | JobResult) -> list[str]:
             state.success,
         )
         record.result = jsonable(state.result)
-        fields += ["start_time", "finish_time", "success", "result"]
-        if not state.success and not record.error:  # keep the traceback a worker may have written
+        if state.success:
+            record.error = ""
+        elif not record.error:  # keep the traceback a worker may have written
             record.error = ABORTED if is_abort_result(state.success, state.result) else repr(state.result)
-            fields.append("error")
+        fields += ["start_time", "finish_time", "success", "result", "error"]
     return fields
 
 
@@ -151,7 +165,7 @@ def abort_records(records: Sequence[JobRecord], user: str, timeout: float) -> li
     now = timezone.now()
     reports = []
     for record, (outcome, state, detail) in zip(records, results, strict=True):
-        fields = apply_state(record, state) if state is not None else []
+        fields = apply_state(record, state)
         if outcome in (Outcome.aborted, Outcome.requested):
             record.abort_requested_at, record.abort_requested_by = now, user[:150]
             fields += ["abort_requested_at", "abort_requested_by"]
@@ -166,7 +180,7 @@ def refresh_records(records: Sequence[JobRecord]) -> list[Report]:
     results = async_to_sync(_gather)(_refresh_one, records)
     reports = []
     for record, (outcome, state, detail) in zip(records, results, strict=True):
-        if state is not None:
+        if state is not None:  # a job Redis has forgotten keeps its record as it is
             _save(record, apply_state(record, state))
         reports.append(Report(record, outcome, detail))
     return reports

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from io import StringIO
 
@@ -13,6 +14,8 @@ from django.utils import timezone
 
 from django_arq import get_queue
 from django_arq.models import JobRecord
+from django_arq.operations import FORGOTTEN, apply_state
+from django_arq.queues.jobs import JobMetadata, JobResult, JobStatus
 from tests.worker.conftest import WorkerRunner
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +87,30 @@ def test_reconcile_restores_lost_updates(workers: WorkerRunner) -> None:
     assert (rec.status, rec.success, rec.result) == ("complete", True, 3)
     assert JobRecord.objects.get(job_id=waiting.id).status == "deferred"
     assert JobRecord.objects.get(job_id="vanished").status == "not_found"
+
+
+def test_apply_state_is_shared_by_reconcile_and_refresh() -> None:
+    """One copy of Redis's view onto a record; only the caller decides what a forgotten job means."""
+    now = timezone.now()
+    meta = JobMetadata("j", "tests.jobs.add", (1,), {}, now, JobStatus.in_progress, "q")
+    record = make("j", 0, status="queued", finished=False)
+    assert apply_state(record, meta) == ["status"] and record.status == "in_progress"
+
+    failed = JobResult(
+        *vars(meta).values(), start_time=now, finish_time=now, success=False, result=ValueError("x")
+    )
+    failed.status = JobStatus.complete
+    record.error = "Traceback ... ValueError: x"
+    apply_state(record, failed)
+    assert (record.status, record.success, record.error) == ("complete", False, "Traceback ... ValueError: x")
+    record.error = ""
+    apply_state(record, failed)
+    assert record.error == "ValueError('x')"
+
+    done = dataclasses.replace(failed, success=True, result=3)
+    apply_state(record, done)
+    assert (record.success, record.result, record.error) == (True, 3, "")
+
+    assert apply_state(record, None) == [] and record.status == "complete"  # refresh: record kept
+    assert apply_state(record, None, mark_forgotten=True) == ["status", "error"]  # reconcile
+    assert (record.status, record.error) == ("not_found", FORGOTTEN)

@@ -15,32 +15,30 @@ from django.utils import timezone
 from django_arq.conf import queue_settings
 from django_arq.handler import get_queue
 from django_arq.models import JobRecord
-from django_arq.payloads import jsonable
+from django_arq.operations import apply_state
 from django_arq.queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
-from django_arq.queues.jobs import JobStatus, is_abort_result
-from django_arq.recorder import ABORTED
+from django_arq.queues.jobs import JobMetadata, JobResult, JobStatus
 
 UNFINISHED = [JobStatus.queued.value, JobStatus.deferred.value, JobStatus.in_progress.value]
 FIELDS = ["status", "start_time", "finish_time", "success", "result", "error", "updated_at"]
 
 
 def reconcile(record: JobRecord) -> bool:
-    """Update ``record`` (unsaved) from Redis; True if anything changed."""
+    """Update ``record`` (unsaved) from Redis; True if anything changed.
+
+    A job Redis no longer has is marked ``not_found`` (its result expired, or it was never kept).
+    """
     queue = get_queue(record.alias)
     before = [getattr(record, f) for f in FIELDS]
+    state: JobMetadata | JobResult | None
     try:
-        r = queue.get_job_result_sync(record.job_id, record.queue_name)
-    except JobResultUnavailable:
-        record.status = queue.get_job_metadata_sync(record.job_id, record.queue_name).status.value
+        try:
+            state = queue.get_job_result_sync(record.job_id, record.queue_name)
+        except JobResultUnavailable:
+            state = queue.get_job_metadata_sync(record.job_id, record.queue_name)
     except JobNotFound:
-        record.status = JobStatus.not_found.value
-        record.error = record.error or "not in Redis any more: its result expired or was never kept"
-    else:
-        record.status, record.success = JobStatus.complete.value, r.success
-        record.start_time, record.finish_time, record.result = r.start_time, r.finish_time, jsonable(r.result)
-        record.error = (
-            "" if r.success else ABORTED if is_abort_result(r.success, r.result) else repr(r.result)
-        )
+        state = None
+    apply_state(record, state, mark_forgotten=True)
     if [getattr(record, f) for f in FIELDS] == before:
         return False
     record.updated_at = timezone.now()
