@@ -97,9 +97,9 @@ def test_apply_state_is_shared_by_reconcile_and_refresh() -> None:
     assert apply_state(record, meta) == ["status"] and record.status == "in_progress"
 
     failed = JobResult(
-        *vars(meta).values(), start_time=now, finish_time=now, success=False, result=ValueError("x")
-    )
-    failed.status = JobStatus.complete
+        "j", "tests.jobs.add", (1,), {}, now, JobStatus.complete, "q",
+        start_time=now, finish_time=now, success=False, result=ValueError("x"),
+    )  # fmt: skip
     record.error = "Traceback ... ValueError: x"
     apply_state(record, failed)
     assert (record.status, record.success, record.error) == ("complete", False, "Traceback ... ValueError: x")
