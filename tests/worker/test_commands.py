@@ -1,9 +1,12 @@
-"""arq_prune and arq_reconcile."""
+"""arq_prune, arq_reconcile and arq_worker --check."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
@@ -16,6 +19,7 @@ from django_arq import get_queue
 from django_arq.models import JobRecord
 from django_arq.operations import FORGOTTEN, apply_state
 from django_arq.queues.jobs import JobMetadata, JobResult, JobStatus
+from tests.helpers import ROOT, free_port, wait_for
 from tests.worker.conftest import WorkerRunner
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +118,45 @@ def test_apply_state_is_shared_by_reconcile_and_refresh() -> None:
     assert apply_state(record, None) == [] and record.status == "complete"  # refresh: record kept
     assert apply_state(record, None, mark_forgotten=True) == ["status", "error"]  # reconcile
     assert (record.status, record.error) == ("not_found", FORGOTTEN)
+
+
+DOWN = """
+import tests.settings as s
+s.ARQ_QUEUES["down"] = {
+    "BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": "redis://:s3cret@127.0.0.1:%d/0",
+    "OPTIONS": {"conn_retries": 0}, "WORKER": {"FUNCTIONS": ["tests.jobs.add"]},
+}
+import django
+django.setup()
+from django.core.management import execute_from_command_line
+execute_from_command_line(["manage.py", "arq_worker", "--check", "--alias", "down"])
+"""
+
+
+def test_worker_check_with_redis_down_is_one_line_without_the_password() -> None:
+    port = free_port()
+    done = subprocess.run(
+        [sys.executable, "-c", DOWN % port], env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"CommandError: cannot reach Redis at redis://:***@127.0.0.1:{port}/0: ")
+    assert "s3cret" not in done.stderr
+
+
+def test_worker_check_of_a_running_worker(workers: WorkerRunner) -> None:
+    """--check passes while a worker runs (it writes its health key), fails without one."""
+
+    def healthy() -> bool:
+        try:
+            call_command("arq_worker", "--check", "--queue", workers.queue_name, verbosity=0)
+        except CommandError as exc:
+            assert "no recent health check" in str(exc)
+            return False
+        return True
+
+    assert not healthy()
+    workers.start()
+    wait_for(healthy, timeout=20)

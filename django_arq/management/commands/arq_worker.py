@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
 from django_arq.conf import DEFAULT_ALIAS
+from django_arq.handler import get_queue
 from django_arq.worker import DjangoWorker, create_worker
 
 
@@ -36,6 +37,11 @@ def banner(worker: DjangoWorker) -> list[str]:
         + (" burst" if worker.burst else "")
     )
     return lines
+
+
+def redis_location(alias: str) -> str:
+    """The alias's Redis URL with its password hidden, for messages."""
+    return str(getattr(get_queue(alias), "safe_url", f"the Redis of alias {alias!r}"))
 
 
 class Command(BaseCommand):
@@ -90,14 +96,16 @@ class Command(BaseCommand):
             except (ImproperlyConfigured, ValueError) as exc:
                 raise CommandError(str(exc)) from exc
             if options["check"]:
-                self._check(loop, worker)
+                self._check(loop, worker, redis_location(options["alias"]))
                 return
             if options["verbosity"]:
                 self.stdout.write("\n".join(banner(worker)))
             try:
                 worker.run()
             except (OSError, RedisError) as exc:
-                raise CommandError(f"the worker stopped: {exc}") from exc
+                raise CommandError(
+                    f"the worker stopped: {exc} (Redis at {redis_location(options['alias'])})"
+                ) from exc
             if options["verbosity"]:
                 self.stdout.write(
                     f"worker stopped: {worker.jobs_complete} complete, {worker.jobs_failed} failed, "
@@ -107,11 +115,14 @@ class Command(BaseCommand):
             asyncio.set_event_loop(None)
             loop.close()
 
-    def _check(self, loop: asyncio.AbstractEventLoop, worker: DjangoWorker) -> None:
+    def _check(self, loop: asyncio.AbstractEventLoop, worker: DjangoWorker, where: str) -> None:
         from arq.worker import async_check_health
 
-        status = loop.run_until_complete(
-            async_check_health(worker.redis_settings, worker.health_check_key, worker.queue_name)
-        )
+        try:
+            status = loop.run_until_complete(
+                async_check_health(worker.redis_settings, worker.health_check_key, worker.queue_name)
+            )
+        except (OSError, RedisError) as exc:  # TimeoutError is an OSError
+            raise CommandError(f"cannot reach Redis at {where}: {exc}") from exc
         if status:
             raise CommandError(f"no recent health check for queue {worker.queue_name!r}", returncode=status)
