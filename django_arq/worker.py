@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -24,6 +26,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .conf import DEFAULT_ALIAS, get_config
 from .handler import build_backend
@@ -34,6 +39,12 @@ __all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "worker_problems"
 
 Coroutine = Callable[..., Awaitable[Any]]
 TIDY_INTERVAL = 1.0
+#: Seconds between polls while Redis is unreachable.
+REDIS_RETRY_DELAY = 1.0
+
+logger = logging.getLogger("django_arq.worker")
+#: Errors that mean Redis cannot be reached (not a job's own failure).
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 #: WORKER keys that map one to one onto arq ``Worker`` arguments, with django-arq's defaults.
 WORKER_SETTINGS: dict[str, tuple[str, Any]] = {
@@ -138,6 +149,8 @@ class DjangoWorker(Worker):
         )
         self._user_startup, self._user_shutdown = on_startup, on_shutdown
         self._tidy: asyncio.Task[None] | None = None
+        self._redis_down_since: float | None = None
+        self._shut_down = False
         super().__init__(
             [
                 self._adapt(f if isinstance(f, Function) else func(cast(WorkerCoroutine, f)))
@@ -206,6 +219,7 @@ class DjangoWorker(Worker):
             await sync_to_async(close_old_connections)()
 
     async def _shutdown(self, ctx: dict[str, Any]) -> None:
+        self._shut_down = True
         if self._tidy is not None:
             self._tidy.cancel()
         try:
@@ -215,6 +229,52 @@ class DjangoWorker(Worker):
             if self.recorder is not None:
                 await self.recorder.close()
             await asyncio.get_running_loop().run_in_executor(None, self.sync_executor.shutdown)
+
+    async def _poll_iteration(self) -> None:
+        """arq's poll, riding out a Redis outage: arq's worker would stop at the first failed command."""
+        try:
+            await super()._poll_iteration()
+        except REDIS_DOWN as exc:
+            if self._redis_down_since is None:
+                self._redis_down_since = time.monotonic()
+                logger.warning("Redis is unreachable (%s): retrying every %.0f s", exc, REDIS_RETRY_DELAY)
+            await asyncio.sleep(REDIS_RETRY_DELAY)
+        else:
+            if self._redis_down_since is not None:
+                down = time.monotonic() - self._redis_down_since
+                logger.warning("Redis is reachable again after %.1f s", down)
+                self._redis_down_since = None
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's start_jobs, one id at a time, so that a Redis failure does not leak a job slot."""
+        for job_id in job_ids:
+            running = self.tasks.get(job_id.decode())
+            try:
+                await super().start_jobs([job_id])
+            except REDIS_DOWN:
+                if self.tasks.get(job_id.decode()) is running:  # slot taken, no task started: give it back
+                    self.job_counter -= 1
+                    self.sem.release()
+                raise
+
+    async def run_job(self, job_id: str, score: int) -> None:
+        """arq's run_job; Redis failing around the job is logged here, not raised at a later poll."""
+        try:
+            await super().run_job(job_id, score)
+        except REDIS_DOWN as exc:
+            logger.warning("job %s: Redis unreachable while starting or finishing it (%s)", job_id, exc)
+
+    async def close(self) -> None:
+        """arq's close; if Redis is unreachable, the shutdown hook (last JobRecord flush) still runs."""
+        try:
+            await super().close()
+        except (RedisError, OSError) as exc:
+            logger.warning("Redis is unreachable at shutdown (%s)", exc)
+            if not self._shut_down:
+                await self._shutdown(self.ctx)
+            if self._pool is not None:
+                await self._pool.close(close_connection_pool=True)
+                self._pool = None
 
     async def finish_job(
         self,
