@@ -1,0 +1,91 @@
+"""Fixtures for the reliability suite: throwaway Redis servers, ``manage.py arq_worker`` processes
+pointed at them, and a test database of its own (other suites may run at the same time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.test.utils import override_settings
+
+from tests.helpers import RedisServer, redis_server
+from tests.reliability.jobs import RUNS
+from tests.worker.conftest import WorkerRunner, _close_executor_connections, queue_name
+
+__all__ = ["_close_executor_connections", "queue_name"]
+
+#: Producer-side options for a Redis that may be down: fail in well under a second.
+FAST_FAIL = {"conn_timeout": 0.3, "conn_retries": 0}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    test = db.setdefault("TEST", {})
+    if db["ENGINE"].endswith("sqlite3"):
+        test["NAME"] = str(Path(test["NAME"]).with_name("test-db-reliability.sqlite3"))
+    else:
+        test["NAME"] = "test_django_arq_reliability"
+
+
+class FaultWorkers(WorkerRunner):
+    """``manage.py arq_worker`` on the reliability settings, on the given Redis."""
+
+    def __init__(self, queue_name: str, redis_url: str, alias: str = "default") -> None:
+        super().__init__(queue_name)
+        self.redis_url = redis_url
+        self.alias = alias
+
+    def env(self) -> dict[str, str]:
+        return {
+            **super().env(),
+            "DJANGO_SETTINGS_MODULE": "tests.reliability.settings",
+            "DJANGO_ARQ_TEST_REDIS": self.redis_url,
+        }
+
+    def args(self, *extra: str) -> list[str]:
+        return [*super().args(*extra), "--alias", self.alias]
+
+
+@pytest.fixture
+def server() -> Iterator[RedisServer]:
+    """A throwaway Redis (no persistence) on a free loopback port."""
+    with redis_server() as found:
+        yield found
+
+
+@pytest.fixture
+def server_client(server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis(port=server.port)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def on_server(server: RedisServer, settings: Any) -> Iterator[str]:
+    """Every alias of this process points at the throwaway server; yields its URL."""
+    aliases = {
+        alias: {**raw, "REDIS_URL": server.url, "OPTIONS": FAST_FAIL}
+        for alias, raw in settings.ARQ_QUEUES.items()
+        if not raw["BACKEND"].endswith("MockArqQueue")
+    }
+    with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, **aliases}):
+        yield server.url
+
+
+@pytest.fixture
+def fault_workers(queue_name: str, on_server: str) -> Iterator[FaultWorkers]:
+    runner = FaultWorkers(queue_name, on_server)
+    yield runner
+    for process in runner.processes:
+        process.kill()
+
+
+def runs(client: redis.Redis) -> dict[str, int]:
+    """Job id -> how many times its body ran."""
+    return {k.decode(): int(v) for k, v in client.hgetall(RUNS).items()}  # type: ignore[union-attr]
