@@ -1,6 +1,10 @@
 """Settings for the test suite: SQLite by default, PostgreSQL with DJANGO_ARQ_TEST_DB=postgres."""
 
 import os
+import tempfile
+
+# One test database per pytest process, so that concurrent runs never share one.
+RUN_ID = os.environ.get("DJANGO_ARQ_TEST_RUN", str(os.getpid()))
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = True
@@ -50,7 +54,7 @@ if os.environ.get("DJANGO_ARQ_TEST_DB") == "postgres":
             "USER": "postgres",
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
-            "TEST": {"NAME": "test_django_arq_" + os.environ.get("PYTEST_XDIST_WORKER", "main")},
+            "TEST": {"NAME": f"test_django_arq_{RUN_ID}"},
         }
     }
 else:
@@ -58,7 +62,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.path.join(os.path.dirname(__file__), "test.sqlite3"),
-            "TEST": {"NAME": os.path.join(os.path.dirname(__file__), "test-db.sqlite3")},
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"django-arq-test-{RUN_ID}.sqlite3")},
         }
     }
 
