@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
-from arq import create_pool  # noqa: E402
-from arq.connections import RedisSettings  # noqa: E402
-from arq.jobs import Job  # noqa: E402
+import redis
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.jobs import Job
 
-from django_arq import RedisArqQueue  # noqa: E402
+from django_arq import RedisArqQueue
 
 QUEUE = "bench:queue"
 
@@ -57,7 +57,7 @@ async def measure(url: str, n: int, rounds: int) -> dict[str, float]:
         results.setdefault(key, []).append(value)
 
     ids = [f"bench-{i}" for i in range(n)]
-    for r in range(rounds):
+    for _ in range(rounds):
         await arq_redis.flushdb()
         add("arq enqueue_job", await timed_async(n, lambda i: arq_redis.enqueue_job("app.jobs.noop", i, x=i)))
         add("django-arq enqueue", await timed_async(n, lambda i: queue.enqueue("app.jobs.noop", i, x=i)))
@@ -88,7 +88,9 @@ async def measure(url: str, n: int, rounds: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=3000, help="calls per measurement (default 3000)")
     parser.add_argument("--rounds", type=int, default=3, help="best of this many rounds (default 3)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14", help="a Redis database to empty")
@@ -116,7 +118,8 @@ def main() -> None:
     for op in ("enqueue", "get_job_metadata"):
         ratio = t[f"django-arq {op}_sync"] / t[f"django-arq {op}"]
         ok &= ratio <= 1.3
-        print(f"  {op + '_sync / ' + op:45s} {ratio:5.2f}x   target <= 1.3x   {'ok' if ratio <= 1.3 else 'MISSED'}")
+        verdict = "ok" if ratio <= 1.3 else "MISSED"
+        print(f"  {op + '_sync / ' + op:45s} {ratio:5.2f}x   target <= 1.3x   {verdict}")
     sys.exit(0 if ok else 1)
 
 

@@ -39,7 +39,7 @@ def queue_settings() -> dict[str, Any]:
     value = getattr(settings, "ARQ_QUEUES", None)
     if value is None:
         return {DEFAULT_ALIAS: {"BACKEND": DEFAULT_SETTINGS["BACKEND"]}}
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def redis_url_problem(url: Any) -> str | None:

@@ -23,7 +23,9 @@ def build_backend(config: QueueConfig) -> ArqQueue:
     """Instantiate the BACKEND of one alias, without the audit layer."""
     backend = import_string(config.backend)
     if not (isinstance(backend, type) and issubclass(backend, ArqQueue)):
-        raise TypeError(f"ARQ_QUEUES[{config.alias!r}]['BACKEND'] {config.backend!r} is not an ArqQueue subclass")
+        raise TypeError(
+            f"ARQ_QUEUES[{config.alias!r}]['BACKEND'] {config.backend!r} is not an ArqQueue subclass"
+        )
     return backend.from_config(config)
 
 

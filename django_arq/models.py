@@ -13,14 +13,16 @@ STATUS_CHOICES = [(s.value, s.value.replace("_", " ")) for s in JobStatus]
 
 
 class JobRecord(models.Model):
-    """One arq job as it was enqueued, ran and ended; field names follow ``JobResult`` (``job_id`` for ``id``)."""
+    """One arq job as enqueued, run and ended; fields follow ``JobResult`` (``job_id`` for ``id``)."""
 
     job_id = models.CharField(_("job id"), max_length=255)
     name = models.CharField(_("task name"), max_length=255)
     args = models.JSONField(_("positional arguments"), default=list, blank=True)
     kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
     enqueue_time = models.DateTimeField(_("enqueued at"))
-    status = models.CharField(_("status"), max_length=16, choices=STATUS_CHOICES, default=JobStatus.queued.value)
+    status = models.CharField(
+        _("status"), max_length=16, choices=STATUS_CHOICES, default=JobStatus.queued.value
+    )
     queue_name = models.CharField(_("queue"), max_length=255)
     alias = models.CharField(_("queue alias"), max_length=100, default="default")
     start_time = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -32,7 +34,12 @@ class JobRecord(models.Model):
     abort_requested_at = models.DateTimeField(_("abort requested at"), null=True, blank=True)
     abort_requested_by = models.CharField(_("abort requested by"), max_length=150, blank=True, default="")
     retry_of = models.ForeignKey(
-        "self", verbose_name=_("retry of"), null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+        "self",
+        verbose_name=_("retry of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
     )
     created_at = models.DateTimeField(_("record created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("record updated"), auto_now=True)
@@ -41,7 +48,9 @@ class JobRecord(models.Model):
         verbose_name = _("job")
         verbose_name_plural = _("jobs")
         ordering = ["-enqueue_time", "-id"]
-        constraints = [models.UniqueConstraint(fields=["alias", "job_id"], name="django_arq_unique_alias_job_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["alias", "job_id"], name="django_arq_unique_alias_job_id")
+        ]
         indexes = [
             models.Index(fields=["-enqueue_time", "-id"], name="django_arq_enqueue_idx"),
             models.Index(fields=["job_id"], name="django_arq_job_id_idx"),

@@ -27,7 +27,9 @@ def redis_url() -> str:
 @pytest.fixture(scope="session")
 def arq_workers(redis_url: str) -> Iterator[dict[str, Process]]:
     """Plain arq workers (arq's CLI, no Django) on the test queue and on a second queue."""
-    workers = {name: start_arq_worker(redis_url, name) for name in (settings.TEST_QUEUE, settings.TEST_OTHER_QUEUE)}
+    workers = {
+        name: start_arq_worker(redis_url, name) for name in (settings.TEST_QUEUE, settings.TEST_OTHER_QUEUE)
+    }
     yield workers
     for worker in workers.values():
         worker.stop()

@@ -29,7 +29,9 @@ class Process:
     """A child process whose output goes to a log file, stopped with SIGTERM (then SIGKILL)."""
 
     def __init__(self, args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="django-arq-test-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for the child's lifetime
+            "w+", prefix="django-arq-test-", suffix=".log", delete=False
+        )
         full_env = {**os.environ, **(env or {})}
         self.proc = subprocess.Popen(args, env=full_env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -101,7 +103,17 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
         self.process = Process([*args, "--dir", self.dir])
         wait_for(self._accepts, timeout=10)
 

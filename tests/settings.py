@@ -75,7 +75,9 @@ ARQ_QUEUES = {
         "BACKEND": "django_arq.RedisArqQueue",
         "REDIS_URL": REDIS_URL,
         "DEFAULT_QUEUE_NAME": TEST_QUEUE,
-        "WORKER": {"FUNCTIONS": ["tests.jobs.add", "tests.jobs.sleep_for", "tests.jobs.fail", "tests.jobs.echo"]},
+        "WORKER": {
+            "FUNCTIONS": ["tests.jobs.add", "tests.jobs.sleep_for", "tests.jobs.fail", "tests.jobs.echo"]
+        },
     },
     "mock": {"BACKEND": "django_arq.MockArqQueue", "DEFAULT_QUEUE_NAME": TEST_QUEUE},
 }

@@ -50,7 +50,7 @@ def run_sync(op: Op[T], client: redis.Redis, safe_url: str) -> T:
                 error = _translate(exc, safe_url)
                 error.__cause__ = exc
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
 
 
 def _call_sync(client: redis.Redis, call: Call) -> Any:
@@ -86,7 +86,7 @@ async def run_async(op: Op[T], client: redis.asyncio.Redis, safe_url: str) -> T:
                 error = _translate(exc, safe_url)
                 error.__cause__ = exc
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
 
 
 async def _call_async(client: redis.asyncio.Redis, call: Call) -> Any:

@@ -151,7 +151,12 @@ class RedisProtocol:
             score, ttl_ms = spec.schedule(now_ms, self.expires_extra_ms)
             try:
                 payload = serialize_job(
-                    spec.name, tuple(spec.args), dict(spec.kwargs), None, now_ms, serializer=self.serializer.dumps
+                    spec.name,
+                    tuple(spec.args),
+                    dict(spec.kwargs),
+                    None,
+                    now_ms,
+                    serializer=self.serializer.dumps,
                 )
             except Exception as exc:
                 cause = exc.__cause__ or exc
@@ -195,7 +200,12 @@ class RedisProtocol:
 
     def snapshot(self, job_id: str, queue_name: str) -> Op[Snapshot]:
         """Read a job's payload, queue score, in-progress flag and result atomically, in one round trip."""
-        keys = (job_key_prefix + job_id, queue_name, in_progress_key_prefix + job_id, result_key_prefix + job_id)
+        keys = (
+            job_key_prefix + job_id,
+            queue_name,
+            in_progress_key_prefix + job_id,
+            result_key_prefix + job_id,
+        )
         payload, score, in_progress, result = yield Call(((keys, (job_id,)),), script=SNAPSHOT)
         return Snapshot(payload, None if score is None else float(score), bool(in_progress), result)
 
@@ -247,7 +257,9 @@ class RedisProtocol:
         queue = self._queue(queue_name)
         found = self.decode(job_id, queue, (yield from self.snapshot(job_id, queue)))
         if not isinstance(found, JobResult):
-            raise JobResultUnavailable(f"job {job_id!r} is {found.status.value}; it has no result yet", job_id)
+            raise JobResultUnavailable(
+                f"job {job_id!r} is {found.status.value}; it has no result yet", job_id
+            )
         return found
 
     # -- abort -----------------------------------------------------------------------------

@@ -107,7 +107,9 @@ class RedisArqQueue(ArqQueue):
     async def enqueue_many(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
         return await self._run(self._protocol.enqueue(jobs))
 
-    async def abort_job(self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None) -> bool:
+    async def abort_job(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
         return await self._run(self._protocol.abort(job_id, queue_name, self._abort_wait(timeout)))
 
     async def get_job_metadata(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
@@ -125,7 +127,9 @@ class RedisArqQueue(ArqQueue):
     def enqueue_many_sync(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
         return self._run_sync(self._protocol.enqueue(jobs))
 
-    def abort_job_sync(self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None) -> bool:
+    def abort_job_sync(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
         return self._run_sync(self._protocol.abort(job_id, queue_name, self._abort_wait(timeout)))
 
     def get_job_metadata_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata:

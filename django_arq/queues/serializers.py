@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["SERIALIZERS", "Serializer", "SerializedError", "get_serializer", "json_dumps", "json_loads"]
+__all__ = ["SERIALIZERS", "SerializedError", "Serializer", "get_serializer", "json_dumps", "json_loads"]
 
 
 class SerializedError(Exception):

@@ -1,4 +1,4 @@
-"""The contract fixtures: one ``queue`` fixture per backend, each with a real worker (or the mock's runner)."""
+"""The contract fixtures: a queue per backend, each with a real worker (or the mock's worker thread)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ class MockWorker(threading.Thread):
 
 
 @pytest.fixture(params=["redis", "mock"])
-async def backend(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator[tuple[ArqQueue, StartWorker]]:
+async def backend(
+    request: pytest.FixtureRequest, redis_url: str
+) -> AsyncIterator[tuple[ArqQueue, StartWorker]]:
     """(queue, start_worker): the queue has workers on TEST_QUEUE and TEST_OTHER_QUEUE;
     ``await start_worker(name)`` starts one more on another queue for the rest of the test."""
     runners: list[MockWorker] = []

@@ -205,7 +205,9 @@ async def test_bulk_enqueue_is_all_or_nothing(backend: Backend) -> None:
     await queue.enqueue("tests.jobs.add", 0, 0, _job_id=taken, _defer_by=60)
     fresh = new_id()
     with pytest.raises(JobNotQueued) as excinfo:
-        await queue.enqueue_many([JobSpec("tests.jobs.add", (1, 1), job_id=fresh), JobSpec("tests.jobs.add", job_id=taken)])
+        await queue.enqueue_many(
+            [JobSpec("tests.jobs.add", (1, 1), job_id=fresh), JobSpec("tests.jobs.add", job_id=taken)]
+        )
     assert excinfo.value.job_ids == (taken,)
     with pytest.raises(JobNotFound):
         await queue.get_job_metadata(fresh)
@@ -214,7 +216,9 @@ async def test_bulk_enqueue_is_all_or_nothing(backend: Backend) -> None:
     results = [await finished(queue, m.id) for m in metas]
     assert [r.result for r in results] == [2 * i for i in range(20)]
     with pytest.raises(JobNotQueued):
-        await queue.enqueue_many([JobSpec("tests.jobs.add", job_id=fresh), JobSpec("tests.jobs.add", job_id=fresh)])
+        await queue.enqueue_many(
+            [JobSpec("tests.jobs.add", job_id=fresh), JobSpec("tests.jobs.add", job_id=fresh)]
+        )
 
 
 async def test_unserialisable_arguments_are_refused(backend: Backend) -> None:
@@ -253,7 +257,7 @@ def test_sync_twins_from_threads(sync_queue: ArqQueue) -> None:
 
 
 async def test_sync_twins_inside_a_running_loop(sync_queue: ArqQueue) -> None:
-    """Blocking twins also work from a thread that runs an event loop (e.g. a sync helper called by async code)."""
+    """Blocking twins also work in a thread that runs an event loop (a sync helper called by async code)."""
     meta = sync_queue.enqueue_sync("tests.jobs.add", 1, 2, _defer_by=60)
     assert (await sync_queue.get_job_metadata(meta.id)).id == meta.id
     assert sync_queue.get_job_metadata_sync(meta.id) == meta

@@ -167,7 +167,7 @@ def test_async_calls_from_threads_each_with_its_own_loop(redis_url) -> None:
 
         try:
             asyncio.run(go())
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(4)]
