@@ -6,7 +6,7 @@ pointed at a throwaway Redis server; the database from ``DJANGO_ARQ_WORKER_DB_NA
 """
 
 from tests.worker.settings import *  # noqa: F403
-from tests.worker.settings import ARQ_QUEUES
+from tests.worker.settings import ARQ_QUEUES, DATABASES
 
 _functions = [
     *ARQ_QUEUES["default"]["WORKER"]["FUNCTIONS"],  # type: ignore[index]
@@ -21,3 +21,7 @@ ARQ_QUEUES["json"] = {
     "DEFAULT_QUEUE_NAME": "django-arq-tests:json",
     "WORKER": {**ARQ_QUEUES["default"]["WORKER"], "FUNCTIONS": _functions},  # type: ignore[dict-item]
 }
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # several processes write records: wait for SQLite's lock instead of failing at once
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30}
