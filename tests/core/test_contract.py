@@ -193,6 +193,7 @@ async def test_abort_queued_job_is_confirmed_when_a_worker_picks_it_up(backend: 
     meta = await queue.enqueue("tests.jobs.add", 1, 2, _queue_name=lonely)
     assert (await queue.get_job_metadata(meta.id, lonely)).status is JobStatus.queued
     abort = asyncio.create_task(queue.abort_job(meta.id, lonely, timeout=20))
+    await asyncio.sleep(0.1)  # the abort request reaches the queue before any worker does
     await start_worker(lonely)
     assert await abort is True
     result = await queue.get_job_result(meta.id, lonely)
