@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from . import dashboard, operations
-from .changelist import CappedPaginator, DistinctValuesFilter, JobChangeList
+from .changelist import CappedPaginator, DistinctValuesFilter, JobChangeList, task_path
 from .models import JobRecord
 from .operations import Outcome, Report
 from .recorder import ABORTED
@@ -80,7 +80,7 @@ class JobRecordAdmin(admin.ModelAdmin):
 
     list_display = (
         "job_id",
-        "name",
+        "task_display",
         "status_badge",
         "queue_name",
         "alias",
@@ -90,7 +90,7 @@ class JobRecordAdmin(admin.ModelAdmin):
         "duration_display",
         "success",
     )
-    list_display_links = ("job_id", "name")
+    list_display_links = ("job_id", "task_display")
     list_filter = (
         "status",
         ("queue_name", DistinctValuesFilter),
@@ -110,7 +110,10 @@ class JobRecordAdmin(admin.ModelAdmin):
     change_list_template = "admin/django_arq/jobrecord/change_list.html"
     change_form_template = "admin/django_arq/jobrecord/change_form.html"
     fieldsets = (
-        (None, {"fields": ("job_id", "name", "status_badge", "queue_name", "alias", "job_try")}),
+        (
+            None,
+            {"fields": ("job_id", "name", "task_display", "status_badge", "queue_name", "alias", "job_try")},
+        ),
         (_("Times"), {"fields": ("enqueued", "started", "finished", "duration_display")}),
         (
             _("Payload"),
@@ -131,6 +134,7 @@ class JobRecordAdmin(admin.ModelAdmin):
         ),
     )
     readonly_fields = (
+        "task_display",
         "status_badge",
         "enqueued",
         "started",
@@ -185,6 +189,11 @@ class JobRecordAdmin(admin.ModelAdmin):
                     aborted = obj.error == ABORTED or obj.abort_requested_at is not None
                 css = label = "aborted" if aborted else "failed"
         return format_html('<span class="arq-badge arq-{}">{}</span>', css, label)
+
+    @admin.display(description=_("task"), ordering="name")
+    def task_display(self, obj: JobRecord) -> str:
+        """The job's function, or for a Django task (``run_task``) the task's module path."""
+        return task_path(obj)
 
     enqueued = _time_column("enqueue_time", _("enqueued at"))
     started = _time_column("start_time", _("started at"))
@@ -271,7 +280,7 @@ class JobRecordAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _describe(report: Report) -> str:
-        text = f"{report.record.name} [{report.record.job_id}]"
+        text = f"{task_path(report.record)} [{report.record.job_id}]"
         if report.outcome is Outcome.retried:
             text += f" as job {report.detail}"
         return text

@@ -15,7 +15,8 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Case, CharField, ExpressionWrapper, F, Q, QuerySet, When
+from django.db.models.fields.json import KT
 from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
@@ -25,7 +26,32 @@ from django.utils.translation import gettext_lazy as _
 from .models import JobRecord
 from .recorder import ABORTED
 
-__all__ = ["AtLeast", "CappedPaginator", "DistinctValuesFilter", "JobChangeList", "distinct_values"]
+__all__ = [
+    "RUN_TASK",
+    "AtLeast",
+    "CappedPaginator",
+    "DistinctValuesFilter",
+    "JobChangeList",
+    "distinct_values",
+    "task_path",
+]
+
+#: The job name of every Django task (``task_runner.RUN_TASK``, which needs ``django.tasks`` to import).
+RUN_TASK = "django_arq.tasks.run_task"
+
+
+def task_path(record: JobRecord) -> str:
+    """What a job runs: a Django task's module path (``args[0]`` of ``run_task``), else its name.
+
+    The job list annotates it as ``task_path`` in its query (its payloads are not loaded there).
+    """
+    annotated = getattr(record, "task_path", None)
+    if annotated is not None:
+        return str(annotated)
+    args = record.args
+    if record.name == RUN_TASK and isinstance(args, list) and args and isinstance(args[0], str):
+        return args[0]
+    return record.name
 
 
 class DistinctValuesFilter(admin.AllValuesFieldListFilter):
@@ -66,7 +92,8 @@ class JobChangeList(ChangeList):
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[JobRecord]:
         qs: QuerySet[JobRecord] = super().get_queryset(request, exclude_parameters)
         aborted = ExpressionWrapper(Q(error=ABORTED) | Q(abort_requested_at__isnull=False), BooleanField())
-        return qs.defer("args", "kwargs", "result", "error").annotate(was_aborted=aborted)
+        task = Case(When(name=RUN_TASK, then=KT("args__0")), default=F("name"), output_field=CharField())
+        return qs.defer("args", "kwargs", "result", "error").annotate(was_aborted=aborted, task_path=task)
 
     def date_hierarchy_nav(self) -> dict[str, Any]:
         """Context for ``admin/date_hierarchy.html``, from the first and last matching job only.

@@ -214,3 +214,32 @@ def test_count_is_capped_on_big_selections(
     assert response.context["cl"].paginator.num_pages == 3 and 'href="?p=3"' in html and "?p=4" not in html
     queued = superuser_client.get(CHANGELIST, {"status__exact": "queued"})
     assert queued.context["cl"].result_count == 1 and "1 job" in queued.content.decode()
+
+
+def test_django_tasks_show_their_task_path_without_a_query_per_row(
+    superuser_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    run_task = "django_arq.tasks.run_task"
+    make_record(name=run_task, args=["shop.tasks.send_receipt", [1], {}])
+    make_record(name=run_task, args=[XSS, [], {}])
+    make_record(name="tests.jobs.add", args=["not.a.task"])
+
+    def page() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as ctx:
+            html = superuser_client.get(CHANGELIST).content.decode()
+        return html, len(ctx)
+
+    html, queries = page()
+    cells = [line for line in html.splitlines() if 'class="field-task_display"' in line]
+    assert len(cells) == 3
+    assert any("shop.tasks.send_receipt" in c for c in cells)
+    assert any("tests.jobs.add" in c for c in cells) and not any("not.a.task" in c for c in cells)
+    assert XSS not in html and any("&lt;script&gt;" in c for c in cells)
+    assert ">Task</a>" in html  # the column header
+    for i in range(20):
+        make_record(name=run_task, args=[f"shop.tasks.t{i}", [], {}])
+    html, more = page()
+    assert more == queries and "shop.tasks.t19" in html
+    record = JobRecord.objects.get(args__0="shop.tasks.send_receipt")
+    detail = superuser_client.get(change_url(record)).content.decode()
+    assert "shop.tasks.send_receipt" in detail and run_task in detail
