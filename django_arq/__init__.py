@@ -15,6 +15,7 @@ from .queues import (
     RedisArqQueue,
     RedisUnavailable,
 )
+from .records import aenqueue_on_commit, enqueue_on_commit, flush_records
 
 __all__ = [
     "ArqJobError",
@@ -29,6 +30,9 @@ __all__ = [
     "MockArqQueue",
     "RedisArqQueue",
     "RedisUnavailable",
+    "aenqueue_on_commit",
+    "enqueue_on_commit",
+    "flush_records",
     "get_queue",
     "queues",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from django_arq.conf import InvalidQueueAlias, get_config
 from django_arq.handler import build_backend
 from django_arq.queues.connection import redact_url
 from django_arq.records import AuditedQueue
+from tests.helpers import ROOT
 
 REDIS = {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": "redis://127.0.0.1:6379/11"}
 MOCK = {"BACKEND": "django_arq.MockArqQueue"}
@@ -227,3 +231,26 @@ def test_redact_url_hides_passwords() -> None:
         queue = build_backend(get_config())
         assert isinstance(queue, RedisArqQueue)
         assert "s3cret" not in queue.safe_url and "s3cret" not in repr(queue)
+
+
+def test_public_names() -> None:
+    """DESIGN.md's names, and the transaction helpers of the audit layer, import from django_arq."""
+    import django_arq
+    from django_arq import records
+
+    names = "ArqQueue RedisArqQueue MockArqQueue JobMetadata JobResult JobStatus ArqJobError JobNotFound"
+    for name in [*names.split(), "JobNotQueued", "JobResultUnavailable", "get_queue"]:
+        assert name in django_arq.__all__ and hasattr(django_arq, name)
+    assert django_arq.enqueue_on_commit is records.enqueue_on_commit
+    assert django_arq.aenqueue_on_commit is records.aenqueue_on_commit
+    assert django_arq.flush_records is records.flush_records
+
+
+def test_importing_django_arq_needs_no_settings() -> None:
+    """``import django_arq`` happens while INSTALLED_APPS is read: it must not touch models or settings."""
+    code = "import sys, django_arq; assert 'django_arq.models' not in sys.modules; print(django_arq.__all__)"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONPATH": str(ROOT)}, cwd="/",
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "enqueue_on_commit" in done.stdout
