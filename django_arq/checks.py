@@ -89,9 +89,9 @@ def check_queues(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             continue
         messages += [Error(f"{where}: {p}", id="django_arq.E004") for p in _worker_problems(raw)]
         backend = raw.get("BACKEND")
-        problem = _backend_problem(backend) if backend is not None else None
-        if problem:
-            messages.append(Error(f"{where}: {problem}", id="django_arq.E002"))
+        backend_problem = _backend_problem(backend) if backend is not None else None
+        if backend_problem:
+            messages.append(Error(f"{where}: {backend_problem}", id="django_arq.E002"))
         if _is_mock(backend) and not settings.DEBUG:
             messages.append(
                 Warning(
