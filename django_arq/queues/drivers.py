@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import redis
 import redis.asyncio
@@ -32,25 +32,43 @@ def _script_args(call: Call) -> tuple[Any, ...]:
     return (call.script.sha, len(keys), *keys, *args)
 
 
+class _Run(Generic[T]):
+    """The bookkeeping both drivers share: feed replies (or translated errors) into the operation."""
+
+    def __init__(self, op: Op[T], safe_url: str) -> None:
+        self.op, self.safe_url = op, safe_url
+        self.reply: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.value: Any = None
+
+    def next_step(self) -> Call | Sleep | None:
+        """The next step to perform, or None once the operation returned (its value in ``value``)."""
+        try:
+            step = self.op.throw(self.error) if self.error is not None else self.op.send(self.reply)
+        except StopIteration as stop:
+            self.value = stop.value
+            return None
+        self.reply, self.error = None, None
+        return step
+
+    def failed(self, exc: BaseException) -> None:
+        self.error = _translate(exc, self.safe_url)
+        self.error.__cause__ = exc
+
+
 def run_sync(op: Op[T], client: redis.Redis, safe_url: str) -> T:
     """Drive ``op`` to completion on a blocking client."""
-    reply: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            step = op.throw(error) if error is not None else op.send(reply)
-            error = None
-            if isinstance(step, Sleep):
-                time.sleep(step.seconds)
-                reply = None
-                continue
-            try:
-                reply = _call_sync(client, step)
-            except (RedisError, OSError) as exc:
-                error = _translate(exc, safe_url)
-                error.__cause__ = exc
-    except StopIteration as stop:
-        return stop.value
+    run = _Run(op, safe_url)
+    while (step := run.next_step()) is not None:
+        if isinstance(step, Sleep):
+            time.sleep(step.seconds)
+            continue
+        try:
+            run.reply = _call_sync(client, step)
+        except (RedisError, OSError) as exc:
+            run.failed(exc)
+    return run.value
 
 
 def _call_sync(client: redis.Redis, call: Call) -> Any:
@@ -70,23 +88,16 @@ def _call_sync(client: redis.Redis, call: Call) -> Any:
 
 async def run_async(op: Op[T], client: redis.asyncio.Redis, safe_url: str) -> T:
     """Drive ``op`` to completion on an asyncio client."""
-    reply: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            step = op.throw(error) if error is not None else op.send(reply)
-            error = None
-            if isinstance(step, Sleep):
-                await asyncio.sleep(step.seconds)
-                reply = None
-                continue
-            try:
-                reply = await _call_async(client, step)
-            except (RedisError, OSError) as exc:
-                error = _translate(exc, safe_url)
-                error.__cause__ = exc
-    except StopIteration as stop:
-        return stop.value
+    run = _Run(op, safe_url)
+    while (step := run.next_step()) is not None:
+        if isinstance(step, Sleep):
+            await asyncio.sleep(step.seconds)
+            continue
+        try:
+            run.reply = await _call_async(client, step)
+        except (RedisError, OSError) as exc:
+            run.failed(exc)
+    return run.value
 
 
 async def _call_async(client: redis.asyncio.Redis, call: Call) -> Any:
