@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import uuid4
@@ -21,10 +21,10 @@ from arq.constants import (
     job_key_prefix,
     result_key_prefix,
 )
-from arq.jobs import JobStatus, deserialize_job, deserialize_result, serialize_job
+from arq.jobs import DeserializationError, JobStatus, deserialize_job, deserialize_result, serialize_job
 from arq.utils import ms_to_datetime, timestamp_ms
 
-from .exceptions import JobNotFound, JobNotQueued, JobResultUnavailable
+from .exceptions import ArqJobError, JobNotFound, JobNotQueued, JobResultUnavailable
 from .jobs import JobMetadata, JobResult, JobSpec, is_abort_result
 from .serializers import Serializer
 
@@ -212,10 +212,21 @@ class RedisProtocol:
     def _queue(self, queue_name: str | None) -> str:
         return queue_name or self.default_queue_name
 
+    def _read(self, job_id: str, raw: bytes, read: Callable[..., T]) -> T:
+        """arq's ``deserialize_job``/``deserialize_result``; an unreadable payload is a clear error."""
+        try:
+            return read(raw, deserializer=self.serializer.loads)
+        except DeserializationError as exc:
+            raise ArqJobError(
+                f"job {job_id!r} cannot be read with the {self.serializer.name!r} serializer "
+                "(was it written by a client with another SERIALIZER?)",
+                job_id,
+            ) from exc
+
     def decode(self, job_id: str, queue_name: str, snap: Snapshot) -> JobMetadata | JobResult:
         """Turn a snapshot into metadata or a result; ``JobNotFound`` if there is no job."""
         if snap.result is not None:
-            r = deserialize_result(snap.result, deserializer=self.serializer.loads)
+            r = self._read(job_id, snap.result, deserialize_result)
             return JobResult(
                 id=job_id,
                 name=r.function,
@@ -231,7 +242,7 @@ class RedisProtocol:
             )
         if snap.payload is None or (snap.score is None and not snap.in_progress):
             raise JobNotFound(f"job {job_id!r} not found in queue {queue_name!r}", job_id)
-        d = deserialize_job(snap.payload, deserializer=self.serializer.loads)
+        d = self._read(job_id, snap.payload, deserialize_job)
         if snap.in_progress:
             status = JobStatus.in_progress
         elif snap.score is not None and snap.score > timestamp_ms():
@@ -281,7 +292,7 @@ class RedisProtocol:
         while True:
             snap = yield from self.snapshot(job_id, queue)
             if snap.result is not None:
-                r = deserialize_result(snap.result, deserializer=self.serializer.loads)
+                r = self._read(job_id, snap.result, deserialize_result)
                 return is_abort_result(r.success, r.result)
             if snap.score is None and not snap.in_progress:
                 # Gone without a kept result (keep_result=0 or expired): nothing left to abort.
