@@ -68,10 +68,13 @@ def server_client(server: RedisServer) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def on_server(server: RedisServer, settings: Any) -> Iterator[str]:
-    """Every alias of this process points at the throwaway server; yields its URL."""
+    """Every alias of this process points at the throwaway server (and a "json" alias, as the
+    workers' tests.reliability.settings has); yields its URL."""
+    default = settings.ARQ_QUEUES["default"]
+    json_alias = {**default, "SERIALIZER": "json", "DEFAULT_QUEUE_NAME": "django-arq-tests:json"}
     aliases = {
         alias: {**raw, "REDIS_URL": server.url, "OPTIONS": FAST_FAIL}
-        for alias, raw in settings.ARQ_QUEUES.items()
+        for alias, raw in {**settings.ARQ_QUEUES, "json": json_alias}.items()
         if not raw["BACKEND"].endswith("MockArqQueue")
     }
     with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, **aliases}):
