@@ -38,17 +38,15 @@ def _is_mock(path: Any) -> bool:
 
 
 def _insecure_remote(raw: Mapping[str, Any]) -> bool:
-    """A Redis URL that leaves this machine in clear text and without a password."""
+    """A Redis URL leaving this machine in clear text (no rediss://, no OPTIONS ssl) and with no password."""
     url = raw.get("REDIS_URL", DEFAULT_SETTINGS["REDIS_URL"])
     if redis_url_problem(url):  # reported as E003
         return False
     parts = urlsplit(url)
     options = raw.get("OPTIONS", {})
-    if (
-        parts.scheme != "redis"
-        or parts.password
-        or (isinstance(options, Mapping) and options.get("password"))
-    ):
+    if not isinstance(options, Mapping):  # reported as E001
+        return False
+    if parts.scheme != "redis" or parts.password or options.get("password") or options.get("ssl"):
         return False
     host = parts.hostname or "localhost"
     if host == "localhost":

@@ -216,6 +216,8 @@ def test_w001_mock_without_debug(settings: Any) -> None:
         ("rediss://redis.example.com:6379/0", {}, False),
         ("redis://:pw@redis.example.com:6379/0", {}, False),
         ("redis://redis.example.com:6379/0", {"password": "pw"}, False),
+        ("redis://redis.example.com:6379/0", {"ssl": True}, False),
+        ("redis://redis.example.com:6379/0", {"ssl": False}, True),
         ("redis://127.0.0.1:6379/0", {}, False),
         ("redis://localhost:6379/0", {}, False),
         ("redis://[::1]:6379/0", {}, False),
