@@ -116,10 +116,5 @@ def test_w002_through_manage_py_check() -> None:
     assert "django_arq.W002" not in warnings_of("rediss://10.0.0.5:6379/0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checks.py _insecure_remote() looks only at the URL scheme, not OPTIONS['ssl'], which "
-    "connection.py honours (TLS on a redis:// URL): a false W002",
-)
 def test_w002_not_raised_for_tls_set_in_options() -> None:
     assert "django_arq.W002" not in warnings_of("redis://10.0.0.5:6379/0", {"ssl": True})
