@@ -40,7 +40,10 @@ class ArqQueue(abc.ABC):
     """A common interface to an arq queue, with a Redis and an in-memory implementation."""
 
     def __init__(
-        self, *, default_queue_name: str = ARQ_DEFAULT_QUEUE_NAME, abort_timeout: float = DEFAULT_ABORT_TIMEOUT
+        self,
+        *,
+        default_queue_name: str = ARQ_DEFAULT_QUEUE_NAME,
+        abort_timeout: float = DEFAULT_ABORT_TIMEOUT,
     ) -> None:
         self._default_queue_name = default_queue_name
         self.abort_timeout = abort_timeout
@@ -72,7 +75,9 @@ class ArqQueue(abc.ABC):
         **task_kwargs: Any,
     ) -> JobMetadata:
         """Add a job to the queue; ``JobNotQueued`` if it was not added (e.g. duplicate ``_job_id``)."""
-        spec = JobSpec(task_name, task_args, task_kwargs, _queue_name, _job_id, _defer_until, _defer_by, _expires)
+        spec = JobSpec(
+            task_name, task_args, task_kwargs, _queue_name, _job_id, _defer_until, _defer_by, _expires
+        )
         (metadata,) = await self.enqueue_many([spec])
         return metadata
 
@@ -81,7 +86,9 @@ class ArqQueue(abc.ABC):
         """Add several jobs in one round trip: all of them, or none if any id is taken."""
 
     @abc.abstractmethod
-    async def abort_job(self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None) -> bool:
+    async def abort_job(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
         """Abort a queued, deferred or running job; False if it is unknown or already finished.
 
         ``timeout=None`` waits at most ``abort_timeout`` seconds (``ABORT_TIMEOUT``); if no worker
@@ -94,7 +101,7 @@ class ArqQueue(abc.ABC):
 
     @abc.abstractmethod
     async def get_job_result(self, job_id: str, queue_name: str | None = None) -> JobResult:
-        """Result of a finished job; ``JobResultUnavailable`` until it finishes, ``JobNotFound`` if unknown."""
+        """Result of a finished job; ``JobResultUnavailable`` until then, ``JobNotFound`` if unknown."""
 
     async def aclose(self) -> None:  # noqa: B027 - a no-op by default
         """Release connections held for the current event loop."""
@@ -113,7 +120,9 @@ class ArqQueue(abc.ABC):
         **task_kwargs: Any,
     ) -> JobMetadata:
         """Blocking twin of ``enqueue``."""
-        spec = JobSpec(task_name, task_args, task_kwargs, _queue_name, _job_id, _defer_until, _defer_by, _expires)
+        spec = JobSpec(
+            task_name, task_args, task_kwargs, _queue_name, _job_id, _defer_until, _defer_by, _expires
+        )
         (metadata,) = self.enqueue_many_sync([spec])
         return metadata
 
@@ -121,7 +130,9 @@ class ArqQueue(abc.ABC):
         """Blocking twin of ``enqueue_many``."""
         return async_to_sync(self.enqueue_many)(jobs)
 
-    def abort_job_sync(self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None) -> bool:
+    def abort_job_sync(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
         """Blocking twin of ``abort_job``."""
         return async_to_sync(self.abort_job)(job_id, queue_name, timeout=timeout)
 
@@ -133,5 +144,5 @@ class ArqQueue(abc.ABC):
         """Blocking twin of ``get_job_result``."""
         return async_to_sync(self.get_job_result)(job_id, queue_name)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op by default
         """Release connections held for blocking calls."""

@@ -5,7 +5,7 @@ ARQ_QUEUES = {
         "BACKEND": "django_arq.RedisArqQueue",  # or "django_arq.MockArqQueue", or any ArqQueue subclass
         "REDIS_URL": "redis://localhost:6379/0",  # redis://, rediss:// (TLS), unix://; unused by the mock
         "DEFAULT_QUEUE_NAME": "arq:queue",
-        "OPTIONS": {},  # arq RedisSettings fields (conn_timeout, ssl_ca_certs, sentinel, ...) + socket_timeout
+        "OPTIONS": {},  # arq RedisSettings fields (conn_timeout, ssl_ca_certs, sentinel, ...), socket_timeout
         "SERIALIZER": "pickle",  # arq's default; "json" for payloads that cannot run code
         "AUDIT": True,  # JobRecords for jobs enqueued through get_queue(); "deferred" or False
         "ABORT_TIMEOUT": 10.0,  # seconds abort_job(timeout=None) waits for a worker
