@@ -11,6 +11,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from arq.constants import (
+    abort_jobs_ss,
+    health_check_key_suffix,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
@@ -94,6 +102,25 @@ def _string(data: dict[str, Any], field: str) -> str | None:
     return value
 
 
+#: Redis keys arq keeps for itself: a "queue" of such a name would write into them (e.g. ``arq:abort``).
+ARQ_KEY_PREFIXES = (
+    job_key_prefix,
+    result_key_prefix,
+    in_progress_key_prefix,
+    retry_key_prefix,
+)
+
+
+def _queue(value: str | None) -> str | None:
+    if value is not None and (
+        value == abort_jobs_ss
+        or value.startswith(ARQ_KEY_PREFIXES)
+        or value.endswith(health_check_key_suffix)
+    ):
+        raise _invalid("queue", f"names one of arq's own Redis keys ({value!r}), not a queue")
+    return value
+
+
 def _alias(value: str | None) -> str:
     alias = value or DEFAULT_ALIAS
     if alias not in queue_settings():
@@ -157,7 +184,7 @@ def parse_enqueue(data: dict[str, Any]) -> EnqueueRequest:
         name=str(name),
         args=tuple(args),
         kwargs=kwargs,
-        queue_name=_string(data, "queue"),
+        queue_name=_queue(_string(data, "queue")),
         job_id=_job_id(_string(data, "job_id")),
         defer_by=None if defer_by is None else _seconds("defer_by", defer_by),
     )
@@ -186,7 +213,7 @@ def parse_job_query(request: HttpRequest, job_id: str) -> JobQuery:
     return JobQuery(
         job_id=job_id,
         alias=_alias(query.get("alias")),
-        queue_name=query.get("queue") or None,
+        queue_name=_queue(query.get("queue") or None),
         wait=_seconds("wait", query.get("wait", 0), max_wait()),
         timeout=None if timeout is None else _seconds("timeout", timeout, max_wait()),
     )
