@@ -135,7 +135,7 @@ def check(report: LoadReport, client: Any, ids: list[str]) -> None:
         kind = name.rsplit(":", 1)[0] if name.startswith("arq:") else name
         left[kind] = left.get(kind, 0) + 1
     if left:
-        problems.append(f"keys left behind: {left}")
+        problems.append(f"keys left behind: {dict(sorted(left.items()))}")
     results = sum(1 for _ in client.scan_iter(match="arq:result:*", count=1000))
     if results != report.jobs:
         problems.append(f"{results} kept results for {report.jobs} jobs")

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import redis
-from django.test.utils import override_settings
 
 from tests.helpers import RedisServer, redis_server
 from tests.reliability.jobs import RUNS
@@ -67,7 +66,7 @@ def server_client(server: RedisServer) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def on_server(server: RedisServer, settings: Any) -> Iterator[str]:
+def on_server(server: RedisServer, settings: Any) -> str:
     """Every alias of this process points at the throwaway server (and a "json" alias, as the
     workers' tests.reliability.settings has); yields its URL."""
     default = settings.ARQ_QUEUES["default"]
@@ -77,8 +76,9 @@ def on_server(server: RedisServer, settings: Any) -> Iterator[str]:
         for alias, raw in {**settings.ARQ_QUEUES, "json": json_alias}.items()
         if not raw["BACKEND"].endswith("MockArqQueue")
     }
-    with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, **aliases}):
-        yield server.url
+    # through pytest-django's settings fixture, so that its other changes are undone in LIFO order
+    settings.ARQ_QUEUES = {**settings.ARQ_QUEUES, **aliases}
+    return server.url
 
 
 @pytest.fixture
