@@ -219,7 +219,7 @@ class RedisProtocol:
         except DeserializationError as exc:
             raise ArqJobError(
                 f"job {job_id!r} cannot be read with the {self.serializer.name!r} serializer "
-                "(was it written by a client with another SERIALIZER?)",
+                f"({type(exc).__name__}: {exc}); was it written by a client with another SERIALIZER?",
                 job_id,
             ) from exc
 
