@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
+from asgiref.sync import SyncToAsync
+from django.db import connection, connections
 
 from django_arq import JobSpec, get_queue
 from django_arq.models import JobRecord
@@ -36,6 +37,7 @@ class Outage:
         )
 
     def begin(self) -> None:
+        close_thread_connections()  # this process's async-ORM session is not the one to break
         self.admin.execute(f'ALTER DATABASE "{self.name}" WITH ALLOW_CONNECTIONS false')
         with connection.cursor() as cursor:
             cursor.execute(
@@ -45,6 +47,10 @@ class Outage:
 
     def end(self) -> None:
         self.admin.execute(f'ALTER DATABASE "{self.name}" WITH ALLOW_CONNECTIONS true')
+
+
+def close_thread_connections() -> None:
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture
