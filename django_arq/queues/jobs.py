@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +13,8 @@ from typing import Any
 from arq.constants import expires_extra_ms
 from arq.jobs import JobStatus
 from arq.utils import to_ms, to_unix_ms
+
+from .exceptions import JobNotQueued
 
 __all__ = ["JobMetadata", "JobResult", "JobSpec", "JobStatus", "is_abort_result"]
 
@@ -82,6 +84,36 @@ class JobSpec:
             score = now_ms
         ttl = to_ms(self.expires) or score - now_ms + extra_ms
         return score, max(int(ttl), 1)
+
+
+def job_status(in_progress: bool, score_ms: float | None, now_ms: int) -> JobStatus:
+    """The status of an unfinished job, by arq's rule in ``Job.status()``."""
+    if in_progress:
+        return JobStatus.in_progress
+    if score_ms is not None and score_ms > now_ms:
+        return JobStatus.deferred
+    return JobStatus.queued
+
+
+def check_distinct_ids(ids: Sequence[str]) -> None:
+    """``JobNotQueued`` if one batch names a job id twice."""
+    if len(set(ids)) != len(ids):
+        dups = tuple(sorted({i for i in ids if ids.count(i) > 1}))
+        raise JobNotQueued(f"job id {dups[0]!r} appears twice in one batch", dups[0], dups)
+
+
+def ids_taken(taken: tuple[str, ...]) -> JobNotQueued:
+    """The error for a batch refused because some of its ids exist already."""
+    what = "job id" if len(taken) == 1 else "job ids"
+    message = f"{what} {', '.join(map(repr, taken))} already exist; nothing was enqueued"
+    return JobNotQueued(message, taken[0], taken)
+
+
+def unserializable(spec: JobSpec, serializer_name: str, job_id: str, exc: BaseException) -> JobNotQueued:
+    """The error for arguments the alias's serializer cannot encode."""
+    cause = exc.__cause__ or exc
+    what = f"the arguments of {spec.name!r} with the {serializer_name} serializer"
+    return JobNotQueued(f"cannot serialize {what}: {cause}", job_id)
 
 
 _JOB_ID = re.compile(r"^[\w.:@+-]{1,200}$")

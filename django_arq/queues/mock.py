@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 
 from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .exceptions import JobNotFound, JobNotQueued, JobResultUnavailable
-from .jobs import JobMetadata, JobResult, JobSpec
+from .jobs import JobMetadata, JobResult, JobSpec, check_distinct_ids, ids_taken, job_status, unserializable
 from .serializers import get_serializer
 
 __all__ = ["MockArqQueue"]
@@ -95,11 +95,7 @@ class MockArqQueue(ArqQueue):
                 self.serializer.dumps({"a": tuple(spec.args), "k": dict(spec.kwargs)})
             )
         except Exception as exc:
-            raise JobNotQueued(
-                f"cannot serialize the arguments of {spec.name!r} with the {self.serializer.name} "
-                f"serializer: {exc}",
-                job_id,
-            ) from exc
+            raise unserializable(spec, self.serializer.name, job_id, exc) from exc
         return tuple(data["a"]), dict(data["k"])
 
     def _live(self, job_id: str) -> _Job | None:
@@ -116,23 +112,16 @@ class MockArqQueue(ArqQueue):
             job_id = spec.job_id or uuid4().hex
             args, kwargs = self._copy(spec, job_id)
             score, ttl = spec.schedule(now_ms)
-            status = JobStatus.deferred if score > now_ms else JobStatus.queued
+            status = job_status(False, score, now_ms)
             queue = spec.queue_name or self.default_queue_name
             meta = JobMetadata(job_id, spec.name, args, kwargs, ms_to_datetime(now_ms), status, queue)
             new.append(_Job(meta, score, now_ms + ttl))
         ids = [job.metadata.id for job in new]
-        if len(set(ids)) != len(ids):
-            dups = tuple(sorted({i for i in ids if ids.count(i) > 1}))
-            raise JobNotQueued(f"job id {dups[0]!r} appears twice in one batch", dups[0], dups)
+        check_distinct_ids(ids)
         with self._lock:
             taken = tuple(i for i in ids if self._live(i) is not None)
             if taken:
-                what = "job id" if len(taken) == 1 else "job ids"
-                raise JobNotQueued(
-                    f"{what} {', '.join(map(repr, taken))} already exist; nothing was enqueued",
-                    taken[0],
-                    taken,
-                )
+                raise ids_taken(taken)
             for job in new:
                 self._jobs[job.metadata.id] = job
         return [JobMetadata(**vars(job.metadata)) for job in new]
@@ -149,12 +138,9 @@ class MockArqQueue(ArqQueue):
             job, queue = self._find(job_id, queue_name)
             if job.result is not None:
                 return job.result.metadata()
-            if job.in_progress:
-                status = JobStatus.in_progress
-            else:
-                status = JobStatus.deferred if job.score_ms > timestamp_ms() else JobStatus.queued
             meta = JobMetadata(**vars(job.metadata))
-            meta.status, meta.queue_name = status, queue
+            meta.status = job_status(job.in_progress, job.score_ms, timestamp_ms())
+            meta.queue_name = queue
             return meta
 
     def _result(self, job_id: str, queue_name: str | None) -> JobResult:

@@ -24,8 +24,17 @@ from arq.constants import (
 from arq.jobs import DeserializationError, JobStatus, deserialize_job, deserialize_result, serialize_job
 from arq.utils import ms_to_datetime, timestamp_ms
 
-from .exceptions import ArqJobError, JobNotFound, JobNotQueued, JobResultUnavailable
-from .jobs import JobMetadata, JobResult, JobSpec, is_abort_result
+from .exceptions import ArqJobError, JobNotFound, JobResultUnavailable
+from .jobs import (
+    JobMetadata,
+    JobResult,
+    JobSpec,
+    check_distinct_ids,
+    ids_taken,
+    is_abort_result,
+    job_status,
+    unserializable,
+)
 from .serializers import Serializer
 
 __all__ = ["Call", "Op", "RedisProtocol", "Script", "Sleep"]
@@ -159,15 +168,10 @@ class RedisProtocol:
                     serializer=self.serializer.dumps,
                 )
             except Exception as exc:
-                cause = exc.__cause__ or exc
-                raise JobNotQueued(
-                    f"cannot serialize the arguments of {spec.name!r} with the {self.serializer.name} "
-                    f"serializer: {cause}",
-                    job_id,
-                ) from exc
+                raise unserializable(spec, self.serializer.name, job_id, exc) from exc
             keys += [job_key_prefix + job_id, result_key_prefix + job_id, queue_name]
             args += [job_id, payload, ttl_ms, score]
-            status = JobStatus.deferred if score > now_ms else JobStatus.queued
+            status = job_status(False, score, now_ms)
             metas.append(
                 JobMetadata(
                     id=job_id,
@@ -179,21 +183,12 @@ class RedisProtocol:
                     queue_name=queue_name,
                 )
             )
-        ids = [m.id for m in metas]
-        if len(set(ids)) != len(ids):
-            dups = tuple(sorted({i for i in ids if ids.count(i) > 1}))
-            raise JobNotQueued(f"job id {dups[0]!r} appears twice in one batch", dups[0], dups)
+        check_distinct_ids([m.id for m in metas])
         if not metas:
             return metas
         taken = yield Call(((tuple(keys), tuple(args)),), script=ENQUEUE)
         if taken:
-            taken_ids = tuple(t.decode() if isinstance(t, bytes) else str(t) for t in taken)
-            what = "job id" if len(taken_ids) == 1 else "job ids"
-            raise JobNotQueued(
-                f"{what} {', '.join(map(repr, taken_ids))} already exist; nothing was enqueued",
-                taken_ids[0],
-                taken_ids,
-            )
+            raise ids_taken(tuple(t.decode() if isinstance(t, bytes) else str(t) for t in taken))
         return metas
 
     # -- reads -----------------------------------------------------------------------------
@@ -243,12 +238,7 @@ class RedisProtocol:
         if snap.payload is None or (snap.score is None and not snap.in_progress):
             raise JobNotFound(f"job {job_id!r} not found in queue {queue_name!r}", job_id)
         d = self._read(job_id, snap.payload, deserialize_job)
-        if snap.in_progress:
-            status = JobStatus.in_progress
-        elif snap.score is not None and snap.score > timestamp_ms():
-            status = JobStatus.deferred
-        else:
-            status = JobStatus.queued
+        status = job_status(snap.in_progress, snap.score, timestamp_ms())
         return JobMetadata(
             id=job_id,
             name=d.function,
