@@ -6,7 +6,6 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,19 +19,6 @@ from django_arq.models import JobRecord
 from tests.helpers import ROOT
 
 TOKEN = "test-token-0123456789abcdef"
-
-
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
-    """A test database of its own: other suites may be creating theirs on this machine at the same time."""
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    test = db.setdefault("TEST", {})
-    if db["ENGINE"].endswith("sqlite3"):
-        test["NAME"] = str(Path(test["NAME"]).with_name("test-db-api.sqlite3"))
-    else:
-        test["NAME"] = "test_django_arq_api"
 
 
 @pytest.fixture(autouse=True)

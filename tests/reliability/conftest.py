@@ -4,7 +4,6 @@ pointed at them, and a test database of its own (other suites may run at the sam
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,18 +17,6 @@ __all__ = ["_close_executor_connections", "queue_name"]
 
 #: Producer-side options for a Redis that may be down: fail in well under a second.
 FAST_FAIL = {"conn_timeout": 0.3, "conn_retries": 0}
-
-
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    test = db.setdefault("TEST", {})
-    if db["ENGINE"].endswith("sqlite3"):
-        test["NAME"] = str(Path(test["NAME"]).with_name("test-db-reliability.sqlite3"))
-    else:
-        test["NAME"] = "test_django_arq_reliability"
 
 
 class FaultWorkers(WorkerRunner):
