@@ -27,7 +27,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .conf import DEFAULT_ALIAS, get_config
@@ -45,6 +45,15 @@ REDIS_RETRY_DELAY = 1.0
 logger = logging.getLogger("django_arq.worker")
 #: Errors that mean Redis cannot be reached (not a job's own failure).
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def redis_down(exc: BaseException) -> bool:
+    """Whether ``exc`` means Redis could not be reached; redis-py reports a connection lost during
+    WATCH as a ``WatchError`` raised while handling the ``ConnectionError``."""
+    return isinstance(exc, REDIS_DOWN) or (
+        isinstance(exc, WatchError) and isinstance(exc.__context__, REDIS_DOWN)
+    )
+
 
 #: WORKER keys that map one to one onto arq ``Worker`` arguments, with django-arq's defaults.
 WORKER_SETTINGS: dict[str, tuple[str, Any]] = {
@@ -234,7 +243,9 @@ class DjangoWorker(Worker):
         """arq's poll, riding out a Redis outage: arq's worker would stop at the first failed command."""
         try:
             await super()._poll_iteration()
-        except REDIS_DOWN as exc:
+        except (RedisError, OSError) as exc:
+            if not redis_down(exc):
+                raise
             if self._redis_down_since is None:
                 self._redis_down_since = time.monotonic()
                 logger.warning("Redis is unreachable (%s): retrying every %.0f s", exc, REDIS_RETRY_DELAY)
@@ -251,7 +262,9 @@ class DjangoWorker(Worker):
             running = self.tasks.get(job_id.decode())
             try:
                 await super().start_jobs([job_id])
-            except REDIS_DOWN:
+            except (RedisError, OSError) as exc:
+                if not redis_down(exc):
+                    raise
                 if self.tasks.get(job_id.decode()) is running:  # slot taken, no task started: give it back
                     self.job_counter -= 1
                     self.sem.release()
@@ -261,7 +274,9 @@ class DjangoWorker(Worker):
         """arq's run_job; Redis failing around the job is logged here, not raised at a later poll."""
         try:
             await super().run_job(job_id, score)
-        except REDIS_DOWN as exc:
+        except (RedisError, OSError) as exc:
+            if not redis_down(exc):
+                raise
             logger.warning("job %s: Redis unreachable while starting or finishing it (%s)", job_id, exc)
 
     async def close(self) -> None:
