@@ -17,3 +17,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Under ASGI each request writes from its own thread; SQLite needs IMMEDIATE transactions (and
     # a busy timeout) so that concurrent writers wait for the lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
+else:
+    # Under ASGI each request's ORM calls run in a thread of their own, each with its own
+    # connection: 200 concurrent requests would exceed PostgreSQL's max_connections (100).
+    # Django's connection pool (psycopg_pool) makes them wait for one of a bounded set instead.
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 20, "timeout": 60}}
