@@ -97,8 +97,8 @@ def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
     if not isinstance(raw.get("WORKER", {}), Mapping):
         problems.append(("WORKER", "WORKER must be a dict"))
     audit = raw.get("AUDIT", True)
-    if not (isinstance(audit, bool) or audit == "deferred"):
-        problems.append(("AUDIT", f'AUDIT must be True, False or "deferred", not {audit!r}'))
+    if not (isinstance(audit, bool) or audit == "immediate"):
+        problems.append(("AUDIT", f'AUDIT must be True, False or "immediate", not {audit!r}'))
     timeout = raw.get("ABORT_TIMEOUT", DEFAULT_ABORT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
         problems.append(("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds >= 0"))

@@ -1,8 +1,8 @@
-"""Deferred JobRecord inserts for ``AUDIT: "deferred"``: batched by a background thread.
+"""JobRecord inserts batched by a background thread (``AUDIT: True``, outside transactions).
 
-An audited enqueue outside a transaction normally pays one database commit for its records
-(an fsync on PostgreSQL, ~1-3 ms on SQLite's default journal). With ``AUDIT: "deferred"`` the
-records go to a per-process ``RecordWriter`` instead: a daemon thread inserts everything queued
+Writing the records of an enqueue in the call would cost a database commit per call (an fsync on
+PostgreSQL, ~1-3 ms on SQLite's default journal), more than the enqueue itself. So the records
+go to a per-process ``RecordWriter`` instead: a daemon thread inserts everything queued
 every ``interval`` seconds in one transaction, so many enqueues share one commit. Records then
 appear a few milliseconds after the enqueue returns; ``flush_records()`` waits for them, and the
 queue is flushed at interpreter exit. If the database is down, the rows are kept and retried.
@@ -109,7 +109,7 @@ writer = RecordWriter()
 
 
 def flush_records(timeout: float = 10.0) -> bool:
-    """Wait for the deferred JobRecords of this process to be written (``AUDIT: "deferred"``)."""
+    """Wait for the JobRecords handed to this process's background writer to be written."""
     return writer.flush(timeout)
 
 

@@ -1,23 +1,25 @@
 """The audit layer: a ``JobRecord`` for every job enqueued through ``get_queue()``.
 
 ``AuditedQueue`` wraps an alias's backend (installed through ``QueueHandler.wrapper`` when the
-alias has ``AUDIT: True``, the default). It sends jobs through the backend, then writes their
-records with one bulk insert per call. Inserts ignore conflicts on (alias, job_id): a fast
-worker may have created the record first, and its copy is the more current one.
+alias has ``AUDIT`` on, the default). It sends jobs through the backend, then has their records
+written; inserts ignore conflicts on (alias, job_id): a fast worker may have created the record
+first, and its copy is the more current one. No record is written for a job Redis refused.
 
-A record is written after Redis accepted the job, inside whatever transaction is open: if that
-transaction rolls back, the job still runs and the worker creates its record. To send a job
-only once the surrounding transaction commits, use ``enqueue_on_commit``.
+With ``AUDIT: True`` the records of jobs enqueued outside a transaction (and from async code) go
+to the process's background writer, which inserts everything handed to it every few milliseconds
+with one commit (``django_arq.record_writer``; ``flush_records()`` waits for them): an enqueue
+does not pay a database commit of its own. Inside a transaction the record is inserted at once,
+in that transaction. With ``AUDIT: "immediate"`` every record is inserted in the enqueue call.
 
-With ``AUDIT: "deferred"``, records of jobs enqueued outside a transaction (and from async code)
-are inserted a few milliseconds later by a background thread, many jobs per commit; see
-``django_arq.record_writer``. ``flush_records()`` waits for them.
+A record written inside a transaction that rolls back is gone while the job still runs; the
+worker then creates the record. To send a job only once the surrounding transaction commits,
+use ``enqueue_on_commit``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -37,6 +39,7 @@ __all__ = [
     "AuditedQueue",
     "aenqueue_many_on_commit",
     "aenqueue_on_commit",
+    "aflush_records",
     "audit_wrapper",
     "enqueue_many_on_commit",
     "enqueue_on_commit",
@@ -78,11 +81,11 @@ class AuditedQueue(ArqQueue):
     does not define (``run_queued``, ``redis_settings``, ...) are read from the backend.
     """
 
-    def __init__(self, backend: ArqQueue, alias: str, *, deferred: bool = False) -> None:
+    def __init__(self, backend: ArqQueue, alias: str, *, immediate: bool = False) -> None:
         super().__init__(default_queue_name=backend.default_queue_name, abort_timeout=backend.abort_timeout)
         self.backend = backend
         self.alias = alias
-        self.deferred = deferred
+        self.immediate = immediate
 
     def __repr__(self) -> str:
         return f"<AuditedQueue alias={self.alias!r} {self.backend!r}>"
@@ -96,11 +99,11 @@ class AuditedQueue(ArqQueue):
     def default_queue_name(self) -> str:
         return self.backend.default_queue_name
 
-    # -- enqueue: send, then one bulk insert -------------------------------------------------
+    # -- enqueue: send, then the records -----------------------------------------------------
 
     async def enqueue_many(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
         metadata = await self.backend.enqueue_many(jobs)
-        if metadata and self.deferred:
+        if metadata and not self.immediate:
             writer.add(self.alias, metadata)  # async code runs outside transactions: no need to look
         elif metadata:
             await sync_to_async(self._insert)(metadata)
@@ -113,9 +116,9 @@ class AuditedQueue(ArqQueue):
         return metadata
 
     def _insert(self, metadata: Sequence[JobMetadata]) -> None:
-        """One bulk insert now, or, when deferred and outside a transaction, by the background writer."""
+        """One bulk insert now, or by the background writer outside a transaction (unless immediate)."""
         using = records_db()
-        if self.deferred and not transaction.get_connection(using).in_atomic_block:
+        if not self.immediate and not transaction.get_connection(using).in_atomic_block:
             writer.add(self.alias, metadata)
         else:  # existing records (a fast worker wrote them first) are left as they are
             upsert_records(using, record_rows(self.alias, metadata))
@@ -164,10 +167,10 @@ class AuditedQueue(ArqQueue):
 
 
 def audit_wrapper(backend: ArqQueue, config: QueueConfig) -> ArqQueue:
-    """``QueueHandler.wrapper``: wrap the backend of every alias with ``AUDIT`` on (True or "deferred")."""
+    """``QueueHandler.wrapper``: wrap the backend of every alias with ``AUDIT`` on (True or "immediate")."""
     if not config.audit:
         return backend
-    return AuditedQueue(backend, config.alias, deferred=config.audit == "deferred")
+    return AuditedQueue(backend, config.alias, immediate=config.audit == "immediate")
 
 
 # -- transaction safety ------------------------------------------------------------------------
@@ -238,3 +241,6 @@ def enqueue_on_commit(
 #: ``sync_to_async`` runs ORM code, so it joins a transaction opened there.
 aenqueue_on_commit: Callable[..., Any] = sync_to_async(enqueue_on_commit)
 aenqueue_many_on_commit: Callable[..., Any] = sync_to_async(enqueue_many_on_commit)
+
+#: ``flush_records`` for async code (waits in a thread of its own, not in Django's sync thread).
+aflush_records: Callable[..., Awaitable[bool]] = sync_to_async(flush_records, thread_sensitive=False)

@@ -40,3 +40,12 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _records_written() -> Iterator[None]:
+    """Records a test handed to the background writer are written before the next test starts."""
+    yield
+    from django_arq.records import flush_records
+
+    assert flush_records(10), "the background record writer did not catch up"

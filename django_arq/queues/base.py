@@ -17,8 +17,9 @@ __all__ = ["DEFAULT_ABORT_TIMEOUT", "ArqQueue", "AuditMode", "QueueConfig"]
 
 #: How long ``abort_job(timeout=None)`` waits for a worker before raising ``TimeoutError``.
 DEFAULT_ABORT_TIMEOUT = 10.0
-#: ``AUDIT`` of an alias: records written at enqueue (True), none (False), or batched ("deferred").
-AuditMode = bool | Literal["deferred"]
+#: ``AUDIT`` of an alias: records batched by a background writer outside transactions (True),
+#: committed in the enqueue call ("immediate"), or none (False).
+AuditMode = bool | Literal["immediate"]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ ARQ_QUEUES = {
         "DEFAULT_QUEUE_NAME": "arq:queue",
         "OPTIONS": {},  # arq RedisSettings fields (conn_timeout, ssl_ca_certs, sentinel, ...), socket_timeout
         "SERIALIZER": "pickle",  # arq's default; "json" for payloads that cannot run code
-        "AUDIT": True,  # JobRecords for jobs enqueued through get_queue(); "deferred" or False
+        "AUDIT": True,  # JobRecords for jobs enqueued through get_queue(); "immediate" or False
         "ABORT_TIMEOUT": 10.0,  # seconds abort_job(timeout=None) waits for a worker
         "WORKER": {},  # read by `manage.py arq_worker --alias default`; FUNCTIONS is the HTTP allow-list
     },

@@ -11,6 +11,7 @@ from django.test import AsyncClient, Client
 from django.utils.crypto import get_random_string
 
 from django_arq.models import JobRecord
+from django_arq.records import aflush_records, flush_records
 from tests.api.conftest import TOKEN, post_json
 
 ENDPOINTS = {
@@ -53,6 +54,7 @@ async def test_wrong_token_is_refused(endpoint: str, header: str, lonely_queue: 
     response = await call(AsyncClient(), endpoint, lonely_queue, {"Authorization": header})
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
+    assert await aflush_records()
     assert await JobRecord.objects.acount() == 0
 
 
@@ -85,12 +87,13 @@ async def test_each_action_needs_its_permission(
         assert response.status_code == 403
         assert response.json()["error"] == "permission_denied"
         assert f"django_arq.{NEEDS[endpoint]}_jobrecord" in response.json()["detail"]
+    assert await aflush_records()
     assert await JobRecord.objects.acount() == (
         1 if endpoint == "enqueue" and user in ("enqueue", "all") else 0
     )
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the async view's record comes from the background writer
 def test_session_posts_need_a_csrf_token(users: dict[str, Any], lonely_queue: str) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(users["all"])
@@ -100,6 +103,7 @@ def test_session_posts_need_a_csrf_token(users: dict[str, Any], lonely_queue: st
     assert refused.json()["error"] == "csrf_failed"
     abort = client.post(f"/arq/jobs/missing-{uuid.uuid4().hex}/abort/")
     assert (abort.status_code, abort.json()["error"]) == (403, "csrf_failed")
+    assert flush_records()
     assert JobRecord.objects.count() == 0
     secret = get_random_string(32)
     client.cookies[settings.CSRF_COOKIE_NAME] = secret
@@ -111,13 +115,14 @@ def test_session_posts_need_a_csrf_token(users: dict[str, Any], lonely_queue: st
         "/arq/jobs/", body, content_type="application/json", headers={"X-CSRFToken": secret}
     )
     assert accepted.status_code == 201, accepted.content
+    assert flush_records()
     assert JobRecord.objects.filter(job_id=accepted.json()["id"]).exists()
     assert (
         client.get(f"/arq/jobs/{accepted.json()['id']}/?queue={lonely_queue}").status_code == 200
     )  # GET is safe
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the async view's record comes from the background writer
 def test_token_requests_are_csrf_exempt(auth: dict[str, str], lonely_queue: str) -> None:
     client = Client(enforce_csrf_checks=True)
     body = {"name": "tests.jobs.add", "args": [1, 2], "queue": lonely_queue}

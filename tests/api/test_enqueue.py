@@ -13,6 +13,7 @@ from django.test import AsyncClient
 
 from django_arq import get_queue
 from django_arq.models import JobRecord
+from django_arq.records import aflush_records
 from tests.api.conftest import post_json
 from tests.helpers import free_port
 
@@ -39,6 +40,7 @@ async def test_enqueue_returns_metadata_and_writes_redis_and_record(
     assert response["Location"].startswith(f"/arq/jobs/{data['id']}/")
     in_redis = await get_queue().get_job_metadata(data["id"], lonely_queue)
     assert (in_redis.name, in_redis.args, in_redis.status.value) == ("tests.jobs.add", (2, 3), "deferred")
+    assert await aflush_records()
     record = await JobRecord.objects.aget(job_id=data["id"])
     assert (record.name, record.args, record.status, record.alias) == (
         "tests.jobs.add",
@@ -107,6 +109,7 @@ async def test_bad_request_is_400_and_enqueues_nothing(
     assert response.status_code == 400, response.content
     assert response.json()["error"] == code
     assert detail in response.json()["detail"]
+    assert await aflush_records()
     assert await JobRecord.objects.acount() == 0
 
 
@@ -138,6 +141,7 @@ async def test_body_over_the_default_limit_is_413(auth: dict[str, str]) -> None:
         "error": "body_too_large",
         "detail": "the request body is larger than 262144 bytes",
     }
+    assert await aflush_records()
     assert await JobRecord.objects.acount() == 0
 
 
@@ -163,6 +167,7 @@ async def test_duplicate_job_id_is_409_and_keeps_the_first_job(
     assert response.status_code == 409
     assert response.json()["error"] == "job_not_queued"
     assert job_id in response.json()["detail"]
+    assert await aflush_records()
     records = [r async for r in JobRecord.objects.filter(job_id=job_id)]
     assert [r.args for r in records] == [[1, 1]]
     assert (await get_queue().get_job_metadata(job_id, lonely_queue)).args == (1, 1)
@@ -183,6 +188,7 @@ async def test_redis_down_is_503_and_leaves_no_record(auth: dict[str, str], sett
     assert response.status_code == 503
     assert response.json()["error"] == "redis_unavailable"
     assert down in response.json()["detail"]
+    assert await aflush_records()
     assert await JobRecord.objects.acount() == 0
     for url in ("/arq/jobs/x/?alias=down", "/arq/jobs/x/result/?alias=down"):
         assert (await client.get(url, headers=auth)).status_code == 503

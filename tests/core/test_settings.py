@@ -112,15 +112,15 @@ def test_build_backend_refuses_a_class_that_is_not_an_arq_queue() -> None:
 # -- AUDIT ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "wrapped", "deferred"), [(True, True, False), (False, False, False),
-                                                            ("deferred", True, True)])  # fmt: skip
-def test_audit_modes(value: Any, wrapped: bool, deferred: bool) -> None:
+@pytest.mark.parametrize(("value", "wrapped", "immediate"), [(True, True, False), (False, False, False),
+                                                             ("immediate", True, True)])  # fmt: skip
+def test_audit_modes(value: Any, wrapped: bool, immediate: bool) -> None:
     with override_settings(ARQ_QUEUES={"default": REDIS, "mock": {**MOCK, "AUDIT": value}}):
         assert get_config("mock").audit == value
         queue = queues["mock"]
         assert isinstance(queue, AuditedQueue) is wrapped
         if wrapped:
-            assert isinstance(queue, AuditedQueue) and queue.deferred is deferred
+            assert isinstance(queue, AuditedQueue) and queue.immediate is immediate
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None, "Deferred"])

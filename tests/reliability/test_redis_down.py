@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "s3cret-pass"
 
 
-@pytest.fixture(params=[True, "deferred"], ids=["audit", "deferred-audit"])
+@pytest.fixture(params=[True, "immediate"], ids=["audit", "immediate-audit"])
 def down(request: pytest.FixtureRequest, settings: Any) -> Iterator[int]:
     """The "down" alias points at a port nothing listens on; yields that port."""
     port = free_port()

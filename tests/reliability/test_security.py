@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from django_arq import get_queue
 from django_arq.models import JobRecord
+from django_arq.records import flush_records
 from tests.admin.conftest import _user
 from tests.api.conftest import TOKEN, post_json
 
@@ -50,6 +51,7 @@ ENDPOINTS = [("get", "/arq/jobs/{}/"), ("get", "/arq/jobs/{}/result/"), ("post",
 
 def state(client: redis.Redis) -> tuple[Any, ...]:
     """Everything a request could have changed: all Redis keys, and the records."""
+    assert flush_records()
     return (sorted(client.keys("*")), client.zrange("arq:abort", 0, -1), JobRecord.objects.count())
 
 

@@ -13,7 +13,7 @@ from django.test.utils import override_settings
 
 from django_arq import JobSpec, RedisUnavailable
 from django_arq.models import JobRecord
-from django_arq.records import aenqueue_on_commit, enqueue_many_on_commit, enqueue_on_commit
+from django_arq.records import aenqueue_on_commit, enqueue_many_on_commit, enqueue_on_commit, flush_records
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,6 +25,7 @@ def test_sent_after_commit(queue_name: str, redis_client: redis.Redis) -> None:
         assert redis_client.zscore(queue_name, job_id) is None  # not yet
         assert not JobRecord.objects.filter(job_id=job_id).exists()
     assert redis_client.zscore(queue_name, job_id) is not None
+    assert flush_records()  # sent after the commit, outside it: the background writer has the record
     assert JobRecord.objects.get(job_id=job_id).kwargs == {}
 
 
@@ -50,6 +51,7 @@ def test_bulk_on_commit_sends_one_batch(queue_name: str, redis_client: redis.Red
             [JobSpec("tests.jobs.add", (i, i), queue_name=queue_name) for i in range(20)]
         )
     assert redis_client.zcard(queue_name) == 20
+    assert flush_records()
     assert JobRecord.objects.filter(job_id__in=ids).count() == 20
 
 
@@ -83,4 +85,5 @@ async def test_async_form_joins_the_transaction(queue_name: str, redis_client: r
     sent = await aenqueue_on_commit("tests.jobs.add", 3, 4, _queue_name=queue_name)
     assert redis_client.zscore(queue_name, dropped) is None
     assert redis_client.zscore(queue_name, sent) is not None
+    assert await sync_to_async(flush_records)()
     assert await JobRecord.objects.filter(job_id=sent).aexists()

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 import redis
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
@@ -50,6 +50,7 @@ async def test_async_enqueue_writes_record(queue_name: str) -> None:
     meta = await get_queue().enqueue(
         "tests.jobs.echo", Opaque(), when=defer, _queue_name=queue_name, _defer_by=60
     )
+    assert await sync_to_async(flush_records)()  # async code hands records to the background writer
     record = await JobRecord.objects.aget(job_id=meta.id)
     assert record.status == "deferred"
     assert record.args == [{"repr": "<Opaque thing>"}]  # unknown values are kept readable, never dropped
@@ -99,6 +100,7 @@ def test_audit_off_writes_nothing(queue_name: str, settings) -> None:  # type: i
 async def test_mock_alias_records_and_runs() -> None:
     queue = audited("mock")
     meta = await queue.enqueue("tests.jobs.add", 2, 3)
+    assert await sync_to_async(flush_records)()
     assert await JobRecord.objects.filter(alias="mock", job_id=meta.id).aexists()
     results = await queue.run_queued({"tests.jobs.add": jobs.add})
     assert [r.result for r in results if r.id == meta.id] == [5]
@@ -130,34 +132,44 @@ def test_failed_enqueue_writes_no_record(queue_name: str) -> None:
 
 
 @pytest.fixture
-def deferred(settings):  # type: ignore[no-untyped-def]
-    aliases = {**settings.ARQ_QUEUES, "deferred": {**settings.ARQ_QUEUES["default"], "AUDIT": "deferred"}}
+def immediate(settings):  # type: ignore[no-untyped-def]
+    aliases = {**settings.ARQ_QUEUES, "immediate": {**settings.ARQ_QUEUES["default"], "AUDIT": "immediate"}}
     with override_settings(ARQ_QUEUES=aliases):
-        queue = get_queue("deferred")
-        assert isinstance(queue, AuditedQueue) and queue.deferred
+        queue = get_queue("immediate")
+        assert isinstance(queue, AuditedQueue) and queue.immediate
         yield queue
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deferred_records_are_written_in_batches(deferred: AuditedQueue, queue_name: str) -> None:
+def test_records_outside_a_transaction_are_written_in_batches(queue_name: str) -> None:
+    queue = audited()
+    assert not queue.immediate  # AUDIT: True, the default
     with CaptureQueriesContext(connection) as queries:
-        metas = [deferred.enqueue_sync("tests.jobs.add", i, i, _queue_name=queue_name) for i in range(30)]
+        metas = [queue.enqueue_sync("tests.jobs.add", i, i, _queue_name=queue_name) for i in range(30)]
     assert len(queries) == 0  # nothing written by the caller
     assert flush_records(10)
-    records = JobRecord.objects.filter(alias="deferred", job_id__in=[m.id for m in metas])
+    records = JobRecord.objects.filter(alias="default", job_id__in=[m.id for m in metas])
     assert sorted(r.args[0] for r in records) == list(range(30))
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_deferred_async_enqueue(deferred: AuditedQueue, queue_name: str) -> None:
-    meta = await deferred.enqueue("tests.jobs.add", 1, 2, _queue_name=queue_name)
+async def test_async_enqueue_record_is_batched(queue_name: str) -> None:
+    meta = await get_queue().enqueue("tests.jobs.add", 1, 2, _queue_name=queue_name)
     assert await sync_to_async(flush_records)(10)
-    assert await JobRecord.objects.filter(alias="deferred", job_id=meta.id).aexists()
+    assert await JobRecord.objects.filter(alias="default", job_id=meta.id).aexists()
 
 
 @pytest.mark.django_db
-def test_deferred_inside_a_transaction_writes_at_once(deferred: AuditedQueue, queue_name: str) -> None:
-    meta = deferred.enqueue_sync(
-        "tests.jobs.add", 1, 2, _queue_name=queue_name
-    )  # pytest-django's transaction
-    assert JobRecord.objects.filter(alias="deferred", job_id=meta.id).exists()
+def test_inside_a_transaction_the_record_is_written_at_once(queue_name: str) -> None:
+    with CaptureQueriesContext(connection) as queries:  # in pytest-django's transaction
+        meta = get_queue().enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name)
+    assert len(queries) == 1  # one insert, in the caller's transaction
+    assert JobRecord.objects.filter(alias="default", job_id=meta.id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_immediate_writes_the_record_in_the_call(immediate: AuditedQueue, queue_name: str) -> None:
+    meta = immediate.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name)
+    assert JobRecord.objects.filter(alias="immediate", job_id=meta.id).exists()  # committed already
+    ameta = async_to_sync(immediate.enqueue)("tests.jobs.add", 3, 4, _queue_name=queue_name)
+    assert JobRecord.objects.filter(alias="immediate", job_id=ameta.id).exists()

@@ -13,6 +13,7 @@ from django.db import connection
 from django_arq import JobSpec, get_queue
 from django_arq.models import JobRecord
 from django_arq.recorder import ABORTED
+from django_arq.records import flush_records
 from tests.helpers import wait_for
 from tests.worker.conftest import WorkerRunner, audited
 
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def record(job_id: str) -> JobRecord:
+    flush_records()  # the enqueue's own record may still be with the background writer
     return JobRecord.objects.get(job_id=job_id)
 
 
