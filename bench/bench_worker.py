@@ -117,6 +117,9 @@ def main() -> int:
     configure(args.db)
     from django.db import connection
 
+    if args.db == "postgres":  # not bench_records.py's database: both may run at the same time
+        connection.settings_dict["TEST"]["NAME"] = "django_arq_bench_worker"
+
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         results = asyncio.run(run(args.jobs, args.rounds))

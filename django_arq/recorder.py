@@ -2,9 +2,10 @@
 
 The worker reports events (a job started, ended, was retried, failed before it could start) to a
 ``JobRecorder``; the recorder merges them per job in memory, and one background task writes them
-with bulk upserts on (alias, job_id) every ``flush_interval`` seconds or ``batch_size`` jobs, in
-one transaction, from a dedicated thread that owns its database connection. Records missing in
-the database (a job sent by a plain arq client) are created from what the worker knows.
+every ``flush_interval`` seconds or ``batch_size`` jobs, in one transaction, from a dedicated
+thread that owns its database connection: a bulk update of the status fields of the records that
+exist, then an upsert creating those missing (a job sent by a plain arq client) from what the
+worker knows.
 
 If the database cannot be written, the updates stay in memory and are retried with a backoff;
 a last flush runs when the worker shuts down.
@@ -17,18 +18,19 @@ import contextlib
 import logging
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from arq.jobs import JobStatus, deserialize_result
+from django.conf import settings
 from django.db import connections, transaction
-from django.utils import timezone
 
 from .payloads import jsonable
 from .queues.jobs import is_abort_result
+from .record_updates import update_records
 from .upsert import upsert_records
 
 __all__ = ["ABORTED", "JobRecorder"]
@@ -37,30 +39,42 @@ logger = logging.getLogger("django_arq.recorder")
 
 #: The ``error`` text of a record whose job was aborted.
 ABORTED = "aborted"
-#: Fields a new record needs besides the status fields (an upsert inserts them, never updates them).
-CREATE_FIELDS = ("name", "args", "kwargs", "enqueue_time", "queue_name")
+IN_PROGRESS, COMPLETE = JobStatus.in_progress.value, JobStatus.complete.value
 MAX_BACKOFF = 30.0
 
 
-@dataclass
+class Creation(NamedTuple):
+    """What a missing record is created from, as the worker got it (made JSON-safe only then)."""
+
+    name: str
+    args: Sequence[Any]
+    kwargs: Mapping[str, Any]
+    enqueue_time: datetime
+    queue_name: str
+
+    def fields(self) -> dict[str, Any]:
+        """The record's fields besides the status fields."""
+        return {
+            "name": self.name,
+            "args": jsonable(list(self.args)),
+            "kwargs": jsonable(dict(self.kwargs)),
+            "enqueue_time": self.enqueue_time,
+            "queue_name": self.queue_name,
+        }
+
+
+@dataclass(slots=True)
 class Pending:
-    """What the recorder will write for one job: fields to insert, and which of them to update."""
+    """What the recorder will write for one job: status fields, and what to create its record from."""
 
-    values: dict[str, Any] = field(default_factory=dict)
-    update: set[str] = field(default_factory=set)
+    status: dict[str, Any]
+    create: Creation | None = None
 
-    def merge(self, values: Mapping[str, Any], update: Mapping[str, Any]) -> None:
-        """Add an event: creation values fill gaps, status values replace earlier ones."""
-        for key, value in values.items():
-            self.values.setdefault(key, value)
-        self.values.update(update)
-        self.update.update(update)
-
-    def updates(self) -> dict[str, Any]:
-        return {key: self.values[key] for key in self.update}
-
-    def complete(self) -> bool:
-        return all(key in self.values for key in CREATE_FIELDS)
+    def merge(self, status: Mapping[str, Any], create: Creation | None) -> None:
+        """Add an event: its status fields replace earlier ones, its creation values fill a gap."""
+        self.status.update(status)
+        if self.create is None:
+            self.create = create
 
 
 def error_text(exc: BaseException, with_traceback: bool = True) -> str:
@@ -90,7 +104,7 @@ class JobRecorder:
         self.deserializer = deserializer
         self.using = using
         self._pending: dict[str, Pending] = {}
-        self._running: dict[str, dict[str, Any]] = {}  # job id -> creation values, while it runs
+        self._running: dict[str, Creation] = {}  # job id -> creation values, while it runs
         self._outcomes: dict[str, tuple[bool, Any, str]] = {}  # job id -> (success, result, error)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-arq-recorder")
         self._wake = asyncio.Event()
@@ -98,34 +112,25 @@ class JobRecorder:
         self._failures = 0
         self._stopping = False
         self.written = 0
+        self._tz = UTC if settings.USE_TZ else None  # timezone.now(), without its settings lookup
 
     # -- events, called on the worker's event loop; no I/O ------------------------------------
 
-    def _add(self, job_id: str, values: Mapping[str, Any], update: Mapping[str, Any]) -> None:
+    def _add(self, job_id: str, status: dict[str, Any], create: Creation | None) -> None:
         pending = self._pending.get(job_id)
         if pending is None:
-            pending = self._pending[job_id] = Pending()
-        pending.merge(values, update)
+            self._pending[job_id] = Pending(status, create)
+        else:
+            pending.merge(status, create)
         if len(self._pending) >= self.batch_size:
             self._wake.set()
 
     def job_started(self, ctx: Mapping[str, Any], name: str, args: Any, kwargs: Any) -> None:
         """A job function is about to run (arq's ``ctx`` gives the id and the try)."""
         job_id = ctx["job_id"]
-        values = {
-            "name": name,
-            "args": jsonable(list(args)),
-            "kwargs": jsonable(dict(kwargs)),
-            "enqueue_time": ctx["enqueue_time"],
-            "queue_name": self.queue_name,
-        }
-        self._running[job_id] = values
-        update = {
-            "status": JobStatus.in_progress.value,
-            "start_time": timezone.now(),
-            "job_try": ctx["job_try"],
-        }
-        self._add(job_id, values, update)
+        create = self._running[job_id] = Creation(name, args, kwargs, ctx["enqueue_time"], self.queue_name)
+        status = {"status": IN_PROGRESS, "start_time": datetime.now(self._tz), "job_try": ctx["job_try"]}
+        self._add(job_id, status, create)
 
     def job_returned(self, job_id: str, result: Any) -> None:
         self._outcomes[job_id] = (True, result, "")
@@ -148,7 +153,7 @@ class JobRecorder:
         result_data: bytes | None = None,
     ) -> None:
         """arq stored the job's end: ``finished``, or put back in the queue to run again."""
-        values = self._running.pop(job_id, {})
+        create = self._running.pop(job_id, None)
         outcome = self._outcomes.pop(job_id, None)
         if outcome is None:  # cancelled before the function began: arq's stored result says how it ended
             result = self._read(job_id, result_data)
@@ -156,40 +161,34 @@ class JobRecorder:
         success, result, error = outcome
         if not finished:
             status = JobStatus.deferred if deferred else JobStatus.queued
-            self._add(job_id, values, {"status": status.value, "error": error or repr(result)})
+            self._add(job_id, {"status": status.value, "error": error or repr(result)}, create)
             return
         if isinstance(result, asyncio.CancelledError) and error != ABORTED:
             result = TimeoutError(f"job timed out after {timeout_s}s" if timeout_s else "job timed out")
             error = repr(result)
         update = {
-            "status": JobStatus.complete.value,
-            "finish_time": timezone.now(),
+            "status": COMPLETE,
+            "finish_time": datetime.now(self._tz),
             "success": success,
             "result": jsonable(result),
             "error": error,
         }
-        self._add(job_id, values, update)
+        self._add(job_id, update, create)
 
     def job_failed_early(self, job_id: str, result_data: bytes | None) -> None:
         """arq ended a job without running it: aborted before start, unknown function, too many tries."""
         self._running.pop(job_id, None)
         self._outcomes.pop(job_id, None)
-        update: dict[str, Any] = {"status": JobStatus.complete.value, "success": False}
-        values: dict[str, Any] = {}
+        update: dict[str, Any] = {"status": COMPLETE, "success": False}
+        create = None
         r = self._read(job_id, result_data)
         if r is not None:
-            values = {
-                "name": r.function,
-                "args": jsonable(list(r.args)),
-                "kwargs": jsonable(dict(r.kwargs)),
-                "enqueue_time": r.enqueue_time,
-                "queue_name": r.queue_name,
-            }
+            create = Creation(r.function, r.args, r.kwargs, r.enqueue_time, r.queue_name)
             _, result, error = self._outcome(r.success, r.result)
             update.update(result=jsonable(result), error=error, finish_time=r.finish_time, job_try=r.job_try)
         update.setdefault("finish_time", datetime.now(UTC))
         update.setdefault("error", "ended by the worker before it started")
-        self._add(job_id, values, update)
+        self._add(job_id, update, create)
 
     def _read(self, job_id: str, result_data: bytes | None) -> Any:
         if result_data is None:
@@ -234,9 +233,10 @@ class JobRecorder:
         except Exception as exc:  # any database error: keep the updates, retry later
             self._failures += 1
             for job_id, pending in self._pending.items():  # newer events go on top of the failed batch
-                batch.setdefault(job_id, Pending()).merge(
-                    pending.values, {k: pending.values[k] for k in pending.update}
-                )
+                if job_id in batch:
+                    batch[job_id].merge(pending.status, pending.create)
+                else:
+                    batch[job_id] = pending
             self._pending = batch
             logger.warning(
                 "could not write %d job record(s), retrying in %.1fs: %s", len(batch), self._delay(), exc
@@ -247,28 +247,23 @@ class JobRecorder:
         return True
 
     def _write(self, batch: dict[str, Pending]) -> None:
-        """Runs in the recorder's thread: upserts grouped by the fields they update, one transaction."""
-        from .models import JobRecord
-
+        """Runs in the recorder's thread: one transaction updating the records that exist, then
+        creating the missing ones that it can (an upsert, in case the enqueue side just did)."""
         # This thread keeps one connection for as long as it works (CONN_MAX_AGE is about requests);
         # a failed write closes it, and the retry opens a new one.
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        partial: list[tuple[str, dict[str, Any]]] = []
-        for job_id, pending in batch.items():
-            if not pending.complete():  # nothing to create a record from: update it if it exists
-                partial.append((job_id, pending.updates()))
-                continue
-            row = {**pending.values, "job_id": job_id, "alias": self.alias}
-            groups.setdefault(tuple(sorted(pending.update)), []).append(row)
+        now = datetime.now(self._tz)
         try:
             with transaction.atomic(using=self.using):
-                for fields, rows in groups.items():
+                updates = {job_id: pending.status for job_id, pending in batch.items()}
+                missing_ids = update_records(self.using, self.alias, updates, now)
+                missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
+                for job_id, pending in batch.items():
+                    if job_id not in missing_ids or pending.create is None:  # nothing to create it from
+                        continue
+                    row = {**pending.create.fields(), **pending.status, "job_id": job_id, "alias": self.alias}
+                    missing.setdefault(tuple(sorted(pending.status)), []).append(row)
+                for fields, rows in missing.items():
                     upsert_records(self.using, rows, fields)
-                records = JobRecord.objects.using(self.using)
-                for job_id, update in partial:
-                    records.filter(alias=self.alias, job_id=job_id).update(
-                        **update, updated_at=timezone.now()
-                    )
         except Exception:
             connections[self.using].close()  # start the next try on a fresh connection
             raise

@@ -1,0 +1,103 @@
+"""The recorder's write: status fields of existing records updated in bulk, missing ones created."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from django_arq import recorder as recorder_module
+from django_arq.models import JobRecord
+from django_arq.record_updates import update_records
+from django_arq.recorder import Creation, JobRecorder, Pending
+from django_arq.upsert import upsert_records
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def recorder() -> Iterator[JobRecorder]:
+    rec = JobRecorder("default", "q")
+    yield rec
+    rec._executor.shutdown()
+
+
+def existing(job_id: str, **fields: Any) -> JobRecord:
+    values = {"name": "tests.jobs.add", "args": [1], "enqueue_time": T0, "queue_name": "q", **fields}
+    return JobRecord.objects.create(job_id=job_id, **values)
+
+
+def creation(name: str = "tests.jobs.echo") -> Creation:
+    return Creation(name, (1, T0), {"x": "y"}, T0, "q")
+
+
+def test_updates_existing_records_and_creates_missing_ones(recorder: JobRecorder) -> None:
+    started = existing("started", status="in_progress", start_time=T0, job_try=1, result=7)
+    before = started.updated_at
+    end = T0 + dt.timedelta(seconds=1)
+    recorder._write(
+        {
+            "started": Pending({"status": "complete", "finish_time": end, "success": True, "result": None}),
+            "new": Pending(
+                {"status": "complete", "finish_time": end, "success": True, "result": [3]}, creation()
+            ),
+            "partial": Pending({"status": "complete", "success": False}),  # nothing to create it from
+        }
+    )
+    rec = JobRecord.objects.get(job_id="started")
+    assert (rec.status, rec.finish_time, rec.success, rec.result) == ("complete", end, True, None)
+    assert (rec.start_time, rec.job_try, rec.name, rec.args) == (T0, 1, "tests.jobs.add", [1])  # kept
+    assert rec.updated_at > before
+    new = JobRecord.objects.get(job_id="new")
+    assert (new.name, new.args, new.kwargs, new.enqueue_time, new.queue_name) == (
+        "tests.jobs.echo", [1, T0.isoformat()], {"x": "y"}, T0, "q",
+    )  # fmt: skip
+    assert (new.alias, new.status, new.success, new.result, new.job_try) == (
+        "default", "complete", True, [3], 0,
+    )  # fmt: skip
+    assert not JobRecord.objects.filter(job_id="partial").exists()
+
+
+def test_a_record_inserted_meanwhile_by_the_enqueue_side(
+    recorder: JobRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The enqueue side writes the record between the worker's update and its insert."""
+
+    def update_then_enqueue(*args: Any) -> set[str]:
+        missing = update_records(*args)
+        row = {"job_id": "late", "alias": "default", "name": "tests.jobs.echo", "args": [1],
+               "kwargs": {}, "enqueue_time": T0, "queue_name": "q"}  # fmt: skip
+        upsert_records("default", [row])
+        return missing
+
+    monkeypatch.setattr(recorder_module, "update_records", update_then_enqueue)
+    recorder._write({"late": Pending({"status": "in_progress", "start_time": T0, "job_try": 1}, creation())})
+    rec = JobRecord.objects.get(job_id="late")
+    assert (rec.status, rec.start_time, rec.job_try, rec.args) == ("in_progress", T0, 1, [1])
+
+
+@pytest.mark.parametrize("other_database", [False, True])
+def test_bulk_update_of_many_records(other_database: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several hundred records, some missing; other databases update record by record."""
+    JobRecord.objects.bulk_create(
+        JobRecord(job_id=f"j{i}", name="n", enqueue_time=T0, queue_name="q", error="old") for i in range(300)
+    )
+    existing("elsewhere", alias="other")
+    if other_database:
+        monkeypatch.setattr(connection, "vendor", "other")
+    updates = {f"j{i}": {"status": "complete", "result": {"i": i}, "error": ""} for i in range(0, 320, 2)}
+    updates["elsewhere"] = {"status": "complete"}  # the same job id under another alias
+    missing = update_records("default", "default", updates, T0)
+    assert missing == {f"j{i}" for i in range(300, 320, 2)} | {"elsewhere"}
+    records = {r.job_id: r for r in JobRecord.objects.filter(alias="default")}
+    assert (records["j0"].status, records["j0"].result, records["j0"].error) == ("complete", {"i": 0}, "")
+    assert (records["j1"].status, records["j1"].result, records["j1"].error) == ("queued", None, "old")
+    assert sum(r.status == "complete" for r in records.values()) == 150
+    assert records["j298"].updated_at == T0
+    assert JobRecord.objects.get(alias="other").status == "queued"
+    assert update_records("default", "default", updates, T0) == missing  # again, in a new transaction
