@@ -8,6 +8,7 @@ from django.db import connection, connections
 from django.tasks import task_backends
 
 from django_arq.models import JobRecord
+from django_arq.records import aflush_records, flush_records
 from django_arq.tasks import RUN_TASK
 from tests.tasks import sample_tasks
 from tests.tasks.settings import TASKS_AUDIT_QUEUE
@@ -27,6 +28,7 @@ def test_enqueue_writes_a_record() -> None:
 @pytest.mark.django_db(transaction=True)
 async def test_aenqueue_writes_a_record() -> None:
     result = await sample_tasks.async_add.using(backend="audited").aenqueue(2, 3)
+    assert await aflush_records()  # async code hands records to the background writer
     record = await JobRecord.objects.aget(job_id=result.id)
     assert record.args == ["tests.tasks.sample_tasks.async_add", [2, 3], {}]
     await sync_to_async(connections.close_all)()  # asgiref's thread: let the test database be dropped
@@ -35,6 +37,7 @@ async def test_aenqueue_writes_a_record() -> None:
 @pytest.mark.django_db
 def test_unaudited_alias_writes_none() -> None:
     result = sample_tasks.add.enqueue(1, 2)
+    assert flush_records()
     assert not JobRecord.objects.filter(job_id=result.id).exists()
 
 
