@@ -40,9 +40,10 @@ def test_two_workers_share_one_queue(example_env: dict[str, str], example_db: Ex
             ids = enqueued.stdout.split("ids:")[-1].split()
             assert len(set(ids)) == 12
 
-            def finished() -> bool:
+            def finished() -> bool:  # the reports are done, and arq logged each job's end (after it)
                 rows = example_db.query("SELECT COUNT(*) FROM shop_report WHERE progress = 100")
-                return bool(rows[0][0] == 12)
+                logged = sum(worker.output().count("shop.jobs.build_sales_report ●") for worker in workers)
+                return bool(rows[0][0] == 12 and logged >= 12)
 
             try:
                 wait_for(finished, timeout=60, interval=0.2)
