@@ -208,7 +208,9 @@ class ArqBackend(BaseTaskBackend):
         result: TaskResult[..., Any] = TaskResult(
             task=task,
             id=result_id,
-            status=TaskResultStatus.RUNNING if running else TaskResultStatus.READY,
+            # RUNNING once the task has logged its attempt: a worker that has only claimed the job
+            # (arq's in-progress key) has not started the task yet, and there is no start time
+            status=TaskResultStatus.RUNNING if running and attempts else TaskResultStatus.READY,
             enqueued_at=job.enqueue_time,
             started_at=attempts[0]["at"] if attempts else None,
             finished_at=None,
