@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -33,6 +34,10 @@ class RecordWriter:
 
     def __init__(self, interval: float = 0.02) -> None:
         self.interval = interval
+        self._reset()
+
+    def _reset(self) -> None:
+        """An empty writer; also in a forked child, which has the parent's rows but not its thread."""
         self._pending: list[tuple[str, Sequence[JobMetadata]]] = []
         self._added = 0  # jobs handed over so far
         self._written = 0  # jobs written (or found already written) so far
@@ -106,6 +111,9 @@ class RecordWriter:
 
 
 writer = RecordWriter()
+# A process forked while the writer held its lock or had rows (gunicorn --preload, multiprocessing)
+# starts with an empty writer: the parent writes its own rows.
+os.register_at_fork(after_in_child=writer._reset)
 
 
 def flush_records(timeout: float = 10.0) -> bool:

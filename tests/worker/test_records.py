@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 import redis
@@ -173,3 +174,18 @@ def test_immediate_writes_the_record_in_the_call(immediate: AuditedQueue, queue_
     assert JobRecord.objects.filter(alias="immediate", job_id=meta.id).exists()  # committed already
     ameta = async_to_sync(immediate.enqueue)("tests.jobs.add", 3, 4, _queue_name=queue_name)
     assert JobRecord.objects.filter(alias="immediate", job_id=ameta.id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forked_child_starts_with_an_empty_writer(queue_name: str) -> None:
+    from django_arq.record_writer import writer
+
+    meta = get_queue().enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name)  # rows in flight
+    pid = os.fork()
+    if pid == 0:  # the child: none of the parent's rows, no thread, nothing to wait for
+        empty = writer._pending == [] and writer._added == 0 and writer._thread is None
+        os._exit(0 if empty and flush_records(0.5) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert flush_records()  # the parent still writes its own
+    assert JobRecord.objects.filter(job_id=meta.id).count() == 1
