@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -14,7 +17,7 @@ from django_arq import JobSpec, get_queue
 from django_arq.models import JobRecord
 from django_arq.recorder import ABORTED
 from django_arq.records import flush_records
-from tests.helpers import wait_for
+from tests.helpers import ROOT, wait_for
 from tests.worker.conftest import WorkerRunner, audited
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -175,3 +178,26 @@ def test_timeout_is_recorded_as_a_failure(workers: WorkerRunner) -> None:
     assert (rec.status, rec.success, rec.job_try) == ("complete", False, 1)
     assert "timed out" in rec.error
     assert rec.result and rec.result["exception"] == "builtins.TimeoutError"
+
+
+SCRIPT_ENQUEUES_AND_EXITS = """
+import django
+django.setup()
+from django_arq import JobSpec, get_queue
+queue = get_queue()
+print(queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name={q!r}).id)
+specs = [JobSpec("tests.jobs.add", (i, i), queue_name={q!r}) for i in range(50)]
+print(*(m.id for m in queue.enqueue_many_sync(specs)))
+"""
+
+
+def test_a_process_that_exits_right_after_enqueueing_leaves_its_records(workers: WorkerRunner) -> None:
+    """The background writer's rows are written at interpreter exit, not lost with its daemon thread."""
+    script = SCRIPT_ENQUEUES_AND_EXITS.format(q=workers.queue_name)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, **workers.env()}, cwd=ROOT,
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    ids = done.stdout.split()
+    assert len(ids) == 51, done.stdout + done.stderr
+    assert JobRecord.objects.filter(job_id__in=ids, status="queued").count() == 51
