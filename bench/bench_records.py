@@ -31,8 +31,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
-def configure(db: str) -> None:
-    """Point tests.settings at the chosen database before Django starts (one database per process)."""
+def configure(db: str, redis_url: str = BENCH_REDIS_URL) -> None:
+    """Point tests.settings at the chosen database and a Redis database of the benchmark's own
+    before Django starts (one database per process)."""
     os.environ["DJANGO_ARQ_TEST_DB"] = "postgres" if db == "postgres" else "sqlite"
     import django
     from django.conf import settings
@@ -42,7 +43,7 @@ def configure(db: str) -> None:
     test["NAME"] = (
         "django_arq_bench_records" if db == "postgres" else os.path.join(tempfile.mkdtemp(), "bench.db")
     )
-    settings.ARQ_QUEUES["default"]["REDIS_URL"] = BENCH_REDIS_URL  # its own database: it deletes job keys
+    settings.ARQ_QUEUES["default"]["REDIS_URL"] = redis_url  # its own database: it deletes job keys
     settings.ARQ_QUEUES["immediate"] = {**settings.ARQ_QUEUES["default"], "AUDIT": "immediate"}
     settings.DEBUG = False  # as in production: no per-query logging
     django.setup()

@@ -3,7 +3,8 @@
 Target: at least 0.9x the jobs/second of the bare worker, in wall time and in CPU time per job
 (arq's poll interval caps wall throughput on both sides; CPU per job shows the records' cost).
 Both workers run in this process, in burst mode, on the same prefilled queue, with the same
-settings; the django-arq worker's time includes its last record flush. Best of ``--rounds``:
+settings; the django-arq worker's time includes its last record flush. Uses a throwaway database
+and Redis db 12 (``BENCH_WORKER_REDIS_URL``). Best of ``--rounds``:
 
     .venv/bin/python bench/bench_worker.py                  # PostgreSQL and SQLite
     .venv/bin/python bench/bench_worker.py --db sqlite --jobs 3000 --rounds 3
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -25,6 +27,8 @@ from bench_records import configure
 
 NAME, QUEUE = "tests.jobs.add", "django-arq-bench:worker"
 BARE, NO_RECORDS, RECORDS = "bare arq worker", "django-arq worker, AUDIT off", "django-arq worker + records"
+#: Not bench_records' Redis database: that one deletes every job key it finds.
+REDIS_URL = os.environ.get("BENCH_WORKER_REDIS_URL", "redis://127.0.0.1:6379/12")
 SETTINGS = {"max_jobs": 10, "poll_delay": 0.05, "keep_result": 3600, "allow_abort_jobs": True}
 
 
@@ -114,7 +118,7 @@ def main() -> int:
                 return 1
         return 0
 
-    configure(args.db)
+    configure(args.db, REDIS_URL)
     from django.db import connection
 
     if args.db == "postgres":  # not bench_records.py's database: both may run at the same time
