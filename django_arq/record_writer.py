@@ -26,21 +26,25 @@ __all__ = ["RecordWriter", "flush_records", "writer"]
 
 logger = logging.getLogger("django_arq.records")
 MAX_BACKOFF = 30.0
+#: Records kept while the database cannot take them; beyond this the oldest are dropped (logged):
+#: the worker creates a job's record when it runs it, and ``arq_reconcile`` restores the rest.
+MAX_PENDING = 100_000
 IDLE_EXIT = 2.0  # seconds without records before the thread closes its connection and ends
 
 
 class RecordWriter:
     """Inserts JobRecords from one daemon thread, one transaction per batch."""
 
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(self, interval: float = 0.02, max_pending: int = MAX_PENDING) -> None:
         self.interval = interval
+        self.max_pending = max_pending
         self._reset()
 
     def _reset(self) -> None:
         """An empty writer; also in a forked child, which has the parent's rows but not its thread."""
         self._pending: list[tuple[str, Sequence[JobMetadata]]] = []
         self._added = 0  # jobs handed over so far
-        self._written = 0  # jobs written (or found already written) so far
+        self._written = 0  # jobs written (or found already written, or dropped) so far
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -50,9 +54,25 @@ class RecordWriter:
         with self._cond:
             self._pending.append((alias, jobs))
             self._added += len(jobs)
+            self._drop_oldest()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="django-arq-records", daemon=True)
                 self._thread.start()
+
+    def _drop_oldest(self) -> None:
+        """Keep at most ``max_pending`` records waiting (the database is down): memory stays bounded."""
+        dropped = 0
+        while self._added - self._written - dropped > self.max_pending and len(self._pending) > 1:
+            dropped += len(self._pending.pop(0)[1])
+        if dropped:
+            self._written += dropped  # flush() does not wait for them
+            self._cond.notify_all()
+            logger.error(
+                "dropped %d job record(s) waiting for the database (more than %d waited); the worker "
+                "creates them when it runs the jobs, `manage.py arq_reconcile` restores the others",
+                dropped,
+                self.max_pending,
+            )
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every record queued before this call is written; False on timeout."""

@@ -13,8 +13,11 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from django_arq import JobSpec, MockArqQueue, RedisArqQueue, get_queue
 from django_arq.models import JobRecord
+from django_arq.queues.jobs import JobMetadata, JobStatus
+from django_arq.record_writer import RecordWriter
 from django_arq.records import AuditedQueue, flush_records
 from tests import jobs
+from tests.helpers import wait_for
 from tests.worker.conftest import audited
 
 
@@ -189,3 +192,24 @@ def test_a_forked_child_starts_with_an_empty_writer(queue_name: str) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert flush_records()  # the parent still writes its own
     assert JobRecord.objects.filter(job_id=meta.id).count() == 1
+
+
+def test_the_writer_keeps_memory_bounded_while_the_database_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    def failing(batch: object) -> None:
+        raise OSError("database down")
+
+    bounded = RecordWriter(interval=0.01, max_pending=10)
+    bounded._write = failing  # type: ignore[method-assign]
+    now = dt.datetime.now(dt.UTC)
+    for i in range(6):
+        bounded.add(
+            "default", [JobMetadata(f"j{i}-{k}", "t", (), {}, now, JobStatus.queued, "q") for k in range(4)]
+        )
+    assert "dropped" in caplog.text and "arq_reconcile" in caplog.text
+    assert bounded.flush(0.05) is False  # what is kept is still waited for, and retried
+    wait_for(lambda: bounded._added - bounded._written == sum(len(m) for _, m in bounded._pending))
+    waiting = [m.id for _, metas in bounded._pending for m in metas]
+    assert 0 < len(waiting) <= 12 and "j5-3" in waiting and "j0-0" not in waiting  # the newest are kept
+    bounded._write = lambda batch: None  # type: ignore[method-assign]
+    bounded.stop(5)
+    assert bounded._written == bounded._added and bounded._thread is None
