@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 import traceback
@@ -31,6 +32,7 @@ from django.db import connections, transaction
 from .payloads import jsonable
 from .queues.jobs import is_abort_result
 from .record_updates import update_records
+from .record_writer import MAX_PENDING
 from .upsert import upsert_records
 
 __all__ = ["ABORTED", "JobRecorder"]
@@ -96,6 +98,7 @@ class JobRecorder:
         batch_size: int = 500,
         deserializer: Any = None,
         using: str = "default",
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self.alias = alias
         self.queue_name = queue_name
@@ -103,6 +106,7 @@ class JobRecorder:
         self.batch_size = batch_size
         self.deserializer = deserializer
         self.using = using
+        self.max_pending = max_pending
         self._pending: dict[str, Pending] = {}
         self._running: dict[str, Creation] = {}  # job id -> creation values, while it runs
         self._outcomes: dict[str, tuple[bool, Any, str]] = {}  # job id -> (success, result, error)
@@ -238,6 +242,7 @@ class JobRecorder:
                 else:
                     batch[job_id] = pending
             self._pending = batch
+            self._drop_oldest()
             logger.warning(
                 "could not write %d job record(s), retrying in %.1fs: %s", len(batch), self._delay(), exc
             )
@@ -245,6 +250,18 @@ class JobRecorder:
         self._failures = 0
         self.written += len(batch)
         return True
+
+    def _drop_oldest(self) -> None:
+        """Keep the updates of at most ``max_pending`` jobs while the database is down (bounded memory)."""
+        excess = len(self._pending) - self.max_pending
+        if excess > 0:
+            for job_id in list(itertools.islice(self._pending, excess)):
+                del self._pending[job_id]
+            logger.error(
+                "dropped the record updates of %d job(s) waiting for the database; "
+                "`manage.py arq_reconcile` restores them from Redis",
+                excess,
+            )
 
     def _write(self, batch: dict[str, Pending]) -> None:
         """Runs in the recorder's thread: one transaction updating the records that exist, then

@@ -101,3 +101,18 @@ def test_bulk_update_of_many_records(other_database: bool, monkeypatch: pytest.M
     assert records["j298"].updated_at == T0
     assert JobRecord.objects.get(alias="other").status == "queued"
     assert update_records("default", "default", updates, T0) == missing  # again, in a new transaction
+
+
+async def test_updates_kept_for_a_database_that_is_down_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    rec = JobRecorder("default", "q", max_pending=3)
+
+    def failing(batch: object) -> None:
+        raise OSError("database down")
+
+    rec._write = failing  # type: ignore[method-assign]
+    for i in range(5):
+        rec.job_started({"job_id": f"j{i}", "enqueue_time": T0, "job_try": 1}, "tests.jobs.add", (i,), {})
+    assert await rec.flush() is False
+    assert list(rec._pending) == ["j2", "j3", "j4"]  # the newest kept, to be retried
+    assert "dropped the record updates of 2 job(s)" in caplog.text and "arq_reconcile" in caplog.text
+    rec._executor.shutdown()
