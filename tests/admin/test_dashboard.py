@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -87,8 +87,10 @@ def test_in_progress_scan_is_bounded(
     viewer_client: Client, queue_name: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("django_arq.dashboard.IN_PROGRESS_SCAN", 2)
-    ids = [get_queue().enqueue_sync("tests.jobs.add", i, i, _queue_name=queue_name).id for i in range(4)]
-    redis_client.psetex(f"arq:in-progress:{ids[0]}", 60_000, b"1")
+    for i in range(4):
+        get_queue().enqueue_sync("tests.jobs.add", i, i, _queue_name=queue_name)
+    first = cast(list[bytes], redis_client.zrange(queue_name, 0, 0))[0]  # the scan's first (ms ties)
+    redis_client.psetex(b"arq:in-progress:" + first, 60_000, b"1")
     s = stats_for(viewer_client.get(DASHBOARD), "default", queue_name)
     assert (s.in_progress, s.in_progress_capped, s.queued) == (1, True, 3)
 
