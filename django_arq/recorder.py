@@ -2,8 +2,8 @@
 
 The worker reports events (a job started, ended, was retried, failed before it could start) to a
 ``JobRecorder``; the recorder merges them per job in memory, and one background task writes them
-every ``flush_interval`` seconds or ``batch_size`` jobs, in one transaction, from a dedicated
-thread that owns its database connection: a bulk update of the status fields of the records that
+every ``flush_interval`` seconds or ``batch_size`` jobs, from a dedicated thread that owns its
+database connection: one transaction for a bulk update of the status fields of the records that
 exist, then an upsert creating those missing (a job sent by a plain arq client) from what the
 worker knows.
 
@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from arq.jobs import JobStatus, deserialize_result
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connections
 
 from .payloads import jsonable
 from .queues.jobs import is_abort_result
@@ -265,22 +265,24 @@ class JobRecorder:
 
     def _write(self, batch: dict[str, Pending]) -> None:
         """Runs in the recorder's thread: one transaction updating the records that exist, then
-        creating the missing ones that it can (an upsert, in case the enqueue side just did)."""
+        one per set of fields creating the missing ones it can (an upsert, in case the enqueue side
+        just did). Never inserting while holding the update's row locks, and inserting in key order
+        as the enqueue side does, it cannot deadlock with the enqueue side's batched inserts."""
         # This thread keeps one connection for as long as it works (CONN_MAX_AGE is about requests);
-        # a failed write closes it, and the retry opens a new one.
+        # a failed write closes it, and the retry opens a new one (updates and upserts repeat safely).
         now = datetime.now(self._tz)
         try:
-            with transaction.atomic(using=self.using):
-                updates = {job_id: pending.status for job_id, pending in batch.items()}
-                missing_ids = update_records(self.using, self.alias, updates, now)
-                missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
-                for job_id, pending in batch.items():
-                    if job_id not in missing_ids or pending.create is None:  # nothing to create it from
-                        continue
-                    row = {**pending.create.fields(), **pending.status, "job_id": job_id, "alias": self.alias}
-                    missing.setdefault(tuple(sorted(pending.status)), []).append(row)
-                for fields, rows in missing.items():
-                    upsert_records(self.using, rows, fields)
+            updates = {job_id: pending.status for job_id, pending in batch.items()}
+            missing_ids = update_records(self.using, self.alias, updates, now)
+            missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
+            for job_id in missing_ids:
+                pending = batch[job_id]
+                if pending.create is None:  # nothing to create its record from
+                    continue
+                row = {**pending.create.fields(), **pending.status, "job_id": job_id, "alias": self.alias}
+                missing.setdefault(tuple(sorted(pending.status)), []).append(row)
+            for fields, rows in missing.items():
+                upsert_records(self.using, rows, fields)
         except Exception:
             connections[self.using].close()  # start the next try on a fresh connection
             raise

@@ -98,6 +98,9 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
 
     if not rows:
         return
+    # In key order, whoever calls: two transactions inserting overlapping records (the enqueue
+    # side's writer, a worker's recorder) then wait for each other in one order, never in a cycle.
+    rows = sorted(rows, key=lambda row: (row["alias"], row["job_id"]))
     fields = sorted({*update, "updated_at"}) if update else []
     connection = connections[using]
     now = timezone.now()
@@ -127,7 +130,8 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
             with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
                 for values in full:
                     copy.write_row([adapt(values[name]) for name, _, _, adapt in columns])
-            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage}{conflict}")  # noqa: S608
+            order = f" ORDER BY {quote('alias')}, {quote('job_id')}"
+            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage}{order}{conflict}")  # noqa: S608
         return
     params = [[adapt(values[name]) for name, _, adapt, _ in columns] for values in full]
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"

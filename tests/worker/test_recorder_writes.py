@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 
 from django_arq import recorder as recorder_module
 from django_arq.models import JobRecord
@@ -116,3 +117,41 @@ async def test_updates_kept_for_a_database_that_is_down_are_bounded(caplog: pyte
     assert list(rec._pending) == ["j2", "j3", "j4"]  # the newest kept, to be retried
     assert "dropped the record updates of 2 job(s)" in caplog.text and "arq_reconcile" in caplog.text
     rec._executor.shutdown()
+
+
+def test_concurrent_batched_inserts_of_the_same_records_do_not_deadlock() -> None:
+    """The enqueue side's writer and a worker's recorder insert overlapping records in their own
+    transactions; given in opposite orders, both insert in key order and cannot wait in a cycle."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: no row locks to deadlock on")
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def insert(ids: list[str], update: tuple[str, ...]) -> None:
+        fields = {"alias": "default", "name": "t", "enqueue_time": T0, "status": "queued", "queue_name": "q"}
+        rows = [{"job_id": i, **fields} for i in ids]
+        try:
+            for _ in range(20):
+                start.wait(5)
+                with transaction.atomic():
+                    upsert_records("default", rows, update)
+                start.wait(5)
+                if threading.current_thread() is threads[0]:
+                    JobRecord.objects.filter(job_id__in=ids).delete()
+        except BaseException as exc:  # a deadlock, or a barrier broken by the other thread's
+            errors.append(exc)
+            start.abort()
+        finally:
+            connections.close_all()
+
+    ids = [f"dl-{i:03d}" for i in range(60)]
+    threads = [
+        threading.Thread(target=insert, args=(ids, ())),
+        threading.Thread(target=insert, args=(ids[::-1], ("status",))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert JobRecord.objects.filter(job_id__in=ids).count() in (0, 60)
