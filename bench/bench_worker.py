@@ -49,6 +49,7 @@ async def run(jobs: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
 
     from django_arq import JobSpec, get_queue
     from django_arq.models import JobRecord
+    from django_arq.records import aflush_records
     from django_arq.worker import create_worker
     from tests import jobs as test_jobs
 
@@ -60,6 +61,7 @@ async def run(jobs: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
     async def prefill() -> None:
         await sync_to_async(JobRecord.objects.all().delete)()
         await queue.enqueue_many(specs)  # records exist, as for jobs enqueued through get_queue()
+        await aflush_records()
 
     def bare() -> Any:
         return Worker(
