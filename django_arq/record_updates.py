@@ -122,11 +122,12 @@ def update_records(
         connection.vendor != "sqlite" or sqlite3.sqlite_version_info < (3, 33)
     ):
         records = JobRecord.objects.using(using).filter(alias=alias)
-        return {
-            job_id
-            for job_id, fields in updates.items()
-            if not records.filter(job_id=job_id).update(**fields, updated_at=now)
-        }
+        with transaction.atomic(using=using, savepoint=False):
+            return {
+                job_id
+                for job_id, fields in updates.items()
+                if not records.filter(job_id=job_id).update(**fields, updated_at=now)
+            }
     plan = _plan(using)
     rows = _rows(plan, updates)
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:

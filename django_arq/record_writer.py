@@ -5,7 +5,8 @@ PostgreSQL, ~1-3 ms on SQLite's default journal), more than the enqueue itself. 
 go to a per-process ``RecordWriter`` instead: a daemon thread inserts everything queued
 every ``interval`` seconds in one transaction, so many enqueues share one commit. Records then
 appear a few milliseconds after the enqueue returns; ``flush_records()`` waits for them, and the
-queue is flushed at interpreter exit. If the database is down, the rows are kept and retried.
+queue is flushed at interpreter exit. If the database is down, the rows are kept (at most
+``MAX_PENDING``) and retried.
 """
 
 from __future__ import annotations
