@@ -23,6 +23,7 @@ from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from .conf import RUN_TASK
 from .models import JobRecord
 from .recorder import ABORTED
 
@@ -35,9 +36,6 @@ __all__ = [
     "distinct_values",
     "task_path",
 ]
-
-#: The job name of every Django task (``task_runner.RUN_TASK``, which needs ``django.tasks`` to import).
-RUN_TASK = "django_arq.tasks.run_task"
 
 
 def task_path(record: JobRecord) -> str:

@@ -16,6 +16,9 @@ from .queues.serializers import SERIALIZERS
 __all__ = ["DEFAULT_SETTINGS", "InvalidQueueAlias", "config_problems", "get_config", "queue_settings"]
 
 DEFAULT_ALIAS = "default"
+#: The arq job name of every Django task (``task_runner.run_task``); here, where modules that
+#: cannot import ``django.tasks`` (Django < 6, the admin) can read it too.
+RUN_TASK = "django_arq.tasks.run_task"
 #: Every key of an ``ARQ_QUEUES`` alias, with its default.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "BACKEND": "django_arq.RedisArqQueue",

@@ -32,12 +32,11 @@ from django.tasks.signals import task_finished, task_started
 from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
+from .conf import RUN_TASK
 from .queues.serializers import SerializedError
 
 __all__ = ["RUN_TASK", "TaskFailed", "attempts_key", "load_task", "run_task", "task_error", "worker_id"]
 
-#: The arq job name of every Django task (a plain arq worker can register it by this name).
-RUN_TASK = "django_arq.tasks.run_task"
 #: How long the attempt log of a task is kept after its latest attempt started (seconds).
 ATTEMPTS_TTL = 7 * 24 * 3600
 ATTEMPTS_PREFIX = "django-arq:task-attempts:"
