@@ -13,7 +13,13 @@ from django.test.utils import override_settings
 
 from django_arq import JobSpec, RedisUnavailable
 from django_arq.models import JobRecord
-from django_arq.records import aenqueue_on_commit, enqueue_many_on_commit, enqueue_on_commit, flush_records
+from django_arq.records import (
+    aenqueue_on_commit,
+    aflush_records,
+    enqueue_many_on_commit,
+    enqueue_on_commit,
+    flush_records,
+)
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,5 +91,5 @@ async def test_async_form_joins_the_transaction(queue_name: str, redis_client: r
     sent = await aenqueue_on_commit("tests.jobs.add", 3, 4, _queue_name=queue_name)
     assert redis_client.zscore(queue_name, dropped) is None
     assert redis_client.zscore(queue_name, sent) is not None
-    assert await sync_to_async(flush_records)()
+    assert await aflush_records()
     assert await JobRecord.objects.filter(job_id=sent).aexists()

@@ -7,7 +7,7 @@ import os
 
 import pytest
 import redis
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
@@ -15,7 +15,7 @@ from django_arq import JobSpec, MockArqQueue, RedisArqQueue, get_queue
 from django_arq.models import JobRecord
 from django_arq.queues.jobs import JobMetadata, JobStatus
 from django_arq.record_writer import RecordWriter
-from django_arq.records import AuditedQueue, flush_records
+from django_arq.records import AuditedQueue, aflush_records, flush_records
 from tests import jobs
 from tests.helpers import wait_for
 from tests.worker.conftest import audited
@@ -54,7 +54,7 @@ async def test_async_enqueue_writes_record(queue_name: str) -> None:
     meta = await get_queue().enqueue(
         "tests.jobs.echo", Opaque(), when=defer, _queue_name=queue_name, _defer_by=60
     )
-    assert await sync_to_async(flush_records)()  # async code hands records to the background writer
+    assert await aflush_records()  # async code hands records to the background writer
     record = await JobRecord.objects.aget(job_id=meta.id)
     assert record.status == "deferred"
     assert record.args == [{"repr": "<Opaque thing>"}]  # unknown values are kept readable, never dropped
@@ -104,7 +104,7 @@ def test_audit_off_writes_nothing(queue_name: str, settings) -> None:  # type: i
 async def test_mock_alias_records_and_runs() -> None:
     queue = audited("mock")
     meta = await queue.enqueue("tests.jobs.add", 2, 3)
-    assert await sync_to_async(flush_records)()
+    assert await aflush_records()
     assert await JobRecord.objects.filter(alias="mock", job_id=meta.id).aexists()
     results = await queue.run_queued({"tests.jobs.add": jobs.add})
     assert [r.result for r in results if r.id == meta.id] == [5]
@@ -159,7 +159,7 @@ def test_records_outside_a_transaction_are_written_in_batches(queue_name: str) -
 @pytest.mark.django_db(transaction=True)
 async def test_async_enqueue_record_is_batched(queue_name: str) -> None:
     meta = await get_queue().enqueue("tests.jobs.add", 1, 2, _queue_name=queue_name)
-    assert await sync_to_async(flush_records)(10)
+    assert await aflush_records(10)
     assert await JobRecord.objects.filter(alias="default", job_id=meta.id).aexists()
 
 
