@@ -123,7 +123,7 @@ def test_audit_modes(value: Any, wrapped: bool, immediate: bool) -> None:
             assert isinstance(queue, AuditedQueue) and queue.immediate is immediate
 
 
-@pytest.mark.parametrize("value", ["yes", 1, None, "Deferred"])
+@pytest.mark.parametrize("value", ["yes", 1, None, "deferred"])  # "deferred": the old name of True
 def test_bad_audit_values_are_reported(value: Any) -> None:
     assert ids_for(other={**REDIS, "AUDIT": value}) == ["django_arq.E001"]
     assert any("AUDIT must be" in m for m in messages_for({**REDIS, "AUDIT": value}))
