@@ -71,24 +71,43 @@ Op = Generator[Call | Sleep, Any, T]
 
 # Adds a batch of jobs exactly as arq's enqueue_job does (PSETEX payload, ZADD queue), or none
 # of them if any id already has a payload or a result. It also drops a stale entry for the id
-# from arq's abort set, which would otherwise abort the new job (arq issue #485).
+# from arq's abort set, which would otherwise abort the new job (arq issue #485). Keys are
+# checked and members added CHUNK at a time (one command each, within Lua's unpack limit).
 # KEYS: abort set, then per job: job key, result key, queue.  ARGV: per job: id, payload, ttl ms, score.
 ENQUEUE = Script(
     """
-local taken = {}
+local CHUNK = 500
+local keys, clash = {}, false
 for i = 2, #KEYS, 3 do
-  if redis.call('EXISTS', KEYS[i], KEYS[i + 1]) > 0 then
-    taken[#taken + 1] = ARGV[(i - 2) / 3 * 4 + 1]
+  keys[#keys + 1] = KEYS[i]
+  keys[#keys + 1] = KEYS[i + 1]
+  if #keys >= 2 * CHUNK or i + 3 > #KEYS then
+    clash = clash or redis.call('EXISTS', unpack(keys)) > 0
+    keys = {}
   end
 end
-if #taken > 0 then return taken end
+if clash then
+  local taken = {}
+  for i = 2, #KEYS, 3 do
+    if redis.call('EXISTS', KEYS[i], KEYS[i + 1]) > 0 then taken[#taken + 1] = ARGV[(i - 2) / 3 * 4 + 1] end
+  end
+  return taken
+end
+local members, aborts = {}, redis.call('EXISTS', KEYS[1]) == 1
 for i = 2, #KEYS, 3 do
   local a = (i - 2) / 3 * 4
   redis.call('PSETEX', KEYS[i], ARGV[a + 3], ARGV[a + 2])
-  redis.call('ZADD', KEYS[i + 2], ARGV[a + 4], ARGV[a + 1])
-  redis.call('ZREM', KEYS[1], ARGV[a + 1])
+  if aborts then redis.call('ZREM', KEYS[1], ARGV[a + 1]) end
+  local m = members[KEYS[i + 2]] or {}
+  m[#m + 1] = ARGV[a + 4]
+  m[#m + 1] = ARGV[a + 1]
+  members[KEYS[i + 2]] = m
+  if #m >= 2 * CHUNK then redis.call('ZADD', KEYS[i + 2], unpack(m)); members[KEYS[i + 2]] = {} end
 end
-return taken
+for queue, m in pairs(members) do
+  if #m > 0 then redis.call('ZADD', queue, unpack(m)) end
+end
+return {}
 """
 )
 
@@ -151,6 +170,7 @@ class RedisProtocol:
     def enqueue(self, specs: Sequence[JobSpec]) -> Op[list[JobMetadata]]:
         """Enqueue all jobs in one round trip, or none if an id is taken."""
         now_ms = timestamp_ms()
+        enqueue_time = ms_to_datetime(now_ms)
         keys: list[str] = [abort_jobs_ss]
         args: list[Any] = []
         metas: list[JobMetadata] = []
@@ -178,7 +198,7 @@ class RedisProtocol:
                     name=spec.name,
                     args=tuple(spec.args),
                     kwargs=dict(spec.kwargs),
-                    enqueue_time=ms_to_datetime(now_ms),
+                    enqueue_time=enqueue_time,
                     status=status,
                     queue_name=queue_name,
                 )

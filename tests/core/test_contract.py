@@ -222,6 +222,33 @@ async def test_bulk_enqueue_is_all_or_nothing(backend: Backend) -> None:
         )
 
 
+async def test_large_bulk_enqueue_spanning_two_queues(backend: Backend) -> None:
+    """Batches larger than the script's chunk (500): one taken id far in refuses all of them."""
+    queue, _ = backend
+    other = f"contract-other-{uuid.uuid4().hex}"
+    taken = new_id()
+    await queue.enqueue("tests.jobs.add", 0, 0, _job_id=taken, _defer_by=60)
+    specs = [
+        JobSpec("tests.jobs.add", (i, i), queue_name=other if i % 2 else None, job_id=new_id(), defer_by=60)
+        for i in range(1200)
+    ]
+    with pytest.raises(JobNotQueued) as excinfo:
+        await queue.enqueue_many([*specs[:1100], JobSpec("tests.jobs.add", job_id=taken), *specs[1100:]])
+    assert excinfo.value.job_ids == (taken,)
+    for spec in specs[::97]:
+        with pytest.raises(JobNotFound):
+            await queue.get_job_metadata(spec.job_id or "", spec.queue_name)
+    metas = await queue.enqueue_many(specs)
+    assert [m.id for m in metas] == [s.job_id for s in specs]
+    for spec in [*specs[::97], specs[-1]]:
+        meta = await queue.get_job_metadata(spec.job_id or "", spec.queue_name)
+        assert (meta.status, meta.args, meta.queue_name) == (
+            JobStatus.deferred,
+            spec.args,
+            spec.queue_name or queue.default_queue_name,
+        )
+
+
 async def test_unserialisable_arguments_are_refused(backend: Backend) -> None:
     queue, _ = backend
     job_id = new_id()

@@ -13,7 +13,7 @@ from arq.constants import abort_jobs_ss
 from arq.jobs import Job
 from django.conf import settings
 
-from django_arq import JobStatus, RedisArqQueue, RedisUnavailable
+from django_arq import JobSpec, JobStatus, RedisArqQueue, RedisUnavailable
 from tests.helpers import async_wait_for, free_port, redis_server
 
 
@@ -89,6 +89,14 @@ def test_abort_of_unknown_id_leaves_nothing_in_the_abort_set(queue, redis_client
     job_id = f"ghost-{uuid.uuid4().hex}"
     assert queue.abort_job_sync(job_id, timeout=None) is False
     assert redis_client.zscore(abort_jobs_ss, job_id) is None
+
+
+def test_bulk_enqueue_clears_stale_abort_requests_past_the_first_chunk(queue, redis_client) -> None:
+    ids = [f"stale-{uuid.uuid4().hex}" for _ in range(1100)]
+    redis_client.zadd(abort_jobs_ss, {ids[0]: 1, ids[700]: 1, ids[-1]: 1})
+    queue.enqueue_many_sync([JobSpec("tests.jobs.add", (1, 1), job_id=i, defer_by=600) for i in ids])
+    assert [redis_client.zscore(abort_jobs_ss, i) for i in (ids[0], ids[700], ids[-1])] == [None] * 3
+    assert redis_client.zscore(queue.default_queue_name, ids[-1]) is not None
 
 
 async def test_enqueue_clears_a_stale_abort_request(queue, redis_client, arq_workers) -> None:
