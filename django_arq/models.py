@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .queues.jobs import JobStatus
@@ -40,6 +41,7 @@ class JobRecord(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="retries",
+        db_index=False,  # a partial index below: few records are retries
     )
     created_at = models.DateTimeField(_("record created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("record updated"), auto_now=True)
@@ -48,17 +50,25 @@ class JobRecord(models.Model):
         verbose_name = _("job")
         verbose_name_plural = _("jobs")
         ordering = ["-enqueue_time", "-id"]
+        # Every index costs each insert (and each status update) an entry, so there are only those
+        # the admin's filters, ordering and searches read. The unique constraint leads with
+        # ``job_id``: it also serves the search by job id. Columns that stay empty for most of a
+        # record's life (``finish_time``, ``retry_of``) are indexed where set only.
         constraints = [
-            models.UniqueConstraint(fields=["alias", "job_id"], name="django_arq_unique_alias_job_id")
+            models.UniqueConstraint(fields=["job_id", "alias"], name="django_arq_unique_job_id_alias")
         ]
         indexes = [
             models.Index(fields=["-enqueue_time", "-id"], name="django_arq_enqueue_idx"),
-            models.Index(fields=["job_id"], name="django_arq_job_id_idx"),
             models.Index(fields=["status", "-enqueue_time"], name="django_arq_status_idx"),
             models.Index(fields=["queue_name", "-enqueue_time"], name="django_arq_queue_idx"),
             models.Index(fields=["alias", "-enqueue_time"], name="django_arq_alias_idx"),
             models.Index(fields=["name", "-enqueue_time"], name="django_arq_name_idx"),
-            models.Index(fields=["finish_time"], name="django_arq_finish_idx"),
+            models.Index(
+                fields=["finish_time"], name="django_arq_finished_idx", condition=Q(finish_time__isnull=False)
+            ),
+            models.Index(
+                fields=["retry_of"], name="django_arq_retry_of_idx", condition=Q(retry_of__isnull=False)
+            ),
         ]
         permissions = [
             ("operate_jobrecord", "Can abort and retry jobs"),
