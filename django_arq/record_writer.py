@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from django.db import connections, transaction
+from django.db import connections
 
 from .queues.jobs import JobMetadata
 from .upsert import upsert_records
@@ -126,9 +126,7 @@ class RecordWriter:
         # This thread keeps one connection for as long as it works (CONN_MAX_AGE is about requests);
         # a failed write closes it, and the retry opens a new one.
         rows = [row for alias, jobs in batch for row in record_rows(alias, jobs)]
-        using = records_db()
-        with transaction.atomic(using=using):
-            upsert_records(using, rows)
+        upsert_records(records_db(), rows)  # one transaction
 
 
 writer = RecordWriter()

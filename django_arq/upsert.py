@@ -5,8 +5,9 @@ model instance. Rows here are plain dicts whose values need no conversion beside
 JSON, so on databases with ``INSERT ... ON CONFLICT (...) DO UPDATE`` (PostgreSQL, SQLite) they
 are sent as multi-row ``INSERT ... VALUES`` statements (SQLite's 999-parameter limit allows 52
 rows per statement, all in one transaction); on PostgreSQL, batches of ``COPY_MIN_ROWS`` or more
-are copied (``COPY``, formatted in C by psycopg) into a temporary staging table and inserted from
-there with one ``INSERT ... SELECT ... ON CONFLICT``. Other databases go through ``bulk_create``.
+are copied (``COPY``, formatted in C by psycopg): new records straight into the table, and, if one
+of them exists already or fields are to be updated, into a temporary staging table from which one
+``INSERT ... SELECT ... ON CONFLICT`` writes them. Other databases go through ``bulk_create``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from contextlib import nullcontext
 from functools import cache, partial
 from typing import Any
 
-from django.db import connections, models, transaction
+from django.db import IntegrityError, connections, models, transaction
 from django.utils import timezone
+
+from .payloads import JsonText
 
 __all__ = ["upsert_records"]
 
 #: Parameters per statement where the backend sets no limit.
 MAX_PARAMS = 65535
-#: From this many rows on, PostgreSQL gets them through COPY into a temporary staging table.
+#: From this many rows on, PostgreSQL gets them through COPY.
 COPY_MIN_ROWS = 20
 
 
@@ -47,8 +50,12 @@ def _defaults(now: Any) -> dict[str, Any]:
     }
 
 
+#: (attname, quoted column, adapter for statements, adapter for COPY) of each column written.
+Columns = tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...]
+
+
 @cache
-def _columns(using: str) -> tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...]:
+def _columns(using: str) -> Columns:
     """(attname, quoted column, adapter for statements, adapter for COPY) of every field but the key."""
     from .models import JobRecord
 
@@ -63,8 +70,8 @@ def _columns(using: str) -> tuple[tuple[str, str, Callable[[Any], Any], Callable
         if isinstance(field, models.DateTimeField):
             adapt = _memo(ops.adapt_datetimefield_value)
         elif isinstance(field, models.JSONField):
-            adapt = partial(_json, partial(ops.adapt_json_value, encoder=field.encoder))
-            copy = partial(_json, partial(json.dumps, cls=field.encoder))
+            adapt = partial(_json, partial(ops.adapt_json_value, encoder=field.encoder), ops.adapt_json_value)
+            copy = partial(_json, partial(json.dumps, cls=field.encoder), _as_is)
         columns.append((field.attname, ops.quote_name(field.column or field.attname), adapt, copy))
     return tuple(columns)
 
@@ -73,8 +80,22 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _json(adapt: Callable[[Any], Any], value: Any) -> Any:
-    return None if value is None else adapt(value)
+def _json(adapt: Callable[[Any], Any], adapt_text: Callable[..., Any], value: Any) -> Any:
+    """``adapt`` a value for a JSON column; JSON text from ``json_text`` is written as it is."""
+    if value is None:
+        return None
+    return adapt_text(value, _TextEncoder) if isinstance(value, JsonText) else adapt(value)
+
+
+def _as_is(text: JsonText, encoder: type[json.JSONEncoder]) -> str:
+    return str(text)
+
+
+class _TextEncoder(json.JSONEncoder):
+    """Writes ``JsonText`` as the JSON it is."""
+
+    def encode(self, o: Any) -> str:
+        return str(o) if isinstance(o, JsonText) else super().encode(o)
 
 
 def _memo(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -120,20 +141,20 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
     conflict = f" ON CONFLICT ({quote('alias')}, {quote('job_id')}) DO " + (
         f"UPDATE SET {sets}" if fields else "NOTHING"
     )
-    full = [{**defaults, **row, "updated_at": now} for row in rows]
-    if connection.vendor == "postgresql" and len(full) >= COPY_MIN_ROWS:
+    if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        copied = _values(rows, columns, defaults, for_copy=True)
+        if not fields and _copy_into(using, table, names, copied):
+            return
         with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
             stage = quote(f"{JobRecord._meta.db_table}_stage")
             # Every time: a rolled-back transaction takes the table's creation with it.
             create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT "
             cursor.execute(f"{create}{names} FROM {table} WITH NO DATA")
-            with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-                for values in full:
-                    copy.write_row([adapt(values[name]) for name, _, _, adapt in columns])
+            _copy(cursor, stage, names, copied)
             order = f" ORDER BY {quote('alias')}, {quote('job_id')}"
             cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage}{order}{conflict}")  # noqa: S608
         return
-    params = [[adapt(values[name]) for name, _, adapt, _ in columns] for values in full]
+    params = _values(rows, columns, defaults, for_copy=False)
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = max(1, (connection.features.max_query_params or MAX_PARAMS) // len(columns))
     statements = [params[i : i + per_statement] for i in range(0, len(params), per_statement)]
@@ -143,3 +164,49 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
         for chunk in statements:
             sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(chunk))}{conflict}"  # noqa: S608
             cursor.execute(sql, [value for row in chunk for value in row])
+
+
+def _values(
+    rows: Sequence[Mapping[str, Any]], columns: Columns, defaults: Mapping[str, Any], *, for_copy: bool
+) -> list[list[Any]]:
+    """Every row's column values, adapted for a statement or for COPY. A column that no row sets
+    (or ``updated_at``, always now) is adapted once, not once per row."""
+    given = set().union(*rows) - {"updated_at"}
+    template: list[Any] = []
+    varying: list[tuple[int, str, Any, Callable[[Any], Any]]] = []
+    for i, (name, _, for_statement, copy) in enumerate(columns):
+        adapt = copy if for_copy else for_statement
+        default = defaults.get(name)  # the key columns have none: every row gives them
+        template.append(adapt(default))
+        if name in given:
+            varying.append((i, name, default, adapt))
+    values = []
+    for row in rows:
+        row_values = template.copy()
+        for i, name, default, adapt in varying:
+            row_values[i] = adapt(row.get(name, default))
+        values.append(row_values)
+    return values
+
+
+def _copy(cursor: Any, table: str, names: str, values: list[list[Any]]) -> None:
+    """``COPY`` rows of adapted ``values`` into ``table`` (PostgreSQL), in the order given."""
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
+
+
+def _copy_into(using: str, table: str, names: str, values: list[list[Any]]) -> bool:
+    """Copy new records straight into the table: False, with nothing written, if one exists already.
+
+    Records are nearly always new (a worker creates a record only if it is still missing a
+    ``JobRecorder.flush_interval`` later), so this skips the staging table; on a conflict the
+    caller falls back to the staged ``INSERT ... ON CONFLICT``.
+    """
+    connection = connections[using]
+    try:
+        with transaction.atomic(using=using), connection.wrap_database_errors, connection.cursor() as cursor:
+            _copy(cursor, table, names, values)
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,53 @@
+"""upsert_records on its own: batches large enough for COPY, with and without existing records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import nullcontext
+
+import pytest
+from django.db import connection, transaction
+
+from django_arq.models import JobRecord
+from django_arq.upsert import COPY_MIN_ROWS, upsert_records
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def rows(ids: range, **fields: object) -> list[dict[str, object]]:
+    base = {"alias": "default", "name": "tests.jobs.add", "enqueue_time": T0, "queue_name": "q", **fields}
+    return [{"job_id": f"u{i:04d}", "args": [i], **base} for i in ids]
+
+
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_a_large_batch_with_some_records_existing_inserts_only_the_others(in_transaction: bool) -> None:
+    """The straight COPY meets an existing record: nothing is lost, the existing one is kept,
+    and a surrounding transaction goes on (its earlier work kept)."""
+    n = 3 * COPY_MIN_ROWS
+    upsert_records("default", rows(range(n // 2, n // 2 + 1), status="complete", queue_name="kept"))
+    with transaction.atomic() if in_transaction else nullcontext():
+        JobRecord.objects.create(job_id="before", name="n", enqueue_time=T0, queue_name="q")
+        upsert_records("default", rows(range(n)))
+        assert JobRecord.objects.filter(alias="default").count() == n + 1
+    kept = JobRecord.objects.get(job_id=f"u{n // 2:04d}")
+    assert (kept.status, kept.queue_name, kept.args) == ("complete", "kept", [n // 2])
+    assert JobRecord.objects.get(job_id="u0001").args == [1]
+    assert JobRecord.objects.filter(job_id="before").exists()
+
+
+def test_a_large_batch_of_new_records_is_copied_straight_into_the_table() -> None:
+    stage = "pg_temp.django_arq_jobrecord_stage"
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+    n = 5 * COPY_MIN_ROWS
+    upsert_records("default", rows(range(n), kwargs={"k": "v"}))
+    assert JobRecord.objects.count() == n
+    record = JobRecord.objects.get(job_id="u0007")
+    assert (record.args, record.kwargs, record.enqueue_time, record.status) == ([7], {"k": "v"}, T0, "queued")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # no staging table was needed
+            cursor.execute("SELECT to_regclass(%s)", [stage])
+            assert cursor.fetchone() == (None,)
