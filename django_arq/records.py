@@ -29,7 +29,7 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from .handler import get_queue
-from .payloads import jsonable
+from .payloads import json_text
 from .queues.base import ArqQueue, QueueConfig
 from .queues.jobs import JobMetadata, JobResult, JobSpec, Seconds
 from .record_writer import flush_records, writer
@@ -56,8 +56,8 @@ def record_rows(alias: str, jobs: Sequence[JobMetadata]) -> list[dict[str, Any]]
         {
             "job_id": m.id,
             "name": m.name,
-            "args": jsonable(list(m.args)),
-            "kwargs": jsonable(dict(m.kwargs)),
+            "args": json_text(m.args),
+            "kwargs": json_text(dict(m.kwargs)),
             "enqueue_time": m.enqueue_time,
             "status": m.status.value,
             "queue_name": m.queue_name,
