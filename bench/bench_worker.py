@@ -3,8 +3,11 @@
 Target: at least 0.9x the jobs/second of the bare worker, in wall time and in CPU time per job
 (arq's poll interval caps wall throughput on both sides; CPU per job shows the records' cost).
 Both workers run in this process, in burst mode, on the same prefilled queue, with the same
-settings; the django-arq worker's time includes its last record flush. Uses a throwaway database
-and Redis db 12 (``BENCH_WORKER_REDIS_URL``). Best of ``--rounds``:
+settings; the django-arq worker's time includes its last record flush. Each round runs the three
+workers in a shuffled order on a freshly emptied records table; the figures are the best of
+``--rounds`` for each, and the median over rounds of the ratio within a round (a paired figure,
+steadier on a machine whose speed drifts). Uses a throwaway database and Redis db 12
+(``BENCH_WORKER_REDIS_URL``):
 
     .venv/bin/python bench/bench_worker.py                  # PostgreSQL and SQLite
     .venv/bin/python bench/bench_worker.py --db sqlite --jobs 3000 --rounds 3
@@ -15,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
+import statistics
 import subprocess
 import sys
 import time
@@ -44,6 +49,7 @@ async def run(jobs: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
     from arq import Worker, func
     from asgiref.sync import sync_to_async
     from django.conf import settings
+    from django.core.management.color import no_style
     from django.db import connections
     from django.test.utils import override_settings
 
@@ -58,8 +64,15 @@ async def run(jobs: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
     specs = [JobSpec(NAME, (i, 1), queue_name=QUEUE) for i in range(jobs)]
     results: dict[str, list[tuple[float, float]]] = {BARE: [], NO_RECORDS: [], RECORDS: []}
 
+    def empty_records() -> None:
+        """TRUNCATE on PostgreSQL: deleted rows piling up over the rounds would slow later runs."""
+        connection = connections["default"]
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sql_flush(no_style(), [JobRecord._meta.db_table]):
+                cursor.execute(sql)
+
     async def prefill() -> None:
-        await sync_to_async(JobRecord.objects.all().delete)()
+        await sync_to_async(empty_records)()
         await queue.enqueue_many(specs)  # records exist, as for jobs enqueued through get_queue()
         await aflush_records()
 
@@ -82,14 +95,18 @@ async def run(jobs: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
         with override_settings(ARQ_QUEUES={"default": {**settings.ARQ_QUEUES["default"], "AUDIT": False}}):
             return django()
 
+    shuffle = random.Random(0).shuffle
     for _ in range(rounds):
-        for label, build in ((BARE, bare), (NO_RECORDS, django_no_records), (RECORDS, django)):
+        order = [(BARE, bare), (NO_RECORDS, django_no_records), (RECORDS, django)]
+        shuffle(order)
+        for label, build in order:
             await prefill()
             worker = build()
             results[label].append(await measure(worker))
             assert worker.jobs_complete == jobs, (label, worker)
-    done = await sync_to_async(JobRecord.objects.filter(status="complete", success=True).count)()
-    assert done == jobs, f"only {done} of {jobs} records complete after the django-arq run"
+            if label == RECORDS:
+                done = await sync_to_async(JobRecord.objects.filter(status="complete", success=True).count)()
+                assert done == jobs, f"only {done} of {jobs} records complete after the django-arq run"
     await sync_to_async(JobRecord.objects.all().delete)()
     await queue.aclose()
     await sync_to_async(connections.close_all)()
@@ -133,13 +150,16 @@ def main() -> int:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     print(f"\n== {args.db}: {args.jobs} no-op jobs per run, best of {args.rounds}, {SETTINGS} ==")
-    bare_wall = min(w for w, _ in results[BARE])
-    bare_cpu = min(c for _, c in results[BARE])
+    bare_runs = results[BARE]
+    bare_wall, bare_cpu = min(w for w, _ in bare_runs), min(c for _, c in bare_runs)
     for label, runs in results.items():
         wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
+        paired_wall = statistics.median(b[0] / r[0] for b, r in zip(bare_runs, runs, strict=True))
+        paired_cpu = statistics.median(b[1] / r[1] for b, r in zip(bare_runs, runs, strict=True))
+        rate, per_job = args.jobs / wall, cpu / args.jobs * 1e6
         print(
-            f"  {label:30} {args.jobs / wall:7.0f} jobs/s ({bare_wall / wall:4.2f}x)   "
-            f"{cpu / args.jobs * 1e6:6.0f} us CPU/job ({bare_cpu / cpu:4.2f}x)"
+            f"  {label:30} {rate:7.0f} jobs/s ({bare_wall / wall:4.2f}x, paired {paired_wall:4.2f}x)"
+            f"   {per_job:6.0f} us CPU/job ({bare_cpu / cpu:4.2f}x, paired {paired_cpu:4.2f}x)"
         )
     return 0
 
