@@ -87,6 +87,11 @@ def _json(adapt: Callable[[Any], Any], adapt_text: Callable[..., Any], value: An
     return adapt_text(value, _TextEncoder) if isinstance(value, JsonText) else adapt(value)
 
 
+def _loaded(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with its JSON text loaded, for model instances (whose JSONFields encode values)."""
+    return {name: json.loads(v) if isinstance(v, JsonText) else v for name, v in row.items()}
+
+
 def _as_is(text: JsonText, encoder: type[json.JSONEncoder]) -> str:
     return str(text)
 
@@ -127,7 +132,7 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
     now = timezone.now()
     defaults = _defaults(now)
     if not connection.features.supports_update_conflicts_with_target:
-        objs = [JobRecord(**{**defaults, **row, "updated_at": now}) for row in rows]
+        objs = [JobRecord(**{**defaults, **_loaded(row), "updated_at": now}) for row in rows]
         conflicts = (
             {"update_conflicts": True, "update_fields": fields} if fields else {"ignore_conflicts": True}
         )

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, transaction
 
 from django_arq.models import JobRecord
+from django_arq.payloads import json_text
 from django_arq.upsert import COPY_MIN_ROWS, upsert_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,7 +19,7 @@ T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 def rows(ids: range, **fields: object) -> list[dict[str, object]]:
     base = {"alias": "default", "name": "tests.jobs.add", "enqueue_time": T0, "queue_name": "q", **fields}
-    return [{"job_id": f"u{i:04d}", "args": [i], **base} for i in ids]
+    return [{"job_id": f"u{i:04d}", "args": json_text([i]), **base} for i in ids]
 
 
 @pytest.mark.parametrize("in_transaction", [False, True])
@@ -51,3 +52,13 @@ def test_a_large_batch_of_new_records_is_copied_straight_into_the_table() -> Non
         with connection.cursor() as cursor:  # no staging table was needed
             cursor.execute("SELECT to_regclass(%s)", [stage])
             assert cursor.fetchone() == (None,)
+
+
+def test_databases_without_on_conflict_get_json_values_not_json_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other databases go through bulk_create: JSON text from json_text is loaded, not stored as a string."""
+    monkeypatch.setattr(connection.features, "supports_update_conflicts_with_target", False)
+    upsert_records("default", rows(range(3), kwargs=json_text({"k": [1]})))
+    upsert_records("default", rows(range(4)))  # the three exist: ignored
+    record = JobRecord.objects.get(job_id="u0002")
+    assert (record.args, record.kwargs) == ([2], {"k": [1]})
+    assert JobRecord.objects.get(job_id="u0003").args == [3]
