@@ -22,7 +22,14 @@ try:  # redis[hiredis]
 except ImportError:  # pragma: no cover - hiredis is installed wherever the tests run
     hiredis = None  # type: ignore[assignment]
 
-__all__ = ["EXTRA_OPTIONS", "REDIS_OPTIONS", "ConnectionFactory", "redact_url"]
+__all__ = [
+    "EXTRA_OPTIONS",
+    "REDIS_OPTIONS",
+    "ConnectionFactory",
+    "PackedByHiredis",
+    "redact_url",
+    "repack_in_c",
+]
 
 #: Keys of ``OPTIONS`` that are arq ``RedisSettings`` fields.
 REDIS_OPTIONS = frozenset(f.name for f in dataclasses.fields(RedisSettings))
@@ -122,6 +129,15 @@ class PackedByHiredis:
             return [hiredis.pack_command(words + rest)]
         except TypeError as exc:
             raise DataError(str(exc)) from exc
+
+
+async def repack_in_c(client: redis.asyncio.Redis) -> None:
+    """Make a client that has opened connections already (arq's ``create_pool`` pings) pack in C:
+    its connections are closed and forgotten, so call it while none is in use."""
+    if hiredis is not None and not issubclass(client.connection_pool.connection_class, PackedByHiredis):
+        _packed_in_c(client)
+        await client.connection_pool.disconnect()
+        client.connection_pool.reset()
 
 
 def _packed_in_c(client: redis.asyncio.Redis) -> redis.asyncio.Redis:

@@ -46,3 +46,21 @@ async def test_every_kind_of_async_client_packs_in_c(url: str, options: dict[str
     assert isinstance(made, PackedByHiredis)
     assert [c.__name__ for c in type(made).__mro__[1:3]] == ["PackedByHiredis", kind]  # TLS etc. kept
     await client.aclose()
+
+
+async def test_a_client_with_open_connections_is_repacked() -> None:
+    """arq's create_pool pings before the worker gets its pool: that connection is dropped too."""
+    from arq import create_pool
+    from django.conf import settings
+
+    from django_arq.queues.connection import repack_in_c
+
+    pool = await create_pool(ConnectionFactory(settings.ARQ_QUEUES["default"]["REDIS_URL"]).arq_settings())
+    assert not issubclass(pool.connection_pool.connection_class, PackedByHiredis)
+    await repack_in_c(pool)
+    assert await pool.ping()
+    async with pool.client() as client:  # a connection taken from the pool
+        await client.ping()
+    connections = [*pool.connection_pool._available_connections]
+    assert connections and all(isinstance(c, PackedByHiredis) for c in connections)
+    await pool.aclose()

@@ -82,3 +82,19 @@ def test_bad_settings_are_reported(worker: dict[str, Any], message: str) -> None
 def test_worker_problems_for_system_checks() -> None:
     assert worker_problems({"FUNCTIONS": ["a.b"], "MAX_JOBS": 5}) == []
     assert worker_problems({"FUNCTIONS": [1]}) == ["WORKER['FUNCTIONS'] must be a list of dotted paths"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_worker_pool_packs_commands_in_c() -> None:
+    """arq's pool, made by the worker's main(), sends every command packed by hiredis."""
+    from django_arq.queues.connection import PackedByHiredis
+
+    worker = create_worker(queue_name=f"build-{id(object())}", burst=True, handle_signals=False)
+    await worker.main()  # an empty queue: a burst run returns at once
+    try:
+        pool = worker.pool.connection_pool
+        assert issubclass(pool.connection_class, PackedByHiredis)
+        assert all(isinstance(c, PackedByHiredis) for c in pool._available_connections)
+        assert pool._available_connections
+    finally:
+        await worker.close()
