@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
-from arq.connections import RedisSettings, create_pool
+from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, func
@@ -215,6 +215,9 @@ class DjangoWorker(Worker):
     # -- arq hooks -----------------------------------------------------------------------------
 
     async def _startup(self, ctx: dict[str, Any]) -> None:
+        # arq's pool, its commands packed in C from here on (no connection is in use yet): a worker
+        # sends some 18 commands per job, and redis-py's asyncio client packs them in Python.
+        await repack_in_c(ctx["redis"])
         ctx["alias"] = self.alias
         self._tidy = asyncio.create_task(self._tidy_connections(), name="django-arq-connections")
         if self.recorder is not None:
@@ -239,20 +242,6 @@ class DjangoWorker(Worker):
             if self.recorder is not None:
                 await self.recorder.close()
             await asyncio.get_running_loop().run_in_executor(None, self.sync_executor.shutdown)
-
-    async def main(self) -> None:
-        """arq's main, on arq's own pool (made here as arq makes it) with its commands packed in C:
-        a worker sends some 18 commands per job, and redis-py's asyncio client packs in Python."""
-        if self._pool is None:
-            self._pool = await create_pool(
-                self.redis_settings,
-                job_deserializer=self.job_deserializer,
-                job_serializer=self.job_serializer,
-                default_queue_name=self.queue_name,
-                expires_extra_ms=self.expires_extra_ms,
-            )
-            await repack_in_c(self._pool)
-        await super().main()
 
     async def _poll_iteration(self) -> None:
         """arq's poll, riding out a Redis outage: arq's worker would stop at the first failed command."""

@@ -134,19 +134,24 @@ class PackedByHiredis:
 async def repack_in_c(client: redis.asyncio.Redis) -> None:
     """Make a client that has opened connections already (arq's ``create_pool`` pings) pack in C:
     its connections are closed and forgotten, so call it while none is in use."""
-    if hiredis is not None and not issubclass(client.connection_pool.connection_class, PackedByHiredis):
-        _packed_in_c(client)
+    if _use_hiredis(client.connection_pool):
         await client.connection_pool.disconnect()
         client.connection_pool.reset()
 
 
 def _packed_in_c(client: redis.asyncio.Redis) -> redis.asyncio.Redis:
     """``client``, its connections packing commands with hiredis when it is installed."""
-    pool = client.connection_pool
-    if hiredis is not None and not issubclass(pool.connection_class, PackedByHiredis):
-        base = pool.connection_class
-        pool.connection_class = type(base.__name__, (PackedByHiredis, base), {})
+    _use_hiredis(client.connection_pool)
     return client
+
+
+def _use_hiredis(pool: redis.asyncio.ConnectionPool) -> bool:
+    """Give ``pool`` connections that pack with hiredis, if installed; True if this changed it."""
+    if hiredis is None or issubclass(pool.connection_class, PackedByHiredis):
+        return False
+    base = pool.connection_class
+    pool.connection_class = type(base.__name__, (PackedByHiredis, base), {})
+    return True
 
 
 def _sentinel_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
