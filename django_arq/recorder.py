@@ -29,7 +29,7 @@ from arq.jobs import JobStatus, deserialize_result
 from django.conf import settings
 from django.db import connections
 
-from .payloads import jsonable
+from .payloads import json_text, jsonable
 from .queues.jobs import is_abort_result
 from .record_updates import update_records
 from .record_writer import MAX_PENDING
@@ -58,8 +58,8 @@ class Creation(NamedTuple):
         """The record's fields besides the status fields."""
         return {
             "name": self.name,
-            "args": jsonable(list(self.args)),
-            "kwargs": jsonable(dict(self.kwargs)),
+            "args": json_text(self.args),
+            "kwargs": json_text(dict(self.kwargs)),
             "enqueue_time": self.enqueue_time,
             "queue_name": self.queue_name,
         }
@@ -190,7 +190,7 @@ class JobRecorder:
             create = Creation(r.function, r.args, r.kwargs, r.enqueue_time, r.queue_name)
             _, result, error = self._outcome(r.success, r.result)
             update.update(result=jsonable(result), error=error, finish_time=r.finish_time, job_try=r.job_try)
-        update.setdefault("finish_time", datetime.now(UTC))
+        update.setdefault("finish_time", datetime.now(self._tz))
         update.setdefault("error", "ended by the worker before it started")
         self._add(job_id, update, create)
 
