@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.encoder
 import math
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -59,7 +61,23 @@ class JsonText(str):
     __slots__ = ()
 
 
-_encode = json.JSONEncoder(allow_nan=False, default=jsonable).encode
+def _c_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` with ``default=jsonable`` and ``allow_nan=False``, its C encoder made once.
+
+    ``JSONEncoder.encode`` makes a new C encoder on every call, which costs more than encoding
+    a job's arguments; this one is made once (no cycle markers: a cycle ends in RecursionError).
+    Where the C accelerator is missing, ``JSONEncoder.encode`` does the same in Python.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)  # not in typeshed
+    if make is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(allow_nan=False, default=jsonable, check_circular=False).encode
+    # markers, default, string encoder, indent, separators, sort_keys, skipkeys, allow_nan
+    ascii_strings = json.encoder.encode_basestring_ascii
+    encoder = make(None, jsonable, ascii_strings, None, ": ", ", ", False, False, False)
+    return lambda value: "".join(encoder(value, 0))
+
+
+_encode = _c_encoder()
 
 
 def json_text(value: Any) -> JsonText:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
 
 from asgiref.sync import sync_to_async
 from django.db import router, transaction
@@ -31,7 +31,7 @@ from django.utils import timezone
 from .handler import get_queue
 from .payloads import json_text
 from .queues.base import ArqQueue, QueueConfig
-from .queues.jobs import JobMetadata, JobResult, JobSpec, Seconds
+from .queues.jobs import JobMetadata, JobResult, JobSpec, Seconds, job_ids
 from .record_writer import flush_records, writer
 from .upsert import upsert_records
 
@@ -188,8 +188,8 @@ def enqueue_many_on_commit(
     is logged (logger ``django_arq.records``, with the job ids) and re-raised from the block that
     committed (Django's ``on_commit`` behaviour), and no record is written for the unsent jobs.
     """
-    specs = [spec if spec.job_id else _with_id(spec) for spec in jobs]
-    ids = [spec.job_id or "" for spec in specs]
+    ids = job_ids(jobs)
+    specs = [spec if spec.job_id else replace(spec, job_id=i) for spec, i in zip(jobs, ids, strict=True)]
 
     def send() -> None:
         try:
@@ -200,19 +200,6 @@ def enqueue_many_on_commit(
 
     transaction.on_commit(send, using=using)
     return ids
-
-
-def _with_id(spec: JobSpec) -> JobSpec:
-    return JobSpec(
-        spec.name,
-        spec.args,
-        spec.kwargs,
-        spec.queue_name,
-        uuid4().hex,
-        spec.defer_until,
-        spec.defer_by,
-        spec.expires,
-    )
 
 
 def enqueue_on_commit(

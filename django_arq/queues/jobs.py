@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,6 +94,21 @@ def job_status(in_progress: bool, score_ms: float | None, now_ms: int) -> JobSta
     if score_ms is not None and score_ms > now_ms:
         return JobStatus.deferred
     return JobStatus.queued
+
+
+def job_ids(specs: Sequence[JobSpec]) -> list[str]:
+    """Each spec's job id, or a new one where it has none: a random UUID (version 4) in hex, as
+    arq makes them. The random bytes of a batch are read at once (``uuid4()`` per job would cost
+    a bulk enqueue a tenth of its time)."""
+    missing = sum(1 for spec in specs if not spec.job_id)
+    if not missing:
+        return [spec.job_id or "" for spec in specs]
+    raw = bytearray(os.urandom(16 * missing))
+    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # the RFC 4122 variant
+    hexed = raw.hex()
+    fresh = (hexed[i : i + 32] for i in range(0, len(hexed), 32))
+    return [spec.job_id or next(fresh) for spec in specs]
 
 
 def check_distinct_ids(ids: Sequence[str]) -> None:

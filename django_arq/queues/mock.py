@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 from arq.jobs import JobStatus
 from arq.utils import ms_to_datetime, timestamp_ms
@@ -19,7 +18,16 @@ from django.utils.module_loading import import_string
 
 from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .exceptions import JobNotFound, JobNotQueued, JobResultUnavailable
-from .jobs import JobMetadata, JobResult, JobSpec, check_distinct_ids, ids_taken, job_status, unserializable
+from .jobs import (
+    JobMetadata,
+    JobResult,
+    JobSpec,
+    check_distinct_ids,
+    ids_taken,
+    job_ids,
+    job_status,
+    unserializable,
+)
 from .serializers import get_serializer
 
 __all__ = ["MockArqQueue"]
@@ -108,8 +116,7 @@ class MockArqQueue(ArqQueue):
     def _enqueue(self, specs: Sequence[JobSpec]) -> list[JobMetadata]:
         now_ms = timestamp_ms()
         new: list[_Job] = []
-        for spec in specs:
-            job_id = spec.job_id or uuid4().hex
+        for spec, job_id in zip(specs, job_ids(specs), strict=True):
             args, kwargs = self._copy(spec, job_id)
             score, ttl = spec.schedule(now_ms)
             status = job_status(False, score, now_ms)

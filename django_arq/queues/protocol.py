@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from uuid import uuid4
 
 from arq.constants import (
     abort_jobs_ss,
@@ -32,6 +31,7 @@ from .jobs import (
     check_distinct_ids,
     ids_taken,
     is_abort_result,
+    job_ids,
     job_status,
     unserializable,
 )
@@ -182,8 +182,7 @@ class RedisProtocol:
         keys: list[str] = [abort_jobs_ss]
         args: list[Any] = []
         metas: list[JobMetadata] = []
-        for spec in specs:
-            job_id = spec.job_id or uuid4().hex
+        for spec, job_id in zip(specs, job_ids(specs), strict=True):
             queue_name = spec.queue_name or self.default_queue_name
             score, ttl_ms = spec.schedule(now_ms, self.expires_extra_ms)
             try:

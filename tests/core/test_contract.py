@@ -222,6 +222,24 @@ async def test_bulk_enqueue_is_all_or_nothing(backend: Backend) -> None:
         )
 
 
+async def test_new_job_ids_are_random_uuid4_hex_and_given_ids_are_kept(backend: Backend) -> None:
+    """As arq's: ``uuid4().hex`` where the caller gives none, also within a batch that gives some."""
+    queue, _ = backend
+    given = new_id()
+    specs = [JobSpec("tests.jobs.add", (i, i), job_id=given if i == 3 else None) for i in range(300)]
+    metas = await queue.enqueue_many([*specs, JobSpec("tests.jobs.add", (0, 0))])
+    assert metas[3].id == given
+    fresh = [m.id for i, m in enumerate(metas) if i != 3]
+    assert len(set(fresh)) == len(fresh) == 300
+    for job_id in fresh:
+        assert len(job_id) == 32 and uuid.UUID(job_id).hex == job_id
+        assert uuid.UUID(job_id).version == 4 and uuid.UUID(job_id).variant == uuid.RFC_4122
+    for meta in (metas[0], metas[3], metas[-1]):
+        assert await queue.get_job_metadata(meta.id) == meta
+    single = await queue.enqueue("tests.jobs.add", 1, 1, _defer_by=60)
+    assert uuid.UUID(single.id).version == 4 and single.id not in fresh
+
+
 async def test_large_bulk_enqueue_spanning_two_queues(backend: Backend) -> None:
     """Batches larger than the script's chunk (500): one taken id far in refuses all of them."""
     queue, _ = backend
