@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from contextlib import nullcontext
 
 import pytest
 from django.db import connection, transaction
 
 from django_arq.models import JobRecord
-from django_arq.payloads import json_text
+from django_arq.payloads import JsonText, json_text
 from django_arq.upsert import COPY_MIN_ROWS, upsert_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,3 +63,53 @@ def test_databases_without_on_conflict_get_json_values_not_json_text(monkeypatch
     record = JobRecord.objects.get(job_id="u0002")
     assert (record.args, record.kwargs) == ([2], {"k": [1]})
     assert JobRecord.objects.get(job_id="u0003").args == [3]
+
+
+#: Text COPY must escape (backslash, tab, newline, carriage return) or could misread (``\N``, ``\.``).
+TRICKY = ["back\\slash", "tab\there", "new\nline", "cr\rhere", "\\N", "\\.", "ünïcødé ✓", "quote'\"", "end\\"]
+
+
+def tricky_rows(ids: range) -> list[dict[str, object]]:
+    kolkata = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    return [
+        {
+            "alias": "default",
+            "job_id": f"t{i:04d}{TRICKY[i % len(TRICKY)]}",
+            "name": TRICKY[(i + 1) % len(TRICKY)],
+            "args": json_text([TRICKY[i % len(TRICKY)], {"\\": "\n", "n": i}]),
+            "kwargs": {"k": TRICKY[(i + 2) % len(TRICKY)], "f": 1.5},  # a value, not JSON text
+            "enqueue_time": T0.astimezone(kolkata) + dt.timedelta(microseconds=i),
+            "queue_name": TRICKY[(i + 3) % len(TRICKY)],
+            "error": TRICKY[(i + 4) % len(TRICKY)],
+            "success": [True, False, None][i % 3],
+            "job_try": i,
+            "result": [None, {"r": TRICKY[i % len(TRICKY)]}, "\\"][i % 3],
+        }
+        for i in ids
+    ]
+
+
+def assert_stored(written: list[dict[str, object]]) -> None:
+    records = {r.job_id: r for r in JobRecord.objects.all()}
+    assert len(records) == len(written)
+    for row in written:
+        record = records[str(row["job_id"])]
+        for name, value in row.items():
+            expected = json.loads(value) if isinstance(value, JsonText) else value
+            assert getattr(record, name) == expected, (row["job_id"], name)
+
+
+@pytest.mark.parametrize("count", [COPY_MIN_ROWS - 1, 3 * COPY_MIN_ROWS])
+def test_every_value_is_stored_as_given_on_every_write_path(count: int) -> None:
+    """Statements (few rows), a straight COPY (a new batch) and the staged COPY (updates) store
+    the same values: special characters, JSON text and values, booleans, NULLs, time zones."""
+    written = tricky_rows(range(count))
+    upsert_records("default", written)
+    assert_stored(written)
+    end = dt.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    updated = [
+        {**row, "error": f"{row['error']}\t\\\r\n", "success": row["success"] is not True, "finish_time": end}
+        for row in written
+    ]
+    upsert_records("default", updated, update=["error", "success", "finish_time"])
+    assert_stored(updated)
