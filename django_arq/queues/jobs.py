@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from arq.constants import expires_extra_ms
 from arq.jobs import JobStatus
@@ -101,8 +102,8 @@ def job_ids(specs: Sequence[JobSpec]) -> list[str]:
     arq makes them. The random bytes of a batch are read at once (``uuid4()`` per job would cost
     a bulk enqueue a tenth of its time)."""
     missing = sum(1 for spec in specs if not spec.job_id)
-    if not missing:
-        return [spec.job_id or "" for spec in specs]
+    if missing < 2:  # nothing to share
+        return [spec.job_id or uuid4().hex for spec in specs]
     raw = bytearray(os.urandom(16 * missing))
     raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
     raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # the RFC 4122 variant

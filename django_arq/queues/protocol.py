@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 from arq.constants import (
@@ -48,7 +49,7 @@ class Script:
 
     source: str
 
-    @property
+    @cached_property
     def sha(self) -> str:
         return hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
 
