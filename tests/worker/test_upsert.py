@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from django_arq.models import JobRecord
 from django_arq.payloads import JsonText, json_text
-from django_arq.upsert import COPY_MIN_ROWS, upsert_records
+from django_arq.upsert import COPY_CHUNK, COPY_MIN_ROWS, upsert_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,10 +99,11 @@ def assert_stored(written: list[dict[str, object]]) -> None:
             assert getattr(record, name) == expected, (row["job_id"], name)
 
 
-@pytest.mark.parametrize("count", [COPY_MIN_ROWS - 1, 3 * COPY_MIN_ROWS])
+@pytest.mark.parametrize("count", [COPY_MIN_ROWS - 1, 3 * COPY_MIN_ROWS, 2 * COPY_CHUNK + 7])
 def test_every_value_is_stored_as_given_on_every_write_path(count: int) -> None:
-    """Statements (few rows), a straight COPY (a new batch) and the staged COPY (updates) store
-    the same values: special characters, JSON text and values, booleans, NULLs, time zones."""
+    """Statements (few rows), a straight COPY (a new batch, in one piece or several) and the staged
+    COPY (updates) store the same values: special characters, JSON text and values, booleans,
+    NULLs, time zones."""
     written = tricky_rows(range(count))
     upsert_records("default", written)
     assert_stored(written)
