@@ -3,8 +3,8 @@
 ``bulk_create(update_conflicts=True)`` spends most of its time preparing each field of each
 model instance. Rows here are plain dicts whose values need no conversion besides datetimes and
 JSON, so on databases with ``INSERT ... ON CONFLICT (...) DO UPDATE`` (PostgreSQL, SQLite) they
-are sent as multi-row ``INSERT ... VALUES`` statements (SQLite's 999-parameter limit allows 52
-rows per statement, all in one transaction); on PostgreSQL, batches of ``COPY_MIN_ROWS`` or more
+are sent as multi-row ``INSERT ... VALUES`` statements (as many rows per statement as the
+parameter limit allows, several statements in one transaction); on PostgreSQL, batches of ``COPY_MIN_ROWS`` or more
 are copied (``COPY``): new records straight into the table, and, if one of them exists already or
 fields are to be updated, into a temporary staging table from which one
 ``INSERT ... SELECT ... ON CONFLICT`` writes them. Other databases go through ``bulk_create``.
@@ -17,12 +17,15 @@ times) and are formatted once per batch here; that halves the cost of formatting
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from functools import cache, partial
 from typing import Any
 
 from django.db import IntegrityError, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
 from .payloads import JsonText
@@ -77,7 +80,9 @@ def _columns(using: str) -> Columns:
             adapt = _memo(ops.adapt_datetimefield_value)
             copy = _memo(_copy_datetime)
         elif isinstance(field, models.JSONField):
-            adapt = partial(_json, partial(ops.adapt_json_value, encoder=field.encoder), ops.adapt_json_value)
+            # Where JSON is stored as ``json.dumps`` makes it (SQLite, ...), JSON text is its own value.
+            as_text = ops.adapt_json_value if _adapts_json(ops) else _as_is
+            adapt = partial(_json, partial(ops.adapt_json_value, encoder=field.encoder), as_text)
             copy = partial(_copy_json, partial(json.dumps, cls=field.encoder))
         columns.append((field.attname, ops.quote_name(field.column or field.attname), adapt, copy))
     return tuple(columns)
@@ -85,6 +90,20 @@ def _columns(using: str) -> Columns:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _adapts_json(ops: BaseDatabaseOperations) -> bool:
+    """Whether the backend adapts JSON values otherwise than Django's default ``json.dumps``."""
+    return type(ops).adapt_json_value is not BaseDatabaseOperations.adapt_json_value
+
+
+def _max_params(connection: BaseDatabaseWrapper) -> int:
+    """Parameters per statement. For SQLite, what the library allows (Django 5.2 assumes 999,
+    which splits a batch of 1,000 records into 20 statements; Django 6 asks the library too)."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return min(MAX_PARAMS, connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    return connection.features.max_query_params or MAX_PARAMS
 
 
 def _copy_text(value: Any) -> str:
@@ -194,7 +213,7 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
         return
     params = list(_values(rows, columns, defaults, for_copy=False))
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = max(1, (connection.features.max_query_params or MAX_PARAMS) // len(columns))
+    per_statement = max(1, _max_params(connection) // len(columns))
     statements = [params[i : i + per_statement] for i in range(0, len(params), per_statement)]
     # One statement needs no transaction of its own; several share one (a single commit).
     batch = transaction.atomic(using=using, savepoint=False) if len(statements) > 1 else nullcontext()
