@@ -4,9 +4,9 @@
 model instance. Rows here are plain dicts whose values need no conversion besides datetimes and
 JSON, so on databases with ``INSERT ... ON CONFLICT (...) DO UPDATE`` (PostgreSQL, SQLite) they
 are sent as multi-row ``INSERT ... VALUES`` statements (as many rows per statement as the
-parameter limit allows, several statements in one transaction); on PostgreSQL, batches of ``COPY_MIN_ROWS`` or more
-are copied (``COPY``): new records straight into the table, and, if one of them exists already or
-fields are to be updated, into a temporary staging table from which one
+parameter limit allows, several statements in one transaction); on PostgreSQL, batches of
+``COPY_MIN_ROWS`` or more are copied (``COPY``): new records straight into the table, and, if one
+of them exists already or fields are to be updated, into a temporary staging table from which one
 ``INSERT ... SELECT ... ON CONFLICT`` writes them. Other databases go through ``bulk_create``.
 
 The ``COPY`` text is written here, not by psycopg's ``write_row``: psycopg looks up a dumper for
