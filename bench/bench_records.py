@@ -70,8 +70,9 @@ async def run(jobs: int, bulk: int, rounds: int) -> dict[str, float]:
     from django.db import connections, transaction
 
     from django_arq import JobSpec, get_queue
+    from django_arq.audit.on_commit import aflush_records
+    from django_arq.audit.writer import flush_records
     from django_arq.models import JobRecord
-    from django_arq.records import aflush_records, flush_records
 
     queue, immediate = get_queue(), get_queue("immediate")
     pool = await create_pool(queue.redis_settings)
@@ -189,7 +190,7 @@ async def run(jobs: int, bulk: int, rounds: int) -> dict[str, float]:
         await queue.aclose()
         await sync_to_async(connections.close_all)()  # the async ORM's thread, before the database is dropped
         await asyncio.to_thread(immediate.backend.close)
-        from django_arq.record_writer import writer
+        from django_arq.audit.writer import writer
 
         writer.stop()
     return best

@@ -54,8 +54,8 @@ async def run(jobs: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
     from django.test.utils import override_settings
 
     from django_arq import JobSpec, get_queue
+    from django_arq.audit.on_commit import aflush_records
     from django_arq.models import JobRecord
-    from django_arq.records import aflush_records
     from django_arq.worker import create_worker
     from tests import jobs as test_jobs
 

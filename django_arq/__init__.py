@@ -1,5 +1,7 @@
 """django-arq: arq job queues as a first-class part of Django."""
 
+from .audit.on_commit import aenqueue_on_commit, enqueue_on_commit
+from .audit.writer import flush_records
 from .handler import get_queue, queues
 from .queues import (
     ArqJobError,
@@ -15,7 +17,6 @@ from .queues import (
     RedisArqQueue,
     RedisUnavailable,
 )
-from .records import aenqueue_on_commit, enqueue_on_commit, flush_records
 
 __all__ = [
     "ArqJobError",

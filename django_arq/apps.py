@@ -12,7 +12,7 @@ class DjangoArqConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+        from .audit.queue import audit_wrapper
         from .handler import queues
-        from .records import audit_wrapper
 
         queues.wrapper = audit_wrapper  # JobRecords for aliases with AUDIT: True

@@ -11,7 +11,14 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULT_ALIAS, DEFAULT_SETTINGS, config_problems, queue_settings, redis_url_problem
+from .conf import (
+    DEFAULT_ALIAS,
+    DEFAULT_SETTINGS,
+    config_problems,
+    in_memory_backend,
+    queue_settings,
+    redis_url_problem,
+)
 from .queues.base import ArqQueue
 
 __all__ = ["check_api_tokens", "check_queues"]
@@ -31,10 +38,6 @@ def _backend_problem(path: Any) -> str | None:
     if not (isinstance(backend, type) and issubclass(backend, ArqQueue)):
         return f"BACKEND {path!r} is not an ArqQueue subclass"
     return None
-
-
-def _is_mock(path: Any) -> bool:
-    return isinstance(path, str) and path.rsplit(".", 1)[-1] == "MockArqQueue"
 
 
 def _insecure_remote(raw: Mapping[str, Any]) -> bool:
@@ -90,7 +93,7 @@ def check_queues(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         backend_problem = _backend_problem(backend) if backend is not None else None
         if backend_problem:
             messages.append(Error(f"{where}: {backend_problem}", id="django_arq.E002"))
-        if _is_mock(backend) and not settings.DEBUG:
+        if in_memory_backend(backend) and not settings.DEBUG:
             messages.append(
                 Warning(
                     f"{where} uses MockArqQueue with DEBUG off: jobs are kept in memory and never run.",
@@ -98,7 +101,7 @@ def check_queues(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     id="django_arq.W001",
                 )
             )
-        if not _is_mock(backend) and _insecure_remote(raw):
+        if not in_memory_backend(backend) and _insecure_remote(raw):
             messages.append(
                 Warning(
                     f"{where} talks to a non-loopback Redis without TLS or a password.",

@@ -8,12 +8,20 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
-from .queues.base import DEFAULT_ABORT_TIMEOUT, QueueConfig
+from .queues.base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .queues.connection import EXTRA_OPTIONS, REDIS_OPTIONS
 from .queues.serializers import SERIALIZERS
 
-__all__ = ["DEFAULT_SETTINGS", "InvalidQueueAlias", "config_problems", "get_config", "queue_settings"]
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "InvalidQueueAlias",
+    "allowed_tasks",
+    "config_problems",
+    "get_config",
+    "queue_settings",
+]
 
 DEFAULT_ALIAS = "default"
 #: The arq job name of every Django task (``task_runner.run_task``); here, where modules that
@@ -67,6 +75,15 @@ def redis_url_problem(url: Any) -> str | None:
     return None
 
 
+def in_memory_backend(path: Any) -> bool:
+    """True if BACKEND ``path`` names an ArqQueue whose jobs run in process (no Redis, no worker)."""
+    try:
+        backend = import_string(path) if isinstance(path, str) else None
+    except ImportError:
+        return False
+    return isinstance(backend, type) and issubclass(backend, ArqQueue) and backend.jobs_run_in_process
+
+
 def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
     """Everything wrong with one alias's settings, as (setting key, sentence) pairs; empty if valid.
 
@@ -81,7 +98,7 @@ def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
     if "BACKEND" not in raw:
         problems.append(("BACKEND", "BACKEND is required"))
     backend = raw.get("BACKEND", DEFAULT_SETTINGS["BACKEND"])
-    if not (isinstance(backend, str) and backend.rsplit(".", 1)[-1] == "MockArqQueue"):
+    if not in_memory_backend(backend):
         problem = redis_url_problem(raw.get("REDIS_URL", DEFAULT_SETTINGS["REDIS_URL"]))
         if problem:
             problems.append(("REDIS_URL", problem))
@@ -129,3 +146,8 @@ def get_config(alias: str = DEFAULT_ALIAS) -> QueueConfig:
         abort_timeout=float(merged["ABORT_TIMEOUT"]),
         worker=dict(merged["WORKER"]),
     )
+
+
+def allowed_tasks(alias: str) -> set[str]:
+    """Task names the API may enqueue on ``alias``: its ``WORKER["FUNCTIONS"]`` dotted paths."""
+    return {entry for entry in get_config(alias).worker.get("FUNCTIONS", ()) if isinstance(entry, str)}

@@ -13,6 +13,10 @@ __all__ = ["JobRecord"]
 STATUS_CHOICES = [(s.value, s.value.replace("_", " ")) for s in JobStatus]
 
 
+#: ``JobRecord.error`` of a job that a worker aborted.
+ABORTED = "aborted"
+
+
 class JobRecord(models.Model):
     """One arq job as enqueued, run and ended; fields follow ``JobResult`` (``job_id`` for ``id``)."""
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from .api import views
 
 app_name = "django_arq"
 

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
-from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, func
@@ -30,11 +29,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .audit.recorder import JobRecorder
+from .audit.rows import records_db
 from .conf import DEFAULT_ALIAS, get_config
 from .handler import build_backend
 from .queues.connection import repack_in_c
-from .recorder import JobRecorder
-from .records import records_db
 
 __all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "worker_problems"]
 
@@ -327,10 +326,10 @@ def create_worker(
     if problems:
         raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]: " + "; ".join(problems))
     backend = build_backend(config)
-    redis_settings: RedisSettings | None = getattr(backend, "redis_settings", None)
-    serializer = getattr(backend, "serializer", None)
+    redis_settings = backend.redis_settings
+    serializer = backend.serializer
     backend.close()
-    if redis_settings is None or serializer is None:
+    if redis_settings is None:
         raise ImproperlyConfigured(f"alias {alias!r} uses {config.backend}, which has no Redis for a worker")
 
     functions: list[Function | Coroutine] = [_function(path) for path in settings.get("FUNCTIONS", [])]

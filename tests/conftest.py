@@ -46,6 +46,6 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 def _records_written() -> Iterator[None]:
     """Records a test handed to the background writer are written before the next test starts."""
     yield
-    from django_arq.records import flush_records
+    from django_arq.audit.writer import flush_records
 
     assert flush_records(10), "the background record writer did not catch up"

@@ -1,4 +1,4 @@
 """The HTTP API's building blocks: errors, authentication, request parsing and the JSON form of jobs.
 
-The views themselves live in ``django_arq.views`` and are mounted by ``django_arq.urls``.
+The views themselves live in ``django_arq.api.views`` and are mounted by ``django_arq.urls``.
 """

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
-from ..conf import DEFAULT_ALIAS, get_config, queue_settings
+from ..conf import DEFAULT_ALIAS, allowed_tasks, queue_settings
 from ..queues.jobs import JobSpec, is_valid_job_id
 from .errors import ApiError
 
@@ -32,7 +32,6 @@ __all__ = [
     "DEFAULT_MAX_WAIT",
     "EnqueueRequest",
     "JobQuery",
-    "allowed_tasks",
     "max_wait",
     "parse_enqueue",
     "parse_job_query",
@@ -145,11 +144,6 @@ def _seconds(field: str, value: Any, maximum: float | None = None) -> float:
     if maximum is not None and value > maximum:
         raise _invalid(field, f"must be at most {maximum:g} seconds")
     return float(value)
-
-
-def allowed_tasks(alias: str) -> set[str]:
-    """Task names the API may enqueue on ``alias``: its ``WORKER["FUNCTIONS"]`` dotted paths."""
-    return {entry for entry in get_config(alias).worker.get("FUNCTIONS", ()) if isinstance(entry, str)}
 
 
 @dataclass(frozen=True)

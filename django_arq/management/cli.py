@@ -24,8 +24,8 @@ from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
-from ..api.serialize import job_json
-from ..lookup import FoundJob, wait_for_job
+from ..audit.lookup import FoundJob, wait_for_job
+from ..audit.payloads import job_json
 from ..queues.exceptions import ArqJobError, JobNotFound, RedisUnavailable
 from ..queues.jobs import JobResult, is_abort_result, is_valid_job_id
 

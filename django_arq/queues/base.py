@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from arq.connections import RedisSettings
 from arq.constants import default_queue_name as ARQ_DEFAULT_QUEUE_NAME
 from asgiref.sync import async_to_sync
 
-from .jobs import JobMetadata, JobResult, JobSpec, Seconds
+from .exceptions import JobNotFound
+from .jobs import JobMetadata, JobResult, JobSpec, JobStatus, QueueCounts, Seconds
+from .serializers import Serializer, get_serializer
 
 __all__ = ["DEFAULT_ABORT_TIMEOUT", "ArqQueue", "AuditMode", "QueueConfig"]
 
@@ -38,16 +41,27 @@ class QueueConfig:
 
 
 class ArqQueue(abc.ABC):
-    """A common interface to an arq queue, with a Redis and an in-memory implementation."""
+    """A common interface to an arq queue, with a Redis and an in-memory implementation.
+
+    What a backend can do beyond the seed's calls is declared here, not probed: ``redis_settings``
+    (None when no arq worker can serve it), ``jobs_run_in_process``, ``location`` (for messages),
+    ``backend`` (the backend under any wrapper), ``get_job`` (metadata or result in one call) and
+    ``count_jobs`` (``NotImplementedError`` where a backend cannot count).
+    """
+
+    #: True for backends whose jobs run in the calling process (the mock), not on arq workers.
+    jobs_run_in_process: bool = False
 
     def __init__(
         self,
         *,
         default_queue_name: str = ARQ_DEFAULT_QUEUE_NAME,
         abort_timeout: float = DEFAULT_ABORT_TIMEOUT,
+        serializer: str = "pickle",
     ) -> None:
         self._default_queue_name = default_queue_name
         self.abort_timeout = abort_timeout
+        self.serializer: Serializer = get_serializer(serializer)
 
     @classmethod
     def from_config(cls, config: QueueConfig) -> ArqQueue:
@@ -58,6 +72,21 @@ class ArqQueue(abc.ABC):
     def default_queue_name(self) -> str:
         """Name of the queue used when a call gives no ``_queue_name`` / ``queue_name``."""
         return self._default_queue_name
+
+    @property
+    def backend(self) -> ArqQueue:
+        """The backend that talks to the store: this queue, or the one a wrapper (the audit layer) holds."""
+        return self
+
+    @property
+    def redis_settings(self) -> RedisSettings | None:
+        """arq's ``RedisSettings`` a worker for this queue connects with; None if it has no Redis."""
+        return None
+
+    @property
+    def location(self) -> str:
+        """Where the jobs are kept, for messages (a Redis URL with its password hidden)."""
+        return "memory"
 
     def _abort_wait(self, timeout: float | None) -> float:
         return self.abort_timeout if timeout is None else timeout
@@ -104,6 +133,20 @@ class ArqQueue(abc.ABC):
     async def get_job_result(self, job_id: str, queue_name: str | None = None) -> JobResult:
         """Result of a finished job; ``JobResultUnavailable`` until then, ``JobNotFound`` if unknown."""
 
+    async def get_job(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
+        """The ``JobResult`` of a finished job, else its ``JobMetadata``; ``JobNotFound`` if unknown."""
+        metadata = await self.get_job_metadata(job_id, queue_name)
+        if metadata.status is not JobStatus.complete:
+            return metadata
+        try:
+            return await self.get_job_result(job_id, queue_name)
+        except JobNotFound:  # expired between the two reads
+            return metadata
+
+    async def count_jobs(self, queue_names: Sequence[str]) -> list[QueueCounts]:
+        """Queued, deferred and running jobs of each queue; ``NotImplementedError`` if not supported."""
+        raise NotImplementedError(f"{type(self).__name__} does not count jobs")
+
     async def aclose(self) -> None:  # noqa: B027 - a no-op by default
         """Release connections held for the current event loop."""
 
@@ -144,6 +187,14 @@ class ArqQueue(abc.ABC):
     def get_job_result_sync(self, job_id: str, queue_name: str | None = None) -> JobResult:
         """Blocking twin of ``get_job_result``."""
         return async_to_sync(self.get_job_result)(job_id, queue_name)
+
+    def get_job_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
+        """Blocking twin of ``get_job``."""
+        return async_to_sync(self.get_job)(job_id, queue_name)
+
+    def count_jobs_sync(self, queue_names: Sequence[str]) -> list[QueueCounts]:
+        """Blocking twin of ``count_jobs``."""
+        return async_to_sync(self.count_jobs)(queue_names)
 
     def close(self) -> None:  # noqa: B027 - a no-op by default
         """Release connections held for blocking calls."""

@@ -18,7 +18,7 @@ from arq.utils import to_ms, to_unix_ms
 
 from .exceptions import JobNotQueued
 
-__all__ = ["JobMetadata", "JobResult", "JobSpec", "JobStatus", "is_abort_result"]
+__all__ = ["JobMetadata", "JobResult", "JobSpec", "JobStatus", "QueueCounts", "is_abort_result"]
 
 Seconds = int | float | timedelta
 
@@ -48,6 +48,21 @@ class JobResult(JobMetadata):
     def metadata(self) -> JobMetadata:
         """The metadata part of this result."""
         return JobMetadata(**{f.name: getattr(self, f.name) for f in dataclasses.fields(JobMetadata)})
+
+
+@dataclass
+class QueueCounts:
+    """How many jobs of one queue wait, are deferred or run, and what its workers last reported."""
+
+    queue_name: str
+    queued: int
+    deferred: int
+    in_progress: int
+    #: True when more jobs were due than were checked for running: ``in_progress`` is a lower bound.
+    in_progress_capped: bool = False
+    #: arq's health-check text of the queue's worker, and seconds before it expires (None: none).
+    health: str | None = None
+    health_ttl: float | None = None
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,13 @@ from .jobs import (
     JobMetadata,
     JobResult,
     JobSpec,
+    QueueCounts,
     check_distinct_ids,
     ids_taken,
     job_ids,
     job_status,
     unserializable,
 )
-from .serializers import get_serializer
 
 __all__ = ["MockArqQueue"]
 
@@ -71,6 +71,8 @@ class MockArqQueue(ArqQueue):
     the queued jobs in-process with ``run_queued``. Safe to share between threads.
     """
 
+    jobs_run_in_process = True
+
     def __init__(
         self,
         *,
@@ -78,8 +80,9 @@ class MockArqQueue(ArqQueue):
         abort_timeout: float = DEFAULT_ABORT_TIMEOUT,
         serializer: str = "pickle",
     ) -> None:
-        super().__init__(default_queue_name=default_queue_name, abort_timeout=abort_timeout)
-        self.serializer = get_serializer(serializer)
+        super().__init__(
+            default_queue_name=default_queue_name, abort_timeout=abort_timeout, serializer=serializer
+        )
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.RLock()
 
@@ -230,6 +233,33 @@ class MockArqQueue(ArqQueue):
         with self._lock:
             job, _ = self._find(job_id, queue_name)
             return self._finish(job, success, result)
+
+    async def get_job(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
+        return self.get_job_sync(job_id, queue_name)
+
+    def get_job_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
+        with self._lock:
+            job, _ = self._find(job_id, queue_name)
+            return job.result if job.result is not None else self._metadata(job_id, queue_name)
+
+    async def count_jobs(self, queue_names: Sequence[str]) -> list[QueueCounts]:
+        return self.count_jobs_sync(queue_names)
+
+    def count_jobs_sync(self, queue_names: Sequence[str]) -> list[QueueCounts]:
+        counts = []
+        for name in queue_names:
+            by_status = dict.fromkeys(JobStatus, 0)
+            for meta in self.jobs(name):
+                by_status[meta.status] += 1
+            counts.append(
+                QueueCounts(
+                    name,
+                    by_status[JobStatus.queued],
+                    by_status[JobStatus.deferred],
+                    by_status[JobStatus.in_progress],
+                )
+            )
+        return counts
 
     def jobs(self, queue_name: str | None = None) -> list[JobMetadata]:
         """Metadata of every job the mock holds in a queue (all queues if ``queue_name`` is None)."""

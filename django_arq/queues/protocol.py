@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from arq.constants import (
     abort_jobs_ss,
     expires_extra_ms,
+    health_check_key_suffix,
     in_progress_key_prefix,
     job_key_prefix,
     result_key_prefix,
@@ -29,6 +30,7 @@ from .jobs import (
     JobMetadata,
     JobResult,
     JobSpec,
+    QueueCounts,
     check_distinct_ids,
     ids_taken,
     is_abort_result,
@@ -41,6 +43,9 @@ from .serializers import Serializer
 __all__ = ["Call", "Op", "RedisProtocol", "Script", "Sleep"]
 
 T = TypeVar("T")
+
+#: At most this many due jobs of a queue are checked for an in-progress key when counting.
+IN_PROGRESS_SCAN = 10_000
 
 
 @dataclass(frozen=True)
@@ -277,6 +282,10 @@ class RedisProtocol:
             queue_name=queue_name,
         )
 
+    def get_job(self, job_id: str, queue_name: str | None) -> Op[JobMetadata | JobResult]:
+        queue = self._queue(queue_name)
+        return self.decode(job_id, queue, (yield from self.snapshot(job_id, queue)))
+
     def get_metadata(self, job_id: str, queue_name: str | None) -> Op[JobMetadata]:
         queue = self._queue(queue_name)
         found = self.decode(job_id, queue, (yield from self.snapshot(job_id, queue)))
@@ -290,6 +299,46 @@ class RedisProtocol:
                 f"job {job_id!r} is {found.status.value}; it has no result yet", job_id
             )
         return found
+
+    def count(self, queue_names: Sequence[str]) -> Op[list[QueueCounts]]:
+        """Counts and worker health of each queue in two pipelined round trips, never with ``KEYS``.
+
+        Running jobs are the due ones with an in-progress key; at most ``IN_PROGRESS_SCAN`` are checked.
+        """
+        if not queue_names:
+            return []
+        now_ms = timestamp_ms()
+        commands: list[tuple[Any, ...]] = []
+        for name in queue_names:
+            commands += [
+                ("ZCOUNT", name, "-inf", now_ms),
+                ("ZCOUNT", name, f"({now_ms}", "+inf"),
+                ("ZRANGEBYSCORE", name, "-inf", now_ms, "LIMIT", 0, IN_PROGRESS_SCAN),
+                ("GET", name + health_check_key_suffix),
+                ("PTTL", name + health_check_key_suffix),
+            ]
+        replies = yield Call(tuple(commands))
+        counts, checks = [], []
+        for i, name in enumerate(queue_names):
+            due, deferred, members, health, pttl = replies[i * 5 : i * 5 + 5]
+            counts.append(
+                QueueCounts(
+                    name,
+                    queued=int(due),
+                    deferred=int(deferred),
+                    in_progress=0,
+                    in_progress_capped=int(due) > len(members),
+                    health=health.decode(errors="replace") if health is not None else None,
+                    health_ttl=pttl / 1000 if health is not None and pttl >= 0 else None,
+                )
+            )
+            keys = [in_progress_key_prefix + (m.decode() if isinstance(m, bytes) else m) for m in members]
+            checks.append(("EXISTS", *keys) if keys else ("ECHO", 0))
+        running = yield Call(tuple(checks))
+        for c, n in zip(counts, running, strict=True):
+            c.in_progress = int(n)
+            c.queued -= c.in_progress
+        return counts
 
     # -- abort -----------------------------------------------------------------------------
 

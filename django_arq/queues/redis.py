@@ -15,9 +15,8 @@ from arq.connections import RedisSettings
 from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .connection import ConnectionFactory
 from .drivers import run_async, run_sync
-from .jobs import JobMetadata, JobResult, JobSpec
+from .jobs import JobMetadata, JobResult, JobSpec, QueueCounts
 from .protocol import Op, RedisProtocol
-from .serializers import get_serializer
 
 __all__ = ["RedisArqQueue"]
 
@@ -40,9 +39,10 @@ class RedisArqQueue(ArqQueue):
         serializer: str = "pickle",
         abort_timeout: float = DEFAULT_ABORT_TIMEOUT,
     ) -> None:
-        super().__init__(default_queue_name=default_queue_name, abort_timeout=abort_timeout)
+        super().__init__(
+            default_queue_name=default_queue_name, abort_timeout=abort_timeout, serializer=serializer
+        )
         self._connections = ConnectionFactory(redis_url, options)
-        self.serializer = get_serializer(serializer)
         self._protocol = RedisProtocol(self.serializer, default_queue_name)
         self._sync_client: redis.Redis | None = None
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
@@ -67,6 +67,10 @@ class RedisArqQueue(ArqQueue):
     def redis_settings(self) -> RedisSettings:
         """arq's RedisSettings for this queue, as the worker uses them."""
         return self._connections.arq_settings()
+
+    @property
+    def location(self) -> str:
+        return self._connections.safe_url
 
     @property
     def safe_url(self) -> str:
@@ -118,6 +122,12 @@ class RedisArqQueue(ArqQueue):
     async def get_job_result(self, job_id: str, queue_name: str | None = None) -> JobResult:
         return await self._run(self._protocol.get_result(job_id, queue_name))
 
+    async def get_job(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
+        return await self._run(self._protocol.get_job(job_id, queue_name))
+
+    async def count_jobs(self, queue_names: Sequence[str]) -> list[QueueCounts]:
+        return await self._run(self._protocol.count(queue_names))
+
     async def aclose(self) -> None:
         client = self._async_clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
@@ -137,6 +147,12 @@ class RedisArqQueue(ArqQueue):
 
     def get_job_result_sync(self, job_id: str, queue_name: str | None = None) -> JobResult:
         return self._run_sync(self._protocol.get_result(job_id, queue_name))
+
+    def get_job_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
+        return self._run_sync(self._protocol.get_job(job_id, queue_name))
+
+    def count_jobs_sync(self, queue_names: Sequence[str]) -> list[QueueCounts]:
+        return self._run_sync(self._protocol.count(queue_names))
 
     def close(self) -> None:
         with self._lock:

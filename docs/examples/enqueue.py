@@ -10,8 +10,7 @@ from datetime import timedelta
 
 from django.db import transaction
 
-from django_arq import JobResultUnavailable, JobSpec, get_queue
-from django_arq.records import aenqueue_on_commit, enqueue_on_commit
+from django_arq import JobResultUnavailable, JobSpec, aenqueue_on_commit, enqueue_on_commit, get_queue
 
 
 # Async code (async views, ASGI consumers, other jobs): await the queue.

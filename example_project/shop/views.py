@@ -13,8 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from django_arq import JobNotFound, get_queue
-from django_arq.records import enqueue_on_commit
+from django_arq import JobNotFound, enqueue_on_commit, get_queue
 
 from .models import Order, Product, Report, SalesSnapshot
 

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.utils import timezone
 
-from django_arq.admin import JobRecordAdmin
+from django_arq.admin.jobs import JobRecordAdmin
 from django_arq.models import JobRecord
 from tests.helpers import Process, start_arq_worker
 

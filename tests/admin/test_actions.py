@@ -312,9 +312,9 @@ def test_buttons_check_csrf(queue_name: str, db: None) -> None:
 def test_aborts_share_one_deadline(
     superuser_client: Client, queue_name: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from django_arq.admin import JobRecordAdmin
+    from django_arq.admin.jobs import JobRecordAdmin
 
-    monkeypatch.setattr("django_arq.operations.CONCURRENCY", 5)
+    monkeypatch.setattr("django_arq.admin.actions.CONCURRENCY", 5)
     monkeypatch.setattr(JobRecordAdmin, "abort_timeout", 0.5)
     records = [enqueue(queue_name, "tests.jobs.add", i, i) for i in range(60)]
     started = time.monotonic()
@@ -330,7 +330,7 @@ def test_aborts_share_one_deadline(
 def test_too_large_a_selection_is_refused(
     superuser_client: Client, queue_name: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from django_arq.admin import JobRecordAdmin
+    from django_arq.admin.jobs import JobRecordAdmin
 
     monkeypatch.setattr(JobRecordAdmin, "max_selection", 2)
     records = [enqueue(queue_name, "tests.jobs.add", i, i) for i in range(3)]

@@ -19,7 +19,7 @@ from django.db import connections
 from django.utils import timezone
 
 from django_arq import get_queue
-from django_arq.admin import JobRecordAdmin
+from django_arq.admin.jobs import JobRecordAdmin
 from django_arq.models import JobRecord
 from tests.helpers import ROOT, Process, wait_for
 

@@ -13,8 +13,9 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from django_arq import ArqQueue, get_queue
-from django_arq.dashboard import MINUTES, QueueStats, throughput_svg
+from django_arq.admin.dashboard import MINUTES, QueueStats, throughput_svg
 from django_arq.models import JobRecord
+from django_arq.queues import protocol
 from tests.admin.conftest import WORKER_QUEUE
 from tests.helpers import Process, free_port, wait_for
 
@@ -86,7 +87,7 @@ def test_queue_without_worker_and_a_real_worker(
 def test_in_progress_scan_is_bounded(
     viewer_client: Client, queue_name: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("django_arq.dashboard.IN_PROGRESS_SCAN", 2)
+    monkeypatch.setattr(protocol, "IN_PROGRESS_SCAN", 2)
     for i in range(4):
         get_queue().enqueue_sync("tests.jobs.add", i, i, _queue_name=queue_name)
     first = cast(list[bytes], redis_client.zrange(queue_name, 0, 0))[0]  # the scan's first (ms ties)

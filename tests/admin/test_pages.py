@@ -200,8 +200,8 @@ def test_search_by_job_id_is_exact(superuser_client: Client, make_record: Callab
 def test_count_is_capped_on_big_selections(
     superuser_client: Client, make_record: Callable[..., JobRecord], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from django_arq.admin import JobRecordAdmin
-    from django_arq.changelist import CappedPaginator
+    from django_arq.admin.changelist import CappedPaginator
+    from django_arq.admin.jobs import JobRecordAdmin
 
     monkeypatch.setattr(CappedPaginator, "cap", 5)
     monkeypatch.setattr(JobRecordAdmin, "list_per_page", 2)

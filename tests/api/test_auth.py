@@ -10,8 +10,9 @@ from django.conf import settings
 from django.test import AsyncClient, Client
 from django.utils.crypto import get_random_string
 
+from django_arq.audit.on_commit import aflush_records
+from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
-from django_arq.records import aflush_records, flush_records
 from tests.api.conftest import TOKEN, post_json
 
 ENDPOINTS = {

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.test import AsyncClient
 
 from django_arq import get_queue
+from django_arq.audit.on_commit import aflush_records
 from django_arq.models import JobRecord
-from django_arq.records import aflush_records
 from tests.api.conftest import post_json
 from tests.helpers import free_port
 

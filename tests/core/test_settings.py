@@ -13,11 +13,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from django_arq import MockArqQueue, RedisArqQueue, get_queue, queues
+from django_arq.audit.queue import AuditedQueue
 from django_arq.checks import check_queues
 from django_arq.conf import InvalidQueueAlias, get_config
 from django_arq.handler import build_backend
 from django_arq.queues.connection import redact_url
-from django_arq.records import AuditedQueue
 from tests.helpers import ROOT
 
 REDIS = {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": "redis://127.0.0.1:6379/11"}
@@ -242,14 +242,14 @@ def test_redact_url_hides_passwords() -> None:
 def test_public_names() -> None:
     """DESIGN.md's names, and the transaction helpers of the audit layer, import from django_arq."""
     import django_arq
-    from django_arq import records
+    from django_arq.audit import on_commit, writer
 
     names = "ArqQueue RedisArqQueue MockArqQueue JobMetadata JobResult JobStatus ArqJobError JobNotFound"
     for name in [*names.split(), "JobNotQueued", "JobResultUnavailable", "get_queue"]:
         assert name in django_arq.__all__ and hasattr(django_arq, name)
-    assert django_arq.enqueue_on_commit is records.enqueue_on_commit
-    assert django_arq.aenqueue_on_commit is records.aenqueue_on_commit
-    assert django_arq.flush_records is records.flush_records
+    assert django_arq.enqueue_on_commit is on_commit.enqueue_on_commit
+    assert django_arq.aenqueue_on_commit is on_commit.aenqueue_on_commit
+    assert django_arq.flush_records is writer.flush_records
 
 
 def test_importing_django_arq_needs_no_settings() -> None:

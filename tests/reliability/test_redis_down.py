@@ -16,8 +16,9 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from django_arq import JobSpec, RedisUnavailable, get_queue
+from django_arq.audit.on_commit import enqueue_on_commit
+from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
-from django_arq.records import enqueue_on_commit, flush_records
 from tests.helpers import free_port
 from tests.reliability.conftest import FAST_FAIL
 

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_arq import get_queue
+from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
-from django_arq.records import flush_records
 from tests.admin.conftest import _user
 from tests.api.conftest import TOKEN, post_json
 

@@ -15,8 +15,8 @@ from asgiref.sync import SyncToAsync
 from django.db import connection, connections
 
 from django_arq import get_queue
-from django_arq.record_writer import writer
-from django_arq.records import AuditedQueue
+from django_arq.audit.queue import AuditedQueue
+from django_arq.audit.writer import writer
 from tests.helpers import ROOT, Process, wait_for
 
 

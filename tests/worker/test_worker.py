@@ -14,9 +14,9 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from django_arq import JobSpec, get_queue
+from django_arq.audit.recorder import ABORTED
+from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
-from django_arq.recorder import ABORTED
-from django_arq.records import flush_records
 from tests.helpers import ROOT, wait_for
 from tests.worker.conftest import WorkerRunner, audited
 

@@ -8,8 +8,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.core.management.base import CommandError
 
+from ...audit.lookup import find_job
 from ...handler import get_queue
-from ...lookup import find_job
 from ..cli import EXIT_FAILED, EXIT_TIMEOUT, JobCommand, job_id, seconds
 
 

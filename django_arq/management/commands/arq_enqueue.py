@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from ...api.parsing import allowed_tasks
-from ...api.serialize import job_json
+from ...audit.payloads import job_json
+from ...conf import allowed_tasks
 from ...handler import get_queue
 from ...queues.jobs import JobSpec
 from ..cli import EXIT_USAGE, JobCommand, dumps, job_id, seconds

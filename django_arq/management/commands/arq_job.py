@@ -7,7 +7,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 
-from ...lookup import find_job
+from ...audit.lookup import find_job
 from ..cli import JobCommand, job_id
 
 

@@ -12,10 +12,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from django_arq.admin.actions import apply_state
 from django_arq.conf import queue_settings
 from django_arq.handler import get_queue
 from django_arq.models import JobRecord
-from django_arq.operations import apply_state
 from django_arq.queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
 from django_arq.queues.jobs import JobMetadata, JobResult, JobStatus
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # By default every alias on Redis: an in-memory mock holds nothing another process could read.
-        aliases = options["alias"] or [a for a in queue_settings() if hasattr(get_queue(a), "redis_settings")]
+        aliases = options["alias"] or [a for a in queue_settings() if get_queue(a).redis_settings is not None]
         unknown = set(aliases) - set(queue_settings())
         if unknown:
             raise CommandError(f"unknown alias(es): {', '.join(sorted(unknown))}")

@@ -41,7 +41,7 @@ def banner(worker: DjangoWorker) -> list[str]:
 
 def redis_location(alias: str) -> str:
     """The alias's Redis URL with its password hidden, for messages."""
-    return str(getattr(get_queue(alias), "safe_url", f"the Redis of alias {alias!r}"))
+    return get_queue(alias).location
 
 
 class Command(BaseCommand):

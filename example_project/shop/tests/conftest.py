@@ -8,15 +8,21 @@ from asgiref.sync import SyncToAsync
 from django.contrib.auth.models import User
 from django.db import connections
 
-from django_arq import ArqQueue, get_queue, queues
+from django_arq import MockArqQueue, get_queue, queues
 from shop.models import Product
 
 
 @pytest.fixture
-def queue() -> Iterator[ArqQueue]:
-    """``get_queue()`` as the code under test sees it: an empty MockArqQueue (config/settings/test.py)."""
+def queue() -> Iterator[MockArqQueue]:
+    """The empty MockArqQueue behind ``get_queue()`` (config/settings/test.py), to inspect and run jobs.
+
+    The code under test enqueues through ``get_queue()`` (which writes JobRecords); the test looks
+    at ``queue.jobs()`` and runs them with ``await queue.run_queued()``.
+    """
     queues.reset()  # drop the queue instances (and their jobs) left by other tests
-    yield get_queue()
+    backend = get_queue().backend
+    assert isinstance(backend, MockArqQueue)
+    yield backend
     queues.reset()
 
 

@@ -14,15 +14,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from .api.auth import ENQUEUE, OPERATE, VIEW, Caller
-from .api.endpoint import endpoint
-from .api.errors import ApiError
-from .api.parsing import JobQuery, max_wait, parse_enqueue, parse_job_query, read_json
-from .api.serialize import job_json
-from .conf import DEFAULT_ALIAS
-from .handler import get_queue
-from .lookup import FoundJob, find_job, wait_for_job
-from .models import JobRecord
+from ..audit.lookup import FoundJob, find_job, wait_for_job
+from ..audit.payloads import job_json
+from ..conf import DEFAULT_ALIAS
+from ..handler import get_queue
+from ..models import JobRecord
+from .auth import ENQUEUE, OPERATE, VIEW, Caller
+from .endpoint import endpoint
+from .errors import ApiError
+from .parsing import JobQuery, max_wait, parse_enqueue, parse_job_query, read_json
 
 __all__ = ["abort_job", "enqueue", "job_detail", "job_result"]
 

@@ -25,11 +25,10 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from . import dashboard, operations
+from ..models import ABORTED, JobRecord
+from . import actions, dashboard
+from .actions import Outcome, Report
 from .changelist import CappedPaginator, DistinctValuesFilter, JobChangeList, task_path
-from .models import JobRecord
-from .operations import Outcome, Report
-from .recorder import ABORTED
 
 __all__ = ["JobRecordAdmin"]
 
@@ -252,16 +251,16 @@ class JobRecordAdmin(admin.ModelAdmin):
     def abort_jobs(self, request: HttpRequest, queryset: QuerySet[JobRecord]) -> None:
         user = request.user.get_username()
         self._operate(
-            request, queryset, lambda records: operations.abort_records(records, user, self.abort_timeout)
+            request, queryset, lambda records: actions.abort_records(records, user, self.abort_timeout)
         )
 
     @admin.action(description=_("Refresh selected jobs from Redis"), permissions=["operate"])
     def refresh_jobs(self, request: HttpRequest, queryset: QuerySet[JobRecord]) -> None:
-        self._operate(request, queryset, operations.refresh_records)
+        self._operate(request, queryset, actions.refresh_records)
 
     @admin.action(description=_("Retry selected finished jobs"), permissions=["operate"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[JobRecord]) -> None:
-        self._operate(request, queryset, operations.retry_records)
+        self._operate(request, queryset, actions.retry_records)
 
     def _report(self, request: HttpRequest, reports: Sequence[Report]) -> None:
         """One message per outcome, naming the jobs it concerns."""

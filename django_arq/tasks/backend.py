@@ -8,7 +8,7 @@
         }
     }
 
-A task is enqueued as one arq job named ``django_arq.tasks.run_task`` (see ``task_runner``),
+A task is enqueued as one arq job named ``django_arq.tasks.run_task`` (see ``runner``),
 through ``get_queue(ALIAS)`` so that it gets a JobRecord like any other job. The result id is
 the arq job id. Django queue ``"default"`` maps to the alias's DEFAULT_QUEUE_NAME, any other
 Django queue ``N`` to the arq queue ``"<DEFAULT_QUEUE_NAME>:N"`` (``arq_queue_name``).
@@ -20,21 +20,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import django
-
-try:
-    from django.tasks import DEFAULT_TASK_QUEUE_NAME, Task, TaskResult, TaskResultStatus, task_backends
-except ImportError as exc:  # Django < 6.0
-    raise ImportError(
-        "django_arq.tasks needs Django 6.0 or later (django.tasks); "
-        f"Django {django.get_version()} is installed"
-    ) from exc
-
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import deserialize_job, deserialize_result
-from arq.worker import Function, func
 from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
+from django.tasks import DEFAULT_TASK_QUEUE_NAME, Task, TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.base import DEFAULT_TASK_PRIORITY
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend, TaskResultDoesNotExist
@@ -43,17 +33,17 @@ from django.utils import timezone
 from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULT_ALIAS, get_config
-from .handler import get_queue
-from .queues.base import ArqQueue
-from .queues.drivers import run_async, run_sync
-from .queues.jobs import JobMetadata
-from .queues.protocol import Call, Op
-from .queues.redis import RedisArqQueue
-from .queues.serializers import Serializer
-from .task_runner import RUN_TASK, TaskFailed, attempts_key, load_task, parse_attempts, run_task, task_error
+from ..conf import DEFAULT_ALIAS, RUN_TASK, get_config
+from ..handler import get_queue
+from ..queues.base import ArqQueue
+from ..queues.drivers import run_async, run_sync
+from ..queues.jobs import JobMetadata
+from ..queues.protocol import Call, Op
+from ..queues.redis import RedisArqQueue
+from ..queues.serializers import Serializer
+from .common import attempts_key, load_task, parse_attempts, task_error
 
-__all__ = ["RUN_TASK", "ArqBackend", "TaskFailed", "run_task", "worker_functions"]
+__all__ = ["ArqBackend"]
 
 OPTION_KEYS = frozenset({"ALIAS"})
 
@@ -77,8 +67,7 @@ class ArqBackend(BaseTaskBackend):
 
     def redis_queue(self) -> RedisArqQueue:
         """The Redis backend of the alias, for reading results."""
-        queue = self.queue
-        backend = getattr(queue, "backend", queue)  # unwrap the audit layer
+        backend = self.queue.backend  # under the audit layer
         if not isinstance(backend, RedisArqQueue):
             raise InvalidTaskBackend(
                 f"TASKS[{self.alias!r}] needs ARQ_QUEUES[{self.arq_alias!r}] to be a RedisArqQueue "
@@ -274,20 +263,3 @@ class ArqBackend(BaseTaskBackend):
                 )
             )
         return messages
-
-
-def worker_functions(alias: str) -> list[Function]:
-    """The arq functions a worker for ``ARQ_QUEUES[alias]`` registers to run Django tasks.
-
-    ``[func(run_task, name="django_arq.tasks.run_task")]`` if a ``TASKS`` backend is an
-    ``ArqBackend`` whose ``OPTIONS["ALIAS"]`` is ``alias``; ``[]`` otherwise.
-    """
-    for params in task_backends.settings.values():
-        try:
-            backend = import_string(params["BACKEND"])
-        except (ImportError, KeyError):
-            continue
-        target = (params.get("OPTIONS") or {}).get("ALIAS", DEFAULT_ALIAS)
-        if isinstance(backend, type) and issubclass(backend, ArqBackend) and target == alias:
-            return [func(run_task, name=RUN_TASK)]
-    return []

@@ -29,18 +29,17 @@ from arq.jobs import JobStatus, deserialize_result
 from django.conf import settings
 from django.db import connections
 
+from ..models import ABORTED
+from ..queues.jobs import is_abort_result
+from .inserts import upsert_records
 from .payloads import json_text, jsonable
-from .queues.jobs import is_abort_result
-from .record_updates import update_records
-from .record_writer import MAX_PENDING
-from .upsert import upsert_records
+from .updates import update_records
+from .writer import MAX_PENDING
 
-__all__ = ["ABORTED", "JobRecorder"]
+__all__ = ["JobRecorder"]
 
 logger = logging.getLogger("django_arq.recorder")
 
-#: The ``error`` text of a record whose job was aborted.
-ABORTED = "aborted"
 IN_PROGRESS, COMPLETE = JobStatus.in_progress.value, JobStatus.complete.value
 MAX_BACKOFF = 30.0
 

@@ -12,14 +12,14 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from django_arq import JobSpec, RedisUnavailable
-from django_arq.models import JobRecord
-from django_arq.records import (
+from django_arq.audit.on_commit import (
     aenqueue_on_commit,
     aflush_records,
     enqueue_many_on_commit,
     enqueue_on_commit,
-    flush_records,
 )
+from django_arq.audit.writer import flush_records
+from django_arq.models import JobRecord
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)

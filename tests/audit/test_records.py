@@ -13,11 +13,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from django_arq import JobSpec, MockArqQueue, RedisArqQueue, get_queue
+from django_arq.audit.inserts import COPY_MIN_ROWS
+from django_arq.audit.on_commit import aflush_records
+from django_arq.audit.queue import AuditedQueue
+from django_arq.audit.writer import RecordWriter, flush_records
 from django_arq.models import JobRecord
 from django_arq.queues.jobs import JobMetadata, JobStatus
-from django_arq.record_writer import RecordWriter
-from django_arq.records import AuditedQueue, aflush_records, flush_records
-from django_arq.upsert import COPY_MIN_ROWS
 from tests import jobs
 from tests.helpers import wait_for
 from tests.worker.conftest import audited
@@ -131,7 +132,7 @@ async def test_mock_alias_records_and_runs() -> None:
     meta = await queue.enqueue("tests.jobs.add", 2, 3)
     assert await aflush_records()
     assert await JobRecord.objects.filter(alias="mock", job_id=meta.id).aexists()
-    results = await queue.run_queued({"tests.jobs.add": jobs.add})
+    results = await queue.backend.run_queued({"tests.jobs.add": jobs.add})
     assert [r.result for r in results if r.id == meta.id] == [5]
 
 
@@ -206,7 +207,7 @@ def test_immediate_writes_the_record_in_the_call(immediate: AuditedQueue, queue_
 
 @pytest.mark.django_db(transaction=True)
 def test_a_forked_child_starts_with_an_empty_writer(queue_name: str) -> None:
-    from django_arq.record_writer import writer
+    from django_arq.audit.writer import writer
 
     meta = get_queue().enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name)  # rows in flight
     pid = os.fork()

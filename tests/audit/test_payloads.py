@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from django_arq.audit.inserts import COPY_MIN_ROWS, upsert_records
+from django_arq.audit.payloads import JsonText, json_text, jsonable
 from django_arq.models import JobRecord
-from django_arq.payloads import JsonText, json_text, jsonable
-from django_arq.upsert import COPY_MIN_ROWS, upsert_records
 
 
 class Opaque:

@@ -66,7 +66,7 @@ Columns = tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...
 @cache
 def _columns(using: str) -> Columns:
     """(attname, quoted column, adapter for statements, COPY text of a value) of every field but the key."""
-    from .models import JobRecord
+    from ..models import JobRecord
 
     connection = connections[using]
     ops = connection.ops
@@ -172,7 +172,7 @@ def _memo(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterable[str] = ()) -> None:
     """Insert ``rows`` (dicts of field values with ``alias`` and ``job_id``); for records that
     exist, update the fields named in ``update`` (and ``updated_at``), or leave them if none."""
-    from .models import JobRecord
+    from ..models import JobRecord
 
     if not rows:
         return

@@ -4,10 +4,13 @@ Values JSON can hold pass through; datetimes, dates, decimals and UUIDs become s
 exceptions become ``{"exception": "module.Class", "message": "..."}``; anything else becomes
 ``{"repr": "<repr of the value>"}`` so that nothing is dropped silently. ``json_text`` gives the
 same as JSON text, made by the C encoder in one pass when it can (records of every enqueued job).
+``job_json`` is the JSON form of a job, shared by the HTTP API and the commands' ``--json``
+output: the dataclass field names as keys, times in ISO 8601.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import json.encoder
@@ -15,11 +18,13 @@ import math
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
-from .queues.serializers import SerializedError
+from ..queues.jobs import JobMetadata
+from ..queues.serializers import SerializedError
 
-__all__ = ["JsonText", "json_text", "jsonable"]
+__all__ = ["JsonText", "job_json", "json_text", "jsonable"]
 
 MAX_DEPTH = 32
 
@@ -90,3 +95,13 @@ def json_text(value: Any) -> JsonText:
         return JsonText(_encode(value))
     except (TypeError, ValueError, RecursionError):
         return JsonText(json.dumps(jsonable(value)))
+
+
+def job_json(job: JobMetadata, **extra: Any) -> dict[str, Any]:
+    """A JSON-safe dict of the job's fields, with ``extra`` keys appended."""
+    data = {}
+    for field in dataclasses.fields(job):
+        value = getattr(job, field.name)
+        data[field.name] = value.value if isinstance(value, Enum) else jsonable(value)
+    data.update(extra)
+    return data

@@ -23,9 +23,8 @@ from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from .conf import RUN_TASK
-from .models import JobRecord
-from .recorder import ABORTED
+from ..conf import RUN_TASK
+from ..models import ABORTED, JobRecord
 
 __all__ = [
     "RUN_TASK",

@@ -12,28 +12,22 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import redis
-from arq.constants import health_check_key_suffix, in_progress_key_prefix
 from django.db.models import Count
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from ..conf import get_config
+from ..handler import get_queue, queues
+from ..models import JobRecord
+from ..queues.exceptions import ArqJobError
 from .changelist import distinct_values
-from .conf import get_config
-from .handler import get_queue, queues
-from .models import JobRecord
-from .queues.jobs import JobStatus
-from .queues.mock import MockArqQueue
-from .queues.redis import RedisArqQueue
 
 __all__ = ["MINUTES", "QueueStats", "collect", "throughput_svg"]
 
 #: Minutes shown by the throughput picture.
 MINUTES = 60
-#: At most this many due jobs of a queue are checked for an in-progress key.
-IN_PROGRESS_SCAN = 10_000
 #: Queues shown: each alias's default queue and WORKER QUEUE_NAME, and the queues of recent records.
 QUEUE_DISCOVERY = dt.timedelta(days=1)
 #: At most this many recorded queue names are looked at.
@@ -74,67 +68,29 @@ class QueueStats:
 # -- live counts -------------------------------------------------------------------------------
 
 
-def _redis_counts(queue: RedisArqQueue, stats: list[QueueStats]) -> None:
-    """Fill counts and health of one alias's queues from Redis, in two pipelined round trips."""
-    client = queue.sync_client()
-    now_ms = int(timezone.now().timestamp() * 1000)
-    try:
-        with client.pipeline(transaction=False) as pipe:
-            for s in stats:
-                pipe.zcount(s.queue_name, "-inf", now_ms)
-                pipe.zcount(s.queue_name, f"({now_ms}", "+inf")
-                pipe.zrangebyscore(s.queue_name, "-inf", now_ms, start=0, num=IN_PROGRESS_SCAN)
-                pipe.get(s.queue_name + health_check_key_suffix)
-                pipe.pttl(s.queue_name + health_check_key_suffix)
-            replies = pipe.execute()
-        due_members = []
-        for i, s in enumerate(stats):
-            due, s.deferred, members, health, pttl = replies[i * 5 : i * 5 + 5]
-            s.queued, s.in_progress_capped = due, due > len(members)
-            s.health = health.decode(errors="replace") if health is not None else None
-            s.health_ttl = pttl / 1000 if health is not None and pttl >= 0 else None
-            due_members.append([in_progress_key_prefix + m.decode() for m in members])
-        with client.pipeline(transaction=False) as pipe:
-            for keys in due_members:
-                if keys:
-                    pipe.exists(*keys)
-                else:
-                    pipe.echo(0)
-            running = pipe.execute()
-    except (redis.RedisError, OSError) as exc:
-        for s in stats:
-            s.unavailable = f"Redis at {queue.safe_url} is unavailable: {exc}"
-        return
-    for s, n in zip(stats, running, strict=True):
-        s.in_progress = int(n)
-        s.queued = (s.queued or 0) - s.in_progress
-
-
-def _mock_counts(queue: MockArqQueue, stats: list[QueueStats]) -> None:
-    for s in stats:
-        by_status = {status: 0 for status in JobStatus}
-        for meta in queue.jobs(s.queue_name):
-            by_status[meta.status] += 1
-        s.queued, s.deferred = by_status[JobStatus.queued], by_status[JobStatus.deferred]
-        s.in_progress = by_status[JobStatus.in_progress]
-        s.note = "in-memory backend: jobs run in-process, no worker reports"
-
-
 def _live_counts(alias: str, stats: list[QueueStats]) -> None:
+    """Fill counts and worker health of one alias's queues from its backend, in one call."""
     try:
         queue = get_queue(alias)
     except Exception as exc:  # a broken alias must not take the whole page down
         for s in stats:
             s.unavailable = f"queue {alias!r} cannot be built: {exc}"
         return
-    backend = getattr(queue, "backend", queue)  # the audit layer may wrap the backend
-    if isinstance(backend, RedisArqQueue):
-        _redis_counts(backend, stats)
-    elif isinstance(backend, MockArqQueue):
-        _mock_counts(backend, stats)
-    else:
+    try:
+        counts = queue.count_jobs_sync([s.queue_name for s in stats])
+    except NotImplementedError:
         for s in stats:
-            s.unavailable = f"{type(backend).__name__} does not expose queue counts"
+            s.unavailable = f"{type(queue.backend).__name__} does not expose queue counts"
+        return
+    except ArqJobError as exc:  # Redis down: says where, with the password hidden
+        for s in stats:
+            s.unavailable = str(exc)
+        return
+    for s, c in zip(stats, counts, strict=True):
+        s.queued, s.deferred, s.in_progress = c.queued, c.deferred, c.in_progress
+        s.in_progress_capped, s.health, s.health_ttl = c.in_progress_capped, c.health, c.health_ttl
+        if queue.jobs_run_in_process:
+            s.note = "in-memory backend: jobs run in-process, no worker reports"
 
 
 # -- throughput from records -------------------------------------------------------------------

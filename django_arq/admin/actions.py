@@ -19,12 +19,11 @@ from asgiref.sync import async_to_sync
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .handler import get_queue
-from .models import JobRecord
-from .payloads import jsonable
-from .queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
-from .queues.jobs import JobMetadata, JobResult, JobSpec, JobStatus, is_abort_result
-from .recorder import ABORTED
+from ..audit.payloads import jsonable
+from ..handler import get_queue
+from ..models import ABORTED, JobRecord
+from ..queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
+from ..queues.jobs import JobMetadata, JobResult, JobSpec, JobStatus, is_abort_result
 
 __all__ = ["Outcome", "abort_records", "apply_state", "refresh_records", "retry_records"]
 

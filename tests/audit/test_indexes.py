@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from django_arq.dashboard import _throughput
+from django_arq.admin.dashboard import _throughput
 from django_arq.models import JobRecord
 
 pytestmark = pytest.mark.django_db

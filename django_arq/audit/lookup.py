@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from .handler import get_queue
-from .models import JobRecord
-from .queues.exceptions import JobNotFound
-from .queues.jobs import JobMetadata, JobResult, JobStatus
+from ..handler import get_queue
+from ..models import JobRecord
+from ..queues.exceptions import JobNotFound
+from ..queues.jobs import JobMetadata, JobResult, JobStatus
 
 __all__ = ["FoundJob", "find_job", "record_job", "wait_for_job"]
 

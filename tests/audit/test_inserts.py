@@ -9,9 +9,9 @@ from contextlib import nullcontext
 import pytest
 from django.db import connection, transaction
 
+from django_arq.audit.inserts import COPY_CHUNK, COPY_MIN_ROWS, upsert_records
+from django_arq.audit.payloads import JsonText, json_text
 from django_arq.models import JobRecord
-from django_arq.payloads import JsonText, json_text
-from django_arq.upsert import COPY_CHUNK, COPY_MIN_ROWS, upsert_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from django.db import connection, connections, transaction
 
-from django_arq import recorder as recorder_module
+from django_arq.audit import recorder as recorder_module
+from django_arq.audit.inserts import upsert_records
+from django_arq.audit.recorder import Creation, JobRecorder, Pending
+from django_arq.audit.updates import update_records
 from django_arq.models import JobRecord
-from django_arq.record_updates import update_records
-from django_arq.recorder import Creation, JobRecorder, Pending
-from django_arq.upsert import upsert_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

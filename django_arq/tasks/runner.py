@@ -15,109 +15,26 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
-import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from traceback import format_exception, format_exception_only
+from traceback import format_exception
 from typing import Any
 
-from arq.worker import Retry
+from arq.worker import Function, Retry, func
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
-from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus
+from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus, task_backends
 from django.tasks.base import TaskError
 from django.tasks.exceptions import InvalidTask
 from django.tasks.signals import task_finished, task_started
 from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
-from .conf import RUN_TASK
-from .queues.serializers import SerializedError
+from ..conf import DEFAULT_ALIAS, RUN_TASK
+from .backend import ArqBackend
+from .common import ATTEMPTS_TTL, TaskFailed, attempts_key, class_path, load_task, parse_attempts, worker_id
 
-__all__ = ["RUN_TASK", "TaskFailed", "attempts_key", "load_task", "run_task", "task_error", "worker_id"]
-
-#: How long the attempt log of a task is kept after its latest attempt started (seconds).
-ATTEMPTS_TTL = 7 * 24 * 3600
-ATTEMPTS_PREFIX = "django-arq:task-attempts:"
-
-
-def attempts_key(job_id: str) -> str:
-    """Redis key of the list of attempts of one task."""
-    return ATTEMPTS_PREFIX + job_id
-
-
-def worker_id() -> str:
-    """How this worker process appears in ``TaskResult.worker_ids``: ``hostname:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def class_path(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-class TaskFailed(Exception):
-    """A Django task raised: carries its exception class path and traceback in arq's result.
-
-    ``str()`` is the class path, a newline and the traceback, so the same text survives the
-    JSON serializer (which keeps an exception's class and message only).
-    """
-
-    def __init__(self, exception_class_path: str, traceback: str) -> None:
-        super().__init__(exception_class_path, traceback)
-        self.exception_class_path = exception_class_path
-        self.traceback = traceback
-
-    def __str__(self) -> str:
-        return f"{self.exception_class_path}\n{self.traceback}"
-
-
-def task_error(value: Any) -> TaskError:
-    """The ``TaskError`` for a failed arq result (``TaskFailed``, an arq failure, or its JSON form)."""
-    if isinstance(value, SerializedError):
-        if value.type_name == class_path(TaskFailed):
-            path, _, traceback = value.message.partition("\n")
-            return TaskError(exception_class_path=path, traceback=traceback)
-        return TaskError(
-            exception_class_path=value.type_name, traceback=f"{value.type_name}: {value.message}\n"
-        )
-    if isinstance(value, TaskFailed):
-        return TaskError(exception_class_path=value.exception_class_path, traceback=value.traceback)
-    if isinstance(value, BaseException):  # failed in arq itself: timeout, abort, max tries, refused payload
-        return TaskError(
-            exception_class_path=class_path(type(value)), traceback="".join(format_exception_only(value))
-        )
-    return TaskError(
-        exception_class_path=class_path(Exception), traceback=f"arq stored a failure: {value!r}\n"
-    )
-
-
-def load_task(module_path: Any, backend: str, queue_name: str, run_after: datetime | None) -> Task:
-    """The ``Task`` at ``module_path``, as it was enqueued; ``InvalidTask`` for anything else."""
-    if not isinstance(module_path, str):
-        raise InvalidTask(f"a task path must be a string, not {type(module_path).__name__}")
-    try:
-        found = import_string(module_path)
-    except ImportError as exc:
-        raise InvalidTask(f"cannot import task {module_path!r}: {exc}") from exc
-    if not isinstance(found, Task):
-        raise InvalidTask(
-            f"{module_path!r} is a {type(found).__name__}, not a django.tasks Task; "
-            "only functions decorated with @task can run as Django tasks"
-        )
-    changes: dict[str, Any] = {"backend": backend, "queue_name": queue_name}
-    if run_after is not None:
-        changes["run_after"] = run_after
-    return found.using(**changes)
-
-
-def parse_attempts(raw: Sequence[bytes | str]) -> list[dict[str, Any]]:
-    """Decode the attempt log: ``[{"worker_id": ..., "at": datetime}, ...]``, oldest first."""
-    attempts = []
-    for item in raw:
-        data = json.loads(item)
-        attempts.append({"worker_id": data["worker_id"], "at": datetime.fromisoformat(data["at"])})
-    return attempts
+__all__ = ["record_attempt", "run_task", "worker_functions"]
 
 
 async def record_attempt(ctx: dict[str, Any], job_id: str) -> list[dict[str, Any]]:
@@ -167,8 +84,6 @@ async def run_task(
     A failure is raised as ``TaskFailed`` (class path and traceback); ``arq.worker.Retry`` raised
     by the task passes through so that arq runs it again later.
     """
-    from .tasks import ArqBackend
-
     task = load_task(module_path, backend, queue_name, run_after)
     task_backend = task.get_backend()
     if not isinstance(task_backend, ArqBackend):
@@ -209,3 +124,20 @@ async def run_task(
     _set(result, status=TaskResultStatus.SUCCESSFUL, finished_at=datetime.now(UTC), _return_value=value)
     await task_finished.asend(sender=sender, task_result=result)
     return value
+
+
+def worker_functions(alias: str) -> list[Function]:
+    """The arq functions a worker for ``ARQ_QUEUES[alias]`` registers to run Django tasks.
+
+    ``[func(run_task, name="django_arq.tasks.run_task")]`` if a ``TASKS`` backend is an
+    ``ArqBackend`` whose ``OPTIONS["ALIAS"]`` is ``alias``; ``[]`` otherwise.
+    """
+    for params in task_backends.settings.values():
+        try:
+            backend = import_string(params["BACKEND"])
+        except (ImportError, KeyError):
+            continue
+        target = (params.get("OPTIONS") or {}).get("ALIAS", DEFAULT_ALIAS)
+        if isinstance(backend, type) and issubclass(backend, ArqBackend) and target == alias:
+            return [func(run_task, name=RUN_TASK)]
+    return []

@@ -40,7 +40,7 @@ class Plan:
 
 @cache
 def _plan(using: str) -> Plan:
-    from .models import JobRecord
+    from ..models import JobRecord
 
     connection = connections[using]
     quote = connection.ops.quote_name
@@ -113,7 +113,7 @@ def update_records(
 ) -> set[str]:
     """Set the given status fields (job id -> {field: value}) and ``updated_at`` of ``alias``'s
     records; the ids of those that do not exist. One transaction (the caller's, if it has one)."""
-    from .models import JobRecord
+    from ..models import JobRecord
 
     if not updates:
         return set()

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 
 from django.db import connections
 
-from .queues.jobs import JobMetadata
-from .upsert import upsert_records
+from ..queues.jobs import JobMetadata
+from .inserts import upsert_records
+from .rows import record_rows, records_db
 
 __all__ = ["RecordWriter", "flush_records", "writer"]
 
@@ -121,8 +122,6 @@ class RecordWriter:
                 self._cond.notify_all()
 
     def _write(self, batch: list[tuple[str, Sequence[JobMetadata]]]) -> None:
-        from .records import record_rows, records_db
-
         # This thread keeps one connection for as long as it works (CONN_MAX_AGE is about requests);
         # a failed write closes it, and the retry opens a new one.
         rows = [row for alias, jobs in batch for row in record_rows(alias, jobs)]

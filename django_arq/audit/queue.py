@@ -1,0 +1,155 @@
+"""The audit layer: a ``JobRecord`` for every job enqueued through ``get_queue()``.
+
+``AuditedQueue`` wraps an alias's backend (installed through ``QueueHandler.wrapper`` when the
+alias has ``AUDIT`` on, the default). It sends jobs through the backend, then has their records
+written; inserts ignore conflicts on (alias, job_id): a fast worker may have created the record
+first, and its copy is the more current one. No record is written for a job Redis refused.
+
+With ``AUDIT: True`` the records of jobs enqueued outside a transaction (and from async code) go
+to the process's background writer, which inserts everything handed to it every few milliseconds
+with one commit (``django_arq.audit.writer``; ``flush_records()`` waits for them): an enqueue
+does not pay a database commit of its own. Inside a transaction the record is inserted at once,
+in that transaction. With ``AUDIT: "immediate"`` every record is inserted in the enqueue call.
+
+A record written inside a transaction that rolls back is gone while the job still runs; the
+worker then creates the record. To send a job only once the surrounding transaction commits,
+use ``enqueue_on_commit`` (``audit.on_commit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from arq.connections import RedisSettings
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
+
+from ..queues.base import ArqQueue, QueueConfig
+from ..queues.jobs import JobMetadata, JobResult, JobSpec, QueueCounts
+from .inserts import upsert_records
+from .rows import record_rows, records_db
+from .writer import writer
+
+__all__ = ["AuditedQueue", "audit_wrapper"]
+
+
+class AuditedQueue(ArqQueue):
+    """An ``ArqQueue`` that writes a ``JobRecord`` for every job it enqueues.
+
+    Everything else goes to the wrapped backend, available as ``.backend`` (for what only that
+    backend offers, such as ``MockArqQueue.run_queued``); the capabilities ``ArqQueue`` declares
+    are the backend's.
+    """
+
+    def __init__(self, backend: ArqQueue, alias: str, *, immediate: bool = False) -> None:
+        super().__init__(default_queue_name=backend.default_queue_name, abort_timeout=backend.abort_timeout)
+        self._backend = backend
+        self.serializer = backend.serializer
+        self.jobs_run_in_process = backend.jobs_run_in_process
+        self.alias = alias
+        self.immediate = immediate
+
+    def __repr__(self) -> str:
+        return f"<AuditedQueue alias={self.alias!r} {self._backend!r}>"
+
+    @property
+    def backend(self) -> ArqQueue:
+        return self._backend
+
+    @property
+    def default_queue_name(self) -> str:
+        return self._backend.default_queue_name
+
+    @property
+    def redis_settings(self) -> RedisSettings | None:
+        return self._backend.redis_settings
+
+    @property
+    def location(self) -> str:
+        return self._backend.location
+
+    # -- enqueue: send, then the records -----------------------------------------------------
+
+    async def enqueue_many(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        metadata = await self._backend.enqueue_many(jobs)
+        if metadata and not self.immediate:
+            writer.add(self.alias, metadata)  # async code runs outside transactions: no need to look
+        elif metadata:
+            await sync_to_async(self._insert)(metadata)
+        return metadata
+
+    def enqueue_many_sync(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        metadata = self._backend.enqueue_many_sync(jobs)
+        if metadata:
+            self._insert(metadata)
+        return metadata
+
+    def _insert(self, metadata: Sequence[JobMetadata]) -> None:
+        """One bulk insert now, or by the background writer outside a transaction (unless immediate)."""
+        using = records_db()
+        if not self.immediate and not transaction.get_connection(using).in_atomic_block:
+            writer.add(self.alias, metadata)
+        else:  # existing records (a fast worker wrote them first) are left as they are
+            upsert_records(using, record_rows(self.alias, metadata))
+
+    # -- abort: note the request on the record, then ask the backend -------------------------
+
+    def _mark_abort_requested(self, job_id: str) -> int:
+        from ..models import JobRecord
+
+        unfinished = JobRecord.objects.using(records_db()).filter(
+            alias=self.alias, job_id=job_id, finish_time__isnull=True, abort_requested_at__isnull=True
+        )
+        return unfinished.update(abort_requested_at=timezone.now())
+
+    async def abort_job(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
+        await sync_to_async(self._mark_abort_requested)(job_id)
+        return await self._backend.abort_job(job_id, queue_name, timeout=timeout)
+
+    def abort_job_sync(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
+        self._mark_abort_requested(job_id)
+        return self._backend.abort_job_sync(job_id, queue_name, timeout=timeout)
+
+    # -- the rest delegates ------------------------------------------------------------------
+
+    async def get_job_metadata(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
+        return await self._backend.get_job_metadata(job_id, queue_name)
+
+    async def get_job_result(self, job_id: str, queue_name: str | None = None) -> JobResult:
+        return await self._backend.get_job_result(job_id, queue_name)
+
+    async def get_job(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
+        return await self._backend.get_job(job_id, queue_name)
+
+    async def count_jobs(self, queue_names: Sequence[str]) -> list[QueueCounts]:
+        return await self._backend.count_jobs(queue_names)
+
+    def get_job_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
+        return self._backend.get_job_sync(job_id, queue_name)
+
+    def count_jobs_sync(self, queue_names: Sequence[str]) -> list[QueueCounts]:
+        return self._backend.count_jobs_sync(queue_names)
+
+    def get_job_metadata_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
+        return self._backend.get_job_metadata_sync(job_id, queue_name)
+
+    def get_job_result_sync(self, job_id: str, queue_name: str | None = None) -> JobResult:
+        return self._backend.get_job_result_sync(job_id, queue_name)
+
+    async def aclose(self) -> None:
+        await self._backend.aclose()
+
+    def close(self) -> None:
+        self._backend.close()
+
+
+def audit_wrapper(backend: ArqQueue, config: QueueConfig) -> ArqQueue:
+    """``QueueHandler.wrapper``: wrap the backend of every alias with ``AUDIT`` on (True or "immediate")."""
+    if not config.audit:
+        return backend
+    return AuditedQueue(backend, config.alias, immediate=config.audit == "immediate")

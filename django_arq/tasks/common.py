@@ -1,0 +1,111 @@
+"""What the tasks backend and the runner share: the attempt log, failures, loading a task."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Sequence
+from datetime import datetime
+from traceback import format_exception_only
+from typing import Any
+
+from django.tasks import Task
+from django.tasks.base import TaskError
+from django.tasks.exceptions import InvalidTask
+from django.utils.module_loading import import_string
+
+from ..queues.serializers import SerializedError
+
+__all__ = [
+    "ATTEMPTS_TTL",
+    "TaskFailed",
+    "attempts_key",
+    "class_path",
+    "load_task",
+    "parse_attempts",
+    "task_error",
+    "worker_id",
+]
+
+#: How long the attempt log of a task is kept after its latest attempt started (seconds).
+ATTEMPTS_TTL = 7 * 24 * 3600
+ATTEMPTS_PREFIX = "django-arq:task-attempts:"
+
+
+def attempts_key(job_id: str) -> str:
+    """Redis key of the list of attempts of one task."""
+    return ATTEMPTS_PREFIX + job_id
+
+
+def worker_id() -> str:
+    """How this worker process appears in ``TaskResult.worker_ids``: ``hostname:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class TaskFailed(Exception):
+    """A Django task raised: carries its exception class path and traceback in arq's result.
+
+    ``str()`` is the class path, a newline and the traceback, so the same text survives the
+    JSON serializer (which keeps an exception's class and message only).
+    """
+
+    def __init__(self, exception_class_path: str, traceback: str) -> None:
+        super().__init__(exception_class_path, traceback)
+        self.exception_class_path = exception_class_path
+        self.traceback = traceback
+
+    def __str__(self) -> str:
+        return f"{self.exception_class_path}\n{self.traceback}"
+
+
+def task_error(value: Any) -> TaskError:
+    """The ``TaskError`` for a failed arq result (``TaskFailed``, an arq failure, or its JSON form)."""
+    if isinstance(value, SerializedError):
+        if value.type_name == class_path(TaskFailed):
+            path, _, traceback = value.message.partition("\n")
+            return TaskError(exception_class_path=path, traceback=traceback)
+        return TaskError(
+            exception_class_path=value.type_name, traceback=f"{value.type_name}: {value.message}\n"
+        )
+    if isinstance(value, TaskFailed):
+        return TaskError(exception_class_path=value.exception_class_path, traceback=value.traceback)
+    if isinstance(value, BaseException):  # failed in arq itself: timeout, abort, max tries, refused payload
+        return TaskError(
+            exception_class_path=class_path(type(value)), traceback="".join(format_exception_only(value))
+        )
+    return TaskError(
+        exception_class_path=class_path(Exception), traceback=f"arq stored a failure: {value!r}\n"
+    )
+
+
+def load_task(module_path: Any, backend: str, queue_name: str, run_after: datetime | None) -> Task:
+    """The ``Task`` at ``module_path``, as it was enqueued; ``InvalidTask`` for anything else."""
+    if not isinstance(module_path, str):
+        raise InvalidTask(f"a task path must be a string, not {type(module_path).__name__}")
+    try:
+        found = import_string(module_path)
+    except ImportError as exc:
+        raise InvalidTask(f"cannot import task {module_path!r}: {exc}") from exc
+    if not isinstance(found, Task):
+        raise InvalidTask(
+            f"{module_path!r} is a {type(found).__name__}, not a django.tasks Task; "
+            "only functions decorated with @task can run as Django tasks"
+        )
+    changes: dict[str, Any] = {"backend": backend, "queue_name": queue_name}
+    if run_after is not None:
+        changes["run_after"] = run_after
+    return found.using(**changes)
+
+
+def parse_attempts(raw: Sequence[bytes | str]) -> list[dict[str, Any]]:
+    """Decode the attempt log: ``[{"worker_id": ..., "at": datetime}, ...]``, oldest first."""
+    attempts = []
+    for item in raw:
+        data = json.loads(item)
+        attempts.append({"worker_id": data["worker_id"], "at": datetime.fromisoformat(data["at"])})
+    return attempts
