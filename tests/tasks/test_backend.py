@@ -12,7 +12,7 @@ from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
 from django_arq import JobStatus, get_queue
-from django_arq.tasks.backend import RUN_TASK, ArqBackend, worker_functions
+from django_arq.tasks import RUN_TASK, ArqBackend, worker_functions
 from tests.tasks import sample_tasks
 from tests.tasks.settings import TASKS_QUEUE
 

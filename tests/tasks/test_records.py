@@ -10,7 +10,7 @@ from django.tasks import task_backends
 from django_arq.audit.on_commit import aflush_records
 from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
-from django_arq.tasks.backend import RUN_TASK
+from django_arq.tasks import RUN_TASK
 from tests.tasks import sample_tasks
 from tests.tasks.settings import TASKS_AUDIT_QUEUE
 from tests.tasks.support import run_burst_worker

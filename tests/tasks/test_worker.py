@@ -14,7 +14,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 
 from django_arq import get_queue
-from django_arq.tasks.backend import RUN_TASK
+from django_arq.tasks import RUN_TASK
 from tests.tasks import sample_tasks
 from tests.tasks.support import wait_finished
 

@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.tasks.settings")
 django.setup()
 
 from django_arq import get_queue  # noqa: E402
-from django_arq.tasks.backend import worker_functions  # noqa: E402
+from django_arq.tasks import worker_functions  # noqa: E402
 
 _queue = get_queue("tasks")
 
