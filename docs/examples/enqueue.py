@@ -1,4 +1,4 @@
-"""README, "Enqueueing from sync and async code": every snippet of that section, runnable.
+"""docs/queue-api.md: every snippet of the ArqQueue API page, runnable.
 
 Tested by ``example_project/shop/tests/test_readme.py`` (on MockArqQueue) with the example
 project's job functions.

@@ -1,4 +1,4 @@
-"""README, "Running in production": ``ARQ_QUEUES`` for Redis over TLS, or behind Redis Sentinel.
+"""docs/production.md: ``ARQ_QUEUES`` for Redis over TLS, or behind Redis Sentinel.
 
 Everything comes from the environment. ``tests/example/test_production.py`` loads this file
 against a real TLS Redis and a real Sentinel.

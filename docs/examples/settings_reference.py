@@ -1,4 +1,4 @@
-"""Every ARQ_QUEUES key with its default (README "Settings reference"); tests/test_readme.py checks it."""
+"""Every ARQ_QUEUES key with its default (docs/settings.md); tests/docs/test_readme.py checks it."""
 
 ARQ_QUEUES = {
     "default": {
