@@ -1,0 +1,172 @@
+"""README.md followed literally: a new ``startproject`` project, README's settings and code, a worker, a
+server, a job enqueued from README's views, and the job finished in the admin's job list.
+
+The settings and code are README's own Python blocks (each names its file on its first line); the
+commands are README's console lines, run with this interpreter. The only additions are for the test
+machine: the Redis database and a queue of its own, a superuser made without prompts, a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+
+from .markdown import README, blocks, console_commands
+
+#: Generous: the machine may be busy with other tests and workers.
+DEADLINE = 90.0
+PASSWORD = "tutorial-pw-1"
+
+
+def readme_files() -> list[tuple[str, bool, str]]:
+    """``(path, append, code)`` of README's Python blocks; a ``(at the end)`` header appends."""
+    files = []
+    for block in blocks(README):
+        if block.language == "python":
+            header, _, code = block.content.partition("\n")
+            match = re.fullmatch(r"# ([\w/]+\.py)( \(at the end\))?", header)
+            assert match, f"README block without a file name: {header}"
+            files.append((match[1], bool(match[2]), code))
+    return files
+
+
+def readme_commands() -> list[list[str]]:
+    """README's ``python manage.py ...`` lines, in order."""
+    lines = [c for b in blocks(README) if b.language == "console" for c in console_commands(b)]
+    return [c[2:] for c in lines if c[:2] == ["python", "manage.py"]]
+
+
+def wait_for(what: str, check: Callable[[], bool], processes: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if check():
+            return
+        dead = [p.args for p in processes if p.poll() is not None]
+        assert not dead, f"exited while waiting for {what}: {dead}"
+        time.sleep(0.2)
+    pytest.fail(f"no {what} within {DEADLINE:g} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def project(tmp_path: Path, redis_url: str) -> Path:
+    """A new project with README's steps applied: startproject, startapp, README's files."""
+    subprocess.run([sys.executable, "-m", "django", "startproject", "mysite"], cwd=tmp_path, check=True)
+    root = tmp_path / "mysite"
+    subprocess.run([sys.executable, "manage.py", "startapp", "myapp"], cwd=root, check=True, env=_env())
+    for name, append, code in readme_files():
+        path = root / name
+        with path.open("a" if append else "w") as out:
+            out.write(("\n\n" if append else "") + code)
+    with (root / "mysite" / "settings.py").open("a") as out:  # this machine's Redis, a queue of its own
+        out.write(f'\nARQ_QUEUES["default"]["REDIS_URL"] = {redis_url!r}\n')
+        out.write(f'ARQ_QUEUES["default"]["DEFAULT_QUEUE_NAME"] = "tutorial-{uuid.uuid4().hex}:queue"\n')
+    return root
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    return {**env, "PYTHONUNBUFFERED": "1", "DJANGO_SUPERUSER_USERNAME": "admin",
+            "DJANGO_SUPERUSER_EMAIL": "admin@example.com", "DJANGO_SUPERUSER_PASSWORD": PASSWORD}  # fmt: skip
+
+
+@pytest.fixture
+def started(project: Path) -> Iterator[tuple[str, Path, list[subprocess.Popen[bytes]]]]:
+    """README's commands run in the project: migrate, check, createsuperuser, then worker and server."""
+    commands = readme_commands()
+    names = [c[0] for c in commands]
+    assert names == ["migrate", "check", "arq_worker", "createsuperuser", "runserver"], names
+    port = free_port()
+    extra = {"createsuperuser": ["--noinput"], "runserver": [f"127.0.0.1:{port}", "--noreload"]}
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for command in commands:
+            argv = [sys.executable, "manage.py", *command, *extra.get(command[0], [])]
+            if command[0] in ("arq_worker", "runserver"):
+                log = (project / f"{command[0]}.log").open("wb")
+                processes.append(subprocess.Popen(argv, cwd=project, env=_env(), stdout=log, stderr=log))
+            else:
+                done = subprocess.run(
+                    argv, cwd=project, env=_env(), capture_output=True, text=True, timeout=120
+                )
+                assert done.returncode == 0, f"{shlex.join(command)}:\n{done.stdout}{done.stderr}"
+        base = f"http://127.0.0.1:{port}"
+        wait_for("server", lambda: _answers(f"{base}/admin/login/"), processes)
+        yield base, project, processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _csrf(client: httpx.Client, page: str) -> str:
+    html = client.get(page).text
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {page}"
+    return match[1]
+
+
+def test_a_newcomer_following_the_readme_sees_the_job_done_in_the_admin(
+    started: tuple[str, Path, list[subprocess.Popen[bytes]]], redis_url: str
+) -> None:
+    assert redis_url == settings.REDIS_URL  # DJANGO_ARQ_TEST_REDIS, passed to the project above
+    base, project, processes = started
+    with httpx.Client(base_url=base, timeout=30) as client:
+        token = _csrf(client, "/admin/login/")
+        login = client.post(
+            "/admin/login/?next=/admin/",
+            data={"username": "admin", "password": PASSWORD, "csrfmiddlewaretoken": token},
+        )
+        assert login.status_code == 302, login.text[:500]
+        headers = {"X-CSRFToken": client.cookies["csrftoken"]}
+
+        welcome = client.post(
+            "/welcome/", data={"email": "ada@example.com"}, headers=headers
+        )  # the sync view
+        count = client.post("/count/", data={"text": "one two three"}, headers=headers)  # the async view
+        assert (welcome.status_code, count.status_code) == (202, 202), welcome.text[:500] + count.text[:500]
+        job_ids = [welcome.json()["job_id"], count.json()["job_id"]]
+
+        def done_in_the_admin(job_id: str) -> bool:
+            page = client.get("/admin/django_arq/jobrecord/", params={"q": job_id})
+            assert page.status_code == 200
+            return job_id in page.text and "arq-success" in page.text
+
+        for job_id in job_ids:
+            wait_for(
+                f"job {job_id} complete in the admin job list",
+                lambda j=job_id: done_in_the_admin(j),
+                processes,
+            )
+
+    log = (project / "arq_worker.log").read_text()
+    assert f"job {job_ids[0]}, try 1: welcome mail to ada@example.com" in log
