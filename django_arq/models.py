@@ -1,6 +1,9 @@
-"""JobRecord: the database mirror of every job's metadata and result, for auditing."""
+"""JobRecord: the database mirror of every job's metadata and result, for auditing; Schedule: a job
+fired by the workers at times kept in the database (``django_arq.schedules`` fires them)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -8,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .queues.jobs import JobStatus
 
-__all__ = ["JobRecord"]
+__all__ = ["JobRecord", "Schedule"]
 
 STATUS_CHOICES = [(s.value, s.value.replace("_", " ")) for s in JobStatus]
 
@@ -88,3 +91,130 @@ class JobRecord(models.Model):
         if self.start_time and self.finish_time:
             return (self.finish_time - self.start_time).total_seconds()
         return None
+
+
+def default_time_zone() -> str:
+    """The project's ``TIME_ZONE``: a schedule's time zone unless it names another."""
+    from django.conf import settings
+
+    return str(settings.TIME_ZONE or "UTC")
+
+
+class CatchUp(models.TextChoices):
+    """What a schedule does with slots missed while no worker fired it."""
+
+    LAST = "last", _("fire the last missed slot once")
+    SKIP = "skip", _("skip missed slots")
+
+
+class Schedule(models.Model):
+    """A job fired by the alias's workers at each slot of a cron expression or a fixed interval.
+
+    ``next_run`` is the slot the workers fire next (None: to be computed from the timing, as after
+    an edit of it); ``last_run`` the newest slot fired. Timing edits made through ``save()`` reset
+    ``next_run``; a ``QuerySet.update()`` of the timing should set ``next_run=None`` too.
+    """
+
+    #: Fields whose change makes ``next_run`` stale.
+    TIMING_FIELDS = ("cron", "interval", "time_zone", "enabled")
+    #: Fields the workers write.
+    WORKER_FIELDS = ("next_run", "last_run", "last_job_id")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    alias = models.CharField(_("queue alias"), max_length=100, default="default")
+    function = models.CharField(
+        _("function"), max_length=255, help_text=_("Dotted path, one of the alias's WORKER FUNCTIONS.")
+    )
+    args = models.JSONField(_("positional arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    cron = models.CharField(
+        _("cron expression"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("Five fields: minute hour day-of-month month day-of-week, e.g. 30 2 * * *."),
+    )
+    interval = models.PositiveIntegerField(
+        _("interval (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_("Instead of a cron expression: fire every this many seconds (slots since the epoch)."),
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=63, default=default_time_zone, help_text=_("Of the cron expression.")
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    queue_name = models.CharField(
+        _("queue"), max_length=255, blank=True, default="", help_text=_("Empty: the alias's default queue.")
+    )
+    catch_up = models.CharField(
+        _("after downtime"), max_length=8, choices=CatchUp.choices, default=CatchUp.LAST
+    )
+    next_run = models.DateTimeField(_("next run"), null=True, blank=True, editable=False)
+    last_run = models.DateTimeField(_("last run"), null=True, blank=True, editable=False)
+    last_job_id = models.CharField(_("last job id"), max_length=255, blank=True, default="", editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(cron="") & Q(interval__isnull=False)) | (~Q(cron="") & Q(interval__isnull=True)),
+                name="django_arq_schedule_cron_xor_interval",
+            ),
+            models.CheckConstraint(
+                condition=Q(interval__isnull=True) | Q(interval__gte=1),
+                name="django_arq_schedule_interval_min",
+            ),
+        ]
+        # The workers' one query per poll: enabled schedules of an alias due by a time.
+        indexes = [
+            models.Index(
+                fields=["alias", "next_run"], name="django_arq_schedule_due_idx", condition=Q(enabled=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; a new schedule or an edited timing gets ``next_run=None``, for the workers to compute.
+
+        Saving an existing row leaves what the workers write (next and last run, last job) as the
+        database has it, unless the timing changed: an admin form loaded before a slot fired
+        must not roll the row back.
+        """
+        retimed = self.timing_key() != getattr(self, "_loaded_timing", None)
+        if retimed:
+            self.next_run = None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None and not self._state.adding and self.pk is not None:
+            skip = self.WORKER_FIELDS if not retimed else set(self.WORKER_FIELDS) - {"next_run"}
+            update_fields = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in skip
+            ]
+        elif update_fields is not None and retimed:
+            update_fields = {*update_fields, "next_run"}
+        if update_fields is not None:
+            kwargs["update_fields"] = update_fields
+        super().save(*args, **kwargs)
+        self._loaded_timing = self.timing_key()
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> Schedule:
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._loaded_timing = instance.timing_key()
+        return instance
+
+    def timing_key(self) -> tuple[Any, ...]:
+        """The values that decide the slots (deferred fields count as unchanged)."""
+        loaded = self.get_deferred_fields()
+        return tuple(None if f in loaded else getattr(self, f) for f in self.TIMING_FIELDS)
+
+    @property
+    def job_id_prefix(self) -> str:
+        """Every job this schedule fires has an id starting with this."""
+        return f"schedule:{self.pk}:"

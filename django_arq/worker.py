@@ -34,6 +34,7 @@ from .audit.rows import records_db
 from .conf import DEFAULT_ALIAS, get_config
 from .handler import build_backend
 from .queues.connection import repack_in_c
+from .schedules import ScheduleFirer
 
 __all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "worker_problems"]
 
@@ -160,6 +161,7 @@ class DjangoWorker(Worker):
         self._tidy: asyncio.Task[None] | None = None
         self._redis_down_since: float | None = None
         self._shut_down = False
+        self.schedules: ScheduleFirer | None = None  # fires the alias's database schedules (not in burst)
         super().__init__(
             [
                 self._adapt(f if isinstance(f, Function) else func(cast(WorkerCoroutine, f)))
@@ -221,6 +223,9 @@ class DjangoWorker(Worker):
         self._tidy = asyncio.create_task(self._tidy_connections(), name="django-arq-connections")
         if self.recorder is not None:
             self.recorder.start()
+        if not self.burst:
+            self.schedules = ScheduleFirer(self.alias)
+            self.schedules.start()
         if self._user_startup is not None:
             await self._user_startup(ctx)
 
@@ -238,6 +243,8 @@ class DjangoWorker(Worker):
             if self._user_shutdown is not None:
                 await self._user_shutdown(ctx)
         finally:
+            if self.schedules is not None:
+                await self.schedules.stop()
             if self.recorder is not None:
                 await self.recorder.close()
             await asyncio.get_running_loop().run_in_executor(None, self.sync_executor.shutdown)

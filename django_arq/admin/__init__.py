@@ -6,5 +6,6 @@ operations the admin's actions and buttons run.
 """
 
 from .jobs import JobRecordAdmin
+from .schedules import ScheduleAdmin  # noqa: F401 - registers the schedules' admin
 
 __all__ = ["JobRecordAdmin"]

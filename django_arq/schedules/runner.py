@@ -1,0 +1,72 @@
+"""``ScheduleFirer``: the task an ``arq_worker`` runs beside its jobs, calling ``fire_due`` each poll.
+
+The database and the enqueue calls are blocking, so each poll runs in a thread of the firer's
+own (one database connection, kept between polls and checked as Django checks it between
+requests). A failed poll (database or Redis unreachable) is logged once and retried: the slots
+stay due, and fire when the poll succeeds (within ``GRACE``, else by the catch-up policy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from ..conf import DEFAULT_ALIAS
+from .firing import POLL_INTERVAL, fire_due
+
+__all__ = ["ScheduleFirer"]
+
+logger = logging.getLogger("django_arq.schedules")
+
+
+class ScheduleFirer:
+    """Fires the due schedules of ``alias`` until stopped; ``start()`` on a running event loop."""
+
+    def __init__(self, alias: str = DEFAULT_ALIAS, *, poll: float = POLL_INTERVAL.total_seconds()) -> None:
+        self.alias = alias
+        self.poll = poll
+        self.polls = 0
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="django-arq-schedules")
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="django-arq-schedules")
+
+    async def stop(self) -> None:
+        """Stop polling; wait for a poll in progress; close the thread's database connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, connections.close_all)
+        await loop.run_in_executor(None, self._executor.shutdown)
+
+    def _poll_once(self) -> float:
+        close_old_connections()
+        firing = fire_due(self.alias)
+        self.polls += 1
+        return firing.wait(timezone.now(), timedelta(seconds=self.poll))
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                wait = await loop.run_in_executor(self._executor, self._poll_once)
+            except Exception as exc:
+                if not self._failing:
+                    logger.warning("schedules of alias %r not fired: %s; retrying", self.alias, exc)
+                self._failing = True
+                wait = self.poll
+            else:
+                if self._failing:
+                    logger.warning("schedules of alias %r fired again", self.alias)
+                self._failing = False
+            await asyncio.sleep(wait)
