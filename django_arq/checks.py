@@ -19,25 +19,12 @@ from .conf import (
     queue_settings,
     redis_url_problem,
 )
-from .queues.base import ArqQueue
 
 __all__ = ["check_api_tokens", "check_queues"]
 
 #: Check ids by setting key; every other problem of ``ARQ_QUEUES`` is ``django_arq.E001``.
 CHECK_IDS = {"BACKEND": "django_arq.E002", "REDIS_URL": "django_arq.E003", "WORKER": "django_arq.E004"}
 URL_HINT = "e.g. redis://:password@host:6379/0"
-
-
-def _backend_problem(path: Any) -> str | None:
-    if not isinstance(path, str):
-        return f"BACKEND must be a dotted path string, not {type(path).__name__}"
-    try:
-        backend = import_string(path)
-    except ImportError as exc:
-        return f"BACKEND {path!r} cannot be imported: {exc}"
-    if not (isinstance(backend, type) and issubclass(backend, ArqQueue)):
-        return f"BACKEND {path!r} is not an ArqQueue subclass"
-    return None
 
 
 def _insecure_remote(raw: Mapping[str, Any]) -> bool:
@@ -61,13 +48,63 @@ def _insecure_remote(raw: Mapping[str, Any]) -> bool:
 
 
 def _worker_problems(raw: Mapping[str, Any]) -> list[str]:
-    """The worker's own validation of WORKER (what ``arq_worker`` would refuse to start with)."""
+    """The worker's own validation of WORKER (what ``arq_worker`` would refuse to start with), and
+    every dotted path in it imported: FUNCTIONS, CRON_JOBS, ON_STARTUP and ON_SHUTDOWN."""
     worker = raw.get("WORKER", {})
     if not isinstance(worker, Mapping):  # config_problems reports it
         return []
     from .worker import worker_problems  # imports arq's worker and the recorder: only when checking
 
-    return worker_problems(worker)
+    return worker_problems(worker) + _import_problems(worker)
+
+
+def _imported(path: str, what: str) -> tuple[Any, str | None]:
+    """The object at ``path``, or why it cannot be imported (any error the import raises)."""
+    try:
+        return import_string(path), None
+    except Exception as exc:  # a module that raises on import is as broken as a missing one
+        return None, f"{what} {path!r} cannot be imported: {type(exc).__name__}: {exc}"
+
+
+def _job_callable(path: str, what: str) -> str | None:
+    """Why the function at ``path`` cannot be a job (not importable, cannot take ctx), or None."""
+    from .worker import ctx_problem
+
+    fn, problem = _imported(path, what)
+    return problem or ctx_problem(fn, f"{what} {path!r}")
+
+
+def _import_problems(worker: Mapping[str, Any]) -> list[str]:
+    """Import every dotted path of WORKER; shapes that ``worker_problems`` refuses are skipped."""
+    from arq.cron import CronJob
+
+    problems = []
+    functions = worker.get("FUNCTIONS", [])
+    for entry in functions if isinstance(functions, list | tuple) else ():
+        path = entry.get("FUNCTION") if isinstance(entry, Mapping) else entry
+        if isinstance(path, str):
+            problems.append(_job_callable(path, "WORKER['FUNCTIONS'] entry"))
+    cron_jobs = worker.get("CRON_JOBS", [])
+    for entry in cron_jobs if isinstance(cron_jobs, list | tuple) else ():
+        if isinstance(entry, str):
+            job, problem = _imported(entry, "WORKER['CRON_JOBS'] entry")
+            if problem is None and not isinstance(job, CronJob):
+                problem = f"WORKER['CRON_JOBS'] entry {entry!r} is not an arq CronJob (arq.cron(...))"
+            problems.append(problem)
+        elif isinstance(entry, Mapping) and isinstance(entry.get("FUNCTION"), str):
+            problems.append(_job_callable(entry["FUNCTION"], "WORKER['CRON_JOBS'] function"))
+        else:
+            problems.append(
+                f"a WORKER['CRON_JOBS'] entry must be a dotted path or a dict with FUNCTION: {entry!r}"
+            )
+    for key in ("ON_STARTUP", "ON_SHUTDOWN"):
+        if key in worker:
+            path = worker[key]
+            if isinstance(path, str):
+                problems.append(_job_callable(path, f"WORKER[{key!r}]"))
+            else:
+                problems.append(f"WORKER[{key!r}] must be a dotted path, not {type(path).__name__}")
+    return [p for p in problems if p]
 
 
 @register(Tags.compatibility, deploy=False)
@@ -90,9 +127,6 @@ def check_queues(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             continue
         messages += [Error(f"{where}: {p}", id="django_arq.E004") for p in _worker_problems(raw)]
         backend = raw.get("BACKEND")
-        backend_problem = _backend_problem(backend) if backend is not None else None
-        if backend_problem:
-            messages.append(Error(f"{where}: {backend_problem}", id="django_arq.E002"))
         if in_memory_backend(backend) and not settings.DEBUG:
             messages.append(
                 Warning(

@@ -18,8 +18,11 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "InvalidQueueAlias",
     "allowed_tasks",
+    "backend_problem",
     "config_problems",
     "get_config",
+    "health_check_interval",
+    "known_functions",
     "queue_settings",
 ]
 
@@ -27,6 +30,7 @@ DEFAULT_ALIAS = "default"
 #: The arq job name of every Django task (``task_runner.run_task``); here, where modules that
 #: cannot import ``django.tasks`` (Django < 6, the admin) can read it too.
 RUN_TASK = "django_arq.tasks.run_task"
+TASKS_PACKAGE = "django_arq.tasks"
 #: Every key of an ``ARQ_QUEUES`` alias, with its default.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "BACKEND": "django_arq.RedisArqQueue",
@@ -37,8 +41,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "AUDIT": True,
     "ABORT_TIMEOUT": DEFAULT_ABORT_TIMEOUT,
     "WORKER": {},
+    "UNKNOWN_FUNCTIONS": "warn",
 }
+#: What enqueueing a name the alias's ``WORKER["FUNCTIONS"]`` lacks does (when FUNCTIONS is set).
+UNKNOWN_FUNCTIONS_MODES = ("warn", "error", "ignore")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+#: Seconds between a worker's health reports (``WORKER["HEALTH_CHECK_INTERVAL"]``; arq's own is an
+#: hour): a worker that stops reporting is shown as gone this long after its last report.
+HEALTH_CHECK_INTERVAL = 10
 
 
 class InvalidQueueAlias(ImproperlyConfigured):
@@ -84,6 +94,19 @@ def in_memory_backend(path: Any) -> bool:
     return isinstance(backend, type) and issubclass(backend, ArqQueue) and backend.jobs_run_in_process
 
 
+def backend_problem(path: Any) -> str | None:
+    """Why BACKEND ``path`` cannot be used (not importable, not an ``ArqQueue``), or None if it can."""
+    if not isinstance(path, str):
+        return f"BACKEND must be a dotted path string, not {type(path).__name__}"
+    try:
+        backend = import_string(path)
+    except ImportError as exc:
+        return f"BACKEND {path!r} cannot be imported: {exc}"
+    if not (isinstance(backend, type) and issubclass(backend, ArqQueue)):
+        return f"BACKEND {path!r} is not an ArqQueue subclass"
+    return None
+
+
 def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
     """Everything wrong with one alias's settings, as (setting key, sentence) pairs; empty if valid.
 
@@ -97,6 +120,8 @@ def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
         problems.append(("", f"unknown keys {sorted(unknown)}; valid keys are {sorted(DEFAULT_SETTINGS)}"))
     if "BACKEND" not in raw:
         problems.append(("BACKEND", "BACKEND is required"))
+    elif problem := backend_problem(raw["BACKEND"]):
+        problems.append(("BACKEND", problem))
     backend = raw.get("BACKEND", DEFAULT_SETTINGS["BACKEND"])
     if not in_memory_backend(backend):
         problem = redis_url_problem(raw.get("REDIS_URL", DEFAULT_SETTINGS["REDIS_URL"]))
@@ -112,8 +137,15 @@ def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
         problems.append(
             ("OPTIONS", f"OPTIONS has unknown keys {sorted(bad)}; valid keys are RedisSettings fields")
         )
-    if raw.get("SERIALIZER", "pickle") not in SERIALIZERS:
-        problems.append(("SERIALIZER", f"SERIALIZER must be one of {sorted(SERIALIZERS)}"))
+    serializer = raw.get("SERIALIZER", "pickle")
+    if not isinstance(serializer, str) or serializer not in SERIALIZERS:
+        problems.append(
+            ("SERIALIZER", f"SERIALIZER must be one of {sorted(SERIALIZERS)}, not {serializer!r}")
+        )
+    mode = raw.get("UNKNOWN_FUNCTIONS", "warn")
+    if not isinstance(mode, str) or mode not in UNKNOWN_FUNCTIONS_MODES:
+        choices = ", ".join(f'"{m}"' for m in UNKNOWN_FUNCTIONS_MODES)
+        problems.append(("UNKNOWN_FUNCTIONS", f"UNKNOWN_FUNCTIONS must be one of {choices}, not {mode!r}"))
     if not isinstance(raw.get("WORKER", {}), Mapping):
         problems.append(("WORKER", "WORKER must be a dict"))
     audit = raw.get("AUDIT", True)
@@ -128,6 +160,8 @@ def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
 def get_config(alias: str = DEFAULT_ALIAS) -> QueueConfig:
     """The validated settings of one alias; ``ImproperlyConfigured`` if they are wrong."""
     all_settings = queue_settings()
+    if not isinstance(all_settings, Mapping):
+        raise ImproperlyConfigured(f"ARQ_QUEUES must be a dict of aliases, not {type(all_settings).__name__}")
     if alias not in all_settings:
         raise InvalidQueueAlias(f"ARQ_QUEUES has no alias {alias!r} (aliases: {sorted(all_settings)})")
     raw = all_settings[alias]
@@ -148,6 +182,59 @@ def get_config(alias: str = DEFAULT_ALIAS) -> QueueConfig:
     )
 
 
+def health_check_interval(alias: str) -> float:
+    """Seconds between the health reports of the alias's workers, as configured."""
+    value = get_config(alias).worker.get("HEALTH_CHECK_INTERVAL", HEALTH_CHECK_INTERVAL)
+    return float(value) if isinstance(value, int | float) and value > 0 else float(HEALTH_CHECK_INTERVAL)
+
+
+def _function_paths(entries: Any) -> set[str]:
+    """The dotted paths of FUNCTIONS entries: strings, or dicts with a "FUNCTION" path."""
+    paths = set()
+    for entry in entries if isinstance(entries, list | tuple) else ():
+        if isinstance(entry, Mapping):
+            entry = entry.get("FUNCTION")
+        if isinstance(entry, str):
+            paths.add(entry)
+    return paths
+
+
 def allowed_tasks(alias: str) -> set[str]:
     """Task names the API may enqueue on ``alias``: its ``WORKER["FUNCTIONS"]`` dotted paths."""
-    return {entry for entry in get_config(alias).worker.get("FUNCTIONS", ()) if isinstance(entry, str)}
+    return _function_paths(get_config(alias).worker.get("FUNCTIONS", ()))
+
+
+def tasks_target(alias: str) -> bool:
+    """Whether a ``TASKS`` backend of django-arq's (``django_arq.tasks.ArqBackend`` or a subclass)
+    sends Django tasks through ``alias``: its workers then run ``RUN_TASK`` jobs too."""
+    for params in (getattr(settings, "TASKS", None) or {}).values():
+        if (
+            not isinstance(params, Mapping)
+            or (params.get("OPTIONS") or {}).get("ALIAS", DEFAULT_ALIAS) != alias
+        ):
+            continue
+        try:
+            backend = import_string(params.get("BACKEND", ""))
+        except ImportError:
+            continue
+        if isinstance(backend, type) and any(
+            c.__module__.startswith("django_arq.tasks") for c in backend.__mro__
+        ):
+            return True
+    return False
+
+
+def known_functions(alias: str) -> tuple[str, frozenset[str] | None]:
+    """``(UNKNOWN_FUNCTIONS mode, job names the alias's workers run)``; None if FUNCTIONS is not set.
+
+    The names are the FUNCTIONS paths, plus ``RUN_TASK`` when a ``TASKS`` backend targets the alias.
+    """
+    raw = queue_settings()[alias]
+    config = get_config(alias)
+    mode = raw.get("UNKNOWN_FUNCTIONS", DEFAULT_SETTINGS["UNKNOWN_FUNCTIONS"])
+    if "FUNCTIONS" not in config.worker:
+        return mode, None
+    names = _function_paths(config.worker["FUNCTIONS"])
+    if tasks_target(alias):
+        names.add(RUN_TASK)
+    return mode, frozenset(names)

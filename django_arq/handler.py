@@ -2,31 +2,98 @@
 
 One instance per alias per process, shared by threads and event loops (the backends are safe
 for both), created on first use and dropped when ``ARQ_QUEUES`` changes (``override_settings``).
+
+Two mistakes are caught when an alias's queue is first built, rather than left to fail quietly:
+
+- ``"django_arq"`` missing from ``INSTALLED_APPS`` (or Django not set up yet) raises
+  ``ImproperlyConfigured`` naming the fix. It is an error, not a warning: without the app no
+  ``ARQ_QUEUES`` check runs, no JobRecord is written and ``arq_worker`` does not exist, so a
+  queue that worked anyway would hide all of that.
+- Enqueueing a name that the alias's ``WORKER["FUNCTIONS"]`` lacks (when FUNCTIONS is set) logs
+  a warning naming the alias and its functions, once per name per queue instance; the alias's
+  ``UNKNOWN_FUNCTIONS`` setting makes it an error (``UnknownFunction``, nothing is sent) or
+  turns it off ("warn", "error", "ignore").
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULT_ALIAS, get_config, queue_settings
+from .conf import DEFAULT_ALIAS, backend_problem, get_config, known_functions, queue_settings
 from .queues.base import ArqQueue, QueueConfig
+from .queues.jobs import JobMetadata, JobSpec
 
-__all__ = ["QueueHandler", "get_queue", "queues"]
+__all__ = ["QueueHandler", "UnknownFunction", "get_queue", "queues"]
+
+logger = logging.getLogger("django_arq")
+
+APP = "django_arq"
+NOT_INSTALLED = (
+    f'get_queue() needs "{APP}" in INSTALLED_APPS: add it there, or no ARQ_QUEUES check runs, '
+    "no JobRecord is written and manage.py arq_worker does not exist"
+)
+NOT_SET_UP = (
+    "get_queue() was called before Django's apps were loaded: call it inside a function, not at import"
+)
+
+
+class UnknownFunction(ValueError):
+    """A job name that the alias's ``WORKER["FUNCTIONS"]`` lacks, with ``UNKNOWN_FUNCTIONS: "error"``."""
 
 
 def build_backend(config: QueueConfig) -> ArqQueue:
-    """Instantiate the BACKEND of one alias, without the audit layer."""
-    backend = import_string(config.backend)
-    if not (isinstance(backend, type) and issubclass(backend, ArqQueue)):
-        raise TypeError(
-            f"ARQ_QUEUES[{config.alias!r}]['BACKEND'] {config.backend!r} is not an ArqQueue subclass"
-        )
-    return backend.from_config(config)
+    """Instantiate the BACKEND of one alias, without the audit layer.
+
+    A BACKEND that cannot be used raises ``ImproperlyConfigured`` with the E002 message.
+    """
+    problem = backend_problem(config.backend)
+    if problem:
+        raise ImproperlyConfigured(f"ARQ_QUEUES[{config.alias!r}]: {problem}")
+    return import_string(config.backend).from_config(config)
+
+
+class FunctionGuard:
+    """Checks enqueued names against the job names an alias's workers run."""
+
+    def __init__(self, alias: str, mode: str, known: frozenset[str]) -> None:
+        self.alias, self.mode, self.known = alias, mode, known
+        self.warned: set[str] = set()
+
+    def check(self, jobs: Sequence[JobSpec]) -> None:
+        for spec in jobs:
+            if spec.name in self.known or (self.mode == "warn" and spec.name in self.warned):
+                continue
+            message = (
+                f"{spec.name!r} is not in ARQ_QUEUES[{self.alias!r}]['WORKER']['FUNCTIONS'], so its "
+                f"workers will fail the job (known: {', '.join(sorted(self.known)) or 'none'})"
+            )
+            if self.mode == "error":
+                raise UnknownFunction(message)
+            self.warned.add(spec.name)
+            logger.warning('%s; set UNKNOWN_FUNCTIONS to "error" or "ignore" to change this', message)
+
+    def install(self, queue: ArqQueue) -> None:
+        """Check every job ``queue`` enqueues: its two bulk methods are the path of every enqueue."""
+        send, send_sync = queue.enqueue_many, queue.enqueue_many_sync
+
+        async def enqueue_many(jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+            self.check(jobs)
+            return await send(jobs)
+
+        def enqueue_many_sync(jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+            self.check(jobs)
+            return send_sync(jobs)
+
+        queue.enqueue_many = enqueue_many  # type: ignore[method-assign]
+        queue.enqueue_many_sync = enqueue_many_sync  # type: ignore[method-assign]
 
 
 class QueueHandler:
@@ -49,11 +116,18 @@ class QueueHandler:
         return queue
 
     def create(self, alias: str) -> ArqQueue:
-        """A new queue for ``alias``, wrapped by the audit layer if enabled."""
+        """A new queue for ``alias``, wrapped by the audit layer if enabled, its names checked."""
+        if not apps.apps_ready:
+            raise ImproperlyConfigured(NOT_SET_UP)
+        if not apps.is_installed(APP):
+            raise ImproperlyConfigured(NOT_INSTALLED)
         config = get_config(alias)
         queue = build_backend(config)
         if self.wrapper is not None:
             queue = self.wrapper(queue, config)
+        mode, known = known_functions(alias)
+        if known is not None and mode != "ignore":
+            FunctionGuard(alias, mode, known).install(queue)
         return queue
 
     def __iter__(self) -> Any:

@@ -31,12 +31,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .audit.recorder import JobRecorder
 from .audit.rows import records_db
-from .conf import DEFAULT_ALIAS, get_config
+from .conf import DEFAULT_ALIAS, HEALTH_CHECK_INTERVAL, get_config
 from .handler import build_backend
 from .queues.connection import repack_in_c
 from .schedules import ScheduleFirer
 
-__all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "worker_problems"]
+__all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "ctx_problem", "worker_problems"]
 
 Coroutine = Callable[..., Awaitable[Any]]
 TIDY_INTERVAL = 1.0
@@ -67,7 +67,7 @@ WORKER_SETTINGS: dict[str, tuple[str, Any]] = {
     "QUEUE_READ_LIMIT": ("queue_read_limit", None),
     "ALLOW_ABORT_JOBS": ("allow_abort_jobs", True),
     "RETRY_JOBS": ("retry_jobs", True),
-    "HEALTH_CHECK_INTERVAL": ("health_check_interval", 3600),
+    "HEALTH_CHECK_INTERVAL": ("health_check_interval", HEALTH_CHECK_INTERVAL),
     "JOB_COMPLETION_WAIT": ("job_completion_wait", 0),
 }
 #: The other WORKER keys: handled by django-arq.
@@ -124,9 +124,30 @@ async def _placeholder(ctx: dict[str, Any]) -> None:
     """Stands in for a cron function while arq builds the CronJob."""
 
 
+def ctx_problem(fn: Any, what: str) -> str | None:
+    """Why ``fn`` cannot be called as arq calls it, ``fn(ctx, *args, **kwargs)``; None if it can."""
+    if not callable(fn):
+        return f"{what} is not callable"
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (some builtins): nothing to say
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind in positional or p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return None
+    return (
+        f"{what} cannot take ctx: arq passes its context dict as the first argument, "
+        "so define it as def f(ctx, ...)"
+    )
+
+
 def _function(path: str) -> Function:
     """The arq Function for a FUNCTIONS entry (sync functions allowed: the worker runs them off-loop)."""
-    return Function(path, _import(path, "function"), None, None, None, None)
+    fn = _import(path, "function")
+    problem = ctx_problem(fn, f"function {path!r}")
+    if problem:
+        raise ImproperlyConfigured(problem)
+    return Function(path, fn, None, None, None, None)
 
 
 def _tasks_functions(alias: str) -> list[Function | Coroutine]:

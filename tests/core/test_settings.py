@@ -102,11 +102,17 @@ def test_build_backend_makes_the_configured_class() -> None:
 
 
 def test_build_backend_refuses_a_class_that_is_not_an_arq_queue() -> None:
+    """With the E002 message, whether the settings were validated first or not."""
+    bad = get_config("mock").__class__(alias="x", backend="django_arq.conf.QueueConfig")
+    with pytest.raises(
+        ImproperlyConfigured, match=r"^ARQ_QUEUES\['x'\]: BACKEND .* is not an ArqQueue subclass$"
+    ):
+        build_backend(bad)
     with (
         override_settings(ARQ_QUEUES={"default": {"BACKEND": "django_arq.conf.QueueConfig"}}),
-        pytest.raises(TypeError, match="not an ArqQueue subclass"),
+        pytest.raises(ImproperlyConfigured, match="not an ArqQueue subclass"),
     ):
-        build_backend(get_config())
+        get_config()
 
 
 # -- AUDIT ------------------------------------------------------------------------------------
@@ -187,6 +193,53 @@ def test_e004_worker_settings_use_the_workers_validator() -> None:
     ]
     assert ids_for(other={**REDIS, "WORKER": {"FUNCTIONS": 5}}) == ["django_arq.E004"]
     assert ids_for(other={**REDIS, "WORKER": {"FUNCTIONS": ["tests.jobs.add"], "MAX_JOBS": 2}}) == []
+
+
+def test_empty_arq_queues_is_an_error_not_a_fall_back_to_localhost() -> None:
+    with override_settings(ARQ_QUEUES={}):
+        (message,) = check_queues()
+        assert (message.id, message.msg) == ("django_arq.E001", 'ARQ_QUEUES must define a "default" alias')
+        with pytest.raises(InvalidQueueAlias, match=r"no alias 'default' \(aliases: \[\]\)"):
+            get_config()
+
+
+def test_unix_url_without_a_socket_path_is_e003() -> None:
+    assert ids_for(other={**REDIS, "REDIS_URL": "unix://"}) == ["django_arq.E003"]
+    assert "needs a socket path" in messages_for({**REDIS, "REDIS_URL": "unix://"})[0]
+
+
+@pytest.mark.parametrize("url", ["redis://h:6379", "redis://h:6379/", "redis://h", "unix:///run/redis.sock"])
+def test_urls_without_a_database_number_are_accepted(url: str) -> None:
+    assert "django_arq.E003" not in ids_for(other={**REDIS, "REDIS_URL": url})
+
+
+@pytest.mark.parametrize(("value", "ok"), [(0, True), (0.5, True), (30, True), (True, False), (False, False),
+                                          (-1, False), ("10", False), (None, False)])  # fmt: skip
+def test_abort_timeout_zero_accepted_booleans_refused(value: Any, ok: bool) -> None:
+    assert ids_for(other={**REDIS, "ABORT_TIMEOUT": value}) == ([] if ok else ["django_arq.E001"])
+    with override_settings(ARQ_QUEUES={"default": {**REDIS, "ABORT_TIMEOUT": value}}):
+        if ok:
+            assert get_config().abort_timeout == value
+        else:
+            with pytest.raises(ImproperlyConfigured, match="ABORT_TIMEOUT must be a number"):
+                get_config()
+
+
+@pytest.mark.parametrize("value", [["json"], {"json": 1}, {"name": "json"}, 1, None, "yaml"])
+def test_serializer_of_a_wrong_type_is_a_message_not_a_crash(value: Any) -> None:
+    """A list or dict used to raise ``TypeError: unhashable type`` from config_problems."""
+    assert ids_for(other={**REDIS, "SERIALIZER": value}) == ["django_arq.E001"]
+    (message,) = messages_for({**REDIS, "SERIALIZER": value})
+    assert message == f"ARQ_QUEUES['other']: SERIALIZER must be one of ['json', 'pickle'], not {value!r}"
+
+
+@pytest.mark.parametrize(("value", "ok"), [("warn", True), ("error", True), ("ignore", True), ("WARN", False),
+                                          (True, False), (["error"], False)])  # fmt: skip
+def test_unknown_functions_setting_is_validated(value: Any, ok: bool) -> None:
+    assert ids_for(other={**REDIS, "UNKNOWN_FUNCTIONS": value}) == ([] if ok else ["django_arq.E001"])
+    if not ok:
+        (message,) = messages_for({**REDIS, "UNKNOWN_FUNCTIONS": value})
+        assert 'UNKNOWN_FUNCTIONS must be one of "warn", "error", "ignore"' in message
 
 
 @pytest.mark.parametrize("tokens", ["secret", ["ok", ""], ["ok", 3], ("  ",), {"a": "b"}])
