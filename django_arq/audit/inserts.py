@@ -10,7 +10,7 @@ of them exists already or fields are to be updated, into a temporary staging tab
 ``INSERT ... SELECT ... ON CONFLICT`` writes them. Other databases go through ``bulk_create``.
 
 The ``COPY`` text is written here, not by psycopg's ``write_row``: psycopg looks up a dumper for
-each of a row's 19 values, while most of them are the same in every row (defaults, the batch's
+each of a row's values, while most of them are the same in every row (defaults, the batch's
 times) and are formatted once per batch here; that halves the cost of formatting a batch.
 """
 
@@ -41,22 +41,28 @@ COPY_CHUNK = 100
 
 
 def _defaults(now: Any) -> dict[str, Any]:
-    return {
-        "args": [],
-        "kwargs": {},
-        "status": "queued",
-        "start_time": None,
-        "finish_time": None,
-        "success": None,
-        "result": None,
-        "error": "",
-        "job_try": 0,
-        "abort_requested_at": None,
-        "abort_requested_by": "",
-        "retry_of_id": None,
-        "created_at": now,
-        "updated_at": now,
-    }
+    """The value of each column a row does not give: ``now`` for the ``auto_now`` times, else the
+    field's default, else NULL where allowed (the columns without any are given by every row)."""
+    times, defaults = _model_defaults()
+    return {**defaults, **dict.fromkeys(times, now)}
+
+
+@cache
+def _model_defaults() -> tuple[tuple[str, ...], dict[str, Any]]:
+    """JobRecord's ``auto_now``/``auto_now_add`` columns, and the defaults of the others, from ``_meta``."""
+    from ..models import JobRecord
+
+    times, defaults = [], {}
+    for field in JobRecord._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            times.append(field.attname)
+        elif field.has_default():
+            defaults[field.attname] = field.get_default()  # adapted, never changed: shared safely
+        elif field.null:
+            defaults[field.attname] = None
+    return tuple(times), defaults
 
 
 #: (attname, quoted column, adapter for statements, COPY text of a value) of each column written.

@@ -3,7 +3,10 @@
 Values JSON can hold pass through; datetimes, dates, decimals and UUIDs become strings;
 exceptions become ``{"exception": "module.Class", "message": "..."}``; anything else becomes
 ``{"repr": "<repr of the value>"}`` so that nothing is dropped silently. ``json_text`` gives the
-same as JSON text, made by the C encoder in one pass when it can (records of every enqueued job).
+same as JSON text, made by the C encoder in one pass when it can (records of every enqueued job),
+and storable by every database: a NUL character or a lone surrogate in a string (PostgreSQL's
+``jsonb`` refuses both) is written as U+FFFD, the replacement character; a surrogate pair written
+as two code points becomes the character it encodes, as JSON reads it.
 ``job_json`` is the JSON form of a job, shared by the HTTP API and the commands' ``--json``
 output: the dataclass field names as keys, times in ISO 8601.
 """
@@ -15,6 +18,7 @@ import datetime as dt
 import json
 import json.encoder
 import math
+import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -24,15 +28,20 @@ from typing import Any
 from ..queues.jobs import JobMetadata
 from ..queues.serializers import SerializedError
 
-__all__ = ["JsonText", "job_json", "json_text", "jsonable"]
+__all__ = ["JsonText", "job_json", "json_text", "jsonable", "storable_json"]
 
 MAX_DEPTH = 32
+#: Integers longer than this are written as a description: Python converts at most 4,300 digits.
+MAX_INT_BITS = 14_000
 
 
 def jsonable(value: Any, _depth: int = 0) -> Any:
     """A value that ``json.dumps`` accepts and that reads like the original."""
-    if value is None or isinstance(value, bool | int | str):
+    if value is None or isinstance(value, bool | str):
         return value
+    if isinstance(value, int):
+        bits = value.bit_length()
+        return value if bits <= MAX_INT_BITS else {"repr": f"<int of {bits} bits>"}
     if isinstance(value, float):
         return value if math.isfinite(value) else {"repr": repr(value)}
     if _depth >= MAX_DEPTH:
@@ -50,7 +59,15 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
-    return {"repr": repr(value)}
+    return {"repr": _repr(value)}
+
+
+def _repr(value: Any) -> str:
+    """``repr(value)``, or a description of the value if its ``__repr__`` fails."""
+    try:
+        return repr(value)
+    except Exception as exc:
+        return f"<{type(value).__qualname__} object; repr() raised {type(exc).__name__}>"
 
 
 def _key(key: Any) -> str:
@@ -66,35 +83,74 @@ class JsonText(str):
     __slots__ = ()
 
 
+#: What the C encoder must write exactly as the Python one does before it is used.
+_PROBE = {"a": [1, -2.5, None, True, False, 't\u00e9\n"\\'], "b": {"c": []}, "d": dt.date(2024, 1, 2)}
+
+
+def _python_encoder() -> Callable[[Any], str]:
+    return json.JSONEncoder(allow_nan=False, default=jsonable, check_circular=False).encode
+
+
 def _c_encoder() -> Callable[[Any], str]:
     """``json.dumps`` with ``default=jsonable`` and ``allow_nan=False``, its C encoder made once.
 
     ``JSONEncoder.encode`` makes a new C encoder on every call, which costs more than encoding
     a job's arguments; this one is made once (no cycle markers: a cycle ends in RecursionError).
-    Where the C accelerator is missing, ``JSONEncoder.encode`` does the same in Python.
+    ``c_make_encoder`` is CPython's undocumented accelerator: if it is missing, takes other
+    arguments or writes anything else than the Python encoder, the Python encoder is used.
     """
+    python = _python_encoder()
     make = getattr(json.encoder, "c_make_encoder", None)  # not in typeshed
-    if make is None:  # pragma: no cover - CPython always has it
-        return json.JSONEncoder(allow_nan=False, default=jsonable, check_circular=False).encode
-    # markers, default, string encoder, indent, separators, sort_keys, skipkeys, allow_nan
-    ascii_strings = json.encoder.encode_basestring_ascii
-    encoder = make(None, jsonable, ascii_strings, None, ": ", ", ", False, False, False)
-    return lambda value: "".join(encoder(value, 0))
+    if make is None:
+        return python
+    try:
+        # markers, default, string encoder, indent, separators, sort_keys, skipkeys, allow_nan
+        ascii_strings = json.encoder.encode_basestring_ascii
+        encoder = make(None, jsonable, ascii_strings, None, ": ", ", ", False, False, False)
+
+        def encode(value: Any) -> str:
+            return "".join(encoder(value, 0))
+
+        if encode(_PROBE) == python(_PROBE):
+            return encode
+    except Exception:  # noqa: S110 - a changed accelerator: the Python encoder does the same
+        pass
+    return python
 
 
 _encode = _c_encoder()
 
+#: In JSON text made with ASCII escapes: an escaped backslash (kept, so that what follows it is
+#: not read as an escape), a surrogate pair (kept), a lone surrogate or a NUL (replaced).
+_UNSTORABLE_ESCAPE = re.compile(
+    r"\\\\|\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\ud[89a-f][0-9a-f]{2}|\\u0000", re.IGNORECASE
+)
+
+
+def _replace_escape(match: re.Match[str]) -> str:
+    escape = match.group()
+    return escape if escape == "\\\\" or len(escape) == 12 else "\\ufffd"
+
+
+def storable_json(text: str) -> str:
+    """JSON text (ASCII, as ``json.dumps`` writes it) with NUL and lone surrogates made U+FFFD."""
+    if "\\u0000" in text or "\\ud" in text or "\\uD" in text:
+        return _UNSTORABLE_ESCAPE.sub(_replace_escape, text)
+    return text
+
 
 def json_text(value: Any) -> JsonText:
-    """``json.dumps(jsonable(value))``, in one pass of the C encoder unless the value needs more.
+    """``json.dumps(jsonable(value))``, storable, in one pass of the C encoder unless the value needs more.
 
     The encoder calls ``jsonable`` for the values it cannot write itself (datetimes, objects, ...);
-    NaN, keys it refuses and reference cycles send the whole value through ``jsonable``.
+    NaN, keys it refuses, integers too long to write and reference cycles send the whole value
+    through ``jsonable``.
     """
     try:
-        return JsonText(_encode(value))
+        text = _encode(value)
     except (TypeError, ValueError, RecursionError):
-        return JsonText(json.dumps(jsonable(value)))
+        text = json.dumps(jsonable(value))
+    return JsonText(storable_json(text))
 
 
 def job_json(job: JobMetadata, **extra: Any) -> dict[str, Any]:

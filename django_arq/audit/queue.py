@@ -28,7 +28,7 @@ from django.utils import timezone
 from ..queues.base import ArqQueue, QueueConfig
 from ..queues.jobs import JobMetadata, JobResult, JobSpec, QueueCounts
 from .inserts import upsert_records
-from .rows import record_rows, records_db
+from .rows import record_rows, records_db, storable_id
 from .writer import writer
 
 __all__ = ["AuditedQueue", "audit_wrapper"]
@@ -93,27 +93,43 @@ class AuditedQueue(ArqQueue):
         else:  # existing records (a fast worker wrote them first) are left as they are
             upsert_records(using, record_rows(self.alias, metadata))
 
-    # -- abort: note the request on the record, then ask the backend -------------------------
+    # -- abort: ask the backend, then note the request on the record if it took it ---------
 
-    def _mark_abort_requested(self, job_id: str) -> int:
+    def _mark_abort_requested(self, job_id: str, aborted: bool) -> int:
+        """Note the time of an abort request the backend took: it ``aborted`` the job, or the
+        request waits for a worker (then only on a record of an unfinished job)."""
         from ..models import JobRecord
 
-        unfinished = JobRecord.objects.using(records_db()).filter(
-            alias=self.alias, job_id=job_id, finish_time__isnull=True, abort_requested_at__isnull=True
+        records = JobRecord.objects.using(records_db()).filter(
+            alias=self.alias, job_id=storable_id(job_id), abort_requested_at__isnull=True
         )
-        return unfinished.update(abort_requested_at=timezone.now())
+        if not aborted:
+            records = records.filter(finish_time__isnull=True)
+        return records.update(abort_requested_at=timezone.now())
 
     async def abort_job(
         self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
     ) -> bool:
-        await sync_to_async(self._mark_abort_requested)(job_id)
-        return await self._backend.abort_job(job_id, queue_name, timeout=timeout)
+        try:
+            aborted = await self._backend.abort_job(job_id, queue_name, timeout=timeout)
+        except TimeoutError:  # the request stays until a worker picks the job up
+            await sync_to_async(self._mark_abort_requested)(job_id, False)
+            raise
+        if aborted:
+            await sync_to_async(self._mark_abort_requested)(job_id, True)
+        return aborted
 
     def abort_job_sync(
         self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
     ) -> bool:
-        self._mark_abort_requested(job_id)
-        return self._backend.abort_job_sync(job_id, queue_name, timeout=timeout)
+        try:
+            aborted = self._backend.abort_job_sync(job_id, queue_name, timeout=timeout)
+        except TimeoutError:
+            self._mark_abort_requested(job_id, False)
+            raise
+        if aborted:
+            self._mark_abort_requested(job_id, True)
+        return aborted
 
     # -- the rest delegates ------------------------------------------------------------------
 

@@ -7,8 +7,10 @@ database connection: one transaction for a bulk update of the status fields of t
 exist, then an upsert creating those missing (a job sent by a plain arq client) from what the
 worker knows.
 
-If the database cannot be written, the updates stay in memory and are retried with a backoff;
-a last flush runs when the worker shuts down.
+If the database is unavailable, the updates stay in memory and are retried with a backoff; a
+job whose record the database refuses is set aside without holding up the others
+(``audit.salvage``); a last flush runs when the worker shuts down. Values are made storable as
+the enqueue side makes them (``audit.rows``), job ids included, so both find the same record.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from arq.jobs import JobStatus, deserialize_result
@@ -32,7 +35,9 @@ from django.db import connections
 from ..models import ABORTED
 from ..queues.jobs import is_abort_result
 from .inserts import upsert_records
-from .payloads import json_text, jsonable
+from .payloads import json_text
+from .rows import safe_row, storable_fields, storable_id
+from .salvage import table_answers, write_salvaging
 from .updates import update_records
 from .writer import MAX_PENDING
 
@@ -42,6 +47,12 @@ logger = logging.getLogger("django_arq.recorder")
 
 IN_PROGRESS, COMPLETE = JobStatus.in_progress.value, JobStatus.complete.value
 MAX_BACKOFF = 30.0
+#: What arq stores as the result, with success false, of a job whose result it could not serialize.
+UNSERIALIZABLE = "unable to serialize result"
+_UNSERIALIZABLE = UNSERIALIZABLE.encode()
+
+#: One job's write: its record's job id, status fields, and the fields to create it from (or None).
+Item = tuple[str, dict[str, Any], dict[str, Any] | None]
 
 
 class Creation(NamedTuple):
@@ -54,14 +65,16 @@ class Creation(NamedTuple):
     queue_name: str
 
     def fields(self) -> dict[str, Any]:
-        """The record's fields besides the status fields."""
-        return {
-            "name": self.name,
-            "args": json_text(self.args),
-            "kwargs": json_text(dict(self.kwargs)),
-            "enqueue_time": self.enqueue_time,
-            "queue_name": self.queue_name,
-        }
+        """The record's fields besides the status fields, storable."""
+        return storable_fields(
+            {
+                "name": self.name,
+                "args": json_text(self.args),
+                "kwargs": json_text(dict(self.kwargs)),
+                "enqueue_time": self.enqueue_time,
+                "queue_name": self.queue_name,
+            }
+        )
 
 
 @dataclass(slots=True)
@@ -161,6 +174,8 @@ class JobRecorder:
         if outcome is None:  # cancelled before the function began: arq's stored result says how it ended
             result = self._read(job_id, result_data)
             outcome = (False, None, "") if result is None else self._outcome(result.success, result.result)
+        elif outcome[0] and result_data is not None and _UNSERIALIZABLE in result_data:
+            outcome = self._unserializable(job_id, outcome, result_data)
         success, result, error = outcome
         if not finished:
             status = JobStatus.deferred if deferred else JobStatus.queued
@@ -173,10 +188,20 @@ class JobRecorder:
             "status": COMPLETE,
             "finish_time": datetime.now(self._tz),
             "success": success,
-            "result": jsonable(result),
+            "result": json_text(result),
             "error": error,
         }
         self._add(job_id, update, create)
+
+    def _unserializable(
+        self, job_id: str, outcome: tuple[bool, Any, str], result_data: bytes
+    ) -> tuple[bool, Any, str]:
+        """The outcome as arq stored it if arq could not serialize the returned value: a failure."""
+        stored = self._read(job_id, result_data)
+        if stored is None or stored.success or stored.result != UNSERIALIZABLE:
+            return outcome  # the job returned that text itself
+        returned = type(outcome[1])
+        return False, UNSERIALIZABLE, f"{UNSERIALIZABLE}: {returned.__module__}.{returned.__qualname__}"
 
     def job_failed_early(self, job_id: str, result_data: bytes | None) -> None:
         """arq ended a job without running it: aborted before start, unknown function, too many tries."""
@@ -188,7 +213,7 @@ class JobRecorder:
         if r is not None:
             create = Creation(r.function, r.args, r.kwargs, r.enqueue_time, r.queue_name)
             _, result, error = self._outcome(r.success, r.result)
-            update.update(result=jsonable(result), error=error, finish_time=r.finish_time, job_try=r.job_try)
+            update.update(result=json_text(result), error=error, finish_time=r.finish_time, job_try=r.job_try)
         update.setdefault("finish_time", datetime.now(self._tz))
         update.setdefault("error", "ended by the worker before it started")
         self._add(job_id, update, create)
@@ -263,28 +288,44 @@ class JobRecorder:
             )
 
     def _write(self, batch: dict[str, Pending]) -> None:
-        """Runs in the recorder's thread: one transaction updating the records that exist, then
-        one per set of fields creating the missing ones it can (an upsert, in case the enqueue side
-        just did). Never inserting while holding the update's row locks, and inserting in key order
-        as the enqueue side does, it cannot deadlock with the enqueue side's batched inserts."""
+        """Runs in the recorder's thread: writes the batch, setting aside the jobs whose record the
+        database refuses; raises if the database is unavailable."""
         # This thread keeps one connection for as long as it works (CONN_MAX_AGE is about requests);
         # a failed write closes it, and the retry opens a new one (updates and upserts repeat safely).
-        now = datetime.now(self._tz)
+        items = [self._item(job_id, pending) for job_id, pending in batch.items()]
         try:
-            updates = {job_id: pending.status for job_id, pending in batch.items()}
-            missing_ids = update_records(self.using, self.alias, updates, now)
-            missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
-            for job_id in missing_ids:
-                pending = batch[job_id]
-                if pending.create is None:  # nothing to create its record from
-                    continue
-                row = {**pending.create.fields(), **pending.status, "job_id": job_id, "alias": self.alias}
-                missing.setdefault(tuple(sorted(pending.status)), []).append(row)
-            for fields, rows in missing.items():
-                upsert_records(self.using, rows, fields)
+            write_salvaging(
+                items,
+                self._write_items,
+                _safe_item,
+                partial(_describe, self.alias),
+                partial(table_answers, self.using),
+            )
         except Exception:
             connections[self.using].close()  # start the next try on a fresh connection
             raise
+
+    @staticmethod
+    def _item(job_id: str, pending: Pending) -> Item:
+        create = None if pending.create is None else pending.create.fields()
+        return storable_id(job_id), storable_fields(pending.status), create
+
+    def _write_items(self, items: Sequence[Item]) -> None:
+        """One transaction updating the records that exist, then one per set of fields creating the
+        missing ones it can (an upsert, in case the enqueue side just did). Never inserting while
+        holding the update's row locks, and inserting in key order as the enqueue side does, it
+        cannot deadlock with the enqueue side's batched inserts."""
+        now = datetime.now(self._tz)
+        missing_ids = update_records(
+            self.using, self.alias, {job_id: status for job_id, status, _ in items}, now
+        )
+        missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
+        for job_id, status, create in items:
+            if job_id in missing_ids and create is not None:  # else nothing to create its record from
+                row = {**create, **status, "job_id": job_id, "alias": self.alias}
+                missing.setdefault(tuple(sorted(status)), []).append(row)
+        for fields, rows in missing.items():
+            upsert_records(self.using, rows, fields)
 
     def _close_connection(self) -> None:
         connections[self.using].close()
@@ -306,3 +347,12 @@ class JobRecorder:
             )
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close_connection)
         self._executor.shutdown(wait=True)
+
+
+def _safe_item(item: Item) -> Item:
+    job_id, status, create = item
+    return job_id, safe_row(status), None if create is None else safe_row(create)
+
+
+def _describe(alias: str, item: Item) -> str:
+    return f"alias {alias!r}, job {item[0]!r}"

@@ -20,6 +20,8 @@ from typing import Any
 
 from django.db import connections, models, transaction
 
+from .payloads import JsonText
+
 __all__ = ["STATUS_FIELDS", "update_records"]
 
 #: The fields a worker changes, in the order of the staged columns (after ``job`` and ``mask``).
@@ -69,9 +71,9 @@ def _plan(using: str) -> Plan:
     for i, name in enumerate(STATUS_FIELDS, start=2):
         field = model_fields[name]
         if isinstance(field, models.JSONField) and postgresql:  # COPY takes JSON text as it is
-            adapters.append((i, partial(json.dumps, cls=field.encoder)))
-        elif isinstance(field, models.JSONField):
-            adapters.append((i, partial(ops.adapt_json_value, encoder=field.encoder)))
+            adapters.append((i, partial(_json, partial(json.dumps, cls=field.encoder))))
+        elif isinstance(field, models.JSONField):  # stored as JSON text
+            adapters.append((i, partial(_json, partial(ops.adapt_json_value, encoder=field.encoder))))
         elif isinstance(field, models.DateTimeField) and not postgresql:  # psycopg adapts datetimes
             adapters.append((i, _sqlite_datetime(connection)))
     if postgresql:  # typed columns, for COPY to parse
@@ -85,6 +87,16 @@ def _plan(using: str) -> Plan:
     marks = ", ".join(["%s"] * (2 + len(STATUS_FIELDS)))
     insert = f"INSERT INTO {stage} ({staged}) VALUES ({marks})"  # noqa: S608
     return Plan((create, clear), insert, update, missing, tuple(adapters))
+
+
+def _json(dumps: Callable[[Any], Any], value: Any) -> Any:
+    """A value as JSON text; JSON text from ``json_text`` as it is."""
+    return str(value) if isinstance(value, JsonText) else dumps(value)
+
+
+def _loaded(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with their JSON text loaded, for ``QuerySet.update`` (whose JSONFields encode values)."""
+    return {name: json.loads(v) if isinstance(v, JsonText) else v for name, v in fields.items()}
 
 
 def _sqlite_datetime(connection: Any) -> Callable[[datetime], Any]:
@@ -126,7 +138,7 @@ def update_records(
             return {
                 job_id
                 for job_id, fields in updates.items()
-                if not records.filter(job_id=job_id).update(**fields, updated_at=now)
+                if not records.filter(job_id=job_id).update(**_loaded(fields), updated_at=now)
             }
     plan = _plan(using)
     rows = _rows(plan, updates)

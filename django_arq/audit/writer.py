@@ -6,7 +6,13 @@ go to a per-process ``RecordWriter`` instead: a daemon thread inserts everything
 every ``interval`` seconds in one transaction, so many enqueues share one commit. Records then
 appear a few milliseconds after the enqueue returns; ``flush_records()`` waits for them, and the
 queue is flushed at interpreter exit. If the database is down, the rows are kept (at most
-``MAX_PENDING``) and retried.
+``MAX_PENDING``) and retried; a row the database refuses is found and set aside without holding
+up the others (``audit.salvage``).
+
+Rows are only ever written to the database they were meant for: each keeps the database alias
+and what identified that database (its ENGINE, NAME, HOST, PORT) when it was handed over, and
+rows whose database has since changed or gone are dropped with a warning. So records of a test
+run still pending when the test database is dropped never reach the real database.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from functools import partial
+from typing import Any, NamedTuple
 
 from django.db import connections
 
 from ..queues.jobs import JobMetadata
 from .inserts import upsert_records
-from .rows import record_rows, records_db
+from .rows import Database, database_of, record_rows, records_db, safe_row
+from .salvage import table_answers, write_salvaging
 
 __all__ = ["RecordWriter", "flush_records", "writer"]
 
@@ -32,6 +41,15 @@ MAX_BACKOFF = 30.0
 #: the worker creates a job's record when it runs it, and ``arq_reconcile`` restores the rest.
 MAX_PENDING = 100_000
 IDLE_EXIT = 2.0  # seconds without records before the thread closes its connection and ends
+
+
+class Handed(NamedTuple):
+    """Records handed over together, and the database they were meant for."""
+
+    using: str
+    database: Database
+    alias: str
+    jobs: Sequence[JobMetadata]
 
 
 class RecordWriter:
@@ -44,17 +62,21 @@ class RecordWriter:
 
     def _reset(self) -> None:
         """An empty writer; also in a forked child, which has the parent's rows but not its thread."""
-        self._pending: list[tuple[str, Sequence[JobMetadata]]] = []
+        self._pending: list[Handed] = []
         self._added = 0  # jobs handed over so far
         self._written = 0  # jobs written (or found already written, or dropped) so far
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._woken = False  # a flush or stop asked the thread not to wait for the interval
+        self._opened: dict[str, Database] = {}  # the database each connection of the thread was opened on
 
     def add(self, alias: str, jobs: Sequence[JobMetadata]) -> None:
         """Queue the records of freshly enqueued jobs; returns at once."""
+        using = records_db()
+        handed = Handed(using, database_of(using), alias, jobs)
         with self._cond:
-            self._pending.append((alias, jobs))
+            self._pending.append(handed)
             self._added += len(jobs)
             self._drop_oldest()
             if self._thread is None or not self._thread.is_alive():
@@ -65,7 +87,7 @@ class RecordWriter:
         """Keep at most ``max_pending`` records waiting (the database is down): memory stays bounded."""
         dropped = 0
         while self._added - self._written - dropped > self.max_pending and len(self._pending) > 1:
-            dropped += len(self._pending.pop(0)[1])
+            dropped += len(self._pending.pop(0).jobs)
         if dropped:
             self._written += dropped  # flush() does not wait for them
             self._cond.notify_all()
@@ -80,6 +102,7 @@ class RecordWriter:
         """Wait until every record queued before this call is written; False on timeout."""
         with self._cond:
             target = self._added
+            self._woken = True
             self._cond.notify_all()
             return self._cond.wait_for(lambda: self._written >= target, timeout)
 
@@ -89,6 +112,7 @@ class RecordWriter:
         with self._cond:
             thread = self._thread
             self._stopping = thread is not None
+            self._woken = True
             self._cond.notify_all()
         if thread is not None:
             thread.join(timeout)
@@ -98,34 +122,103 @@ class RecordWriter:
         while True:
             delay = self.interval if not failures else min(MAX_BACKOFF, self.interval * 2**failures)
             with self._cond:
-                self._cond.wait(delay)
+                if not self._woken:
+                    self._cond.wait(delay)
+                self._woken = False
                 batch, self._pending = self._pending, []
                 if not batch and (self._stopping or time.monotonic() - idle_since > IDLE_EXIT):
                     self._thread, self._stopping = None, False
                     connections.close_all()  # idle: give the connections back, and the thread
+                    self._opened.clear()
                     return
             if not batch:
                 continue
             idle_since = time.monotonic()
             try:
                 self._write(batch)
-            except Exception as exc:  # keep the rows, retry later
+            except Exception as exc:  # the database is unavailable: keep the rows, retry later
+                retry = exc if isinstance(exc, _Retry) else _Retry(batch, exc)
                 failures += 1
-                logger.warning("could not write %d job record(s), will retry: %s", len(batch), exc)
+                count = sum(len(handed.jobs) for handed in retry.handed)
+                logger.warning("could not write %d job record(s), will retry: %s", count, retry.error)
                 connections.close_all()
+                self._opened.clear()
+                left = {id(handed) for handed in retry.handed}
+                done = [handed for handed in batch if id(handed) not in left]
                 with self._cond:
-                    self._pending[:0] = batch
+                    self._pending[:0] = retry.handed
+                    self._written += sum(len(handed.jobs) for handed in done)
+                    self._cond.notify_all()
                 continue
             failures = 0
             with self._cond:
-                self._written += sum(len(jobs) for _, jobs in batch)
+                self._written += sum(len(handed.jobs) for handed in batch)
                 self._cond.notify_all()
 
-    def _write(self, batch: list[tuple[str, Sequence[JobMetadata]]]) -> None:
+    def _write(self, batch: list[Handed]) -> None:
+        """Write the batch, one transaction per database (the rows at fault set aside); raises
+        ``_Retry`` with what is left to write if a database is unavailable."""
+        groups: dict[tuple[str, Database], list[Handed]] = {}
+        for handed in batch:
+            groups.setdefault((handed.using, handed.database), []).append(handed)
+        for i, ((using, database), group) in enumerate(groups.items()):
+            if database_of(using) != database:
+                count = sum(len(handed.jobs) for handed in group)
+                logger.warning(
+                    "dropped %d job record(s) meant for database %r (NAME %r): it is no longer configured "
+                    "(a test database that was dropped, for example)",
+                    count,
+                    using,
+                    database[1] if database else None,
+                )
+                continue
+            try:
+                self._write_to(using, database, group)
+            except Exception as exc:
+                raise _Retry([h for g in list(groups.values())[i:] for h in g], exc) from exc
+
+    def _write_to(self, using: str, database: Database, group: list[Handed]) -> None:
         # This thread keeps one connection for as long as it works (CONN_MAX_AGE is about requests);
-        # a failed write closes it, and the retry opens a new one.
-        rows = [row for alias, jobs in batch for row in record_rows(alias, jobs)]
-        upsert_records(records_db(), rows)  # one transaction
+        # a failed write closes it, and the retry opens a new one. A connection opened on another
+        # database under the same alias (a test run switched it) is closed first.
+        if self._opened.get(using, database) != database:
+            connections[using].close()
+        self._opened[using] = database
+        rows = [row for handed in group for row in _rows(handed)]
+        write_salvaging(
+            rows, partial(upsert_records, using), safe_row, _describe, partial(table_answers, using)
+        )
+
+
+class _Retry(Exception):
+    """A database was unavailable: ``handed`` is what is left to write."""
+
+    def __init__(self, handed: list[Handed], error: Exception) -> None:
+        super().__init__(str(error))
+        self.handed = handed
+        self.error = error
+
+
+def _rows(handed: Handed) -> list[dict[str, Any]]:
+    """The rows of handed-over jobs; a job whose values cannot be made a row is dropped (logged)."""
+    try:
+        return record_rows(handed.alias, handed.jobs)
+    except Exception:
+        rows = []
+        for job in handed.jobs:
+            try:
+                rows += record_rows(handed.alias, [job])
+            except Exception:
+                logger.exception(
+                    "dropped the job record of alias %r, job %r: no row can be made of it",
+                    handed.alias,
+                    job.id,
+                )
+        return rows
+
+
+def _describe(row: Any) -> str:
+    return f"alias {row['alias']!r}, job {row['job_id']!r}"
 
 
 writer = RecordWriter()

@@ -233,8 +233,8 @@ def test_the_writer_keeps_memory_bounded_while_the_database_is_down(caplog: pyte
         )
     assert "dropped" in caplog.text and "arq_reconcile" in caplog.text
     assert bounded.flush(0.05) is False  # what is kept is still waited for, and retried
-    wait_for(lambda: bounded._added - bounded._written == sum(len(m) for _, m in bounded._pending))
-    waiting = [m.id for _, metas in bounded._pending for m in metas]
+    wait_for(lambda: bounded._added - bounded._written == sum(len(h.jobs) for h in bounded._pending))
+    waiting = [m.id for handed in bounded._pending for m in handed.jobs]
     assert 0 < len(waiting) <= 12 and "j5-3" in waiting and "j0-0" not in waiting  # the newest are kept
     bounded._write = lambda batch: None  # type: ignore[method-assign]
     bounded.stop(5)

@@ -1,0 +1,18 @@
+"""Job functions of the audit tests' in-process workers."""
+
+import threading
+from typing import Any
+
+
+async def give(ctx: dict[str, Any], value: Any) -> Any:
+    """Returns its argument, whatever it is."""
+    return value
+
+
+async def unpicklable(ctx: dict[str, Any]) -> Any:
+    """Returns a value arq cannot serialize."""
+    return threading.Lock()
+
+
+async def fail(ctx: dict[str, Any], message: str) -> None:
+    raise ValueError(message)
