@@ -36,3 +36,4 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 html_theme = "alabaster"
 html_title = "django-arq"
 html_static_path: list[str] = []
+html_theme_options = {"page_width": "1240px", "sidebar_width": "240px"}

@@ -66,3 +66,15 @@ def console_commands(block: Block) -> list[list[str]]:
         if line.startswith("$ "):
             commands.append(shlex.split(line[2:], comments=True))
     return commands
+
+
+def _code_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def is_excerpt(block: str, text: str) -> bool:
+    """Whether ``block``'s code lines appear, in order and together, among ``text``'s (comments aside)."""
+    wanted, lines = _code_lines(block), _code_lines(text)
+    return bool(wanted) and any(
+        lines[start : start + len(wanted)] == wanted for start in range(len(lines) - len(wanted) + 1)
+    )

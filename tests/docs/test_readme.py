@@ -12,7 +12,7 @@ from django_arq.checks import check_queues
 from django_arq.conf import DEFAULT_SETTINGS, get_config
 
 from .commands import command_problem
-from .markdown import README, ROOT, blocks, console_commands
+from .markdown import README, ROOT, blocks, console_commands, is_excerpt
 
 TESTED_SOURCES = [
     *ROOT.glob("docs/examples/**/*.py"),
@@ -23,18 +23,6 @@ README_BLOCKS = blocks(README)
 PYTHON = [b.content for b in README_BLOCKS if b.language == "python"]
 #: The most README may hold: it is a newcomer's first page, the reference is in docs/.
 MAX_README_CHARS = 10_000
-
-
-def _normalise(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-
-
-def is_excerpt(block: str, text: str) -> bool:
-    """Whether ``block``'s code lines appear, in order and together, among ``text``'s (comments aside)."""
-    wanted, lines = _normalise(block), _normalise(text)
-    return bool(wanted) and any(
-        lines[start : start + len(wanted)] == wanted for start in range(len(lines) - len(wanted) + 1)
-    )
 
 
 @pytest.mark.parametrize("block", PYTHON, ids=lambda b: b.strip().splitlines()[0][:40])
