@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.db.models import Count
 from django.db.models.functions import TruncMinute
@@ -18,10 +19,11 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from ..conf import get_config
+from ..conf import HEALTH_CHECK_INTERVAL, get_config, health_check_interval
 from ..handler import get_queue, queues
 from ..models import JobRecord
 from ..queues.exceptions import ArqJobError
+from ..queues.health import WorkerHealth, read_health
 from .changelist import distinct_values
 
 __all__ = ["MINUTES", "QueueStats", "collect", "throughput_svg"]
@@ -46,6 +48,7 @@ class QueueStats:
     in_progress_capped: bool = False  # True: more due jobs than IN_PROGRESS_SCAN, count is a lower bound
     health: str | None = None  # the health-check key's value; None if no worker reports
     health_ttl: float | None = None  # seconds before the health-check key expires
+    health_interval: float = HEALTH_CHECK_INTERVAL  # the alias's WORKER HEALTH_CHECK_INTERVAL
     note: str = ""  # shown in place of worker health when the backend has no workers
     unavailable: str = ""  # why the live counts are missing (Redis down, backend without counts)
     succeeded: list[int] = field(default_factory=lambda: [0] * MINUTES)
@@ -59,6 +62,24 @@ class QueueStats:
     @property
     def finished_last_hour(self) -> int:
         return sum(self.succeeded) + sum(self.failed)
+
+    @property
+    def job_filters(self) -> str:
+        """The job list's query string for this queue's records (the counts link to it)."""
+        return urlencode({"alias": self.alias, "queue_name": self.queue_name})
+
+    @property
+    def last_hour_filters(self) -> str:
+        """The same, narrowed to the jobs finished since the chart's first minute."""
+        since = {"finish_time__gte": self.start.isoformat()} if self.start else {}
+        return urlencode({"alias": self.alias, "queue_name": self.queue_name, **since})
+
+    @property
+    def worker_health(self) -> WorkerHealth | None:
+        """The worker's last report read into an age and counts; None if no worker reports."""
+        if self.health is None:
+            return None
+        return read_health(self.health, self.health_ttl, self.health_interval)
 
     @property
     def chart(self) -> SafeString:
@@ -86,9 +107,11 @@ def _live_counts(alias: str, stats: list[QueueStats]) -> None:
         for s in stats:
             s.unavailable = str(exc)
         return
+    interval = health_check_interval(alias)
     for s, c in zip(stats, counts, strict=True):
         s.queued, s.deferred, s.in_progress = c.queued, c.deferred, c.in_progress
         s.in_progress_capped, s.health, s.health_ttl = c.in_progress_capped, c.health, c.health_ttl
+        s.health_interval = interval
         if queue.jobs_run_in_process:
             s.note = "in-memory backend: jobs run in-process, no worker reports"
 

@@ -29,6 +29,7 @@ from ..models import ABORTED, JobRecord
 from . import actions, dashboard
 from .actions import Outcome, Report
 from .changelist import CappedPaginator, DistinctValuesFilter, JobChangeList, task_path
+from .tracebacks import render_traceback
 
 __all__ = ["JobRecordAdmin"]
 
@@ -51,15 +52,32 @@ RETRIES_SHOWN = 20
 NAMED_IN_MESSAGE = 10
 
 
+#: The one date format of the job list and a job's page: compact, to the second, unambiguous.
+DATETIME_FORMAT = "Y-m-d H:i:s"
+#: Characters of a job id shown in the list (the full id is its title, and on the job's page).
+SHORT_ID = 8
+
+
+def show_time(value: Any) -> str:
+    """A time in the admin's one format, in the current time zone; "-" for none."""
+    return formats.date_format(timezone.localtime(value), DATETIME_FORMAT) if value else "-"
+
+
 def _time_column(field: str, label: Any) -> Callable[[Any, JobRecord], str]:
     """A list column / read-only field showing a time to the second, sortable by ``field``."""
 
     @admin.display(description=label, ordering=field)
     def show(self: Any, obj: JobRecord) -> str:
-        value = getattr(obj, field)
-        return formats.date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else "-"
+        return show_time(getattr(obj, field))
 
     return show
+
+
+def short_id(job_id: str) -> SafeString:
+    """The first characters of a job id, the full id in its title (shown on hover, read by search)."""
+    if len(job_id) <= SHORT_ID + 1:
+        return format_html("<code>{}</code>", job_id)
+    return format_html('<code title="{}">{}…</code>', job_id, job_id[:SHORT_ID])
 
 
 def pretty_json(value: Any) -> SafeString:
@@ -77,19 +95,18 @@ class JobRecordAdmin(admin.ModelAdmin):
     #: Most jobs one action works on; a larger selection is refused with a message.
     max_selection = 500
 
+    # Sized for a laptop with the admin's sidebar open: the start time is on the job's page (and is
+    # its finish time less its duration), success is in the status badge, the alias in the queue's title.
     list_display = (
-        "job_id",
+        "short_job_id",
         "task_display",
         "status_badge",
-        "queue_name",
-        "alias",
+        "queue_display",
         "enqueued",
-        "started",
         "finished",
         "duration_display",
-        "success",
     )
-    list_display_links = ("job_id", "task_display")
+    list_display_links = ("short_job_id", "task_display")
     list_filter = (
         "status",
         ("queue_name", DistinctValuesFilter),
@@ -111,7 +128,7 @@ class JobRecordAdmin(admin.ModelAdmin):
     fieldsets = (
         (
             None,
-            {"fields": ("job_id", "name", "task_display", "status_badge", "queue_name", "alias", "job_try")},
+            {"fields": ("job_id", "task_detail", "status_badge", "queue_name", "alias", "job_try")},
         ),
         (_("Times"), {"fields": ("enqueued", "started", "finished", "duration_display")}),
         (
@@ -122,17 +139,21 @@ class JobRecordAdmin(admin.ModelAdmin):
             _("Operations"),
             {
                 "fields": (
-                    "abort_requested_at",
+                    "abort_requested",
                     "abort_requested_by",
                     "retry_of",
                     "retries_display",
-                    "created_at",
-                    "updated_at",
+                    "record_created",
+                    "record_updated",
                 )
             },
         ),
     )
     readonly_fields = (
+        "task_detail",
+        "abort_requested",
+        "record_created",
+        "record_updated",
         "task_display",
         "status_badge",
         "enqueued",
@@ -164,6 +185,10 @@ class JobRecordAdmin(admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return JobChangeList
 
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        """The dashboard's "last hour" counts link to the jobs finished since a time."""
+        return lookup == "finish_time__gte" or super().lookup_allowed(lookup, value, request)
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[JobRecord], search_term: str
     ) -> tuple[QuerySet[JobRecord], bool]:
@@ -194,15 +219,34 @@ class JobRecordAdmin(admin.ModelAdmin):
         """The job's function, or for a Django task (``run_task``) the task's module path."""
         return task_path(obj)
 
+    @admin.display(description=_("task"))
+    def task_detail(self, obj: JobRecord) -> SafeString | str:
+        """On a job's page: the task, and the arq job name when that differs (a Django task)."""
+        path = task_path(obj)
+        if path == obj.name:
+            return path
+        return format_html('{} <span class="arq-quiet">(arq job {})</span>', path, obj.name)
+
+    @admin.display(description=_("job id"), ordering="job_id")
+    def short_job_id(self, obj: JobRecord) -> SafeString:
+        return short_id(obj.job_id)
+
+    @admin.display(description=_("queue"), ordering="queue_name")
+    def queue_display(self, obj: JobRecord) -> SafeString:
+        return format_html('<span title="{}: {}">{}</span>', _("alias"), obj.alias, obj.queue_name)
+
     enqueued = _time_column("enqueue_time", _("enqueued at"))
     started = _time_column("start_time", _("started at"))
     finished = _time_column("finish_time", _("finished at"))
+    abort_requested = _time_column("abort_requested_at", _("abort requested at"))
+    record_created = _time_column("created_at", _("record created"))
+    record_updated = _time_column("updated_at", _("record updated"))
 
     @admin.display(description=_("retried as"))
     def retries_display(self, obj: JobRecord) -> SafeString | str:
         change = f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change"
         retries = obj.retries.only("pk", "job_id").order_by("enqueue_time", "pk")[:RETRIES_SHOWN]
-        links = [(reverse(change, args=[r.pk]), r.job_id) for r in retries]
+        links = [(reverse(change, args=[r.pk]), short_id(r.job_id)) for r in retries]
         return format_html_join(", ", '<a href="{}">{}</a>', links) if links else "-"
 
     @admin.display(description=_("duration"))
@@ -226,7 +270,8 @@ class JobRecordAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("error or traceback"))
     def error_pretty(self, obj: JobRecord) -> SafeString | str:
-        return format_html('<pre class="arq-payload">{}</pre>', obj.error) if obj.error else "-"
+        """The error; for a traceback, the project's own frames first and the whole of it folded."""
+        return render_traceback(obj.error) if obj.error else "-"
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -345,6 +390,7 @@ class JobRecordAdmin(admin.ModelAdmin):
             "title": _("Queue dashboard"),
             "opts": self.opts,
             "queues": dashboard.collect(),
+            "changelist_url": reverse(f"{self.admin_site.name}:django_arq_jobrecord_changelist"),
             "media": self.media,
         }
         return TemplateResponse(request, "admin/django_arq/jobrecord/dashboard.html", context)

@@ -124,7 +124,8 @@ def test_detail_page_is_read_only_with_buttons_for_operators(
     buttons = lambda r, page: {b for b in ("abort", "refresh", "retry") if f"/{r.pk}/{b}/" in page}  # noqa: E731
     assert buttons(record, html) == {"abort", "refresh"}  # retry is for finished jobs
     assert "csrfmiddlewaretoken" in html
-    assert f'<a href="{change_url(done)}">{done.job_id}</a>' in html  # "retried as"
+    short = f'<code title="{done.job_id}">{done.job_id[:8]}…</code>'
+    assert f'<a href="{change_url(done)}">{short}</a>' in html  # "retried as", its full id in the title
     done_html = superuser_client.get(change_url(done)).content.decode()
     assert buttons(done, done_html) == {"refresh", "retry"}
     assert f'href="{change_url(record)}"' in done_html  # "retry of"

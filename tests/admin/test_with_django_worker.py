@@ -1,14 +1,21 @@
-"""The admin with ``manage.py arq_worker`` keeping the records current: abort, retry, dashboard health."""
+"""The admin with ``manage.py arq_worker`` keeping the records current: abort, retry, dashboard health,
+``arq_worker --check`` of a worker that is then killed, and a real traceback on a job's page."""
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+import redis
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 
 from django_arq import get_queue
+from django_arq.conf import HEALTH_CHECK_INTERVAL
 from django_arq.models import JobRecord
 from tests.helpers import wait_for
 from tests.worker.conftest import WorkerRunner
@@ -73,3 +80,63 @@ def test_abort_and_retry_with_the_django_worker(admin_client_tx: Client, django_
     dashboard = admin_client_tx.get(f"{CHANGELIST}dashboard/")
     (stats,) = [s for s in dashboard.context["queues"] if s.queue_name == q]
     assert stats.health is not None and (stats.finished_last_hour, stats.failures_last_hour) == (3, 3)
+
+
+def _check(queue_name: str) -> tuple[int, str]:
+    """``manage.py arq_worker --check``: its exit status and what it printed."""
+    out = StringIO()
+    try:
+        call_command("arq_worker", "--check", "--queue", queue_name, stdout=out)
+    except CommandError as exc:
+        return exc.returncode, str(exc)
+    return 0, out.getvalue()
+
+
+def test_worker_health_until_the_worker_is_killed(
+    admin_client_tx: Client, django_worker: WorkerRunner, redis_client: redis.Redis
+) -> None:
+    """Dashboard and ``--check`` read the report decoded; a killed worker shows within one interval."""
+    q = django_worker.queue_name
+    get_queue().enqueue_sync("tests.jobs.add", 1, 2, _queue_name=q)
+    worker = django_worker.start()
+    wait_for(lambda: JobRecord.objects.filter(queue_name=q, status="complete").exists(), timeout=20)
+
+    status, output = _check(q)
+    assert status == 0, output
+    assert f"worker on queue '{q}' on redis://" in output and "last report" in output
+    assert "b'" not in output and "j_complete" not in output  # decoded, in words
+    (stats,) = [
+        s for s in admin_client_tx.get(f"{CHANGELIST}dashboard/").context["queues"] if s.queue_name == q
+    ]
+    assert stats.worker_health is not None and not stats.worker_health.stale
+    assert stats.worker_health.age is not None and stats.worker_health.age <= HEALTH_CHECK_INTERVAL + 1
+
+    worker.kill()
+    key = f"{q}:health-check"
+    # The last report expires one interval (plus a second) after it was written, whatever happens next.
+    assert 0 < redis_client.pttl(key) <= (HEALTH_CHECK_INTERVAL + 1) * 1000
+    wait_for(lambda: _check(q)[0] != 0, timeout=HEALTH_CHECK_INTERVAL + 30, interval=0.5)
+    status, output = _check(q)
+    assert status == 1 and output.startswith(f"no recent health check for queue '{q}'"), output
+    html = admin_client_tx.get(f"{CHANGELIST}dashboard/").content.decode()
+    section = html.split(f'data-queue="{q}"')[1].split("</section>")[0]
+    assert '<span class="arq-down">no worker reporting</span>' in section
+
+
+def test_a_failed_job_page_shows_the_projects_frames_first(
+    admin_client_tx: Client, django_worker: WorkerRunner
+) -> None:
+    q = django_worker.queue_name
+    job = get_queue().enqueue_sync("tests.jobs.fail", "bad input", _queue_name=q)
+    django_worker.start()
+    wait_for(lambda: status(job.id)[0] == "complete", timeout=20)
+    record = JobRecord.objects.get(job_id=job.id)
+    assert record.error.count('  File "') > 1  # the worker's frames, then the job's
+    html = admin_client_tx.get(f"{CHANGELIST}{record.pk}/change/").content.decode()
+    field = html.split('class="form-row field-error_pretty"')[1]
+    error, own, full = field.split('<pre class="arq-payload')[1:4]
+    assert "ValueError: bad input" in error
+    assert "tests/jobs.py&quot;" in own and "raise ValueError(message)" in own
+    assert "site-packages" not in own and "django_arq/" not in own
+    assert "<details><summary>Full traceback</summary>" in field
+    assert full.count("File &quot;") == record.error.count('  File "')  # all of it, escaped

@@ -15,6 +15,8 @@ from redis.exceptions import RedisError
 
 from django_arq.conf import DEFAULT_ALIAS
 from django_arq.handler import get_queue
+from django_arq.queues.exceptions import ArqJobError
+from django_arq.queues.health import read_health
 from django_arq.worker import DjangoWorker, create_worker
 
 
@@ -66,7 +68,10 @@ class Command(BaseCommand):
         parser.add_argument("--job-timeout", type=float, help="seconds a job may run (WORKER JOB_TIMEOUT)")
         parser.add_argument("--max-tries", type=int, help="tries before a job fails (WORKER MAX_TRIES)")
         parser.add_argument(
-            "--check", action="store_true", help="check the health key of a running worker and exit"
+            "--check",
+            action="store_true",
+            help="print the last health report of the queue's workers and exit: status 0 if one reported "
+            "within HEALTH_CHECK_INTERVAL, 1 if none did (e.g. the worker was killed) or Redis is down",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -96,7 +101,7 @@ class Command(BaseCommand):
             except (ImproperlyConfigured, ValueError) as exc:
                 raise CommandError(str(exc)) from exc
             if options["check"]:
-                self._check(loop, worker, redis_location(options["alias"]))
+                self._check(worker, options["alias"], options["verbosity"])
                 return
             if options["verbosity"]:
                 self.stdout.write("\n".join(banner(worker)))
@@ -115,14 +120,21 @@ class Command(BaseCommand):
             asyncio.set_event_loop(None)
             loop.close()
 
-    def _check(self, loop: asyncio.AbstractEventLoop, worker: DjangoWorker, where: str) -> None:
-        from arq.worker import async_check_health
-
+    def _check(self, worker: DjangoWorker, alias: str, verbosity: int) -> None:
+        """The queue's last worker report, decoded; exit status 1 if it is missing or stale."""
+        where = redis_location(alias)
         try:
-            status = loop.run_until_complete(
-                async_check_health(worker.redis_settings, worker.health_check_key, worker.queue_name)
+            (counts,) = get_queue(alias).count_jobs_sync([worker.queue_name])
+        except ArqJobError as exc:
+            raise CommandError(f"cannot reach Redis at {where}: {exc.__cause__ or exc}") from exc
+        queue = f"queue {worker.queue_name!r} on {where}"
+        if counts.health is None:
+            raise CommandError(
+                f"no recent health check for {queue}: no worker reported in the last "
+                f"{worker.health_check_interval:g} s (HEALTH_CHECK_INTERVAL)"
             )
-        except (OSError, RedisError) as exc:  # TimeoutError is an OSError
-            raise CommandError(f"cannot reach Redis at {where}: {exc}") from exc
-        if status:
-            raise CommandError(f"no recent health check for queue {worker.queue_name!r}", returncode=status)
+        health = read_health(counts.health, counts.health_ttl, worker.health_check_interval)
+        if health.stale:
+            raise CommandError(f"no recent health check for {queue}: {health.report}")
+        if verbosity:
+            self.stdout.write(f"worker on {queue}: {health.report}")
