@@ -1,0 +1,101 @@
+"""Real ``arq_worker`` processes firing 1-second schedules: one job per slot, none missing, none
+doubled, with a worker killed on the way and a schedule re-timed in the database meanwhile."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from django_arq.models import JobRecord, Schedule
+from django_arq.schedules import IntervalTiming
+from tests.helpers import wait_for
+from tests.worker.conftest import WorkerRunner
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+#: How long the schedules run before and after a worker is killed (slots are 1 s apart).
+PHASE = 7.0
+
+
+class ScheduleWorkers(WorkerRunner):
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "DJANGO_SETTINGS_MODULE": "tests.schedules.worker_settings"}
+
+
+@pytest.fixture
+def schedule_workers(queue_name: str, redis_client: redis.Redis) -> Iterator[ScheduleWorkers]:
+    runner = ScheduleWorkers(queue_name)
+    yield runner
+    for process in runner.processes:
+        process.kill()
+    for key in redis_client.scan_iter("arq:*:schedule:*"):
+        redis_client.delete(key)
+
+
+def fired_ids(client: redis.Redis, schedule: Schedule) -> set[str]:
+    """Ids of the jobs Redis holds for a schedule (queued or with a kept result)."""
+    ids = set()
+    for kind in ("job", "result"):
+        for key in client.scan_iter(f"arq:{kind}:{schedule.job_id_prefix}*"):
+            ids.add(key.decode().split(":", 2)[2])
+    return ids
+
+
+def slots_of(ids: set[str]) -> list[int]:
+    return sorted(int(i.rsplit(":", 1)[1]) for i in ids)
+
+
+def test_three_workers_fire_each_slot_once_through_a_kill_and_an_edit(
+    schedule_workers: ScheduleWorkers, redis_client: redis.Redis, queue_name: str
+) -> None:
+    runs = {
+        name: f"django-arq-tests:schedules:{uuid.uuid4().hex[:8]}:{name}" for name in ("a", "b", "edited")
+    }
+    fields = {"function": "tests.schedules.jobs.count_run", "queue_name": queue_name}
+    try:
+        workers = [schedule_workers.start() for _ in range(3)]
+        every_second = [
+            Schedule.objects.create(name=name, interval=1, args=[runs[name]], **fields) for name in ("a", "b")
+        ]
+        edited = Schedule.objects.create(name="edited", interval=3600, args=[runs["edited"]], **fields)
+        time.sleep(PHASE)
+        workers[0].kill()  # mid-way: the others go on, no slot is lost
+        edited.interval = 2  # as the admin saves it: the next run moves without a restart
+        edited.save()
+        edit_time = edited.updated_at
+        time.sleep(PHASE)
+        Schedule.objects.update(enabled=False, next_run=None)
+        # the jobs already fired run to the end
+        for schedule in [*every_second, edited]:
+            wait_for(
+                lambda s=schedule: redis_client.llen(runs[s.name]) >= len(fired_ids(redis_client, s)),
+                timeout=30,
+            )
+    finally:
+        for worker in schedule_workers.processes:
+            worker.stop()
+        logs = "\n".join(w.output()[-3000:] for w in schedule_workers.processes)
+
+    for schedule in every_second:
+        ids = fired_ids(redis_client, schedule)
+        slots = slots_of(ids)
+        ran = [r.decode() for r in redis_client.lrange(runs[schedule.name], 0, -1)]
+        first = int(IntervalTiming(1).after(schedule.updated_at).timestamp())
+        assert slots[0] == first, (slots, first, logs)  # the slots while the workers started fired too
+        assert slots == list(range(first, slots[-1] + 1)), (slots, logs)  # none missing
+        assert len(slots) >= 2 * PHASE, (slots, logs)
+        assert sorted(ran) == sorted(ids), logs  # every job ran, none twice
+        records = JobRecord.objects.filter(job_id__startswith=schedule.job_id_prefix)
+        expected = len(ids)
+        wait_for(lambda r=records, n=expected: r.count() == n, timeout=30)  # type: ignore[misc]
+        assert set(records.values_list("job_id", flat=True)) == ids
+    edited_slots = slots_of(fired_ids(redis_client, edited))
+    first_edited = int(IntervalTiming(2).after(edit_time).timestamp())
+    assert edited_slots[:1] == [first_edited], (edited_slots, logs)
+    assert edited_slots == list(range(first_edited, edited_slots[-1] + 1, 2)), (edited_slots, logs)
+    assert len(edited_slots) >= PHASE / 2 - 1
+    assert edited_slots[0] - edit_time.timestamp() <= 2
