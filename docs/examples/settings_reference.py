@@ -10,5 +10,6 @@ ARQ_QUEUES = {
         "AUDIT": True,  # JobRecords for jobs enqueued through get_queue(); "immediate" or False
         "ABORT_TIMEOUT": 10.0,  # seconds abort_job(timeout=None) waits for a worker
         "WORKER": {},  # read by `manage.py arq_worker --alias default`; FUNCTIONS is the HTTP allow-list
+        "UNKNOWN_FUNCTIONS": "warn",  # enqueueing a name missing from WORKER["FUNCTIONS"]: "error", "ignore"
     },
 }

@@ -42,7 +42,8 @@ def tutorial_queue(redis_url: str) -> Iterator[None]:
     queues.reset()
 
 
-def test_the_tutorial_settings_pass_the_checks() -> None:
+def test_the_tutorial_settings_pass_the_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(TUTORIAL))  # the checks import myapp.jobs, as in the project
     namespace = tutorial_settings()
     assert namespace["INSTALLED_APPS"] == ["django.contrib.admin", "django_arq", "myapp"]
     with override_settings(ARQ_QUEUES=namespace["ARQ_QUEUES"]):
@@ -77,13 +78,11 @@ def test_the_tutorial_views_enqueue(tutorial_queue: None) -> None:
     assert views.welcome(factory.get("/welcome/")).status_code == 405  # POST only
 
 
-def test_the_tutorial_routes() -> None:
-    from docs.examples.tutorial.myapp import views
-
-    sys.modules.setdefault("myapp", sys.modules["docs.examples.tutorial.myapp"])
-    sys.modules.setdefault("myapp.views", views)
+def test_the_tutorial_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(TUTORIAL))  # myapp importable, as in the project
     namespace: dict[str, object] = {"path": path, "urlpatterns": []}
     exec(compile((TUTORIAL / "urls.py").read_text(), str(TUTORIAL / "urls.py"), "exec"), namespace)  # noqa: S102
+    views = sys.modules["myapp.views"]
     routes = {str(p.pattern): p.callback for p in namespace["urlpatterns"]}  # type: ignore[attr-defined]
     assert routes == {"welcome/": views.welcome, "count/": views.count}
 

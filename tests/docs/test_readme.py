@@ -50,9 +50,9 @@ def test_readme_is_short() -> None:
 
 def test_the_newcomer_steps_come_in_order() -> None:
     text = README.read_text()
-    steps = ["## Install", "INSTALLED_APPS", "manage.py migrate", "async def send_welcome(ctx",
-             "from django_arq import get_queue", "manage.py arq_worker", "/admin/django_arq/jobrecord/",
-             "bin/demo --once", "bin/test"]  # fmt: skip
+    steps = ["## Install", "INSTALLED_APPS", "async def send_welcome(ctx", "from django_arq import get_queue",
+             "manage.py migrate", "manage.py arq_worker", "/admin/django_arq/jobrecord/", "bin/demo --once",
+             "bin/test"]  # fmt: skip
     positions = [text.find(step) for step in steps]
     assert -1 not in positions, [s for s, p in zip(steps, positions, strict=True) if p == -1]
     assert positions == sorted(positions)

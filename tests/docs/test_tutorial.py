@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -30,22 +31,32 @@ DEADLINE = 90.0
 PASSWORD = "tutorial-pw-1"
 
 
-def readme_files() -> list[tuple[str, bool, str]]:
-    """``(path, append, code)`` of README's Python blocks; a ``(at the end)`` header appends."""
-    files = []
+class Step(NamedTuple):
+    """One README step: write or append ``code`` to the file ``path``, or run ``command``."""
+
+    kind: str
+    path: str = ""
+    code: str = ""
+    command: tuple[str, ...] = ()
+
+
+def readme_steps() -> list[Step]:
+    """README's steps, in README's order.
+
+    A Python block names its file on its first line (``# path``; ``# path (at the end)`` appends);
+    a console line ``$ python manage.py ...`` is a command to run in the project.
+    """
+    steps: list[Step] = []
     for block in blocks(README):
         if block.language == "python":
             header, _, code = block.content.partition("\n")
             match = re.fullmatch(r"# ([\w/]+\.py)( \(at the end\))?", header)
             assert match, f"README block without a file name: {header}"
-            files.append((match[1], bool(match[2]), code))
-    return files
-
-
-def readme_commands() -> list[list[str]]:
-    """README's ``python manage.py ...`` lines, in order."""
-    lines = [c for b in blocks(README) if b.language == "console" for c in console_commands(b)]
-    return [c[2:] for c in lines if c[:2] == ["python", "manage.py"]]
+            steps.append(Step("append" if match[2] else "write", match[1], code))
+        elif block.language == "console":
+            commands = [c for c in console_commands(block) if c[:2] == ["python", "manage.py"]]
+            steps += [Step("run", command=tuple(c[2:])) for c in commands]
+    return steps
 
 
 def wait_for(what: str, check: Callable[[], bool], processes: list[subprocess.Popen[bytes]]) -> None:
@@ -65,51 +76,48 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def project(tmp_path: Path, redis_url: str) -> Path:
-    """A new project with README's steps applied: startproject, startapp, README's files."""
-    subprocess.run([sys.executable, "-m", "django", "startproject", "mysite"], cwd=tmp_path, check=True)
-    root = tmp_path / "mysite"
-    subprocess.run([sys.executable, "manage.py", "startapp", "myapp"], cwd=root, check=True, env=_env())
-    for name, append, code in readme_files():
-        path = root / name
-        with path.open("a" if append else "w") as out:
-            out.write(("\n\n" if append else "") + code)
-    with (root / "mysite" / "settings.py").open("a") as out:  # this machine's Redis, a queue of its own
-        out.write(f'\nARQ_QUEUES["default"]["REDIS_URL"] = {redis_url!r}\n')
-        out.write(f'ARQ_QUEUES["default"]["DEFAULT_QUEUE_NAME"] = "tutorial-{uuid.uuid4().hex}:queue"\n')
-    return root
-
-
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     return {**env, "PYTHONUNBUFFERED": "1", "DJANGO_SUPERUSER_USERNAME": "admin",
             "DJANGO_SUPERUSER_EMAIL": "admin@example.com", "DJANGO_SUPERUSER_PASSWORD": PASSWORD}  # fmt: skip
 
 
+#: README's commands that keep running: started in the background, stopped at the end.
+BACKGROUND = ("arq_worker", "runserver")
+
+
 @pytest.fixture
-def started(project: Path) -> Iterator[tuple[str, Path, list[subprocess.Popen[bytes]]]]:
-    """README's commands run in the project: migrate, check, createsuperuser, then worker and server."""
-    commands = readme_commands()
-    names = [c[0] for c in commands]
-    assert names == ["migrate", "check", "arq_worker", "createsuperuser", "runserver"], names
+def started(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, Path, list[subprocess.Popen[bytes]]]]:
+    """A new ``startproject`` project, README's steps applied in README's order, worker and server up."""
+    subprocess.run([sys.executable, "-m", "django", "startproject", "mysite"], cwd=tmp_path, check=True)
+    root = tmp_path / "mysite"
     port = free_port()
     extra = {"createsuperuser": ["--noinput"], "runserver": [f"127.0.0.1:{port}", "--noreload"]}
+    steps = readme_steps()
+    ran = [step.command[0] for step in steps if step.kind == "run"]
+    assert ran == ["startapp", "migrate", "check", "arq_worker", "createsuperuser", "runserver"], ran
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        for command in commands:
-            argv = [sys.executable, "manage.py", *command, *extra.get(command[0], [])]
-            if command[0] in ("arq_worker", "runserver"):
-                log = (project / f"{command[0]}.log").open("wb")
-                processes.append(subprocess.Popen(argv, cwd=project, env=_env(), stdout=log, stderr=log))
-            else:
-                done = subprocess.run(
-                    argv, cwd=project, env=_env(), capture_output=True, text=True, timeout=120
-                )
-                assert done.returncode == 0, f"{shlex.join(command)}:\n{done.stdout}{done.stderr}"
+        for step in steps:
+            if step.kind == "run":
+                argv = [sys.executable, "manage.py", *step.command, *extra.get(step.command[0], [])]
+                if step.command[0] in BACKGROUND:
+                    with (root / f"{step.command[0]}.log").open("wb") as log:
+                        processes.append(subprocess.Popen(argv, cwd=root, env=_env(), stdout=log, stderr=log))
+                    continue
+                done = subprocess.run(argv, cwd=root, env=_env(), capture_output=True, text=True, timeout=120)
+                assert done.returncode == 0, f"{shlex.join(step.command)}:\n{done.stdout}{done.stderr}"
+                continue
+            with (root / step.path).open("a" if step.kind == "append" else "w") as out:
+                out.write(("\n\n" if step.kind == "append" else "") + step.code)
+                if step.path == "mysite/settings.py":  # this machine's Redis, and a queue of its own
+                    out.write(f'\nARQ_QUEUES["default"]["REDIS_URL"] = {redis_url!r}\n')
+                    out.write(
+                        f'ARQ_QUEUES["default"]["DEFAULT_QUEUE_NAME"] = "tutorial-{uuid.uuid4().hex}:q"\n'
+                    )
         base = f"http://127.0.0.1:{port}"
         wait_for("server", lambda: _answers(f"{base}/admin/login/"), processes)
-        yield base, project, processes
+        yield base, root, processes
     finally:
         for process in processes:
             process.terminate()
