@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import json
 import json.encoder
+import logging
 import math
 import re
 import uuid
@@ -29,6 +30,8 @@ from ..queues.jobs import JobMetadata
 from ..queues.serializers import SerializedError
 
 __all__ = ["JsonText", "job_json", "json_text", "jsonable", "storable_json"]
+
+logger = logging.getLogger("django_arq.records")
 
 MAX_DEPTH = 32
 #: Integers longer than this are written as a description: Python converts at most 4,300 digits.
@@ -74,7 +77,15 @@ def _key(key: Any) -> str:
     """A dict key as ``json.dumps`` writes it (``true``, ``null``, ``1.5``), or else its ``str``."""
     if isinstance(key, str):
         return key
-    return json.dumps(key) if key is None or isinstance(key, bool | int | float) else str(key)
+    if key is None or isinstance(key, bool):
+        return {None: "null", True: "true", False: "false"}[key]
+    if isinstance(key, int):
+        return int.__repr__(key)
+    if isinstance(key, float):
+        if math.isfinite(key):
+            return float.__repr__(key)
+        return "NaN" if math.isnan(key) else ("Infinity" if key > 0 else "-Infinity")
+    return str(key)
 
 
 class JsonText(str):
@@ -88,7 +99,13 @@ _PROBE = {"a": [1, -2.5, None, True, False, 't\u00e9\n"\\'], "b": {"c": []}, "d"
 
 
 def _python_encoder() -> Callable[[Any], str]:
-    return json.JSONEncoder(allow_nan=False, default=jsonable, check_circular=False).encode
+    """The same in pure Python: ``iterencode`` (unlike ``encode``) never uses the C encoder."""
+    encoder = json.JSONEncoder(allow_nan=False, default=jsonable, check_circular=False)
+
+    def encode(value: Any) -> str:
+        return "".join(encoder.iterencode(value))
+
+    return encode
 
 
 def _c_encoder() -> Callable[[Any], str]:
@@ -113,12 +130,14 @@ def _c_encoder() -> Callable[[Any], str]:
 
         if encode(_PROBE) == python(_PROBE):
             return encode
-    except Exception:  # noqa: S110 - a changed accelerator: the Python encoder does the same
-        pass
+        logger.warning("json.encoder.c_make_encoder writes other JSON than json's own: not used")
+    except Exception as exc:  # a changed accelerator: the Python encoder does the same
+        logger.warning("json.encoder.c_make_encoder cannot be used (%s): JSON is written in Python", exc)
     return python
 
 
 _encode = _c_encoder()
+_encode_in_python = _python_encoder()
 
 #: In JSON text made with ASCII escapes: an escaped backslash (kept, so that what follows it is
 #: not read as an escape), a surrogate pair (kept), a lone surrogate or a NUL (replaced).
@@ -149,7 +168,7 @@ def json_text(value: Any) -> JsonText:
     try:
         text = _encode(value)
     except (TypeError, ValueError, RecursionError):
-        text = json.dumps(jsonable(value))
+        text = _encode_in_python(jsonable(value))
     return JsonText(storable_json(text))
 
 

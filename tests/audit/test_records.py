@@ -239,3 +239,28 @@ def test_the_writer_keeps_memory_bounded_while_the_database_is_down(caplog: pyte
     bounded._write = lambda batch: None  # type: ignore[method-assign]
     bounded.stop(5)
     assert bounded._written == bounded._added and bounded._thread is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_abort_the_backend_refuses_leaves_the_record_alone(queue_name: str) -> None:
+    """A wrong queue name: the backend does not find the job, so no abort was requested, and a
+    later failure of the job must not read as "aborted"."""
+    queue = get_queue()
+    meta = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name, _defer_by=3600)
+    assert flush_records()
+    assert queue.abort_job_sync(meta.id, f"{queue_name}:wrong", timeout=0.05) is False
+    assert async_to_sync(queue.abort_job)(meta.id, f"{queue_name}:wrong", timeout=0.05) is False
+    assert JobRecord.objects.get(job_id=meta.id).abort_requested_at is None
+    with pytest.raises(TimeoutError):  # the right queue: the request waits for a worker
+        async_to_sync(queue.abort_job)(meta.id, queue_name, timeout=0.05)
+    assert JobRecord.objects.get(job_id=meta.id).abort_requested_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_abort_a_worker_confirms_is_noted_on_the_record() -> None:
+    queue = audited("mock")
+    meta = await queue.enqueue("tests.jobs.add", 1, 2)
+    assert await aflush_records()
+    assert await queue.abort_job(meta.id) is True  # the mock aborts a queued job at once
+    record = await JobRecord.objects.aget(alias="mock", job_id=meta.id)
+    assert record.abort_requested_at is not None
