@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -14,6 +16,8 @@ from .auth import Caller, authenticate
 from .errors import ApiError, error_response, from_job_error
 
 __all__ = ["endpoint"]
+
+logger = logging.getLogger("django_arq.api")
 
 View = Callable[..., Coroutine[Any, Any, HttpResponse]]
 
@@ -40,6 +44,11 @@ def endpoint(*, method: str, permission: str) -> Callable[[View], View]:
                 response = exc.response()
             except ArqJobError as exc:
                 response = from_job_error(exc).response()
+            except ImproperlyConfigured as exc:  # e.g. ARQ_API_TOKENS; system checks say more
+                logger.error("django-arq API: %s", exc)
+                response = error_response(
+                    500, "improperly_configured", "the server's django-arq settings are invalid"
+                )
             response["Cache-Control"] = "no-store"
             return response
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,6 @@ from arq.constants import (
     retry_key_prefix,
 )
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
 from ..conf import DEFAULT_ALIAS, allowed_tasks, queue_settings
@@ -42,6 +42,14 @@ __all__ = [
 DEFAULT_MAX_BODY_SIZE = 256 * 1024
 #: ``ARQ_API_MAX_WAIT``: the longest ``?wait=`` / ``?timeout=`` accepted, in seconds.
 DEFAULT_MAX_WAIT = 30.0
+
+#: The longest ``defer_by`` accepted: a hundred years (a due time Redis and ``datetime`` can hold).
+MAX_DEFER_BY = 100 * 365.25 * 24 * 3600
+#: The longest queue name, alias or task name accepted (the JobRecord columns' length).
+NAME_MAX_LENGTH = 255
+#: Printable text: no control characters (C0, DEL, C1) and no lone surrogates, which Redis keys and
+#: database columns cannot hold as given.
+_PRINTABLE = re.compile(r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
 
 ENQUEUE_FIELDS = ("name", "args", "kwargs", "queue", "alias", "job_id", "defer_by")
 
@@ -67,10 +75,7 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
         declared = 0
     if declared > limit:
         raise _too_large(limit)
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        raise _too_large(limit) from None
+    body = request.read(limit + 1)  # a chunked body has no Content-Length: never read past the limit
     if len(body) > limit:
         raise _too_large(limit)
     if not body:
@@ -92,13 +97,21 @@ def _invalid(field: str, message: str) -> ApiError:
     return ApiError(400, "invalid_field", f"{field!r} {message}")
 
 
-def _string(data: dict[str, Any], field: str) -> str | None:
-    value = data.get(field)
+def _name(field: str, value: Any) -> str | None:
+    """A name-like value (queue, alias, task, job id): None, or a non-empty string of printable text."""
     if value is None:
         return None
     if not isinstance(value, str) or not value:
         raise _invalid(field, "must be a non-empty string")
+    if len(value) > NAME_MAX_LENGTH:
+        raise _invalid(field, f"must be at most {NAME_MAX_LENGTH} characters long")
+    if not _PRINTABLE.fullmatch(value):
+        raise _invalid(field, "must not contain control characters or lone surrogates")
     return value
+
+
+def _string(data: dict[str, Any], field: str) -> str | None:
+    return _name(field, data.get(field))
 
 
 #: Redis keys arq keeps for itself: a "queue" of such a name would write into them (e.g. ``arq:abort``).
@@ -128,12 +141,15 @@ def _alias(value: str | None) -> str:
 
 
 def _job_id(value: str | None) -> str | None:
-    if value is not None and not is_valid_job_id(value):
-        raise ApiError(400, "invalid_job_id", "a job id is 1-200 letters, digits or . _ : @ + -")
+    # "." and ".." would be a URL's dot-segments: /arq/jobs/../ is not the job's URL.
+    if value is not None and (not is_valid_job_id(value) or value in (".", "..")):
+        raise ApiError(
+            400, "invalid_job_id", "a job id is 1-200 letters, digits or . _ : @ + -, and not . or .."
+        )
     return value
 
 
-def _seconds(field: str, value: Any, maximum: float | None = None) -> float:
+def _seconds(field: str, value: Any, maximum: float) -> float:
     if isinstance(value, str):
         try:
             value = float(value)
@@ -141,7 +157,7 @@ def _seconds(field: str, value: Any, maximum: float | None = None) -> float:
             raise _invalid(field, "must be a number of seconds") from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
         raise _invalid(field, "must be a number of seconds >= 0")
-    if maximum is not None and value > maximum:
+    if value > maximum:
         raise _invalid(field, f"must be at most {maximum:g} seconds")
     return float(value)
 
@@ -174,14 +190,23 @@ def parse_enqueue(data: dict[str, Any]) -> EnqueueRequest:
             400, "unknown_task", f"{name!r} is not in ARQ_QUEUES[{alias!r}]['WORKER']['FUNCTIONS']"
         )
     defer_by = data.get("defer_by")
-    spec = JobSpec(
-        name=str(name),
-        args=tuple(args),
-        kwargs=kwargs,
-        queue_name=_queue(_string(data, "queue")),
-        job_id=_job_id(_string(data, "job_id")),
-        defer_by=None if defer_by is None else _seconds("defer_by", defer_by),
-    )
+    queue_name = _queue(_string(data, "queue"))
+    job_id = data.get("job_id")
+    if job_id is not None and not isinstance(job_id, str):
+        raise _invalid("job_id", "must be a string")
+    _job_id(job_id)
+    delay = None if defer_by is None else _seconds("defer_by", defer_by, MAX_DEFER_BY)
+    try:
+        spec = JobSpec(
+            name=str(name),
+            args=tuple(args),
+            kwargs=kwargs,
+            queue_name=queue_name,
+            job_id=job_id,
+            defer_by=delay,
+        )
+    except (TypeError, ValueError) as exc:  # the queue layer's own checks (InvalidJob is a ValueError)
+        raise ApiError(400, "invalid_job", str(exc)) from None
     return EnqueueRequest(alias, spec)
 
 
@@ -206,8 +231,8 @@ def parse_job_query(request: HttpRequest, job_id: str) -> JobQuery:
     timeout = query.get("timeout")
     return JobQuery(
         job_id=job_id,
-        alias=_alias(query.get("alias")),
-        queue_name=_queue(query.get("queue") or None),
+        alias=_alias(_name("alias", query.get("alias") or None)),
+        queue_name=_queue(_name("queue", query.get("queue") or None)),
         wait=_seconds("wait", query.get("wait", 0), max_wait()),
         timeout=None if timeout is None else _seconds("timeout", timeout, max_wait()),
     )

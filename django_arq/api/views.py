@@ -21,10 +21,11 @@ from ..handler import get_queue
 from ..models import JobRecord
 from .auth import ENQUEUE, OPERATE, VIEW, Caller
 from .endpoint import endpoint
-from .errors import ApiError
+from .errors import ApiError, error_response
 from .parsing import JobQuery, max_wait, parse_enqueue, parse_job_query, read_json
+from .waiters import waiting
 
-__all__ = ["abort_job", "enqueue", "job_detail", "job_result"]
+__all__ = ["abort_job", "enqueue", "job_detail", "job_result", "not_found"]
 
 
 def _job_url(job_id: str, alias: str, queue_name: str) -> str:
@@ -35,6 +36,17 @@ def _job_url(job_id: str, alias: str, queue_name: str) -> str:
 
 def _found_json(query: JobQuery, found: FoundJob) -> dict[str, object]:
     return job_json(found.job, alias=query.alias, source=found.source)
+
+
+async def _read_or_wait(query: JobQuery) -> FoundJob:
+    """The job now, or once finished within ``?wait=`` seconds (429 when too many wait already)."""
+    found = await find_job(query.alias, query.job_id, query.queue_name)
+    if found.finished or query.wait <= 0:
+        return found
+    with waiting():
+        return await wait_for_job(
+            query.alias, query.job_id, query.queue_name, timeout=query.wait, first=found
+        )
 
 
 @endpoint(method="POST", permission=ENQUEUE)
@@ -51,7 +63,7 @@ async def enqueue(request: HttpRequest, caller: Caller) -> HttpResponse:
 async def job_detail(request: HttpRequest, caller: Caller, job_id: str) -> HttpResponse:
     """``GET jobs/<id>/[?wait=S]``: metadata, with the result fields once finished."""
     query = parse_job_query(request, job_id)
-    found = await wait_for_job(query.alias, job_id, query.queue_name, timeout=query.wait)
+    found = await _read_or_wait(query)
     return JsonResponse(_found_json(query, found))
 
 
@@ -59,7 +71,7 @@ async def job_detail(request: HttpRequest, caller: Caller, job_id: str) -> HttpR
 async def job_result(request: HttpRequest, caller: Caller, job_id: str) -> HttpResponse:
     """``GET jobs/<id>/result/[?wait=S]``: the finished job; 409 while it has no result."""
     query = parse_job_query(request, job_id)
-    found = await wait_for_job(query.alias, job_id, query.queue_name, timeout=query.wait)
+    found = await _read_or_wait(query)
     if not found.finished:
         raise ApiError(409, "result_not_ready", f"job {job_id!r} is {found.job.status.value}; no result yet")
     return JsonResponse(_found_json(query, found))
@@ -92,3 +104,8 @@ async def abort_job(request: HttpRequest, caller: Caller, job_id: str) -> HttpRe
     status = found.job.status.value
     detail = f"job {job_id!r} is {status}; only queued, deferred or running jobs can be aborted"
     return JsonResponse({**body, "aborted": False, "requested": False, "status": status, "detail": detail})
+
+
+async def not_found(request: HttpRequest) -> HttpResponse:
+    """Any other URL under ``jobs/``: a JSON 404, as every answer of the API is JSON."""
+    return error_response(404, "not_found", f"no API endpoint at {request.path!r}")

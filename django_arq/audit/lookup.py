@@ -1,7 +1,9 @@
 """A job's current state by id: from Redis, else from its JobRecord; optionally waiting until it finishes.
 
 One async implementation serves the HTTP API's long-poll and the management commands (which
-drive it with ``async_to_sync``).
+drive it with ``async_to_sync``). Waiting polls Redis only: the record is read when Redis does
+not have the job (once at the start, again when Redis forgets it and at the deadline), and the
+database connection of each read is released at once, so a waiter holds no connection.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from asgiref.sync import sync_to_async
+from django.db import connections
+
 from ..handler import get_queue
 from ..models import JobRecord
+from ..queues.base import ArqQueue
 from ..queues.exceptions import JobNotFound
 from ..queues.jobs import JobMetadata, JobResult, JobStatus
 
-__all__ = ["FoundJob", "find_job", "record_job", "wait_for_job"]
+__all__ = ["FoundJob", "find_job", "record_job", "release_connections", "wait_for_job"]
 
-#: Longest pause between two polls while waiting for a job.
+#: Longest pause between two polls of Redis while waiting for a job.
 MAX_POLL_INTERVAL = 0.2
 
 
@@ -57,19 +63,42 @@ def record_job(record: JobRecord) -> JobMetadata:
     )
 
 
+def _release() -> None:
+    """Close this thread's database connections (a pool takes them back), except inside a transaction."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+#: Run in the caller's thread-sensitive ORM thread, whose connections they are.
+release_connections = sync_to_async(_release)
+
+
+def _read_record(alias: str, job_id: str) -> FoundJob | None:
+    records = JobRecord.objects.filter(alias=alias, job_id=job_id)
+    try:
+        record = records.first()
+    finally:
+        _release()
+    return None if record is None else FoundJob(record_job(record), "record")
+
+
+_record = sync_to_async(_read_record)
+
+
+async def _redis_job(queue: ArqQueue, job_id: str, queue_name: str | None) -> FoundJob | None:
+    try:
+        return FoundJob(await queue.get_job(job_id, queue_name), "redis")
+    except JobNotFound:
+        return None
+
+
 async def find_job(alias: str, job_id: str, queue_name: str | None = None) -> FoundJob:
     """The job as Redis knows it, else as its JobRecord last saw it; ``JobNotFound`` if neither has it."""
-    queue = get_queue(alias)
-    try:
-        metadata = await queue.get_job_metadata(job_id, queue_name)
-        if metadata.status is JobStatus.complete:
-            return FoundJob(await queue.get_job_result(job_id, queue_name), "redis")
-        return FoundJob(metadata, "redis")
-    except JobNotFound:  # gone from Redis (expired, or never there): the record may remember it
-        record = await JobRecord.objects.filter(alias=alias, job_id=job_id).afirst()
-        if record is None:
-            raise
-        return FoundJob(record_job(record), "record")
+    found = await _redis_job(get_queue(alias), job_id, queue_name) or await _record(alias, job_id)
+    if found is None:
+        raise JobNotFound(f"job {job_id!r} not found in Redis nor in the job records of {alias!r}", job_id)
+    return found
 
 
 async def wait_for_job(
@@ -79,21 +108,39 @@ async def wait_for_job(
     *,
     timeout: float | None,
     on_poll: Callable[[FoundJob], None] | None = None,
+    first: FoundJob | None = None,
 ) -> FoundJob:
     """Poll until the job finishes or ``timeout`` seconds pass (None: no limit); the last state seen.
 
-    ``timeout=0`` reads once. ``on_poll`` is called with every state read (for live status).
+    ``timeout=0`` reads once. ``on_poll`` is called with every state read (for live status);
+    ``first`` is a state the caller has just read, used in place of the first read.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
+    queue = get_queue(alias)
+    found = first or await find_job(alias, job_id, queue_name)
+    if found.source == "record":  # not in Redis under that name: look under the queue its record names
+        queue_name = found.job.queue_name
+    released = False
     delay = 0.01
     while True:
-        found = await find_job(alias, job_id, queue_name)
         if on_poll is not None:
             on_poll(found)
         if found.finished:
             return found
         remaining = MAX_POLL_INTERVAL if deadline is None else deadline - time.monotonic()
         if remaining <= 0:
-            return found
+            # The deadline: a job Redis does not hold may have been finished since, as its record says.
+            return (await _record(alias, job_id) or found) if found.source == "record" else found
+        if not released:  # whatever the request read before (session, user): not held while waiting
+            await release_connections()
+            released = True
         await asyncio.sleep(min(delay, remaining))
         delay = min(delay * 2, MAX_POLL_INTERVAL)
+        in_redis = await _redis_job(queue, job_id, queue_name)
+        if in_redis is not None:
+            found = in_redis
+        elif found.source == "redis":  # Redis forgot it (result expired or not kept): the record knows
+            recorded = await _record(alias, job_id)
+            if recorded is None:
+                raise JobNotFound(f"job {job_id!r} is gone from Redis and has no job record", job_id)
+            found = recorded

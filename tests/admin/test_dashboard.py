@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from django_arq import ArqQueue, get_queue
+from django_arq import ArqQueue, MockArqQueue, get_queue
 from django_arq.admin.dashboard import MINUTES, QueueStats, throughput_svg
 from django_arq.models import JobRecord
 from django_arq.queues import protocol
@@ -166,7 +166,7 @@ def test_mock_counts_broken_alias_and_other_backends(viewer_client: Client) -> N
         mock.enqueue_sync("tests.jobs.add", 1, 1)
         mock.enqueue_sync("tests.jobs.add", 1, 1, _defer_by=600)
         running = mock.enqueue_sync("tests.jobs.add", 1, 1)
-        async_to_sync(mock.set_in_progress)(running.id)
+        async_to_sync(cast(MockArqQueue, mock.backend).set_in_progress)(running.id)
         response = viewer_client.get(DASHBOARD)
     assert response.status_code == 200
     m = stats_for(response, "mock", settings.TEST_QUEUE)

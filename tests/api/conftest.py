@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +19,7 @@ from django.db import connections
 from django.utils import timezone
 
 from django_arq.models import JobRecord
-from tests.helpers import ROOT
+from tests.helpers import ROOT, Process, free_port, wait_for
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -42,6 +45,46 @@ def live_env(**extra: str) -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
         **extra,
     }
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
+@pytest.fixture
+def start_live_server(redis_url: str) -> Iterator[Callable[..., str]]:
+    """Start uvicorn serving ``tests.api.asgi`` on a free loopback port, with ``TOKEN`` accepted.
+
+    Call it with extra environment variables (read by ``tests.api.live_settings``); it returns the
+    base URL. Servers are stopped at the end of the test, and their output printed.
+    """
+    servers: list[Process] = []
+
+    def start(**env: str) -> str:
+        port = free_port()
+        args = [sys.executable, "-m", "uvicorn", "tests.api.asgi:application", "--host", "127.0.0.1"]
+        # A long keep-alive: a client reusing an idle connection never races the server closing it.
+        args += ["--port", str(port), "--log-level", "warning", "--timeout-keep-alive", "300"]
+        server = Process(args, env=live_env(ARQ_TEST_API_TOKEN=TOKEN, **env))
+        servers.append(server)
+        wait_for(lambda: _accepts(port) or server.proc.poll() is not None, timeout=30)
+        assert server.proc.poll() is None, server.output()
+        return f"http://127.0.0.1:{port}"
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+            print(server.output()[-3000:])
+
+
+@pytest.fixture
+def live_server_url(start_live_server: Callable[..., str]) -> str:
+    """uvicorn serving the test settings' API."""
+    return start_live_server()
 
 
 PERMS = {"enqueue": "enqueue_jobrecord", "view": "view_jobrecord", "operate": "operate_jobrecord"}

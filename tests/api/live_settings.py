@@ -2,7 +2,8 @@
 
 The test settings, pointed at the database pytest-django created for this run (its name is in
 ``DJANGO_ARQ_LIVE_DB``), so that the parent test (``transaction=True``) and the child read and
-write the same tables.
+write the same tables. ``ARQ_API_MAX_WAITERS`` and ``DJANGO_ARQ_LIVE_POOL=0`` (no connection
+pool) may be set in the environment.
 """
 
 import os
@@ -12,12 +13,14 @@ from tests.settings import DATABASES
 
 DATABASES["default"]["NAME"] = os.environ["DJANGO_ARQ_LIVE_DB"]
 ARQ_API_TOKENS = [t for t in [os.environ.get("ARQ_TEST_API_TOKEN", "")] if t]
+if "ARQ_API_MAX_WAITERS" in os.environ:
+    ARQ_API_MAX_WAITERS = int(os.environ["ARQ_API_MAX_WAITERS"])
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Under ASGI each request writes from its own thread; SQLite needs IMMEDIATE transactions (and
     # a busy timeout) so that concurrent writers wait for the lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
-else:
+elif os.environ.get("DJANGO_ARQ_LIVE_POOL") != "0":
     # Under ASGI each request's ORM calls run in a thread of their own, each with its own
     # connection: 200 concurrent requests would exceed PostgreSQL's max_connections (100).
     # Django's connection pool (psycopg_pool) makes them wait for one of a bounded set instead.

@@ -3,46 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from django_arq.models import JobRecord
-from tests.api.conftest import TOKEN, live_env
-from tests.helpers import Process, free_port, wait_for
+from tests.api.conftest import TOKEN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CONCURRENT = 200
-
-
-def _accepts(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-        return True
-    return False
-
-
-@pytest.fixture
-def live_server_url(redis_url: str) -> Iterator[str]:
-    """uvicorn serving ``tests.api.asgi`` on a free loopback port, with ``TOKEN`` accepted."""
-    port = free_port()
-    args = [sys.executable, "-m", "uvicorn", "tests.api.asgi:application", "--host", "127.0.0.1"]
-    server = Process(
-        [*args, "--port", str(port), "--log-level", "warning"], env=live_env(ARQ_TEST_API_TOKEN=TOKEN)
-    )
-    try:
-        wait_for(lambda: _accepts(port) or server.proc.poll() is not None, timeout=30)
-        assert server.proc.poll() is None, server.output()
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-        print(server.output()[-3000:])
 
 
 async def test_concurrent_enqueues_over_http(

@@ -129,3 +129,37 @@ def test_token_requests_are_csrf_exempt(auth: dict[str, str], lonely_queue: str)
     body = {"name": "tests.jobs.add", "args": [1, 2], "queue": lonely_queue}
     response = client.post("/arq/jobs/", body, content_type="application/json", headers=auth)
     assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("header", ["Bearer s", "Bearer secret", "Bearer e"])
+async def test_tokens_given_as_a_string_authenticate_nobody(
+    header: str, settings: Any, lonely_queue: str
+) -> None:
+    """``ARQ_API_TOKENS = "secret"`` is refused by check E005; requests never run the checks."""
+    settings.ARQ_API_TOKENS = "secret"
+    response = await call(AsyncClient(), "enqueue", lonely_queue, {"Authorization": header})
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "improperly_configured",
+        "detail": "the server's django-arq settings are invalid",
+    }
+    assert await aflush_records()
+    assert await JobRecord.objects.acount() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        (f"Bearer  {TOKEN}", 201),  # RFC 6750: one or more spaces after the scheme
+        (f"Bearer {TOKEN} ", 201),
+        (f"BEARER {TOKEN}", 201),  # the scheme is case-insensitive
+        (f"Bearer{TOKEN}", 401),  # no space: not the Bearer scheme
+        (f"Basic {TOKEN}", 401),
+        (f"Bearer {TOKEN[:1]}", 401),
+    ],
+)
+async def test_bearer_header_forms(header: str, status: int, lonely_queue: str, api_token: str) -> None:
+    response = await call(AsyncClient(), "enqueue", lonely_queue, {"Authorization": header})
+    assert response.status_code == status, response.content

@@ -1,0 +1,52 @@
+"""The OpenAPI 3.1 document of the HTTP API: shipped as ``openapi.json`` beside this module, served
+at ``openapi.json`` under the API's mount point.
+
+The served copy names the mount point as its server and the limits this site's settings set
+(``ARQ_API_MAX_WAIT``); the shipped file has the defaults.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+
+from .errors import error_response
+from .parsing import max_wait
+
+__all__ = ["PATH", "document", "openapi_document"]
+
+PATH = Path(__file__).with_name("openapi.json")
+
+
+@cache
+def _shipped() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(PATH.read_text(encoding="utf-8"))
+    return document
+
+
+def openapi_document(mount: str = "/arq") -> dict[str, Any]:
+    """The document for an API mounted at ``mount`` (a path, no trailing slash)."""
+    document = copy.deepcopy(_shipped())
+    document["servers"] = [{"url": mount}]
+    for item in document["paths"].values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("name") in ("wait", "timeout"):
+                    parameter["schema"]["maximum"] = max_wait()
+    return document
+
+
+async def document(request: HttpRequest) -> HttpResponse:
+    """``GET openapi.json``: the document, for anyone (it holds no secret and no job)."""
+    if request.method not in ("GET", "HEAD"):
+        return error_response(
+            405, "method_not_allowed", f"use GET here, not {request.method}", {"Allow": "GET"}
+        )
+    mount = reverse("django_arq:enqueue").removesuffix("jobs/").rstrip("/")
+    return JsonResponse(openapi_document(mount))
