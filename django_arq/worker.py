@@ -4,25 +4,32 @@
 settings and serializer, the FUNCTIONS and CRON_JOBS it names by dotted path, sync functions
 run in a thread pool with Django's connection housekeeping around each job, and, when the
 alias has ``AUDIT: True``, a ``JobRecorder`` keeping the JobRecords current.
+
+A job that raises ``SystemExit``, ``KeyboardInterrupt`` or any other ``BaseException`` but
+``asyncio.CancelledError`` fails with a ``JobExited`` naming that exception; the worker runs on.
+The worker runs in a ``contextvars`` context of its own, with its own thread for thread-sensitive
+sync code (the async ORM, sync signal receivers), so that it can run inside another program's
+event loop or thread (``call_command("arq_worker", ...)`` from async code). A burst worker stops
+when no job is due: deferred jobs not yet due are left for a later run. arq's internals are
+reached through ``queues.arq_internals`` only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import contextvars
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
-from arq.cron import CronJob, cron
-from arq.typing import WorkerCoroutine
-from arq.worker import Function, Worker, func
-from asgiref.sync import sync_to_async
+from arq import Worker, cron, func
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.exceptions import ImproperlyConfigured
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -33,7 +40,21 @@ from .audit.recorder import JobRecorder
 from .audit.rows import records_db
 from .conf import DEFAULT_ALIAS, HEALTH_CHECK_INTERVAL, get_config
 from .handler import build_backend
-from .queues.connection import repack_in_c
+from .queues.arq_internals import (
+    CronJob,
+    Function,
+    WorkerCoroutine,
+    end_burst,
+    give_back_job_slot,
+    is_aborting,
+    make_function,
+    repack_pool,
+    running_job,
+    running_jobs,
+    timestamp_ms,
+    with_coroutine,
+)
+from .queues.serializers import SerializedError
 from .schedules import ScheduleFirer
 
 __all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "ctx_problem", "worker_problems"]
@@ -117,7 +138,7 @@ def _cron_job(entry: Any) -> CronJob:
     options = {k.lower(): v for k, v in entry.items() if k != "FUNCTION"}
     path = entry["FUNCTION"]
     job = cron(_placeholder, **{"name": f"cron:{path}", **options})  # arq's checks and defaults
-    return dataclasses.replace(job, coroutine=_import(path, "cron function"))  # may be sync: run off-loop
+    return with_coroutine(job, _import(path, "cron function"))  # may be sync: run off-loop
 
 
 async def _placeholder(ctx: dict[str, Any]) -> None:
@@ -147,7 +168,7 @@ def _function(path: str) -> Function:
     problem = ctx_problem(fn, f"function {path!r}")
     if problem:
         raise ImproperlyConfigured(problem)
-    return Function(path, fn, None, None, None, None)
+    return make_function(path, fn)
 
 
 def _tasks_functions(alias: str) -> list[Function | Coroutine]:
@@ -157,6 +178,31 @@ def _tasks_functions(alias: str) -> list[Function | Coroutine]:
     except (ImportError, AttributeError):
         return []
     return list(worker_functions(alias))
+
+
+class JobExited(SerializedError):
+    """A job raised a ``BaseException`` that would stop the worker (``SystemExit``,
+    ``KeyboardInterrupt``, ...): the job fails with this instead, which names that exception's class
+    and message and is stored as such (a client reading the result is never made to exit)."""
+
+    @classmethod
+    def of(cls, exc: BaseException) -> JobExited:
+        kind = type(exc)
+        return cls(f"{kind.__module__}.{kind.__qualname__}", str(exc))
+
+
+def _contained(fn: Coroutine) -> Coroutine:
+    """``fn``, a ``BaseException`` it raises (not a cancellation) turned into ``JobExited``."""
+
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(ctx, *args, **kwargs)
+        except (Exception, asyncio.CancelledError):
+            raise
+        except BaseException as exc:
+            raise JobExited.of(exc) from exc
+
+    return run
 
 
 class DjangoWorker(Worker):
@@ -182,6 +228,8 @@ class DjangoWorker(Worker):
         self._tidy: asyncio.Task[None] | None = None
         self._redis_down_since: float | None = None
         self._shut_down = False
+        self._burst_horizon_ms = 0  # a burst also runs the retries of its jobs due before this
+        kwargs.setdefault("handle_signals", threading.current_thread() is threading.main_thread())
         self.schedules: ScheduleFirer | None = None  # fires the alias's database schedules (not in burst)
         super().__init__(
             [
@@ -197,10 +245,8 @@ class DjangoWorker(Worker):
     # -- job functions -------------------------------------------------------------------------
 
     def _adapt(self, function: Any) -> Any:
-        """The same arq Function or CronJob, its coroutine run off-loop if sync, and recorded."""
-        return dataclasses.replace(
-            function, coroutine=self._recorded(function.name, self._awaitable(function))
-        )
+        """The same arq Function or CronJob, its coroutine run off-loop if sync, contained, recorded."""
+        return with_coroutine(function, self._recorded(function.name, _contained(self._awaitable(function))))
 
     def _awaitable(self, function: Function | CronJob) -> Coroutine:
         fn = function.coroutine
@@ -227,7 +273,7 @@ class DjangoWorker(Worker):
             try:
                 result = await fn(ctx, *args, **kwargs)
             except BaseException as exc:
-                recorder.job_raised(job_id, exc, aborted=job_id in self.aborting_tasks)
+                recorder.job_raised(job_id, exc, aborted=is_aborting(self, job_id))
                 raise
             recorder.job_returned(job_id, result)
             return result
@@ -239,7 +285,7 @@ class DjangoWorker(Worker):
     async def _startup(self, ctx: dict[str, Any]) -> None:
         # arq's pool, its commands packed in C from here on (no connection is in use yet): a worker
         # sends some 18 commands per job, and redis-py's asyncio client packs them in Python.
-        await repack_in_c(ctx["redis"])
+        await repack_pool(ctx)
         ctx["alias"] = self.alias
         self._tidy = asyncio.create_task(self._tidy_connections(), name="django-arq-connections")
         if self.recorder is not None:
@@ -270,10 +316,50 @@ class DjangoWorker(Worker):
                 await self.recorder.close()
             await asyncio.get_running_loop().run_in_executor(None, self.sync_executor.shutdown)
 
+    # -- running -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """arq's ``run()`` (the worker until it stops, then ``close()``), in a context of its own."""
+        self.loop.run_until_complete(self._isolated(self._run_and_close))
+
+    async def async_run(self) -> None:
+        """arq's ``async_run()``, in a context of its own; ``close()`` is left to the caller."""
+        await self._isolated(super().async_run)
+
+    async def _run_and_close(self) -> None:
+        try:
+            await super().async_run()
+        except asyncio.CancelledError:  # stopped by a signal, as arq's run() allows
+            pass
+        finally:
+            await self.close()
+
+    async def _isolated(self, run: Callable[[], Awaitable[None]]) -> None:
+        """Run the worker in an empty ``contextvars`` context, with a thread of its own for the
+        thread-sensitive sync code of its jobs: whoever runs it (an async caller through
+        ``sync_to_async``, a test's event loop) may hold asgiref's thread, and a context copied
+        from them would send that code to it ("would deadlock", "cannot submit onto
+        CurrentThreadExecutor from its own thread")."""
+
+        async def isolated() -> None:
+            async with ThreadSensitiveContext():
+                try:
+                    await run()
+                finally:  # the database connections of that thread, before it goes
+                    await sync_to_async(connections.close_all)()
+
+        await asyncio.get_running_loop().create_task(isolated(), context=contextvars.Context())
+
     async def _poll_iteration(self) -> None:
-        """arq's poll, riding out a Redis outage: arq's worker would stop at the first failed command."""
+        """arq's poll, riding out a Redis outage: arq's worker would stop at the first failed command.
+
+        A burst worker stops once nothing is running and no job is due, where arq waits for every
+        job in the queue, deferred ones included.
+        """
         try:
             await super()._poll_iteration()
+            if self.burst and not running_jobs(self) and not await self._due_jobs():
+                end_burst(self)
         except (RedisError, OSError) as exc:
             if not redis_down(exc):
                 raise
@@ -287,18 +373,22 @@ class DjangoWorker(Worker):
                 logger.warning("Redis is reachable again after %.1f s", down)
                 self._redis_down_since = None
 
+    async def _due_jobs(self) -> int:
+        """Jobs in the queue that are due now, or by the time the latest retry of this run is."""
+        horizon = max(timestamp_ms(), self._burst_horizon_ms)
+        return int(await self.pool.zcount(self.queue_name, "-inf", horizon))
+
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq's start_jobs, one id at a time, so that a Redis failure does not leak a job slot."""
         for job_id in job_ids:
-            running = self.tasks.get(job_id.decode())
+            running = running_job(self, job_id.decode())
             try:
                 await super().start_jobs([job_id])
             except (RedisError, OSError) as exc:
                 if not redis_down(exc):
                     raise
-                if self.tasks.get(job_id.decode()) is running:  # slot taken, no task started: give it back
-                    self.job_counter -= 1
-                    self.sem.release()
+                if running_job(self, job_id.decode()) is running:  # slot taken, no task started: give it back
+                    give_back_job_slot(self)
                 raise
 
     async def run_job(self, job_id: str, score: int) -> None:
@@ -335,6 +425,9 @@ class DjangoWorker(Worker):
         await super().finish_job(
             job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
         )
+        if self.burst and not finish and incr_score:  # retried later: this run waits for it
+            score = await self.pool.zscore(self.queue_name, job_id)
+            self._burst_horizon_ms = max(self._burst_horizon_ms, int(score or 0))
         if self.recorder is not None:
             self.recorder.job_ended(job_id, finish, bool(incr_score), self.job_timeout_s, result_data)
 

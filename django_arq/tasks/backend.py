@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
-from arq.jobs import deserialize_job, deserialize_result
 from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
 from django.tasks import DEFAULT_TASK_QUEUE_NAME, Task, TaskResult, TaskResultStatus
@@ -35,6 +33,13 @@ from django.utils.module_loading import import_string
 
 from ..conf import DEFAULT_ALIAS, RUN_TASK, get_config
 from ..handler import get_queue
+from ..queues.arq_internals import (
+    deserialize_job,
+    deserialize_result,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+)
 from ..queues.base import ArqQueue
 from ..queues.drivers import run_async, run_sync
 from ..queues.jobs import JobMetadata
@@ -83,18 +88,20 @@ class ArqBackend(BaseTaskBackend):
     # -- validation --------------------------------------------------------------------------
 
     def validate_task(self, task: Task) -> None:
+        """Django's checks, worded as Django's backends word them (detail after Django's sentence)."""
         if self.queues and task.queue_name not in self.queues:
             raise InvalidTask(
-                f"queue {task.queue_name!r} is not in TASKS[{self.alias!r}]['QUEUES'] {sorted(self.queues)}"
+                f"Queue '{task.queue_name}' is not valid for backend. "
+                f"TASKS[{self.alias!r}]['QUEUES'] is {sorted(self.queues)}."
             )
         if task.priority != DEFAULT_TASK_PRIORITY:
             raise InvalidTask(
-                f"ArqBackend does not support priority (got {task.priority!r}): arq runs due jobs "
-                "in order; use a separate queue for urgent tasks"
+                f"Backend does not support setting priority of tasks. arq runs due jobs in order "
+                f"(got priority {task.priority!r}); use a separate queue for urgent tasks."
             )
         super().validate_task(task)
         if task.run_after is not None and timezone.is_naive(task.run_after):
-            raise InvalidTask("run_after must be an aware datetime: arq schedules jobs by UTC timestamp")
+            raise InvalidTask("run_after must be an aware datetime. arq schedules jobs by UTC timestamp.")
 
     # -- enqueue -----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ Each attempt is appended to a small Redis list (``django-arq:task-attempts:<job 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from traceback import format_exception
 from typing import Any
 
-from arq.worker import Function, Retry, func
+from arq import Retry, func
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus, task_backends
@@ -31,6 +32,7 @@ from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
 from ..conf import DEFAULT_ALIAS, RUN_TASK
+from ..queues.arq_internals import Function
 from .backend import ArqBackend
 from .common import ATTEMPTS_TTL, TaskFailed, attempts_key, class_path, load_task, parse_attempts, worker_id
 
@@ -81,8 +83,10 @@ async def run_task(
 ) -> Any:
     """The arq job of every Django task: run ``module_path`` and return its JSON-normalised value.
 
-    A failure is raised as ``TaskFailed`` (class path and traceback); ``arq.worker.Retry`` raised
-    by the task passes through so that arq runs it again later.
+    A failure is raised as ``TaskFailed`` (class path and traceback), whatever the task raised but
+    a cancellation: ``SystemExit`` and ``KeyboardInterrupt`` too, which fail the task (as Django's
+    ImmediateBackend records them) and leave the worker running. ``arq.Retry`` raised by the task
+    passes through so that arq runs it again later.
     """
     task = load_task(module_path, backend, queue_name, run_after)
     task_backend = task.get_backend()
@@ -112,9 +116,9 @@ async def run_task(
     call_args = [TaskContext(task_result=result), *result.args] if task.takes_context else result.args
     try:
         value = normalize_json(await _call(task, call_args, result.kwargs))
-    except Retry:
+    except (Retry, asyncio.CancelledError):
         raise
-    except Exception as exc:
+    except BaseException as exc:
         error = TaskError(
             exception_class_path=class_path(type(exc)), traceback="".join(format_exception(exc))
         )

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import sys
 from typing import Any
 
 import redis
@@ -104,3 +105,25 @@ def on_finished(sender: Any, task_result: Any, **kwargs: Any) -> None:
 
 task_started.connect(on_started, dispatch_uid="tests.tasks.started")
 task_finished.connect(on_finished, dispatch_uid="tests.tasks.finished")
+
+
+@task
+def exits(code: int) -> None:
+    sys.exit(code)
+
+
+@task
+async def async_exits(code: int) -> None:
+    await asyncio.sleep(0)
+    sys.exit(code)
+
+
+@task
+def interrupted() -> None:
+    raise KeyboardInterrupt("stop")
+
+
+@task
+async def async_interrupted() -> None:
+    await asyncio.sleep(0)
+    raise KeyboardInterrupt("stop")

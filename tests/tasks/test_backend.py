@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.tasks import TaskResultStatus, default_task_backend, task, task_backends
+from django.tasks.backends.dummy import DummyBackend
 from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist, TaskResultMismatch
 from django.tasks.signals import task_enqueued
 from django.utils import timezone
@@ -117,23 +118,45 @@ async def test_task_enqueued_signal(use_async: bool) -> None:
 # -- validation -------------------------------------------------------------------------------
 
 
-def test_priority_is_refused_with_the_reason() -> None:
-    with pytest.raises(InvalidTask, match="does not support priority"):
+def test_priority_is_refused_in_djangos_words_with_the_reason() -> None:
+    with pytest.raises(InvalidTask) as raised:
         sample_tasks.add.using(priority=10)
+    message = str(raised.value)
+    assert message.startswith("Backend does not support setting priority of tasks.")  # Django's text
+    assert "use a separate queue for urgent tasks" in message
 
 
-def test_queue_not_in_queues_names_the_valid_ones() -> None:
-    with pytest.raises(
-        InvalidTask, match=r"queue 'emails' is not in TASKS\['default'\]\['QUEUES'\] \['default', 'other'\]"
-    ):
+def test_queue_not_in_queues_is_worded_as_djangos_backends_word_it() -> None:
+    with pytest.raises(InvalidTask) as raised:
         sample_tasks.add.using(queue_name="emails")
+    message = str(raised.value)
+    assert message.startswith("Queue 'emails' is not valid for backend.")  # what Django's tests expect
+    assert message.endswith("TASKS['default']['QUEUES'] is ['default', 'other'].")
+
+
+class NoPriorityBackend(DummyBackend):
+    """Django's own backend, without priority support as ArqBackend."""
+
+    supports_priority = False
+
+
+@pytest.mark.parametrize("changes", [{"queue_name": "emails"}, {"priority": 10}], ids=["queue", "priority"])
+def test_messages_begin_with_those_of_djangos_own_backends(changes: dict[str, Any]) -> None:
+    """Django's test suite for task backends matches these texts (assertRaisesMessage: a substring)."""
+    bad = sample_tasks.add.using(backend="immediate", **changes)  # ImmediateBackend checks no queue
+    params = {"QUEUES": ["default"], "OPTIONS": {"ALIAS": "tasks"}}
+    with pytest.raises(InvalidTask) as djangos:
+        NoPriorityBackend("dummy", params).validate_task(bad)
+    with pytest.raises(InvalidTask) as ours:
+        ArqBackend("default", params).validate_task(bad)
+    assert str(ours.value).startswith(str(djangos.value))
 
 
 def test_naive_run_after_is_refused(settings: Any) -> None:
-    with pytest.raises(InvalidTask, match="aware"):
+    with pytest.raises(InvalidTask, match=r"^run_after must be an aware datetime\.$"):  # Django's check
         sample_tasks.add.using(run_after=datetime(2030, 1, 1))
     settings.USE_TZ = False
-    with pytest.raises(InvalidTask, match="arq schedules jobs by UTC timestamp"):
+    with pytest.raises(InvalidTask, match=r"^run_after must be an aware datetime\. arq schedules"):
         sample_tasks.add.using(run_after=datetime(2030, 1, 1))
 
 

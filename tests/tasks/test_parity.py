@@ -21,6 +21,8 @@ CASES = [
     (sample_tasks.fail, ("boom",), {}),
     (sample_tasks.async_fail, ("async boom",), {}),
     (sample_tasks.bad_return, (), {}),
+    (sample_tasks.exits, (3,), {}),  # ImmediateBackend records SystemExit as a failure too
+    (sample_tasks.async_exits, (4,), {}),
 ]
 
 

@@ -1,5 +1,6 @@
 """Job functions that only the worker tests use."""
 
+import sys
 from typing import Any
 
 from arq.worker import Retry
@@ -26,3 +27,24 @@ async def noop(ctx: dict[str, Any]) -> None:
 
 def sync_tick(ctx: dict[str, Any]) -> str:
     return "tick"
+
+
+def sync_exit(ctx: dict[str, Any], code: int) -> None:
+    sys.exit(code)
+
+
+async def async_exit(ctx: dict[str, Any], code: int) -> None:
+    sys.exit(code)
+
+
+def sync_interrupt(ctx: dict[str, Any]) -> None:
+    raise KeyboardInterrupt("stop")
+
+
+async def async_interrupt(ctx: dict[str, Any]) -> None:
+    raise KeyboardInterrupt("stop")
+
+
+async def count_groups(ctx: dict[str, Any], prefix: str) -> int:
+    """An async job using the async ORM (thread-sensitive sync code under the hood)."""
+    return await Group.objects.filter(name__startswith=prefix).acount()

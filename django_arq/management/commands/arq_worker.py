@@ -8,13 +8,13 @@ import logging.config
 from argparse import ArgumentParser
 from typing import Any
 
-from arq.logs import default_log_config
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
 from django_arq.conf import DEFAULT_ALIAS
 from django_arq.handler import get_queue
+from django_arq.queues.arq_internals import default_log_config
 from django_arq.queues.exceptions import ArqJobError
 from django_arq.queues.health import read_health
 from django_arq.worker import DjangoWorker, create_worker
@@ -59,7 +59,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--queue", help="queue to read (default: WORKER QUEUE_NAME, else DEFAULT_QUEUE_NAME)"
         )
-        parser.add_argument("--burst", action="store_true", help="run the queued jobs, then exit")
+        parser.add_argument(
+            "--burst",
+            action="store_true",
+            help="run the jobs that are due (and their retries), then exit; deferred jobs not yet due "
+            "are left for a later run",
+        )
         parser.add_argument("--max-burst-jobs", type=int, help="in burst mode, stop after this many jobs")
         parser.add_argument("--max-jobs", type=int, help="jobs run at the same time (WORKER MAX_JOBS)")
         parser.add_argument(

@@ -1,0 +1,200 @@
+"""Every private or undocumented part of arq that django-arq relies on, in one place.
+
+arq documents ``create_pool``/``ArqRedis``/``RedisSettings``, ``cron()``, ``Job``/``JobStatus``,
+``func()``/``Retry`` and the ``Worker``'s constructor arguments and ``run``/``async_run`` methods.
+The parts below are arq's own code, free to change in any release. django-arq reaches them through
+this module only, and ``tests/worker/test_arq_internals.py`` pins each one (names, signatures,
+dataclass fields, attributes), so that an arq upgrade that moves one fails there, in one place.
+
+Redis layout and payloads (the queues' protocol, the mock, the tasks backend, the recorder, the API):
+
+- ``arq.constants``: ``job_key_prefix``, ``in_progress_key_prefix``, ``result_key_prefix``,
+  ``retry_key_prefix``, ``abort_jobs_ss``, ``health_check_key_suffix``, ``default_queue_name``,
+  ``expires_extra_ms``.
+- ``arq.jobs``: ``serialize_job``, ``deserialize_job``, ``deserialize_result``,
+  ``DeserializationError``.
+- ``arq.utils``: ``timestamp_ms``, ``ms_to_datetime``, ``to_ms``, ``to_unix_ms``.
+- ``arq.worker.JobExecutionFailed``: what arq stores for a job it could not run.
+- The text of the health report ``Worker.record_health()`` writes to ``<queue>:health-check``
+  (``"<Mon-DD HH:MM:SS> j_complete=.. j_failed=.. j_retried=.. j_ongoing=.. queued=.."``), read by
+  ``queues/health.py``.
+
+The worker (``DjangoWorker`` and ``manage.py arq_worker``):
+
+- ``arq.worker.Function`` is a dataclass with the fields of ``FUNCTION_FIELDS``; ``make_function``
+  builds one by keyword for a sync function, which ``func()`` refuses.
+- ``arq.cron.CronJob`` is a dataclass with a ``coroutine`` field; ``with_coroutine`` swaps the
+  coroutine of a ``Function`` or ``CronJob`` (to run a sync function off-loop, and record it).
+- ``Worker`` methods that ``DjangoWorker`` overrides, with the parameters of ``OVERRIDDEN``:
+  ``run`` and ``async_run`` (a context of its own), ``_poll_iteration`` (Redis outages, the burst
+  exit), ``start_jobs`` (one id at a time), ``run_job``, ``finish_job`` and ``finish_failed_job``
+  (JobRecord updates), ``close`` (Redis down at shutdown).
+- ``Worker`` attributes read or set (``ATTRIBUTES``): ``tasks`` (running jobs by id),
+  ``aborting_tasks``, ``job_counter`` and ``sem`` (a job slot, given back by
+  ``_release_sem_dec_counter_on_complete()``), ``max_burst_jobs`` and ``_jobs_started()`` (the
+  burst exit), ``_pool``, ``ctx``, ``job_timeout_s``, and for the command's banner and
+  ``--check`` ``functions``, ``cron_jobs``, ``max_jobs``, ``max_tries``, ``keep_result_s``,
+  ``poll_delay_s``, ``allow_abort_jobs``, ``health_check_interval`` and the counters.
+- ``Worker.main()`` makes its pool with ``create_pool`` (which pings, so one connection is open)
+  and hands it to ``on_startup`` as ``ctx["redis"]`` before its first poll: ``repack_pool`` switches
+  that pool to commands packed by hiredis there.
+- ``arq.logs.default_log_config(verbose)``, the command's logging when the project sets none;
+  ``arq.typing.WorkerCoroutine``, the type of a job function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from arq.constants import (
+    abort_jobs_ss,
+    default_queue_name,
+    expires_extra_ms,
+    health_check_key_suffix,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
+from arq.cron import CronJob
+from arq.jobs import DeserializationError, deserialize_job, deserialize_result, serialize_job
+from arq.logs import default_log_config
+from arq.typing import WorkerCoroutine
+from arq.utils import ms_to_datetime, timestamp_ms, to_ms, to_unix_ms
+from arq.worker import Function, JobExecutionFailed, Worker
+
+from .connection import repack_in_c
+
+__all__ = [
+    "ATTRIBUTES",
+    "FUNCTION_FIELDS",
+    "OVERRIDDEN",
+    "CronJob",
+    "DeserializationError",
+    "Function",
+    "JobExecutionFailed",
+    "WorkerCoroutine",
+    "abort_jobs_ss",
+    "default_log_config",
+    "default_queue_name",
+    "deserialize_job",
+    "deserialize_result",
+    "end_burst",
+    "expires_extra_ms",
+    "give_back_job_slot",
+    "health_check_key_suffix",
+    "in_progress_key_prefix",
+    "is_aborting",
+    "job_key_prefix",
+    "make_function",
+    "ms_to_datetime",
+    "repack_pool",
+    "result_key_prefix",
+    "retry_key_prefix",
+    "running_job",
+    "running_jobs",
+    "serialize_job",
+    "timestamp_ms",
+    "to_ms",
+    "to_unix_ms",
+    "with_coroutine",
+]
+
+#: The fields of arq's ``Function`` dataclass, in order.
+FUNCTION_FIELDS = ("name", "coroutine", "timeout_s", "keep_result_s", "keep_result_forever", "max_tries")
+#: ``Worker`` methods that ``DjangoWorker`` overrides, and their parameters after ``self``.
+OVERRIDDEN: dict[str, tuple[str, ...]] = {
+    "run": (),
+    "async_run": (),
+    "_poll_iteration": (),
+    "start_jobs": ("job_ids",),
+    "run_job": ("job_id", "score"),
+    "finish_job": (
+        "job_id",
+        "finish",
+        "result_data",
+        "result_timeout_s",
+        "keep_result_forever",
+        "incr_score",
+        "keep_in_progress",
+    ),
+    "finish_failed_job": ("job_id", "result_data"),
+    "close": (),
+}
+#: ``Worker`` attributes (set by its ``__init__``) that django-arq reads or sets.
+ATTRIBUTES = (
+    "tasks",
+    "aborting_tasks",
+    "job_counter",
+    "sem",
+    "max_burst_jobs",
+    "_pool",
+    "ctx",
+    "job_timeout_s",
+    "functions",
+    "cron_jobs",
+    "max_jobs",
+    "max_tries",
+    "keep_result_s",
+    "poll_delay_s",
+    "allow_abort_jobs",
+    "health_check_interval",
+    "jobs_complete",
+    "jobs_failed",
+    "jobs_retried",
+)
+
+JobFunction = TypeVar("JobFunction", Function, CronJob)
+
+
+def make_function(name: str, coroutine: Callable[..., Any]) -> Function:
+    """arq's ``Function`` for ``coroutine`` under ``name``, with the worker's defaults; unlike
+    ``func()``, ``coroutine`` may be a sync function (the worker runs it off-loop)."""
+    return Function(
+        name=name,
+        coroutine=coroutine,
+        timeout_s=None,
+        keep_result_s=None,
+        keep_result_forever=None,
+        max_tries=None,
+    )
+
+
+def with_coroutine(function: JobFunction, coroutine: Callable[..., Any]) -> JobFunction:
+    """The same ``Function`` or ``CronJob``, calling ``coroutine`` instead."""
+    return dataclasses.replace(function, coroutine=coroutine)
+
+
+def running_job(worker: Worker, job_id: str) -> asyncio.Task[Any] | None:
+    """The task in which ``worker`` runs job ``job_id`` (claimed and not yet finished), if any."""
+    return worker.tasks.get(job_id)
+
+
+def running_jobs(worker: Worker) -> int:
+    """How many jobs ``worker`` has claimed and not yet seen finish."""
+    return len(worker.tasks)
+
+
+def is_aborting(worker: Worker, job_id: str) -> bool:
+    """Whether ``worker`` cancelled job ``job_id`` because an abort was requested."""
+    return job_id in worker.aborting_tasks
+
+
+def give_back_job_slot(worker: Worker) -> None:
+    """Return a job slot taken by ``start_jobs`` for a job that never started."""
+    worker._release_sem_dec_counter_on_complete()
+
+
+def end_burst(worker: Worker) -> None:
+    """Make a burst worker's ``main()`` return after its next poll, once its running jobs end (arq's
+    own ``max_burst_jobs`` exit, reached by lowering the limit to the jobs started so far)."""
+    worker.max_burst_jobs = worker._jobs_started()
+
+
+async def repack_pool(ctx: dict[str, Any]) -> None:
+    """In the worker's ``on_startup``: arq's pool packs commands in C from here on (no connection
+    of it is in use yet)."""
+    await repack_in_c(ctx["redis"])

@@ -1,0 +1,53 @@
+"""A job that calls ``sys.exit()`` or raises ``KeyboardInterrupt`` fails; the worker runs on."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_arq import get_queue
+from django_arq.audit.writer import flush_records
+from django_arq.models import JobRecord
+from django_arq.queues.serializers import SerializedError
+from tests.helpers import wait_for
+from tests.worker.conftest import WorkerRunner
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+#: job name, arguments, the exception class path and message it fails with
+EXITS = [
+    ("tests.worker.jobs.sync_exit", (3,), "builtins.SystemExit", "3"),
+    ("tests.worker.jobs.async_exit", (4,), "builtins.SystemExit", "4"),
+    ("tests.worker.jobs.sync_interrupt", (), "builtins.KeyboardInterrupt", "stop"),
+    ("tests.worker.jobs.async_interrupt", (), "builtins.KeyboardInterrupt", "stop"),
+]
+
+
+def finished(job_ids: list[str]) -> bool:
+    flush_records()
+    return JobRecord.objects.filter(job_id__in=job_ids, status="complete").count() == len(job_ids)
+
+
+def test_exiting_jobs_fail_once_and_the_worker_runs_on(workers: WorkerRunner) -> None:
+    process = workers.start()
+    queue = get_queue()
+    q = workers.queue_name
+    exits = [queue.enqueue_sync(name, *args, _queue_name=q).id for name, args, _, _ in EXITS]
+    normal = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=q).id
+    wait_for(lambda: finished([*exits, normal]) or process.proc.poll() is not None, timeout=30)
+    assert process.proc.poll() is None, process.output()
+
+    for job_id, (name, _, path, message) in zip(exits, EXITS, strict=True):
+        rec = JobRecord.objects.get(job_id=job_id)
+        assert (rec.name, rec.success, rec.job_try) == (name, False, 1), rec.error
+        assert rec.result == {"exception": path, "message": message}
+        assert path.rpartition(".")[2] in rec.error  # the original traceback, chained
+        stored = queue.get_job_result_sync(job_id, q)  # arq's own result says the same
+        assert stored.success is False
+        assert isinstance(stored.result, SerializedError)
+        assert (stored.result.type_name, stored.result.message) == (path, message)
+    assert JobRecord.objects.get(job_id=normal).result == 3
+
+    later = queue.enqueue_sync("tests.jobs.add", 2, 3, _queue_name=q).id
+    wait_for(lambda: finished([later]), timeout=30)
+    assert JobRecord.objects.get(job_id=later).result == 5
+    assert process.proc.poll() is None, process.output()
