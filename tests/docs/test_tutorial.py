@@ -82,12 +82,21 @@ def _env() -> dict[str, str]:
             "DJANGO_SUPERUSER_EMAIL": "admin@example.com", "DJANGO_SUPERUSER_PASSWORD": PASSWORD}  # fmt: skip
 
 
+class Site(NamedTuple):
+    """The tutorial project running: its URL, directory, worker and server, and what commands printed."""
+
+    base: str
+    root: Path
+    processes: list[subprocess.Popen[bytes]]
+    printed: dict[str, str]
+
+
 #: README's commands that keep running: started in the background, stopped at the end.
 BACKGROUND = ("arq_worker", "runserver")
 
 
 @pytest.fixture
-def started(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, Path, list[subprocess.Popen[bytes]]]]:
+def started(tmp_path: Path, redis_url: str) -> Iterator[Site]:
     """A new ``startproject`` project, README's steps applied in README's order, worker and server up."""
     subprocess.run([sys.executable, "-m", "django", "startproject", "mysite"], cwd=tmp_path, check=True)
     root = tmp_path / "mysite"
@@ -95,8 +104,17 @@ def started(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, Path, list[su
     extra = {"createsuperuser": ["--noinput"], "runserver": [f"127.0.0.1:{port}", "--noreload"]}
     steps = readme_steps()
     ran = [step.command[0] for step in steps if step.kind == "run"]
-    assert ran == ["startapp", "migrate", "check", "arq_worker", "createsuperuser", "runserver"], ran
+    assert ran == [
+        "startapp",
+        "migrate",
+        "check",
+        "arq_worker",
+        "arq_enqueue",
+        "createsuperuser",
+        "runserver",
+    ]
     processes: list[subprocess.Popen[bytes]] = []
+    printed: dict[str, str] = {}
     try:
         for step in steps:
             if step.kind == "run":
@@ -107,6 +125,7 @@ def started(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, Path, list[su
                     continue
                 done = subprocess.run(argv, cwd=root, env=_env(), capture_output=True, text=True, timeout=120)
                 assert done.returncode == 0, f"{shlex.join(step.command)}:\n{done.stdout}{done.stderr}"
+                printed[step.command[0]] = done.stdout
                 continue
             with (root / step.path).open("a" if step.kind == "append" else "w") as out:
                 out.write(("\n\n" if step.kind == "append" else "") + step.code)
@@ -117,7 +136,7 @@ def started(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, Path, list[su
                     )
         base = f"http://127.0.0.1:{port}"
         wait_for("server", lambda: _answers(f"{base}/admin/login/"), processes)
-        yield base, root, processes
+        yield Site(base, root, processes, printed)
     finally:
         for process in processes:
             process.terminate()
@@ -144,11 +163,11 @@ def _csrf(client: httpx.Client, page: str) -> str:
 
 
 def test_a_newcomer_following_the_readme_sees_the_job_done_in_the_admin(
-    started: tuple[str, Path, list[subprocess.Popen[bytes]]], redis_url: str
+    started: Site, redis_url: str
 ) -> None:
     assert redis_url == settings.REDIS_URL  # DJANGO_ARQ_TEST_REDIS, passed to the project above
-    base, project, processes = started
-    with httpx.Client(base_url=base, timeout=30) as client:
+    from_command = started.printed["arq_enqueue"].strip().splitlines()[-1]  # the job id, last
+    with httpx.Client(base_url=started.base, timeout=30) as client:
         token = _csrf(client, "/admin/login/")
         login = client.post(
             "/admin/login/?next=/admin/",
@@ -157,12 +176,10 @@ def test_a_newcomer_following_the_readme_sees_the_job_done_in_the_admin(
         assert login.status_code == 302, login.text[:500]
         headers = {"X-CSRFToken": client.cookies["csrftoken"]}
 
-        welcome = client.post(
-            "/welcome/", data={"email": "ada@example.com"}, headers=headers
-        )  # the sync view
-        count = client.post("/count/", data={"text": "one two three"}, headers=headers)  # the async view
+        welcome = client.post("/welcome/", data={"email": "bob@example.com"}, headers=headers)  # sync view
+        count = client.post("/count/", data={"text": "one two three"}, headers=headers)  # async view
         assert (welcome.status_code, count.status_code) == (202, 202), welcome.text[:500] + count.text[:500]
-        job_ids = [welcome.json()["job_id"], count.json()["job_id"]]
+        job_ids = [from_command, welcome.json()["job_id"], count.json()["job_id"]]
 
         def done_in_the_admin(job_id: str) -> bool:
             page = client.get("/admin/django_arq/jobrecord/", params={"q": job_id})
@@ -173,8 +190,9 @@ def test_a_newcomer_following_the_readme_sees_the_job_done_in_the_admin(
             wait_for(
                 f"job {job_id} complete in the admin job list",
                 lambda j=job_id: done_in_the_admin(j),
-                processes,
+                started.processes,
             )
 
-    log = (project / "arq_worker.log").read_text()
+    log = (started.root / "arq_worker.log").read_text()
     assert f"job {job_ids[0]}, try 1: welcome mail to ada@example.com" in log
+    assert f"job {job_ids[1]}, try 1: welcome mail to bob@example.com" in log
