@@ -164,4 +164,5 @@ def test_records_of_any_results_equal_what_the_job_returned(result: Any, error: 
 
 def test_creation_values_are_storable() -> None:
     fields = Creation("n\x00", ("\ud800",), {"k": "\x00"}, T0, "q").fields()
-    assert (fields["name"], fields["args"], fields["kwargs"]) == ("n\ufffd", '["\\ufffd"]', '{"k": "\\ufffd"}')
+    expected = ("n\ufffd", '["\\ufffd"]', '{"k": "\\ufffd"}')
+    assert (fields["name"], fields["args"], fields["kwargs"]) == expected
