@@ -1,0 +1,72 @@
+"""The commands' number of seconds: NaN, infinities and negatives are usage errors, never a wait forever."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import subprocess
+import sys
+from argparse import ArgumentTypeError
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from django_arq.management.cli import seconds
+from django_arq.queues.jobs import MAX_DELAY
+
+NOT_SECONDS = ["nan", "NaN", "-nan", "inf", "Infinity", "-inf", "1e400", "-1", "-0.5", "ten", ""]
+
+#: Every command taking seconds, with the arguments it needs besides them.
+COMMANDS = {
+    "arq_result --timeout": ["arq_result", "0123abcd", "--wait", "--timeout"],
+    "arq_enqueue --timeout": ["arq_enqueue", "tests.jobs.add", "--wait", "--timeout"],
+    "arq_enqueue --defer-by": ["arq_enqueue", "tests.jobs.add", "--defer-by"],
+    "arq_abort --timeout": ["arq_abort", "0123abcd", "--timeout"],
+}
+
+
+@pytest.mark.parametrize("text", NOT_SECONDS)
+def test_what_is_not_a_finite_number_of_seconds_is_refused(text: str) -> None:
+    with pytest.raises(ArgumentTypeError, match="seconds"):
+        seconds(text)
+
+
+@given(st.floats(min_value=0, max_value=MAX_DELAY.total_seconds()))
+def test_every_finite_delay_up_to_the_limit_is_accepted(number: float) -> None:
+    assert seconds(repr(number)) == number
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_a_number_is_accepted_exactly_when_it_is_a_delay_in_range(number: float) -> None:
+    in_range = math.isfinite(number) and 0 <= number <= MAX_DELAY.total_seconds()
+    if in_range:
+        assert seconds(repr(number)) == number
+    else:
+        with pytest.raises(ArgumentTypeError):
+            seconds(repr(number))
+
+
+@pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS)
+@pytest.mark.parametrize("text", ["nan", "inf"])
+def test_every_command_refuses_nan_and_inf_before_doing_anything(command: list[str], text: str) -> None:
+    with pytest.raises(CommandError, match=r"argument --(timeout|defer-by): .*finite number of seconds"):
+        call_command(*command, text, stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_from_the_command_line_timeout_nan_is_a_usage_error_of_one_line() -> None:
+    """Exit status 2 and argparse's message, not a wait that never ends (hence the deadline)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "arq_result", "0123abcd", "--wait", "--timeout", "nan"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "argument --timeout: 'nan' must be a finite number of seconds" in done.stderr.splitlines()[-1]
+    assert done.stdout == ""
