@@ -31,15 +31,20 @@ The worker (``DjangoWorker`` and ``manage.py arq_worker``):
   (JobRecord updates), ``close`` (Redis down at shutdown).
 - ``Worker`` attributes read or set (``ATTRIBUTES``): ``tasks`` (running jobs by id),
   ``aborting_tasks``, ``job_counter`` and ``sem`` (a job slot, given back by
-  ``_release_sem_dec_counter_on_complete()``), ``max_burst_jobs`` and ``_jobs_started()`` (the
-  burst exit), ``_pool``, ``ctx``, ``job_timeout_s``, and for the command's banner and
-  ``--check`` ``functions``, ``cron_jobs``, ``max_jobs``, ``max_tries``, ``keep_result_s``,
-  ``poll_delay_s``, ``allow_abort_jobs``, ``health_check_interval`` and the counters.
+  ``_release_sem_dec_counter_on_complete()``), ``_pool`` and ``pool``, ``loop``, ``ctx``,
+  ``queue_name``, ``burst``, ``job_timeout_s``; for the command's banner and ``--check``,
+  ``functions``, ``cron_jobs``, ``max_jobs``, ``max_tries``, ``keep_result_s``, ``poll_delay_s``,
+  ``allow_abort_jobs``, ``health_check_interval``, ``redis_settings`` and the job counters.
+- The burst exit: after each poll ``Worker.main()`` returns (once its running jobs end) when
+  ``0 <= max_burst_jobs <= _jobs_started()``; ``end_burst`` lowers ``max_burst_jobs`` to get there.
 - ``Worker.main()`` makes its pool with ``create_pool`` (which pings, so one connection is open)
   and hands it to ``on_startup`` as ``ctx["redis"]`` before its first poll: ``repack_pool`` switches
   that pool to commands packed by hiredis there.
 - ``arq.logs.default_log_config(verbose)``, the command's logging when the project sets none;
   ``arq.typing.WorkerCoroutine``, the type of a job function.
+
+Imported directly elsewhere, being documented: ``arq.Worker``, ``arq.func``, ``arq.cron``,
+``arq.Retry``, ``arq.create_pool``, ``arq.connections.RedisSettings``, ``arq.jobs.JobStatus``.
 """
 
 from __future__ import annotations
@@ -132,7 +137,11 @@ ATTRIBUTES = (
     "sem",
     "max_burst_jobs",
     "_pool",
+    "pool",
+    "loop",
     "ctx",
+    "queue_name",
+    "burst",
     "job_timeout_s",
     "functions",
     "cron_jobs",
@@ -142,6 +151,7 @@ ATTRIBUTES = (
     "poll_delay_s",
     "allow_abort_jobs",
     "health_check_interval",
+    "redis_settings",
     "jobs_complete",
     "jobs_failed",
     "jobs_retried",

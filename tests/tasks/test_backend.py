@@ -11,6 +11,8 @@ from django.tasks.backends.dummy import DummyBackend
 from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist, TaskResultMismatch
 from django.tasks.signals import task_enqueued
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from django_arq import JobStatus, get_queue
 from django_arq.tasks import RUN_TASK, ArqBackend, worker_functions
@@ -150,6 +152,14 @@ def test_messages_begin_with_those_of_djangos_own_backends(changes: dict[str, An
     with pytest.raises(InvalidTask) as ours:
         ArqBackend("default", params).validate_task(bad)
     assert str(ours.value).startswith(str(djangos.value))
+
+
+@given(name=st.text(max_size=40).filter(lambda n: n not in ("default", "other")))
+def test_any_unknown_queue_is_refused_in_djangos_words(name: str) -> None:
+    bad = sample_tasks.add.using(backend="immediate", queue_name=name)
+    with pytest.raises(InvalidTask) as ours:
+        task_backends["default"].validate_task(bad)
+    assert str(ours.value).startswith(f"Queue '{name}' is not valid for backend.")
 
 
 def test_naive_run_after_is_refused(settings: Any) -> None:
