@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -24,16 +24,16 @@ from ..handler import get_queue, queues
 from ..models import JobRecord
 from ..queues.exceptions import ArqJobError
 from ..queues.health import WorkerHealth, read_health
-from .changelist import distinct_values
 
-__all__ = ["MINUTES", "QueueStats", "collect", "throughput_svg"]
+__all__ = ["MINUTES", "QUEUES_DISCOVERED", "QueueStats", "collect", "throughput_svg"]
 
 #: Minutes shown by the throughput picture.
 MINUTES = 60
-#: Queues shown: each alias's default queue and WORKER QUEUE_NAME, and the queues of recent records.
+#: Queues shown: each alias's default queue and WORKER QUEUE_NAME, and the busiest other queues
+#: of the records enqueued within this time.
 QUEUE_DISCOVERY = dt.timedelta(days=1)
-#: At most this many recorded queue names are looked at.
-QUEUES_LISTED = 100
+#: At most this many queues found in records (besides the configured ones) are shown.
+QUEUES_DISCOVERED = 20
 
 
 @dataclass
@@ -134,7 +134,8 @@ def _throughput(start: dt.datetime) -> Iterable[tuple[str, str, dt.datetime, boo
     return rows
 
 
-def _queue_names(aliases: list[str], since: dt.datetime) -> dict[str, list[str]]:
+def _configured_queues(aliases: list[str]) -> dict[str, list[str]]:
+    """Each alias's default queue and WORKER QUEUE_NAME: always shown, whatever the records hold."""
     names: dict[str, list[str]] = {}
     for alias in aliases:
         try:
@@ -146,14 +147,26 @@ def _queue_names(aliases: list[str], since: dt.datetime) -> dict[str, list[str]]
         worker_queue = config.worker.get("QUEUE_NAME")
         if worker_queue and worker_queue not in names[alias]:
             names[alias].append(worker_queue)
-    # Recorded queue names through the index, each under the alias of its newest record (an index
-    # seek per name), rather than DISTINCT over a day of records.
-    for queue_name in distinct_values(JobRecord, "queue_name", QUEUES_LISTED):
-        newest = JobRecord.objects.filter(queue_name=queue_name, enqueue_time__gte=since, alias__in=aliases)
-        owner = newest.order_by("-enqueue_time").values_list("alias", flat=True).first()
-        if owner is not None and queue_name not in names[owner]:
-            names[owner].append(queue_name)
     return names
+
+
+def _discovered_queues(
+    aliases: list[str], since: dt.datetime, configured: dict[str, list[str]]
+) -> list[tuple[str, str]]:
+    """Other queues of records enqueued since ``since``: the busiest first, at most ``QUEUES_DISCOVERED``.
+
+    Ranked by jobs (then by the newest one), so a flood of odd names with a job each cannot push
+    out a queue in real use; configured queues never count against the bound.
+    """
+    shown = sum(len(names) for names in configured.values())
+    rows = (
+        JobRecord.objects.filter(enqueue_time__gte=since, alias__in=aliases)
+        .values_list("alias", "queue_name")
+        .annotate(jobs=Count("id"), newest=Max("enqueue_time"))
+        .order_by("-jobs", "-newest", "alias", "queue_name")[: QUEUES_DISCOVERED + shown]
+    )
+    found = [(alias, name) for alias, name, _, _ in rows if name not in configured.get(alias, ())]
+    return found[:QUEUES_DISCOVERED]
 
 
 def collect(now: dt.datetime | None = None) -> list[QueueStats]:
@@ -161,12 +174,14 @@ def collect(now: dt.datetime | None = None) -> list[QueueStats]:
     now = now or timezone.now()
     start = _minute_start(now.astimezone(dt.UTC))
     aliases = list(queues)
-    stats: dict[tuple[str, str], QueueStats] = {}
-    for alias, names in _queue_names(aliases, now - QUEUE_DISCOVERY).items():
-        for name in names:
-            stats[alias, name] = QueueStats(alias, name, start=start)
+    configured = _configured_queues(aliases)
+    shown = [(alias, name) for alias, names in configured.items() for name in names]
+    shown += _discovered_queues(aliases, now - QUEUE_DISCOVERY, configured)
+    stats = {(alias, name): QueueStats(alias, name, start=start) for alias, name in shown}
     for alias, queue_name, minute, success, n in _throughput(start):
-        s = stats.setdefault((alias, queue_name), QueueStats(alias, queue_name, start=start))
+        s = stats.get((alias, queue_name))  # a queue not shown is not counted either
+        if s is None:
+            continue
         index = int((minute - start).total_seconds() // 60)
         if 0 <= index < MINUTES:
             (s.succeeded if success else s.failed)[index] += n

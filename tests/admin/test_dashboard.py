@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from django_arq import ArqQueue, MockArqQueue, get_queue
-from django_arq.admin.dashboard import MINUTES, QueueStats, throughput_svg
+from django_arq.admin.dashboard import MINUTES, QUEUES_DISCOVERED, QueueStats, throughput_svg
 from django_arq.models import JobRecord
 from django_arq.queues import protocol
 from tests.admin.conftest import WORKER_QUEUE
@@ -175,3 +175,47 @@ def test_mock_counts_broken_alias_and_other_backends(viewer_client: Client) -> N
     assert (
         "CustomQueue does not expose queue counts" in stats_for(response, "custom", "arq:queue").unavailable
     )
+
+
+def test_junk_queue_names_cannot_crowd_out_real_queues(
+    viewer_client: Client, queue_name: str, make_record: Callable[..., JobRecord]
+) -> None:
+    """A flood of odd queue names, a job each and newer than everything else, finished or not."""
+    now = timezone.now()
+    for i in range(5):  # a queue in real use, not configured: busier than any junk queue
+        make_record(queue_name=queue_name, enqueue_time=now - dt.timedelta(hours=3, minutes=i))
+    junk = [f"!{i:03d}-junk" for i in range(120)]  # more than any bound
+    JobRecord.objects.bulk_create(
+        JobRecord(
+            job_id=f"junk-{i}",
+            name="tests.jobs.add",
+            args=[],
+            kwargs={},
+            enqueue_time=now - dt.timedelta(seconds=i),
+            queue_name=name,
+            alias="default",
+            status="complete",
+            success=True,
+            start_time=now,
+            finish_time=now,
+        )
+        for i, name in enumerate(junk)
+    )
+    aliases = {
+        **settings.ARQ_QUEUES,
+        "default": {**settings.ARQ_QUEUES["default"], "WORKER": {"QUEUE_NAME": "zz-worker-queue"}},
+    }
+    with override_settings(ARQ_QUEUES=aliases):
+        response = viewer_client.get(DASHBOARD)
+    assert response.status_code == 200
+    shown = [(s.alias, s.queue_name) for s in response.context["queues"]]
+    configured = {
+        ("default", settings.TEST_QUEUE),
+        ("default", "zz-worker-queue"),
+        ("mock", settings.TEST_QUEUE),
+    }
+    assert configured <= set(shown)
+    assert ("default", queue_name) in shown
+    assert stats_for(response, "default", queue_name).queued == 0
+    assert len(shown) == len(configured) + QUEUES_DISCOVERED  # the busiest, the rest of junk cut off
+    assert sum(name in junk for _, name in shown) == QUEUES_DISCOVERED - 1
