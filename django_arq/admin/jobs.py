@@ -9,6 +9,7 @@ cannot be added or edited by hand; deleting them needs ``django_arq.delete_jobre
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,8 +21,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -71,6 +72,12 @@ def _time_column(field: str, label: Any) -> Callable[[Any, JobRecord], str]:
         return show_time(getattr(obj, field))
 
     return show
+
+
+def breakable(text: str) -> SafeString:
+    """``text`` escaped, with line-break opportunities after its dots and colons (dotted paths, queue
+    names): a narrow column wraps ``myapp.tasks.`` / ``send_email`` rather than at any letter."""
+    return mark_safe("<wbr>".join(escape(part) for part in re.split(r"(?<=[.:])", text)))  # noqa: S308
 
 
 def short_id(job_id: str) -> SafeString:
@@ -215,9 +222,9 @@ class JobRecordAdmin(admin.ModelAdmin):
         return format_html('<span class="arq-badge arq-{}">{}</span>', css, label)
 
     @admin.display(description=_("task"), ordering="name")
-    def task_display(self, obj: JobRecord) -> str:
+    def task_display(self, obj: JobRecord) -> SafeString:
         """The job's function, or for a Django task (``run_task``) the task's module path."""
-        return task_path(obj)
+        return breakable(task_path(obj))
 
     @admin.display(description=_("task"))
     def task_detail(self, obj: JobRecord) -> SafeString | str:
@@ -233,7 +240,7 @@ class JobRecordAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("queue"), ordering="queue_name")
     def queue_display(self, obj: JobRecord) -> SafeString:
-        return format_html('<span title="{}: {}">{}</span>', _("alias"), obj.alias, obj.queue_name)
+        return format_html('<span title="{}: {}">{}</span>', _("alias"), obj.alias, breakable(obj.queue_name))
 
     enqueued = _time_column("enqueue_time", _("enqueued at"))
     started = _time_column("start_time", _("started at"))

@@ -1,4 +1,5 @@
-"""A real Chromium (Debian's, driven by Playwright) against a live server: filter, abort, dashboard.
+"""A real Chromium (Debian's, driven by Playwright) against a live server: filter, abort, dashboard,
+and a job list that fits a laptop's screen with the admin's sidebar open.
 
 Needs ``apt-get install -y chromium`` and ``pip install playwright`` (no ``playwright install``:
 the browser is /usr/bin/chromium). Takes screenshots of the job list, the dashboard and a job.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,10 +40,12 @@ ARGS = [
 #: Where the screenshots go: the test's tmp dir, or the README's pictures with
 #: ``DJANGO_ARQ_SCREENSHOTS=docs pytest -m browser tests/admin``.
 SCREENSHOTS = os.environ.get("DJANGO_ARQ_SCREENSHOTS")
+#: Laptop screens the job list must fit with the admin's navigation sidebar open.
+LAPTOPS = [(1366, 768), (1440, 900)]
 
 
 @pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):  # fail loudly: a missing browser is not a skip
         raise RuntimeError(f"the browser tests need Chromium at {CHROMIUM} (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
@@ -50,14 +54,31 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1920, "height": 1000})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
+        yield browser
         browser.close()
         # Inside Playwright's block the ORM runs with a connection of its own (Django's per-context
         # storage sees Playwright's event loop); close it, or the test database cannot be dropped.
         connections.close_all()
+
+
+def new_page(browser: Any, width: int, height: int) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser: Any) -> Any:
+    """A laptop-sized page: the screenshots show what most operators see."""
+    return new_page(browser, *LAPTOPS[1])
+
+
+def log_in(page: Any, live_server: Any, next_url: str = "/admin/django_arq/jobrecord/") -> None:
+    page.goto(f"{live_server.url}/admin/login/?next={next_url}")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "correct horse")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#result_list")
 
 
 def _sample_history(queue_name: str) -> None:
@@ -103,16 +124,14 @@ def test_filter_abort_and_dashboard(
     slow = queue.enqueue_sync("tests.jobs.sleep_for", 60, _queue_name=worker_queue)
     wait_for(lambda: redis_client.exists(f"arq:in-progress:{slow.id}"), timeout=10)
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/django_arq/jobrecord/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "correct horse")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#result_list")
+    log_in(page, live_server)
 
     page.click("#changelist-filter a[href*='name=tests.jobs.sleep_for']")
     page.wait_for_url("**name=tests.jobs.sleep_for**")
     rows = page.locator("#result_list tbody tr")
-    assert rows.count() == 1 and slow.id in rows.first.inner_text()
+    assert (
+        rows.count() == 1 and rows.first.locator(".field-short_job_id code").get_attribute("title") == slow.id
+    )
     rows.first.locator("input.action-select").check()
     page.select_option("select[name=action]", "abort_jobs")
     page.click("button[name=index]")
@@ -126,7 +145,7 @@ def test_filter_abort_and_dashboard(
 
     page.goto(f"{live_server.url}/admin/django_arq/jobrecord/")
     page.wait_for_selector("#result_list")
-    page.click("#toggle-nav-sidebar")  # more room for the columns
+    assert page.locator("#nav-sidebar").is_visible()  # as a newcomer sees it: the sidebar open
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "admin-jobs.png"), full_page=False)
 
@@ -137,7 +156,11 @@ def test_filter_abort_and_dashboard(
     assert chart.is_visible() and chart.bounding_box()["width"] > 300
     assert "9 succeeded, 4 failed" in chart.get_attribute("aria-label")
     assert section.locator(".arq-deferred-count").inner_text() == "1"
-    assert "reporting" in section.locator(".arq-health").inner_text()
+    health = section.locator(".arq-health")
+    assert (
+        re.search(r"last report \d+ s ago", health.inner_text()) and "j_complete" not in health.inner_text()
+    )
+    assert section.locator(".arq-finished-count a").inner_text() == "13"  # a link to the filtered list
     page.screenshot(path=str(shots / "admin-dashboard.png"), full_page=True)
 
     page.goto(f"{live_server.url}/admin/django_arq/jobrecord/{record.pk}/change/")
@@ -145,3 +168,71 @@ def test_filter_abort_and_dashboard(
     assert page.locator("input[value='Retry job']").is_visible()
     page.screenshot(path=str(shots / "admin-job.png"), full_page=True)
     assert all((shots / f"admin-{name}.png").stat().st_size > 10_000 for name in ("jobs", "dashboard", "job"))
+
+
+#: Names as long as a real project's, so that the list is measured with wrapping at stake.
+LONG_TASKS = ["myproject.billing.tasks.send_monthly_invoice_reminders", "myproject.search.reindex_documents"]
+
+
+def _realistic_list(queue_name: str) -> None:
+    now = timezone.now()
+    rows = []
+    for i in range(40):
+        end = now - dt.timedelta(minutes=i, seconds=7)
+        rows.append(
+            JobRecord(
+                job_id=f"{i:02d}" + "0123456789abcdef0123456789abcd",
+                name=LONG_TASKS[i % 2],
+                args=[i],
+                enqueue_time=end - dt.timedelta(seconds=95),
+                start_time=end - dt.timedelta(seconds=90) if i % 5 else None,
+                finish_time=end if i % 5 else None,
+                status="complete" if i % 5 else "deferred",
+                success=(i % 3 != 0) if i % 5 else None,
+                queue_name=f"{queue_name}:billing-high-priority" if i % 2 else queue_name,
+                alias="default",
+            )
+        )
+    JobRecord.objects.bulk_create(rows)
+
+
+@pytest.mark.parametrize(("width", "height"), LAPTOPS)
+def test_the_job_list_fits_a_laptop_with_the_sidebar_open(
+    browser: Any, live_server: Any, width: int, height: int
+) -> None:
+    """No horizontal scrolling of the page or of the list, and every time on one line."""
+    User.objects.create_superuser("admin", password="correct horse")
+    _realistic_list("myproject:queue")
+    page = new_page(browser, width, height)
+    log_in(page, live_server)
+    assert page.locator("#nav-sidebar").is_visible() and page.locator("#changelist-filter").is_visible()
+    sizes = page.evaluate(
+        """() => {
+        const results = document.querySelector('#changelist .results');
+        const table = document.querySelector('#result_list');
+        return {
+            page: [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth],
+            results: [results.scrollWidth, results.clientWidth],
+            table: [table.getBoundingClientRect().right, results.getBoundingClientRect().right],
+        };
+    }"""
+    )
+    assert sizes["page"][0] <= sizes["page"][1], sizes  # the page does not scroll sideways
+    assert sizes["results"][0] <= sizes["results"][1], sizes  # nor does the list in its container
+    assert sizes["table"][0] <= sizes["table"][1] + 0.5, sizes
+    one_line_cells = ", ".join(
+        f"#result_list td.field-{field}" for field in ("enqueued", "finished", "duration_display")
+    )
+    lines = page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].map(td => {
+            const range = document.createRange();
+            range.selectNodeContents(td);
+            return range.getClientRects().length;
+        })""",
+        one_line_cells,
+    )
+    assert len(lines) == 3 * 40 and set(lines) == {1}, lines  # times and durations on one line each
+    first = page.locator("#result_list tbody tr").first.locator(".field-short_job_id code")
+    newest = JobRecord.objects.order_by("-enqueue_time").first()
+    assert newest is not None and first.get_attribute("title") == newest.job_id
+    assert first.inner_text() == newest.job_id[:8] + "…"

@@ -231,7 +231,8 @@ def test_django_tasks_show_their_task_path_without_a_query_per_row(
         return html, len(ctx)
 
     html, queries = page()
-    cells = [line for line in html.splitlines() if 'class="field-task_display"' in line]
+    # Dotted paths may break after each dot (<wbr>) in a narrow column.
+    cells = [line.replace("<wbr>", "") for line in html.splitlines() if 'class="field-task_display"' in line]
     assert len(cells) == 3
     assert any("shop.tasks.send_receipt" in c for c in cells)
     assert any("tests.jobs.add" in c for c in cells) and not any("not.a.task" in c for c in cells)
@@ -240,7 +241,7 @@ def test_django_tasks_show_their_task_path_without_a_query_per_row(
     for i in range(20):
         make_record(name=run_task, args=[f"shop.tasks.t{i}", [], {}])
     html, more = page()
-    assert more == queries and "shop.tasks.t19" in html
+    assert more == queries and "shop.<wbr>tasks.<wbr>t19" in html
     record = JobRecord.objects.get(args__0="shop.tasks.send_receipt")
     detail = superuser_client.get(change_url(record)).content.decode()
     assert "shop.tasks.send_receipt" in detail and run_task in detail
