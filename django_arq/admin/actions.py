@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ..models import ABORTED, JobRecord
 from ..queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
 from ..queues.jobs import JobMetadata, JobResult, JobSpec, JobStatus, is_abort_result
 
-__all__ = ["Outcome", "abort_records", "apply_state", "refresh_records", "retry_records"]
+__all__ = ["Outcome", "abort_records", "apply_state", "lossy_value", "refresh_records", "retry_records"]
 
 #: How many jobs are asked about at the same time.
 CONCURRENCY = 20
@@ -41,7 +42,7 @@ class Outcome(enum.Enum):
     refreshed = "Refreshed from Redis"
     retried = "Retried"
     not_finished = "Not retried: only finished jobs can be retried"
-    lossy = "Not retried: Redis no longer has the job and its recorded arguments are not exact copies"
+    lossy = "Not retried: Redis no longer has the job and its recorded arguments may not be exact copies"
     unavailable = "Redis unavailable"
     failed = "Failed"
 
@@ -185,13 +186,51 @@ def refresh_records(records: Sequence[JobRecord]) -> list[Report]:
     return reports
 
 
-def _is_lossy(value: Any) -> bool:
-    """Whether a recorded payload holds a stand-in (``{"repr": ...}``) for a value JSON could not hold."""
+#: Text that ``jsonable`` may have made of a value JSON cannot hold: an ISO date, time or
+#: datetime, a UUID, a Decimal (any number written as text).
+_TIME = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}(:\d{2}(\.\d+)?)?|Z)?"
+_MADE_TEXT = re.compile(
+    rf"\d{{4}}-\d{{2}}-\d{{2}}([T ]{_TIME})?|{_TIME}"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(s?NaN|Infinity)",
+    re.IGNORECASE,
+)
+#: Dict keys that ``jsonable`` may have made of a key that was not a string: a number,
+#: ``true``/``false``/``null``, or the ``str`` of a tuple or bytes.
+_MADE_KEY = re.compile(r"true|false|null|-?Infinity|NaN|\(.*\)|b'.*'|b\".*\"", re.DOTALL)
+
+
+def lossy_value(value: Any, where: str = "args") -> str | None:
+    """Where a recorded payload may not be an exact copy of what was sent, and why; None if it is.
+
+    A record keeps arguments as JSON: values JSON cannot hold were written as stand-ins
+    (``{"repr": ...}``, ``{"exception": ...}``) or as text (datetimes, dates, UUIDs, Decimals),
+    and keys that were not strings as text. Text of that shape cannot be told apart from a string
+    the caller sent, so it counts as lossy too: a retry must not send a value of another type.
+    """
     if isinstance(value, dict):
-        return set(value) == {"repr"} or any(_is_lossy(v) for v in value.values())
+        if set(value) in ({"repr"}, {"exception", "message"}):
+            return f"{where} holds a stand-in {value!r} for a value JSON cannot hold"
+        for key, item in value.items():
+            if _MADE_KEY.fullmatch(key) or _MADE_TEXT.fullmatch(key):
+                return f"{where} has the key {key!r}, which may have been a key that was not a string"
+            found = lossy_value(item, f"{where}[{key!r}]")
+            if found:
+                return found
+        return None
     if isinstance(value, list):
-        return any(_is_lossy(v) for v in value)
-    return False
+        for i, item in enumerate(value):
+            found = lossy_value(item, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, str) and _MADE_TEXT.fullmatch(value):
+        return f"{where} is {value!r}, which may have been a {_kind(value)}"
+    return None
+
+
+def _kind(text: str) -> str:
+    return "date, time or UUID" if re.search(r"[-:]\d|[0-9a-f]{8}-", text) else "number of another type"
 
 
 def _retry_one(record: JobRecord) -> Report:
@@ -202,8 +241,9 @@ def _retry_one(record: JobRecord) -> Report:
         original = queue.get_job_result_sync(record.job_id, record.queue_name)
         args, kwargs = tuple(original.args), dict(original.kwargs)
     except (JobNotFound, JobResultUnavailable):
-        if _is_lossy(record.args) or _is_lossy(record.kwargs):
-            return Report(record, Outcome.lossy)
+        lossy = lossy_value(record.args, "args") or lossy_value(record.kwargs, "kwargs")
+        if lossy:
+            return Report(record, Outcome.lossy, lossy)
         args, kwargs = tuple(record.args or ()), dict(record.kwargs or {})
     (meta,) = queue.enqueue_many_sync([JobSpec(record.name, args, kwargs, record.queue_name)])
     link_retry(record, meta)

@@ -1,7 +1,9 @@
-"""Shared parts of the job commands (``arq_enqueue``, ``arq_job``, ``arq_result``, ``arq_abort``).
+"""Shared parts of the commands (``arq_enqueue``, ``arq_job``, ``arq_result``, ``arq_abort``,
+``arq_prune``, ``arq_reconcile``).
 
-Common options, output of a job as text or JSON, a live status line while waiting, and the
-translation of expected errors into a one-line message and an exit status:
+Argument types, common options, output of a job as text or JSON, a live status line while
+waiting, and the translation of bad arguments and expected errors into a one-line message and
+an exit status:
 
 ====  ===========================================================
 0     success
@@ -16,20 +18,32 @@ translation of expected errors into a one-line message and an exit status:
 from __future__ import annotations
 
 import json
+import re
 import time
 from argparse import ArgumentParser, ArgumentTypeError
-from typing import Any
+from datetime import timedelta
+from typing import Any, NoReturn
 
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.utils import timezone
 
 from ..audit.lookup import FoundJob, wait_for_job
 from ..audit.payloads import job_json
-from ..queues.exceptions import ArqJobError, JobNotFound, RedisUnavailable
-from ..queues.jobs import JobResult, is_abort_result, is_valid_job_id
+from ..queues.exceptions import ArqJobError, InvalidJob, JobNotFound, RedisUnavailable
+from ..queues.jobs import JobResult, check_delay, is_abort_result, is_valid_job_id
 
-__all__ = ["EXIT_FAILED", "EXIT_NOT_FOUND", "EXIT_TIMEOUT", "EXIT_UNAVAILABLE", "JobCommand", "StatusLine"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_NOT_FOUND",
+    "EXIT_TIMEOUT",
+    "EXIT_UNAVAILABLE",
+    "EXIT_USAGE",
+    "ArqCommand",
+    "JobCommand",
+    "StatusLine",
+]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -39,13 +53,43 @@ EXIT_UNAVAILABLE = 5
 
 
 def seconds(value: str) -> float:
-    """argparse type: a number of seconds >= 0."""
+    """argparse type: a number of seconds, by the rule of a job's ``_defer_by`` (0 to ``MAX_DELAY``)."""
     try:
         number = float(value)
     except ValueError:
         raise ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not number >= 0 or number == float("inf"):
-        raise ArgumentTypeError(f"{value!r} must be a finite number of seconds >= 0")
+    try:
+        check_delay("seconds", number)
+    except InvalidJob:
+        raise ArgumentTypeError(
+            f"{value!r} must be a finite number of seconds >= 0, not too far ahead"
+        ) from None
+    return number
+
+
+def days(value: str) -> float:
+    """argparse type: a number of days > 0 that reaches back no further than year 1."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise ArgumentTypeError(f"{value!r} is not a number of days") from None
+    if not number > 0:  # also NaN
+        raise ArgumentTypeError(f"{value!r} must be a number of days > 0")
+    try:
+        timezone.now() - timedelta(days=number)
+    except OverflowError:
+        raise ArgumentTypeError(f"{value!r} days reaches back before year 1") from None
+    return number
+
+
+def positive_int(value: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise ArgumentTypeError(f"{value!r} must be at least 1")
     return number
 
 
@@ -57,8 +101,57 @@ def job_id(value: str) -> str:
 
 
 def dumps(value: Any) -> str:
-    """One line of JSON (values JSON cannot hold are already made readable by ``jsonable``)."""
-    return json.dumps(value, ensure_ascii=False)
+    """One line of JSON (values JSON cannot hold are already made readable by ``jsonable``).
+
+    Text is written as it is, unless it holds lone surrogates (which no output encoding can
+    write): then every non-ASCII character is escaped, so that the line is still exact JSON.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    return json.dumps(value) if _SURROGATE.search(text) else text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD, so that any UTF-8 output can write it."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+class UsageParser(CommandParser):
+    """A command's parser whose errors are one line: on stderr with exit 2 from a shell,
+    ``CommandError`` with ``returncode`` 2 from ``call_command``."""
+
+    def error(self, message: str) -> NoReturn:
+        if self.called_from_command_line:
+            self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        raise CommandError(f"Error: {message}", returncode=EXIT_USAGE)
+
+
+class ArqCommand(BaseCommand):
+    """A django-arq command: bad arguments and expected errors become one line on stderr and an
+    exit status from the table above, never a traceback."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.__class__ = UsageParser  # the same parser, with one-line errors
+        return parser
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute(*args, **options)
+        except JobNotFound as exc:
+            raise CommandError(str(exc), returncode=EXIT_NOT_FOUND) from None
+        except RedisUnavailable as exc:
+            raise CommandError(str(exc), returncode=EXIT_UNAVAILABLE) from None
+        except InvalidJob as exc:
+            raise CommandError(str(exc), returncode=EXIT_USAGE) from None
+        except ArqJobError as exc:
+            raise CommandError(str(exc), returncode=EXIT_FAILED) from None
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc), returncode=EXIT_USAGE) from None
+        except KeyboardInterrupt:
+            raise CommandError("interrupted", returncode=130) from None
 
 
 class StatusLine:
@@ -88,8 +181,8 @@ class StatusLine:
             self.stream.write("")
 
 
-class JobCommand(BaseCommand):
-    """A command about jobs: expected errors become one line on stderr and an exit status."""
+class JobCommand(ArqCommand):
+    """A command about one job: its location, ``--json``, ``--wait`` and how a job is shown."""
 
     def add_location_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--alias", default="default", help="ARQ_QUEUES alias (default: %(default)s)")
@@ -105,20 +198,6 @@ class JobCommand(BaseCommand):
             type=seconds,
             help="with --wait: give up after this many seconds (exit 4); default: no limit",
         )
-
-    def execute(self, *args: Any, **options: Any) -> Any:
-        try:
-            return super().execute(*args, **options)
-        except JobNotFound as exc:
-            raise CommandError(str(exc), returncode=EXIT_NOT_FOUND) from None
-        except RedisUnavailable as exc:
-            raise CommandError(str(exc), returncode=EXIT_UNAVAILABLE) from None
-        except ArqJobError as exc:
-            raise CommandError(str(exc), returncode=EXIT_FAILED) from None
-        except ImproperlyConfigured as exc:
-            raise CommandError(str(exc), returncode=EXIT_USAGE) from None
-        except KeyboardInterrupt:
-            raise CommandError("interrupted", returncode=130) from None
 
     def wait(
         self, alias: str, job_id: str, queue_name: str | None, timeout: float | None, live: bool
@@ -162,7 +241,7 @@ class JobCommand(BaseCommand):
             return
         width = max(map(len, data)) + 1
         for key, value in data.items():
-            text = value if isinstance(value, str) else dumps(value)
+            text = printable(value) if isinstance(value, str) else dumps(value)
             self.stdout.write(f"{key + ':':<{width}} {text}")
 
 
@@ -170,5 +249,6 @@ def describe_error(result: Any) -> str:
     """One line naming a failed job's exception, from its JSON form."""
     if isinstance(result, dict) and "exception" in result:
         message = str(result.get("message", "")).splitlines()
-        return f"{result['exception']}: {message[0]}" if message else str(result["exception"])
+        text = f"{result['exception']}: {message[0]}" if message else str(result["exception"])
+        return printable(text)
     return dumps(result)

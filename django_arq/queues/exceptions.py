@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArqJobError",
+    "InvalidJob",
     "JobNotFound",
     "JobNotQueued",
     "JobResultUnavailable",
@@ -21,6 +22,11 @@ class ArqJobError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class InvalidJob(ArqJobError, ValueError):
+    """A job that cannot be enqueued as asked: a delay out of range, a queue name that is one of
+    arq's own keys, text that is not valid. Nothing was written."""
 
 
 class JobNotQueued(ArqJobError):

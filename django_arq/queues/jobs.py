@@ -12,15 +12,77 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from arq.constants import expires_extra_ms
+from arq.constants import (
+    abort_jobs_ss,
+    expires_extra_ms,
+    health_check_key_suffix,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 from arq.jobs import JobStatus
 from arq.utils import to_ms, to_unix_ms
 
-from .exceptions import JobNotQueued
+from .exceptions import InvalidJob, JobNotQueued
 
-__all__ = ["JobMetadata", "JobResult", "JobSpec", "JobStatus", "QueueCounts", "is_abort_result"]
+__all__ = [
+    "MAX_DELAY",
+    "JobMetadata",
+    "JobResult",
+    "JobSpec",
+    "JobStatus",
+    "QueueCounts",
+    "check_delay",
+    "check_queue_name",
+    "is_abort_result",
+    "is_valid_job_id",
+]
 
 Seconds = int | float | timedelta
+
+#: The longest ``_defer_by`` / ``_expires`` accepted: far beyond any real use, well within what
+#: datetimes and Redis's millisecond expiry times can hold.
+MAX_DELAY = timedelta(days=366 * 1000)
+
+#: Redis keys arq keeps for itself: a "queue" of such a name would write into them (``arq:abort``).
+ARQ_KEY_PREFIXES = (job_key_prefix, result_key_prefix, in_progress_key_prefix, retry_key_prefix)
+
+
+def check_delay(field: str, value: object) -> None:
+    """``InvalidJob`` unless ``value`` is None, or seconds (a number or timedelta) from 0 to ``MAX_DELAY``."""
+    if value is None:
+        return
+    if isinstance(value, timedelta):
+        number: int | float = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = value
+    else:
+        raise InvalidJob(f"{field} must be a number of seconds or a timedelta, not {type(value).__name__}")
+    if not 0 <= number <= MAX_DELAY.total_seconds():  # also refuses NaN
+        raise InvalidJob(f"{field} must be from 0 to {MAX_DELAY.total_seconds():.0f} seconds, not {value!r}")
+
+
+def _utf8(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidJob(f"{what} must be a non-empty string, not {value!r}")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidJob(f"{what} {value!r} is not valid text (it holds a lone surrogate)") from None
+    return value
+
+
+def check_queue_name(name: object) -> str:
+    """``name`` if it can name an arq queue: text, and none of arq's own keys (``InvalidJob`` if not)."""
+    queue = _utf8("queue name", name)
+    if (
+        queue == abort_jobs_ss
+        or queue.startswith(ARQ_KEY_PREFIXES)
+        or queue.endswith(health_check_key_suffix)
+    ):
+        raise InvalidJob(f"queue name {queue!r} names one of arq's own Redis keys, not a queue")
+    return queue
 
 
 @dataclass
@@ -79,14 +141,24 @@ class JobSpec:
     expires: Seconds | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
+        if not isinstance(self.name, str):
             raise TypeError(f"task name must be a non-empty string, not {self.name!r}")
+        if not self.name:
+            raise InvalidJob("task name must be a non-empty string")
         if self.defer_until is not None and self.defer_by is not None:
-            raise ValueError("use either _defer_until or _defer_by, not both")
-        if self.defer_until is not None and self.defer_until.tzinfo is None:
-            raise ValueError("_defer_until must be a timezone-aware datetime")
+            raise InvalidJob("use either _defer_until or _defer_by, not both")
+        if self.defer_until is not None and (
+            not isinstance(self.defer_until, datetime) or self.defer_until.tzinfo is None
+        ):
+            raise InvalidJob(f"_defer_until must be a timezone-aware datetime, not {self.defer_until!r}")
+        check_delay("_defer_by", self.defer_by)
+        check_delay("_expires", self.expires)
         if self.job_id is not None and not isinstance(self.job_id, str):
             raise TypeError(f"job id must be a string, not {type(self.job_id).__name__}")
+        if self.job_id:
+            _utf8("job id", self.job_id)
+        if self.queue_name is not None:
+            check_queue_name(self.queue_name)
 
     def schedule(self, now_ms: int, extra_ms: int = expires_extra_ms) -> tuple[int, int]:
         """The queue score (when the job may start) and the payload's time to live, both in ms.
@@ -148,12 +220,13 @@ def unserializable(spec: JobSpec, serializer_name: str, job_id: str, exc: BaseEx
     return JobNotQueued(f"cannot serialize {what}: {cause}", job_id)
 
 
-_JOB_ID = re.compile(r"^[\w.:@+-]{1,200}$")
+_JOB_ID = re.compile(r"[\w.:@+-]{1,200}")
 
 
 def is_valid_job_id(job_id: str) -> bool:
-    """Whether an id is safe to take from untrusted input (HTTP, command line)."""
-    return bool(_JOB_ID.match(job_id))
+    """Whether an id is safe to take from untrusted input (HTTP, command line): letters,
+    digits and ``. _ : @ + -``, not only dots (``..`` would be a path segment in a URL)."""
+    return bool(_JOB_ID.fullmatch(job_id)) and job_id.strip(".") != ""
 
 
 def is_abort_result(success: bool, result: Any) -> bool:

@@ -25,7 +25,7 @@ from arq.constants import (
 from arq.jobs import DeserializationError, JobStatus, deserialize_job, deserialize_result, serialize_job
 from arq.utils import ms_to_datetime, timestamp_ms
 
-from .exceptions import ArqJobError, JobNotFound, JobResultUnavailable
+from .exceptions import ArqJobError, InvalidJob, JobNotFound, JobResultUnavailable
 from .jobs import (
     JobMetadata,
     JobResult,
@@ -76,14 +76,22 @@ class Sleep:
 Op = Generator[Call | Sleep, Any, T]
 
 # Adds a batch of jobs exactly as arq's enqueue_job does (PSETEX payload, ZADD queue), or none
-# of them if any id already has a payload or a result. It also drops a stale entry for the id
-# from arq's abort set, which would otherwise abort the new job (arq issue #485). Keys are
-# checked and members added CHUNK at a time (one command each, within Lua's unpack limit); a
-# single job takes a short path.
+# of them if any id already has a payload or a result, or if a queue (or the abort set) is a key
+# of another type than a sorted set: everything is checked before anything is written. It also
+# drops a stale entry for the id from arq's abort set, which would otherwise abort the new job
+# (arq issue #485). Keys are checked and members added CHUNK at a time (one command each,
+# within Lua's unpack limit); a single job takes a short path.
 # KEYS: abort set, then per job: job key, result key, queue.  ARGV: per job: id, payload, ttl ms, score.
+# Returns {} when enqueued, the ids taken, or {0, key} for a key of the wrong type.
 ENQUEUE = Script(
     """
+local function wrong_type(key)
+  local t = redis.call('TYPE', key).ok
+  return t ~= 'none' and t ~= 'zset'
+end
+if wrong_type(KEYS[1]) then return {0, KEYS[1]} end
 if #KEYS == 4 then  -- one job, the usual enqueue: a command each costs less than batching
+  if wrong_type(KEYS[4]) then return {0, KEYS[4]} end
   if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return {ARGV[1]} end
   redis.call('PSETEX', KEYS[2], ARGV[3], ARGV[2])
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
@@ -91,6 +99,13 @@ if #KEYS == 4 then  -- one job, the usual enqueue: a command each costs less tha
   return {}
 end
 local CHUNK = 500
+local seen = {}
+for i = 4, #KEYS, 3 do
+  if not seen[KEYS[i]] then
+    seen[KEYS[i]] = true
+    if wrong_type(KEYS[i]) then return {0, KEYS[i]} end
+  end
+end
 local keys, clash = {}, false
 for i = 2, #KEYS, 3 do
   keys[#keys + 1] = KEYS[i]
@@ -220,6 +235,12 @@ class RedisProtocol:
         if not metas:
             return metas
         taken = yield Call(((tuple(keys), tuple(args)),), script=ENQUEUE)
+        if taken and taken[0] == 0:
+            key = taken[1].decode(errors="replace") if isinstance(taken[1], bytes) else str(taken[1])
+            raise InvalidJob(
+                f"Redis key {key!r} is not a queue (it holds another type than a sorted set); "
+                "nothing was enqueued"
+            )
         if taken:
             raise ids_taken(tuple(t.decode() if isinstance(t, bytes) else str(t) for t in taken))
         return metas
@@ -335,6 +356,8 @@ class RedisProtocol:
             keys = [in_progress_key_prefix + (m.decode() if isinstance(m, bytes) else m) for m in members]
             checks.append(("EXISTS", *keys) if keys else ("ECHO", 0))
         running = yield Call(tuple(checks))
+        if len(checks) == 1:  # a single command is sent as it is, not pipelined
+            running = [running]
         for c, n in zip(counts, running, strict=True):
             c.in_progress = int(n)
             c.queued -= c.in_progress

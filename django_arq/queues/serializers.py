@@ -6,13 +6,23 @@ import base64
 import datetime as dt
 import json
 import pickle
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["SERIALIZERS", "SerializedError", "Serializer", "get_serializer", "json_dumps", "json_loads"]
+__all__ = [
+    "ESCAPE",
+    "SERIALIZERS",
+    "TAGS",
+    "SerializedError",
+    "Serializer",
+    "get_serializer",
+    "json_dumps",
+    "json_loads",
+]
 
 
 class SerializedError(Exception):
@@ -57,22 +67,66 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
     "__date__": dt.date.fromisoformat,
     "__decimal__": Decimal,
     "__uuid__": uuid.UUID,
-    "__bytes__": base64.b64decode,
+    "__bytes__": lambda v: base64.b64decode(v, validate=True),
 }
+#: The tag of an escaped dict: a dict of the caller's that has the shape of a tag is sent as
+#: ``{ESCAPE: [[key, value]]}`` so that it is decoded as that dict, not as the tagged type.
+ESCAPE = "__dict__"
+TAGS = frozenset([*_DECODERS, ESCAPE])
+_TAG_TEXT = re.compile("|".join(re.escape(json.dumps(tag)) for tag in sorted(TAGS)))
+
+
+def _is_tag_shaped(value: dict[Any, Any]) -> bool:
+    return len(value) == 1 and next(iter(value)) in TAGS
+
+
+def _escape(value: Any) -> Any:
+    """``value`` with every tag-shaped dict in it escaped (containers copied only where needed)."""
+    if isinstance(value, dict):
+        items = [(k, _escape(v)) for k, v in value.items()]
+        if _is_tag_shaped(value):
+            return {ESCAPE: [list(item) for item in items]}
+        return dict(items)
+    if isinstance(value, list | tuple):
+        return [_escape(v) for v in value]
+    return value
+
+
+def _unescape(pairs: Any) -> dict[str, Any] | None:
+    """The dict an escape holds, or None if ``pairs`` is not a list of [key, value] pairs."""
+    if isinstance(pairs, list) and all(
+        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs
+    ):
+        return dict(pairs)
+    return None
 
 
 def _decode(obj: dict[str, Any]) -> Any:
+    """A tagged value decoded; any other dict, or a tag whose value does not fit, as it is."""
     if len(obj) == 1:
         ((key, value),) = obj.items()
+        if key == ESCAPE:
+            found = _unescape(value)
+            return obj if found is None else found
         decoder = _DECODERS.get(key)
         if decoder is not None:
-            return decoder(value)
+            try:
+                return decoder(value)
+            except (TypeError, ValueError, KeyError, ArithmeticError):
+                return obj  # not written by json_dumps: the caller's data, as it is
     return obj
 
 
 def json_dumps(data: dict[str, Any]) -> bytes:
-    """Serialize an arq payload as JSON, keeping exceptions, datetimes, decimals, UUIDs and bytes readable."""
-    return json.dumps(data, default=_encode, separators=(",", ":")).encode()
+    """Serialize an arq payload as JSON, keeping exceptions, datetimes, decimals, UUIDs and bytes readable.
+
+    A dict of the caller's data that looks like one of those tags is escaped, so that it arrives
+    as the same dict (the text is checked first: payloads without a tag-like key are written once).
+    """
+    text = json.dumps(data, default=_encode, separators=(",", ":"))
+    if _TAG_TEXT.search(text):
+        text = json.dumps(_escape(data), default=_encode, separators=(",", ":"))
+    return text.encode()
 
 
 def json_loads(raw: bytes) -> dict[str, Any]:

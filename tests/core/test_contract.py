@@ -226,8 +226,12 @@ async def test_new_job_ids_are_random_uuid4_hex_and_given_ids_are_kept(backend: 
     """As arq's: ``uuid4().hex`` where the caller gives none, also within a batch that gives some."""
     queue, _ = backend
     given = new_id()
-    specs = [JobSpec("tests.jobs.add", (i, i), job_id=given if i == 3 else None) for i in range(300)]
-    metas = await queue.enqueue_many([*specs, JobSpec("tests.jobs.add", (0, 0))])
+    idle = f"{settings.TEST_QUEUE}:idle-{uuid.uuid4().hex}"  # no worker serves it: the jobs stay queued
+    specs = [
+        JobSpec("tests.jobs.add", (i, i), queue_name=idle, job_id=given if i == 3 else None)
+        for i in range(300)
+    ]
+    metas = await queue.enqueue_many([*specs, JobSpec("tests.jobs.add", (0, 0), queue_name=idle)])
     assert metas[3].id == given
     fresh = [m.id for i, m in enumerate(metas) if i != 3]
     assert len(set(fresh)) == len(fresh) == 300
@@ -235,7 +239,7 @@ async def test_new_job_ids_are_random_uuid4_hex_and_given_ids_are_kept(backend: 
         assert len(job_id) == 32 and uuid.UUID(job_id).hex == job_id
         assert uuid.UUID(job_id).version == 4 and uuid.UUID(job_id).variant == uuid.RFC_4122
     for meta in (metas[0], metas[3], metas[-1]):
-        assert await queue.get_job_metadata(meta.id) == meta
+        assert await queue.get_job_metadata(meta.id, idle) == meta
     single = await queue.enqueue("tests.jobs.add", 1, 1, _defer_by=60)
     assert uuid.UUID(single.id).version == 4 and single.id not in fresh
 

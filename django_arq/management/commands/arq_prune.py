@@ -6,17 +6,18 @@ from argparse import ArgumentParser
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils import timezone
 
 from django_arq.models import JobRecord
 from django_arq.queues.jobs import JobStatus
 
+from ..cli import ArqCommand, days, positive_int
+
 STATUSES = [s.value for s in JobStatus]
 
 
-class Command(BaseCommand):
+class Command(ArqCommand):
     help = (
         "Delete JobRecords older than --older-than days: finished jobs by their finish time, others by "
         "their enqueue time. Only complete jobs unless --status says otherwise. Deletes in batches."
@@ -24,7 +25,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--older-than", type=float, required=True, metavar="DAYS", help="age in days (> 0)"
+            "--older-than", type=days, required=True, metavar="DAYS", help="age in days (> 0)"
         )
         parser.add_argument(
             "--status",
@@ -34,19 +35,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--alias", help="only records of this ARQ_QUEUES alias")
         parser.add_argument(
-            "--batch-size", type=int, default=1000, help="rows per DELETE (default: %(default)s)"
+            "--batch-size", type=positive_int, default=1000, help="rows per DELETE (default: %(default)s)"
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="count what would be deleted, delete nothing"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days, batch_size = options["older_than"], options["batch_size"]
-        if days <= 0:
-            raise CommandError("--older-than must be a positive number of days")
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1")
-        cutoff = timezone.now() - timedelta(days=days)
+        age, batch_size = options["older_than"], options["batch_size"]
+        cutoff = timezone.now() - timedelta(days=age)
         old = Q(finish_time__lt=cutoff) | Q(finish_time__isnull=True, enqueue_time__lt=cutoff)
         records = JobRecord.objects.filter(old)
         statuses = options["status"] or [JobStatus.complete.value]
@@ -54,7 +51,7 @@ class Command(BaseCommand):
             records = records.filter(status__in=statuses)
         if options["alias"]:
             records = records.filter(alias=options["alias"])
-        what = f"older than {days:g} day(s), status {' or '.join(statuses)}"
+        what = f"older than {age:g} day(s), status {' or '.join(statuses)}"
         if options["dry_run"]:
             self.stdout.write(f"would delete {records.count()} job record(s) {what}")
             return

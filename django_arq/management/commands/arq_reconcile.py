@@ -9,7 +9,7 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from django_arq.admin.actions import apply_state
@@ -18,6 +18,8 @@ from django_arq.handler import get_queue
 from django_arq.models import JobRecord
 from django_arq.queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
 from django_arq.queues.jobs import JobMetadata, JobResult, JobStatus
+
+from ..cli import EXIT_FAILED, EXIT_USAGE, ArqCommand, positive_int, printable
 
 UNFINISHED = [JobStatus.queued.value, JobStatus.deferred.value, JobStatus.in_progress.value]
 FIELDS = ["status", "start_time", "finish_time", "success", "result", "error", "updated_at"]
@@ -45,9 +47,11 @@ def reconcile(record: JobRecord) -> bool:
     return True
 
 
-class Command(BaseCommand):
+class Command(ArqCommand):
     help = (
-        "Update JobRecords that are still queued, deferred or in progress from what Redis holds about them."
+        "Update JobRecords that are still queued, deferred or in progress from what Redis holds about them. "
+        "A job that cannot be read is reported on stderr and skipped (exit 1 at the end); "
+        "exit 2 for bad arguments, 5 if Redis is unavailable."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -55,7 +59,7 @@ class Command(BaseCommand):
             "--alias", action="append", help="only this alias (repeatable; default: every alias on Redis)"
         )
         parser.add_argument(
-            "--batch-size", type=int, default=500, help="records per UPDATE (default: %(default)s)"
+            "--batch-size", type=positive_int, default=500, help="records per UPDATE (default: %(default)s)"
         )
         parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
 
@@ -64,24 +68,28 @@ class Command(BaseCommand):
         aliases = options["alias"] or [a for a in queue_settings() if get_queue(a).redis_settings is not None]
         unknown = set(aliases) - set(queue_settings())
         if unknown:
-            raise CommandError(f"unknown alias(es): {', '.join(sorted(unknown))}")
+            raise CommandError(f"unknown alias(es): {', '.join(sorted(unknown))}", returncode=EXIT_USAGE)
         records = JobRecord.objects.filter(alias__in=aliases, status__in=UNFINISHED).order_by("pk")
-        checked, updated, changed = 0, 0, []
+        checked, updated, unreadable, changed = 0, 0, 0, []
         try:
             for record in records.iterator(chunk_size=options["batch_size"]):
                 checked += 1
-                if reconcile(record):
-                    changed.append(record)
-                    updated += 1
+                try:
+                    if reconcile(record):
+                        changed.append(record)
+                        updated += 1
+                except RedisUnavailable:
+                    raise
+                except ArqJobError as exc:  # e.g. a payload the serializer cannot read: report, go on
+                    unreadable += 1
+                    self.stderr.write(printable(f"job {record.job_id} (alias {record.alias}): {exc}"))
                 if len(changed) >= options["batch_size"] and not options["dry_run"]:
                     JobRecord.objects.bulk_update(changed, FIELDS)
                     changed = []
-        except RedisUnavailable as exc:
-            raise CommandError(str(exc)) from exc
-        except ArqJobError as exc:
-            raise CommandError(f"job {exc.job_id}: {exc}") from exc
         finally:
             if changed and not options["dry_run"]:
                 JobRecord.objects.bulk_update(changed, FIELDS)
         verb = "would update" if options["dry_run"] else "updated"
         self.stdout.write(f"checked {checked} unfinished job record(s), {verb} {updated}")
+        if unreadable:
+            raise CommandError(f"{unreadable} job(s) could not be read, see above", returncode=EXIT_FAILED)
