@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..conf import DEFAULT_ALIAS
@@ -128,6 +128,13 @@ def _fire_one(schedule: Schedule, now: datetime, grace: timedelta, firing: Firin
     schedule.next_run = steps.next_run
 
 
+def due_schedules(alias: str, by: datetime) -> QuerySet[Schedule]:
+    """The enabled schedules of ``alias`` due by ``by``, or whose next run is to be computed: one
+    query on the partial index of enabled schedules."""
+    due = Q(next_run__lte=by) | Q(next_run__isnull=True)
+    return Schedule.objects.filter(due, enabled=True, alias=alias).order_by("next_run")
+
+
 def fire_due(
     alias: str = DEFAULT_ALIAS,
     *,
@@ -143,10 +150,7 @@ def fire_due(
     """
     now = now or timezone.now()
     firing = Firing()
-    due = Schedule.objects.filter(enabled=True, alias=alias).filter(
-        Q(next_run__lte=now + horizon) | Q(next_run__isnull=True)
-    )
-    for schedule in due.order_by("next_run"):
+    for schedule in due_schedules(alias, now + horizon):
         try:
             _fire_one(schedule, now, grace, firing)
         except RedisUnavailable:
