@@ -30,16 +30,29 @@ from ..schedules import (
     configured_cron_jobs,
     refresh_next_run,
     run_now,
+    schedule_pk_of,
     schedule_problems,
     timing_of,
 )
 
-__all__ = ["ScheduleAdmin", "ScheduleForm"]
+__all__ = ["ScheduleAdmin", "ScheduleForm", "schedule_link"]
 
 
 def show_time(value: Any) -> str:
     """A time in the active time zone, to the second, with the zone's abbreviation."""
     return formats.date_format(timezone.localtime(value), "Y-m-d H:i:s T") if value else "-"
+
+
+def schedule_link(job_id: str, site_name: str = "admin") -> SafeString | None:
+    """A link to the schedule that fired job ``job_id`` (for a job's page), None for other jobs."""
+    pk = schedule_pk_of(job_id)
+    if pk is None:
+        return None
+    schedule = Schedule.objects.filter(pk=pk).only("name").first()
+    if schedule is None:
+        return format_html("{} (deleted)", _("schedule #{}").format(pk))
+    url = reverse(f"{site_name}:django_arq_schedule_change", args=[pk])
+    return format_html('<a href="{}">{}</a>', url, schedule.name)
 
 
 class ScheduleForm(forms.ModelForm):

@@ -12,7 +12,7 @@ With the in-memory backend nothing polls: a test calls ``fire_due(alias, now=...
 from .configured import ConfiguredCronJob, configured_cron_jobs
 from .firing import GRACE, POLL_INTERVAL, Firing, fire_due, refresh_next_run, run_now, timing_of
 from .runner import ScheduleFirer
-from .timing import CronTiming, IntervalTiming, TimingError, make_timing, plan, slot_id
+from .timing import CronTiming, IntervalTiming, TimingError, make_timing, plan, schedule_pk_of, slot_id
 from .validation import schedule_problems
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "plan",
     "refresh_next_run",
     "run_now",
+    "schedule_pk_of",
     "schedule_problems",
     "slot_id",
     "timing_of",

@@ -29,6 +29,7 @@ __all__ = [
     "TimingError",
     "make_timing",
     "plan",
+    "schedule_pk_of",
     "slot_id",
 ]
 
@@ -195,6 +196,13 @@ def plan(
     if last_run is not None:
         fire = [slot for slot in fire if slot > _utc(last_run)]
     return Plan(fire, timing.after(now))
+
+
+def schedule_pk_of(job_id: str) -> int | None:
+    """The id of the schedule that fired a job (``schedule:<pk>:...``), None for other jobs."""
+    kind, _, rest = job_id.partition(":")
+    pk, _, slot = rest.partition(":")
+    return int(pk) if kind == "schedule" and pk.isdigit() and slot else None
 
 
 def slot_id(schedule_pk: object, slot: datetime) -> str:

@@ -16,10 +16,15 @@ from django.core.management.base import CommandError
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from django_arq import get_queue
+from django_arq.admin.schedules import schedule_link
 from django_arq.models import Schedule
 from django_arq.queues.mock import MockArqQueue
+from django_arq.schedules import schedule_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -225,3 +230,35 @@ def test_arq_schedules_lists_next_runs_as_text_and_json() -> None:
     )
     with pytest.raises(CommandError, match="ARQ_QUEUES has no alias 'nope'"):
         call_command("arq_schedules", "--alias", "nope", stdout=io.StringIO())
+
+
+def test_a_fired_job_links_back_to_its_schedule() -> None:
+    schedule = Schedule.objects.create(
+        name="nightly <b>", alias="mock", function="tests.jobs.add", interval=60
+    )
+    link = schedule_link(f"{schedule.job_id_prefix}1780315200")
+    url = reverse("admin:django_arq_schedule_change", args=[schedule.pk])
+    assert link == f'<a href="{url}">nightly &lt;b&gt;</a>'
+    assert schedule_link("a0b1c2") is None
+    assert schedule_link(f"schedule:{schedule.pk + 1}:now:1") == f"schedule #{schedule.pk + 1} (deleted)"
+
+
+@given(
+    values=st.fixed_dictionaries(
+        {},
+        optional={
+            "alias": st.text(max_size=10),
+            "function": st.text(max_size=20),
+            "cron": st.text(max_size=20),
+            "interval": st.one_of(st.none(), st.integers(-5, 10**6)),
+            "time_zone": st.text(max_size=20),
+            "args": st.one_of(st.lists(st.integers()), st.dictionaries(st.text(max_size=3), st.integers())),
+            "kwargs": st.one_of(st.lists(st.integers()), st.dictionaries(st.text(max_size=3), st.integers())),
+        },
+    )
+)
+@hypothesis_settings(max_examples=150, deadline=None)
+def test_any_schedule_fields_get_sentences_never_an_exception(values: dict[str, object]) -> None:
+    problems = schedule_problems(values)
+    assert all(isinstance(p, str) and p.endswith(".") for p in problems.values())
+    assert set(problems) <= {"alias", "function", "cron", "interval", "time_zone", "args", "kwargs"}

@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from django_arq.schedules import CronTiming, IntervalTiming, TimingError, make_timing, plan, slot_id
+from django_arq.schedules import (
+    CronTiming,
+    IntervalTiming,
+    TimingError,
+    make_timing,
+    plan,
+    schedule_pk_of,
+    slot_id,
+)
 from django_arq.schedules.timing import Timing
 
 GRACE = timedelta(seconds=10)
@@ -186,3 +194,15 @@ def test_any_text_as_cron_is_a_timing_or_a_timing_error(text: str) -> None:
         assert str(exc)
     else:
         assert timing.after(datetime(2026, 1, 1, tzinfo=UTC)) > datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@given(pk=st.integers(min_value=1, max_value=10**12), seconds=st.integers(min_value=0, max_value=4 * 10**9))
+def test_a_slot_id_names_its_schedule(pk: int, seconds: int) -> None:
+    assert schedule_pk_of(slot_id(pk, datetime.fromtimestamp(seconds, UTC))) == pk
+    assert schedule_pk_of(f"schedule:{pk}:now:{seconds}") == pk
+
+
+@given(st.text(max_size=40))
+def test_other_job_ids_name_no_schedule(job_id: str) -> None:
+    pk = schedule_pk_of(job_id)
+    assert pk is None or job_id.startswith(f"schedule:{job_id.split(':')[1]}:")
