@@ -34,7 +34,8 @@ def script_problem(args: list[str]) -> str | None:
     path = ROOT / script
     if not path.is_file():
         return f"{script} does not exist"
-    source = path.read_text()
+    helper = path.with_name(path.name + ".py")  # bin/NAME may hand its arguments to bin/NAME.py
+    source = path.read_text() + (helper.read_text() if helper.is_file() else "")
     for option in (a.split("=", 1)[0] for a in args[args.index(script) + 1 :] if a.startswith("--")):
         if f'"{option}"' not in source and f"{option})" not in source and f"{option}|" not in source:
             return f"{script} has no option {option}"
