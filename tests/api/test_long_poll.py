@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -11,10 +12,14 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
+from django.test import AsyncClient
 from django.utils import timezone
 
+from django_arq import JobNotFound, JobResult, get_queue
+from django_arq.api.waiters import active_waiters
+from django_arq.audit.lookup import FoundJob, wait_for_job
 from django_arq.models import JobRecord
-from tests.api.conftest import TOKEN
+from tests.api.conftest import TOKEN, finished_record, post_json
 from tests.helpers import async_wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,3 +91,83 @@ async def test_waiters_hold_no_database_connection_and_are_bounded(
             for waiter in waiters:
                 waiter.cancel()
     assert {(a.status_code, a.json()["source"], a.json()["result"]) for a in answers} == {(200, "record", 3)}
+
+
+async def test_without_places_requests_that_would_wait_get_429(
+    auth: dict[str, str], settings: Any, lonely_queue: str
+) -> None:
+    client = AsyncClient()
+    body = {"name": "tests.jobs.add", "args": [1, 2], "queue": lonely_queue, "defer_by": 600}
+    job_id = (await post_json(client, "/arq/jobs/", body, auth)).json()["id"]
+    settings.ARQ_API_MAX_WAITERS = 0
+    waiting = await client.get(f"/arq/jobs/{job_id}/?queue={lonely_queue}&wait=5", headers=auth)
+    assert (waiting.status_code, waiting.json()["error"], waiting["Retry-After"]) == (
+        429,
+        "too_many_waiters",
+        "1",
+    )
+    at_once = await client.get(f"/arq/jobs/{job_id}/?queue={lonely_queue}", headers=auth)
+    assert (at_once.status_code, at_once.json()["status"]) == (200, "deferred")
+    settings.ARQ_API_MAX_WAITERS = -1
+    misconfigured = await client.get(f"/arq/jobs/{job_id}/?queue={lonely_queue}&wait=5", headers=auth)
+    assert (misconfigured.status_code, misconfigured.json()["error"]) == (500, "improperly_configured")
+    assert active_waiters() == 0
+
+
+async def test_finished_job_needs_no_place(auth: dict[str, str], settings: Any) -> None:
+    job_id = f"only-recorded-{uuid.uuid4().hex}"
+    await finished_record(job_id, result=3).asave()
+    settings.ARQ_API_MAX_WAITERS = 0
+    response = await AsyncClient().get(f"/arq/jobs/{job_id}/result/?wait=5", headers=auth)
+    assert (response.status_code, response.json()["result"]) == (200, 3)
+
+
+def _in_a_thread(work: Callable[[], Any]) -> None:
+    """Run ORM ``work`` to its end from a callback of the event loop (own thread, own connection)."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+
+async def test_record_is_read_again_at_the_deadline(redis_url: str, lonely_queue: str) -> None:
+    """Redis never had the job: the record read at the start says queued, the one at the end complete."""
+    job_id = f"only-recorded-{uuid.uuid4().hex}"
+    record = finished_record(job_id, result=None)
+    record.status, record.success, record.finish_time, record.queue_name = "queued", None, None, lonely_queue
+    await record.asave()
+    seen: list[FoundJob] = []
+
+    def on_poll(found: FoundJob) -> None:
+        seen.append(found)
+        if len(seen) == 1:  # the job finishes while the caller waits: its record is updated
+            finished = JobRecord.objects.filter(job_id=job_id)
+            _in_a_thread(
+                lambda: finished.update(status="complete", success=True, finish_time=timezone.now(), result=7)
+            )
+
+    found = await wait_for_job("default", job_id, timeout=0.3, on_poll=on_poll)
+    assert seen[0].job.status.value == "queued"
+    assert isinstance(found.job, JobResult) and (found.source, found.job.result) == ("record", 7)
+
+
+async def test_job_gone_from_redis_without_record_is_not_found(
+    redis_url: str, lonely_queue: str, redis_client: Any
+) -> None:
+    job = await get_queue("default").backend.enqueue("tests.jobs.add", 1, 2, _queue_name=lonely_queue)
+    seen: list[FoundJob] = []
+
+    def forget(found: FoundJob) -> None:  # Redis forgets the job after the first read
+        seen.append(found)
+        redis_client.zrem(lonely_queue, job.id)
+        redis_client.delete(f"arq:job:{job.id}")
+
+    with pytest.raises(JobNotFound, match="no job record"):
+        await wait_for_job("default", job.id, lonely_queue, timeout=30, on_poll=forget)
+    assert [f.source for f in seen] == ["redis"]
