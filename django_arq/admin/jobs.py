@@ -30,6 +30,7 @@ from ..models import ABORTED, JobRecord
 from . import actions, dashboard
 from .actions import Outcome, Report
 from .changelist import CappedPaginator, DistinctValuesFilter, JobChangeList, task_path
+from .schedules import schedule_link
 from .tracebacks import render_traceback
 
 __all__ = ["JobRecordAdmin"]
@@ -150,6 +151,7 @@ class JobRecordAdmin(admin.ModelAdmin):
                     "abort_requested_by",
                     "retry_of",
                     "retries_display",
+                    "schedule_display",
                     "record_created",
                     "record_updated",
                 )
@@ -168,6 +170,7 @@ class JobRecordAdmin(admin.ModelAdmin):
         "finished",
         "duration_display",
         "retries_display",
+        "schedule_display",
         "args_pretty",
         "kwargs_pretty",
         "result_pretty",
@@ -255,6 +258,10 @@ class JobRecordAdmin(admin.ModelAdmin):
         retries = obj.retries.only("pk", "job_id").order_by("enqueue_time", "pk")[:RETRIES_SHOWN]
         links = [(reverse(change, args=[r.pk]), short_id(r.job_id)) for r in retries]
         return format_html_join(", ", '<a href="{}">{}</a>', links) if links else "-"
+
+    @admin.display(description=_("fired by schedule"))
+    def schedule_display(self, obj: JobRecord) -> SafeString | str:
+        return schedule_link(obj.job_id, self.admin_site.name) or "-"
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: JobRecord) -> str:

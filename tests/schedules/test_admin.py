@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 
 from django_arq import get_queue
 from django_arq.admin.schedules import schedule_link
-from django_arq.models import Schedule
+from django_arq.audit.writer import flush_records
+from django_arq.models import JobRecord, Schedule
 from django_arq.queues.mock import MockArqQueue
-from django_arq.schedules import schedule_problems
+from django_arq.schedules import fire_due, schedule_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -178,8 +179,6 @@ def test_the_fired_jobs_list_filters_by_the_schedules_prefix(superuser: Client, 
     )
     get_queue("mock").enqueue_sync("tests.jobs.add", 1, 1, _job_id="unrelated-job")
     get_queue("mock").enqueue_sync("tests.jobs.add", 1, 1, _job_id=f"{schedule.job_id_prefix}123")
-    from django_arq.audit.writer import flush_records
-
     assert flush_records(10)
     response = superuser.get(
         reverse("admin:django_arq_jobrecord_changelist"), {"job_id__startswith": schedule.job_id_prefix}
@@ -262,3 +261,15 @@ def test_any_schedule_fields_get_sentences_never_an_exception(values: dict[str, 
     problems = schedule_problems(values)
     assert all(isinstance(p, str) and p.endswith(".") for p in problems.values())
     assert set(problems) <= {"alias", "function", "cron", "interval", "time_zone", "args", "kwargs"}
+
+
+def test_the_job_page_links_to_the_schedule_that_fired_it(superuser: Client, mock: MockArqQueue) -> None:
+    schedule = Schedule.objects.create(
+        name="hourly", alias="mock", function="tests.jobs.add", args=[1, 1], cron="0 * * * *"
+    )
+    fired = fire_due("mock", now=timezone.now() + timedelta(hours=1))
+    assert flush_records(10)
+    record = JobRecord.objects.get(job_id=fired.enqueued[0])
+    page = superuser.get(reverse("admin:django_arq_jobrecord_change", args=[record.pk])).content.decode()
+    url = reverse("admin:django_arq_schedule_change", args=[schedule.pk])
+    assert f'<a href="{url}">hourly</a>' in page
