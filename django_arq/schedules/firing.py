@@ -147,6 +147,11 @@ def fire_due(
     Safe to call from any number of processes at once: each slot is enqueued once. One schedule
     that cannot be fired (bad timing, Redis refusing its arguments) is reported in ``errors`` and
     does not stop the others; Redis being unreachable is raised.
+
+    With ``MockArqQueue`` nothing polls; a test fires and runs the due jobs itself::
+
+        fire_due("default", now=some_time)
+        await get_queue("default").backend.run_queued()
     """
     now = now or timezone.now()
     firing = Firing()

@@ -206,3 +206,29 @@ def test_a_slot_id_names_its_schedule(pk: int, seconds: int) -> None:
 def test_other_job_ids_name_no_schedule(job_id: str) -> None:
     pk = schedule_pk_of(job_id)
     assert pk is None or job_id.startswith(f"schedule:{job_id.split(':')[1]}:")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    interval=st.integers(min_value=1, max_value=30),
+    gaps=st.lists(st.floats(min_value=0.01, max_value=90), min_size=1, max_size=60),
+    catch_up=st.sampled_from(["last", "skip"]),
+)
+def test_with_downtime_no_slot_fires_twice_and_on_time_slots_all_fire(
+    interval: int, gaps: list[float], catch_up: str
+) -> None:
+    timing = IntervalTiming(interval)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    first = timing.after(now)
+    next_run, last_run, fired, polls = first, None, [], []
+    for gap in gaps:
+        now += timedelta(seconds=gap)
+        polls.append(now)
+        if next_run <= now:
+            steps = plan(timing, next_run, now, catch_up=catch_up, grace=GRACE, last_run=last_run)
+            fired += steps.fire
+            next_run, last_run = steps.next_run, (steps.fire[-1] if steps.fire else last_run)
+    assert fired == sorted(set(fired))  # none twice, in order
+    on_time = {s for poll in polls for s in timing.between(poll - GRACE, poll) if s >= first}
+    assert on_time <= set(fired)  # a slot a poll saw within the grace always fired
+    assert all(s <= polls[-1] for s in fired)
