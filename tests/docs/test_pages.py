@@ -149,6 +149,19 @@ def test_the_api_error_table_is_the_openapi_documents() -> None:
     assert documented == declared
 
 
+def test_every_queue_error_is_in_the_reference() -> None:
+    from django_arq.queues import exceptions
+
+    errors = [n for n, v in vars(exceptions).items() if isinstance(v, type) and issubclass(v, Exception)]
+    reference = (DOCS / "reference.md").read_text()
+    assert "ArqJobError" in errors
+    assert [
+        n
+        for n in errors
+        if not re.search(rf"autoexception:: django_arq\.(queues\.exceptions\.)?{n}$", reference, re.M)
+    ] == []
+
+
 def test_the_exit_status_table_matches_the_commands() -> None:
     page = (DOCS / "commands.md").read_text()
     table = page[page.index("### Exit status") :]
