@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -77,10 +78,10 @@ def mutmut_section(module: str, tests: list[str], run: dict) -> str:
         "pytest_add_cli_args": run["pytest_args"],
         "pytest_add_cli_args_test_selection": tests,
         "timeout_constant": float(run["timeout_constant"]),
-        # A fork server that has imported nothing of the project: the suite's threads, event loops
+        # A fork server that has collected the tests but run none: the suite's threads, event loops
         # and connections are not fork-safe in a process that has already run tests.
         "process_isolation": "forkserver",
-        "forkserver_warmup": "none",
+        "forkserver_warmup": "collect",
     }
     lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in section.items()]
     return "\n".join(lines) + "\n"
@@ -144,6 +145,10 @@ def main() -> int:
         with (work / "pyproject.toml").open("a") as f:
             f.write(mutmut_section(module, tests, run))
         log = work.parent / f"{work.name}.log"
+        # One test database for all of this module's runs (made once, then --reuse-db), not one
+        # each; tests.settings names it after DJANGO_ARQ_TEST_RUN.
+        env["DJANGO_ARQ_TEST_RUN"] = run_id = f"mutate-{work.name}"
+        Path(tempfile.gettempdir(), f"django-arq-test-{run_id}.sqlite3").unlink(missing_ok=True)
         print(f"== {module}: mutants run {' '.join(tests)} (log: {log.relative_to(ROOT)})", flush=True)
         with log.open("wb") as out:
             subprocess.run([MUTMUT, "run", "--max-children", "1"], cwd=work, env=env, stdout=out, stderr=out)
