@@ -19,6 +19,7 @@ use ``enqueue_on_commit`` (``audit.on_commit``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from arq.connections import RedisSettings
 from asgiref.sync import sync_to_async
@@ -28,7 +29,8 @@ from django.utils import timezone
 from ..queues.base import ArqQueue, QueueConfig
 from ..queues.jobs import JobMetadata, JobResult, JobSpec, QueueCounts
 from .inserts import upsert_records
-from .rows import record_rows, records_db, storable_id
+from .rows import describe_row, record_rows, records_db, safe_row, storable_id
+from .salvage import table_answers, write_salvaging
 from .writer import writer
 
 __all__ = ["AuditedQueue", "audit_wrapper"]
@@ -86,12 +88,22 @@ class AuditedQueue(ArqQueue):
         return metadata
 
     def _insert(self, metadata: Sequence[JobMetadata]) -> None:
-        """One bulk insert now, or by the background writer outside a transaction (unless immediate)."""
+        """One bulk insert now, or by the background writer outside a transaction (unless immediate).
+
+        Existing records (a fast worker wrote them first) are left as they are. Outside a
+        transaction, a record the database refuses is set aside as the writer does; inside one,
+        the error is the caller's (a refused statement ends a PostgreSQL transaction).
+        """
         using = records_db()
-        if not self.immediate and not transaction.get_connection(using).in_atomic_block:
+        in_transaction = transaction.get_connection(using).in_atomic_block
+        if not self.immediate and not in_transaction:
             writer.add(self.alias, metadata)
-        else:  # existing records (a fast worker wrote them first) are left as they are
+        elif in_transaction:
             upsert_records(using, record_rows(self.alias, metadata))
+        else:
+            rows = record_rows(self.alias, metadata)
+            write = partial(upsert_records, using)
+            write_salvaging(rows, write, safe_row, describe_row, partial(table_answers, using))
 
     # -- abort: ask the backend, then note the request on the record if it took it ---------
 

@@ -24,6 +24,7 @@ from .payloads import JsonText, json_text
 __all__ = [
     "Database",
     "database_of",
+    "describe_row",
     "record_rows",
     "records_db",
     "safe_row",
@@ -129,6 +130,11 @@ def safe_row(row: Mapping[str, Any]) -> dict[str, Any]:
         else:
             safe[name] = value
     return safe
+
+
+def describe_row(row: Mapping[str, Any]) -> str:
+    """Names a row's record in logs."""
+    return f"alias {row['alias']!r}, job {row['job_id']!r}"
 
 
 def records_db() -> str:

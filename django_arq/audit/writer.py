@@ -30,7 +30,7 @@ from django.db import connections
 
 from ..queues.jobs import JobMetadata
 from .inserts import upsert_records
-from .rows import Database, database_of, record_rows, records_db, safe_row
+from .rows import Database, database_of, describe_row, record_rows, records_db, safe_row
 from .salvage import table_answers, write_salvaging
 
 __all__ = ["RecordWriter", "flush_records", "writer"]
@@ -186,7 +186,7 @@ class RecordWriter:
         self._opened[using] = database
         rows = [row for handed in group for row in _rows(handed)]
         write_salvaging(
-            rows, partial(upsert_records, using), safe_row, _describe, partial(table_answers, using)
+            rows, partial(upsert_records, using), safe_row, describe_row, partial(table_answers, using)
         )
 
 
@@ -215,10 +215,6 @@ def _rows(handed: Handed) -> list[dict[str, Any]]:
                     job.id,
                 )
         return rows
-
-
-def _describe(row: Any) -> str:
-    return f"alias {row['alias']!r}, job {row['job_id']!r}"
 
 
 writer = RecordWriter()

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
@@ -197,3 +198,16 @@ def test_record_rows_are_storable() -> None:
     (row,) = record_rows("default", [meta("a\x00" + "i" * 300, name="n\ud800", queue_name="q" * 300)])
     assert row["job_id"] == storable_id("a\x00" + "i" * 300)
     assert (row["name"], row["queue_name"]) == ("n\ufffd", "q" * 254 + ELLIPSIS)
+
+
+@pytest.mark.parametrize("audit", ["immediate", True])
+def test_records_written_in_the_call_are_storable_too(audit: object, queue_name: str, settings: Any) -> None:
+    """``AUDIT: "immediate"`` (and an enqueue inside a transaction) write in the call: same values."""
+    from django.db import transaction
+
+    aliases = {**settings.ARQ_QUEUES, "now": {**settings.ARQ_QUEUES["default"], "AUDIT": audit}}
+    with override_settings(ARQ_QUEUES=aliases), transaction.atomic() if audit is True else nullcontext():
+        meta = get_queue("now").enqueue_sync("tests.jobs.echo", *BAD, _queue_name=queue_name)
+        if audit is True:  # inside the transaction: written at once, in it
+            assert JobRecord.objects.filter(alias="now", job_id=meta.id).exists()
+    assert JobRecord.objects.get(alias="now", job_id=meta.id).args == STORED
