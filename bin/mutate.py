@@ -127,6 +127,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="bin/mutate", description=__doc__.splitlines()[0])
     parser.add_argument("module", nargs="*", help="module paths from mutate.toml (default: all of them)")
     parser.add_argument("--list", action="store_true", help="print the module -> tests map and exit")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only the mutants of this name (a glob, e.g. '*x_bearer_token*'); repeatable",
+    )
     args = parser.parse_args()
     if args.list:
         for module, patterns in modules.items():
@@ -151,7 +158,8 @@ def main() -> int:
         Path(tempfile.gettempdir(), f"django-arq-test-{run_id}.sqlite3").unlink(missing_ok=True)
         print(f"== {module}: mutants run {' '.join(tests)} (log: {log.relative_to(ROOT)})", flush=True)
         with log.open("wb") as out:
-            subprocess.run([MUTMUT, "run", "--max-children", "1"], cwd=work, env=env, stdout=out, stderr=out)
+            command = [MUTMUT, "run", "--max-children", "1", *args.only]
+            subprocess.run(command, cwd=work, env=env, stdout=out, stderr=out)
         outcome = results(work, module)
         if not outcome:
             print(f"{module}: mutmut made no result; see {log.relative_to(ROOT)}")
