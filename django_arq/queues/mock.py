@@ -32,6 +32,9 @@ from .jobs import (
 
 __all__ = ["MockArqQueue"]
 
+#: How many times ``run_queued`` runs a job that asks to be retried: arq's default ``max_tries``.
+MAX_TRIES = 5
+
 
 def _in_worker_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A sync job function as a coroutine function run in a thread of its own, as a worker runs it.
@@ -274,7 +277,10 @@ class MockArqQueue(ArqQueue):
         queue_name: str | None = None,
         include_deferred: bool = False,
     ) -> list[JobResult]:
-        """Run every due job of a queue in this process, in queue order, as an arq worker would.
+        """Run every due job of a queue in this process, earliest first, as an arq worker would.
+
+        ``include_deferred`` runs deferred jobs too (each once: a job that asks to be retried later
+        waits for its time). A job is tried at most ``MAX_TRIES`` times, as arq's default.
 
         Functions are looked up in ``functions`` or imported by their dotted name, and called as
         ``fn(ctx, *args, **kwargs)``; sync functions run in another thread, on a database
@@ -282,21 +288,23 @@ class MockArqQueue(ArqQueue):
         """
         queue = queue_name or self.default_queue_name
         results: list[JobResult] = []
+        ran: set[str] = set()  # a job retried later in this call waits for its time, deferred or not
         while True:
-            job = self._next_due(queue, include_deferred)
+            job = self._next_due(queue, include_deferred, ran)
             if job is None:
                 return results
+            ran.add(job.metadata.id)
             result = await self._run_one(job, functions or {})
             if result is not None:
                 results.append(result)
 
-    def _next_due(self, queue: str, include_deferred: bool) -> _Job | None:
+    def _next_due(self, queue: str, include_deferred: bool, ran: set[str]) -> _Job | None:
         now = timestamp_ms()
         with self._lock:
             due = [
                 j for j in list(self._jobs.values())
                 if j.metadata.queue_name == queue and j.result is None and not j.in_progress
-                and (include_deferred or j.score_ms <= now)
+                and (j.score_ms <= now or (include_deferred and j.metadata.id not in ran))
             ]  # fmt: skip
             due = [j for j in due if self._live(j.metadata.id) is not None]
             if not due:
@@ -308,6 +316,9 @@ class MockArqQueue(ArqQueue):
 
     async def _run_one(self, job: _Job, functions: Mapping[str, Callable[..., Any]]) -> JobResult | None:
         m = job.metadata
+        if job.job_try > MAX_TRIES:  # as arq's worker, with its default max_tries
+            with self._lock:
+                return self._finish(job, False, JobExecutionFailed(f"max {MAX_TRIES} retries exceeded"))
         try:
             fn = functions.get(m.name) or import_string(m.name)
         except ImportError:

@@ -112,7 +112,7 @@ def _decode(obj: dict[str, Any]) -> Any:
         if decoder is not None:
             try:
                 return decoder(value)
-            except (TypeError, ValueError, KeyError, ArithmeticError):
+            except Exception:
                 return obj  # not written by json_dumps: the caller's data, as it is
     return obj
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from arq.constants import abort_jobs_ss
 from django.conf import settings
 
 from django_arq import (
@@ -16,6 +17,7 @@ from django_arq import (
     JobResultUnavailable,
     JobSpec,
     JobStatus,
+    RedisArqQueue,
 )
 from django_arq.queues.jobs import is_abort_result
 from tests.helpers import async_wait_for
@@ -187,13 +189,41 @@ async def test_abort_running_job(backend: Backend) -> None:
     assert result.success is False and is_abort_result(result.success, result.result)
 
 
+async def test_running_job_is_found_under_another_queue_name(backend: Backend) -> None:
+    """As arq's Job.status(): a job in progress is found whatever queue name the caller gives."""
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.sleep_for", 30)
+
+    async def running() -> bool:
+        return (await queue.get_job_metadata(meta.id)).status is JobStatus.in_progress
+
+    await async_wait_for(running)
+    elsewhere = await queue.get_job_metadata(meta.id, f"contract-elsewhere-{uuid.uuid4().hex}")
+    assert (elsewhere.id, elsewhere.status, elsewhere.args) == (meta.id, JobStatus.in_progress, (30,))
+    assert await queue.abort_job(meta.id, timeout=10) is True
+
+
+async def test_abort_of_an_aborted_job_returns_false(backend: Backend) -> None:
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _defer_by=3600)
+    assert await queue.abort_job(meta.id, timeout=10) is True
+    assert await queue.abort_job(meta.id, timeout=10) is False
+    assert is_abort_result((r := await queue.get_job_result(meta.id)).success, r.result)
+
+
 async def test_abort_queued_job_is_confirmed_when_a_worker_picks_it_up(backend: Backend) -> None:
     queue, start_worker = backend
     lonely = f"django-arq-tests:lonely-{uuid.uuid4().hex[:8]}"
     meta = await queue.enqueue("tests.jobs.add", 1, 2, _queue_name=lonely)
     assert (await queue.get_job_metadata(meta.id, lonely)).status is JobStatus.queued
     abort = asyncio.create_task(queue.abort_job(meta.id, lonely, timeout=20))
-    await asyncio.sleep(0.1)  # the abort request reaches the queue before any worker does
+
+    async def requested() -> bool:  # the abort request reaches Redis before any worker does
+        if not isinstance(queue, RedisArqQueue):
+            return abort.done()  # the mock aborts a queued job at once
+        return await queue.async_client().zscore(abort_jobs_ss, meta.id) is not None
+
+    await async_wait_for(requested)
     await start_worker(lonely)
     assert await abort is True
     result = await queue.get_job_result(meta.id, lonely)

@@ -1,16 +1,22 @@
-"""MockArqQueue.run_queued with sync job functions: another thread, its database connection closed after."""
+"""MockArqQueue beyond the contract: its test controls, and run_queued (order, retries, sync jobs in
+another thread with their database connection closed after)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from arq.utils import timestamp_ms
+from arq.worker import Retry
 from asgiref.sync import async_to_sync
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_arq import MockArqQueue
+from django_arq import JobNotQueued, JobStatus, MockArqQueue
+from django_arq.queues.mock import MAX_TRIES
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +63,66 @@ def test_sync_jobs_leave_no_database_connection_open() -> None:
                 "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [[b for *_, b in USED]]
             )
             assert cursor.fetchone() == (0,)
+
+
+async def test_set_in_progress_of_a_finished_job_is_refused() -> None:
+    queue = MockArqQueue()
+    meta = await queue.enqueue("tests.jobs.add", 1, 2)
+    await queue.set_complete(meta.id, result=3)
+    with pytest.raises(JobNotQueued, match="already finished") as info:
+        await queue.set_in_progress(meta.id)
+    assert info.value.job_id == meta.id
+    assert (await queue.get_job_result(meta.id)).result == 3
+
+
+async def test_run_queued_runs_due_jobs_earliest_first() -> None:
+    queue = MockArqQueue()
+    now = datetime.now(UTC)
+    order: list[str] = []
+
+    async def note(ctx: dict[str, Any], label: str) -> str:
+        order.append(label)
+        return label
+
+    for label, seconds_ago in [("middle", 2), ("last", 1), ("first", 3)]:
+        await queue.enqueue("note", label, _defer_until=now - timedelta(seconds=seconds_ago))
+    later = await queue.enqueue("note", "later", _defer_by=3600)
+    results = await queue.run_queued({"note": note})
+    assert order == ["first", "middle", "last"] == [r.result for r in results]
+    assert (await queue.get_job_metadata(later.id)).status is JobStatus.deferred
+
+
+async def test_a_job_raising_retry_with_a_delay_ends_up_deferred() -> None:
+    queue = MockArqQueue()
+    tries: list[int] = []
+
+    async def retry_later(ctx: dict[str, Any]) -> None:
+        tries.append(ctx["job_try"])
+        raise Retry(defer=60)
+
+    meta = await queue.enqueue("retry_later")
+    before = timestamp_ms()
+    # A runner that ignored the delay would run the job again and again: bounded, it fails instead.
+    results = await asyncio.wait_for(queue.run_queued({"retry_later": retry_later}), timeout=30)
+    assert results == [] and tries == [1]
+    assert (await queue.get_job_metadata(meta.id)).status is JobStatus.deferred
+    (job,) = [j for j in queue._jobs.values() if j.metadata.id == meta.id]
+    assert before + 59_000 <= job.score_ms <= timestamp_ms() + 60_000
+    await asyncio.wait_for(queue.run_queued({"retry_later": retry_later}, include_deferred=True), timeout=30)
+    assert tries == [1, 2]  # run once more, then deferred again
+    assert (await queue.get_job_metadata(meta.id)).status is JobStatus.deferred
+
+
+async def test_a_job_retrying_at_once_fails_after_arqs_max_tries() -> None:
+    queue = MockArqQueue()
+    tries: list[int] = []
+
+    async def retry_now(ctx: dict[str, Any]) -> None:
+        tries.append(ctx["job_try"])
+        raise Retry()
+
+    meta = await queue.enqueue("retry_now")
+    (result,) = await asyncio.wait_for(queue.run_queued({"retry_now": retry_now}), timeout=30)
+    assert tries == list(range(1, MAX_TRIES + 1))
+    assert result.id == meta.id and result.success is False
+    assert str(result.result) == f"max {MAX_TRIES} retries exceeded"

@@ -14,11 +14,13 @@ import redis
 from arq import create_pool
 from arq.connections import RedisSettings
 from arq.constants import abort_jobs_ss
-from arq.jobs import Job
+from arq.jobs import Job, serialize_result
+from arq.utils import timestamp_ms
 from django.conf import settings
 
 from django_arq import JobSpec, JobStatus, RedisArqQueue, RedisUnavailable
-from tests.helpers import async_wait_for, free_port, redis_server
+from tests.api.conftest import lonely_queue
+from tests.helpers import async_wait_for, free_port, redis_server, wait_for
 
 
 def own_ports() -> set[int]:
@@ -60,6 +62,9 @@ def test_own_clients_counts_this_process_only(redis_url, redis_client) -> None:
         client.close()
     assert own_clients(redis_client) == before
     assert len(other) >= before
+
+
+__all__ = ["lonely_queue"]
 
 
 @pytest.fixture
@@ -238,3 +243,50 @@ def test_json_serializer_refuses_what_json_cannot_hold(redis_url) -> None:
     with pytest.raises(JobNotQueued, match="json"):
         q.enqueue_sync("tests.jobs.echo", object())
     q.close()
+
+
+def abort_in_thread(queue: RedisArqQueue, job_id: str, queue_name: str) -> tuple[threading.Thread, list]:
+    """``abort_job_sync`` in another thread (generous timeout); its outcome lands in the list."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(queue.abort_job_sync(job_id, queue_name, timeout=60))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def test_abort_of_a_job_that_vanishes_without_a_result_leaves_no_abort_entry(
+    queue, redis_client, lonely_queue
+) -> None:
+    """A worker with keep_result=0 (or an expiry) removes a job without a result: no entry stays
+    in arq's abort set to abort a later job of that id."""
+    meta = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=lonely_queue)
+    thread, outcome = abort_in_thread(queue, meta.id, lonely_queue)
+    wait_for(lambda: redis_client.zscore(abort_jobs_ss, meta.id) is not None)
+    redis_client.zrem(lonely_queue, meta.id)  # as a worker does when it ends a job, keeping nothing
+    redis_client.delete(f"arq:job:{meta.id}")
+    thread.join(60)
+    assert outcome == [False]
+    assert redis_client.zscore(abort_jobs_ss, meta.id) is None
+
+
+def test_a_job_that_succeeds_after_the_abort_request_is_not_reported_aborted(
+    queue, redis_client, lonely_queue
+) -> None:
+    meta = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=lonely_queue)
+    thread, outcome = abort_in_thread(queue, meta.id, lonely_queue)
+    wait_for(lambda: redis_client.zscore(abort_jobs_ss, meta.id) is not None)
+    now = timestamp_ms()
+    result = serialize_result(
+        "tests.jobs.add", (1, 2), {}, 1, now, True, 3, now, now, "ref", lonely_queue, meta.id
+    )
+    with redis_client.pipeline() as pipe:  # a worker finished the job before it saw the request
+        pipe.set(f"arq:result:{meta.id}", result).zrem(lonely_queue, meta.id).execute()
+    thread.join(60)
+    assert outcome == [False]
+    assert queue.get_job_result_sync(meta.id, lonely_queue).result == 3
