@@ -401,7 +401,11 @@ class DjangoWorker(Worker):
             logger.warning("job %s: Redis unreachable while starting or finishing it (%s)", job_id, exc)
 
     async def close(self) -> None:
-        """arq's close; if Redis is unreachable, the shutdown hook (last JobRecord flush) still runs."""
+        """arq's close, in a context of its own as the run (for the ON_SHUTDOWN hook); if Redis is
+        unreachable, the shutdown hook (last JobRecord flush) still runs."""
+        await self._isolated(self._close)
+
+    async def _close(self) -> None:
         try:
             await super().close()
         except (RedisError, OSError) as exc:

@@ -48,3 +48,8 @@ async def async_interrupt(ctx: dict[str, Any]) -> None:
 async def count_groups(ctx: dict[str, Any], prefix: str) -> int:
     """An async job using the async ORM (thread-sensitive sync code under the hood)."""
     return await Group.objects.filter(name__startswith=prefix).acount()
+
+
+async def count_groups_on_shutdown(ctx: dict[str, Any]) -> None:
+    """An ON_SHUTDOWN hook using the async ORM."""
+    ctx["groups_at_shutdown"] = await Group.objects.acount()

@@ -39,12 +39,17 @@ def test_burst_exits_while_a_deferred_job_waits(workers: WorkerRunner) -> None:
 
 @pytest.fixture
 def in_process(queue_name: str) -> Iterator[str]:
-    """The default alias with a job using the async ORM; a private queue, holding one such job."""
+    """The default alias with a job and a shutdown hook using the async ORM; a private queue."""
     from django.conf import settings
 
     queues: dict[str, Any] = settings.ARQ_QUEUES
     functions = ["tests.jobs.add", "tests.worker.jobs.count_groups"]
-    alias = {**queues["default"], "WORKER": {"FUNCTIONS": functions, "POLL_DELAY": 0.02}}
+    worker = {
+        "FUNCTIONS": functions,
+        "POLL_DELAY": 0.02,
+        "ON_SHUTDOWN": "tests.worker.jobs.count_groups_on_shutdown",  # async ORM in close()
+    }
+    alias = {**queues["default"], "WORKER": worker}
     with override_settings(ARQ_QUEUES={**queues, "default": alias}):
         yield queue_name
 
@@ -91,12 +96,14 @@ async def test_async_run_in_a_loop_of_a_thread_of_sync_to_async(in_process: str)
     """asyncio.run() in code that sync_to_async runs: that thread is asgiref's thread-sensitive one."""
     job_id = await sync_to_async(enqueue_orm_job)(in_process)
 
-    async def main() -> None:
+    async def main() -> dict[str, Any]:
         worker = create_worker(queue_name=in_process, burst=True, handle_signals=False)
         try:
             await worker.async_run()
         finally:
-            await worker.close()
+            await worker.close()  # the caller's, as arq leaves it: the hook still has a thread of its own
+        return worker.ctx
 
-    await sync_to_async(asyncio.run)(main())
+    ctx = await sync_to_async(asyncio.run)(main())
     await sync_to_async(assert_ran)(job_id, in_process)
+    assert ctx["groups_at_shutdown"] >= 1
