@@ -28,7 +28,7 @@ The worker (``DjangoWorker`` and ``manage.py arq_worker``):
 - ``Worker`` methods that ``DjangoWorker`` overrides, with the parameters of ``OVERRIDDEN``:
   ``run`` and ``async_run`` (a context of its own), ``_poll_iteration`` (Redis outages, the burst
   exit), ``start_jobs`` (one id at a time), ``run_job``, ``finish_job`` and ``finish_failed_job``
-  (JobRecord updates), ``close`` (Redis down at shutdown).
+  (JobRecord updates), ``close`` (a context of its own; Redis down at shutdown).
 - ``Worker`` attributes read or set (``ATTRIBUTES``): ``tasks`` (running jobs by id),
   ``aborting_tasks``, ``job_counter`` and ``sem`` (a job slot, given back by
   ``_release_sem_dec_counter_on_complete()``), ``_pool`` and ``pool``, ``loop``, ``ctx``,
