@@ -270,3 +270,17 @@ def test_the_check_messages_are_one_line() -> None:
     messages = e004({"FUNCTIONS": ["tests.jobs.nope", f"{HERE}.no_ctx"], "ON_STARTUP": "x.y"})
     assert len(messages) == 3 and all("\n" not in m for m in messages)
     assert textwrap.shorten(messages[0], 500) == messages[0]
+
+
+def test_workers_report_their_health_often_enough_to_show_a_dead_one_within_a_minute() -> None:
+    """arq's own default is an hour: a killed worker looked alive on the dashboard all that time."""
+    from django_arq.conf import HEALTH_CHECK_INTERVAL
+
+    assert 1 <= HEALTH_CHECK_INTERVAL <= 15
+    functions = {"FUNCTIONS": ["tests.jobs.add"]}
+    with override_settings(ARQ_QUEUES={"default": {**REDIS, "WORKER": functions}}):
+        assert create_worker().health_check_interval == HEALTH_CHECK_INTERVAL
+    with override_settings(
+        ARQ_QUEUES={"default": {**REDIS, "WORKER": {**functions, "HEALTH_CHECK_INTERVAL": 3}}}
+    ):
+        assert create_worker().health_check_interval == 3
