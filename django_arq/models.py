@@ -209,6 +209,10 @@ class Schedule(models.Model):
         instance._loaded_timing = instance.timing_key()
         return instance
 
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._loaded_timing = self.timing_key()
+
     def timing_key(self) -> tuple[Any, ...]:
         """The values that decide the slots (deferred fields count as unchanged)."""
         loaded = self.get_deferred_fields()

@@ -140,3 +140,15 @@ def test_run_now_uses_its_own_id_once_per_second(mock: MockArqQueue) -> None:
     schedule.refresh_from_db()
     assert schedule.last_job_id == again_id
     assert schedule.next_run is None or schedule.next_run >= T0  # the slots are untouched
+
+
+def test_a_refreshed_schedule_saved_unchanged_keeps_its_next_run(mock: MockArqQueue) -> None:
+    schedule = make(interval=60)
+    other = Schedule.objects.get(pk=schedule.pk)
+    other.interval = 30
+    other.save()
+    refresh_next_run(other)
+    schedule.refresh_from_db()  # now holds the new timing: saving it is no edit of the timing
+    schedule.name = "renamed"
+    schedule.save()
+    assert Schedule.objects.get(pk=schedule.pk).next_run == other.next_run is not None
