@@ -51,8 +51,9 @@ MAX_BACKOFF = 30.0
 UNSERIALIZABLE = "unable to serialize result"
 _UNSERIALIZABLE = UNSERIALIZABLE.encode()
 
-#: One job's write: its record's job id, status fields, and the fields to create it from (or None).
-Item = tuple[str, dict[str, Any], dict[str, Any] | None]
+#: One job's write: its record's job id, status fields, and what to create it from (or None); the
+#: creation values are made a row only for a missing record (rare: most records exist).
+Item = tuple[str, dict[str, Any], "Creation | dict[str, Any] | None"]
 
 
 class Creation(NamedTuple):
@@ -307,8 +308,7 @@ class JobRecorder:
 
     @staticmethod
     def _item(job_id: str, pending: Pending) -> Item:
-        create = None if pending.create is None else pending.create.fields()
-        return storable_id(job_id), storable_fields(pending.status), create
+        return storable_id(job_id), storable_fields(pending.status), pending.create
 
     def _write_items(self, items: Sequence[Item]) -> None:
         """One transaction updating the records that exist, then one per set of fields creating the
@@ -322,7 +322,7 @@ class JobRecorder:
         missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
         for job_id, status, create in items:
             if job_id in missing_ids and create is not None:  # else nothing to create its record from
-                row = {**create, **status, "job_id": job_id, "alias": self.alias}
+                row = {**_fields(create), **status, "job_id": job_id, "alias": self.alias}
                 missing.setdefault(tuple(sorted(status)), []).append(row)
         for fields, rows in missing.items():
             upsert_records(self.using, rows, fields)
@@ -349,9 +349,13 @@ class JobRecorder:
         self._executor.shutdown(wait=True)
 
 
+def _fields(create: Creation | dict[str, Any]) -> dict[str, Any]:
+    return create.fields() if isinstance(create, Creation) else create
+
+
 def _safe_item(item: Item) -> Item:
     job_id, status, create = item
-    return job_id, safe_row(status), None if create is None else safe_row(create)
+    return job_id, safe_row(status), None if create is None else safe_row(_fields(create))
 
 
 def _describe(alias: str, item: Item) -> str:
