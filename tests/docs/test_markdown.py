@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from .markdown import Block, blocks, console_commands, is_excerpt
@@ -17,8 +17,11 @@ LINE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max
 CODE_LINE = LINE.filter(lambda s: bool(s.strip()) and not s.strip().startswith(("#", "`", ":")))
 INFOS = st.sampled_from(["python", "console", "text", "{literalinclude} a/b.py", "{toctree}"])
 OPTION = st.from_regex(r"[a-z][a-z-]{0,9}", fullmatch=True)
+#: No time limit per example: the machine may be busy, and time is not what these tests check.
+untimed = settings(deadline=None)
 
 
+@untimed
 @given(st.lists(LINE, max_size=20), st.data())
 def test_any_run_of_lines_is_an_excerpt_of_its_text(lines: list[str], data: st.DataObject) -> None:
     start = data.draw(st.integers(0, len(lines)))
@@ -28,6 +31,7 @@ def test_any_run_of_lines_is_an_excerpt_of_its_text(lines: list[str], data: st.D
     assert is_excerpt("\n".join(part), "\n".join(lines)) == has_code
 
 
+@untimed
 @given(st.lists(CODE_LINE, min_size=1, max_size=10), CODE_LINE)
 def test_a_line_the_text_lacks_makes_it_no_excerpt(lines: list[str], extra: str) -> None:
     changed = lines[-1].strip() + "x" + extra.strip()
@@ -35,6 +39,7 @@ def test_a_line_the_text_lacks_makes_it_no_excerpt(lines: list[str], extra: str)
     assert not is_excerpt("\n".join([*lines[:-1], changed]), "\n".join(lines))
 
 
+@untimed
 @given(
     st.lists(
         st.tuples(INFOS, st.dictionaries(OPTION, CODE_LINE, max_size=3), st.lists(CODE_LINE, max_size=5)),
@@ -59,6 +64,7 @@ def test_fenced_blocks_are_read_back(
         assert block.content.splitlines() == lines
 
 
+@untimed
 @given(st.lists(st.lists(LINE, min_size=1, max_size=6), max_size=5))
 def test_console_lines_split_as_a_shell_would(commands: list[list[str]]) -> None:
     text = "".join(f"$ {shlex.join(args)}\nsome output\n" for args in commands)
