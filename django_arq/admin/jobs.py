@@ -60,16 +60,22 @@ DATETIME_FORMAT = "Y-m-d H:i:s"
 SHORT_ID = 8
 
 
-def show_time(value: Any) -> str:
-    """A time in the admin's one format, in the current time zone; "-" for none."""
-    return formats.date_format(timezone.localtime(value), DATETIME_FORMAT) if value else "-"
+def show_time(value: Any) -> SafeString | str:
+    """A time in the admin's one format, in the current time zone; "-" for none.
+
+    A narrow column may wrap it between the date and the time of day, never inside either.
+    """
+    if not value:
+        return "-"
+    day, time = formats.date_format(timezone.localtime(value), DATETIME_FORMAT).split(" ", 1)
+    return format_html('<span class="arq-nowrap">{}</span> <span class="arq-nowrap">{}</span>', day, time)
 
 
-def _time_column(field: str, label: Any) -> Callable[[Any, JobRecord], str]:
+def _time_column(field: str, label: Any) -> Callable[[Any, JobRecord], SafeString | str]:
     """A list column / read-only field showing a time to the second, sortable by ``field``."""
 
     @admin.display(description=label, ordering=field)
-    def show(self: Any, obj: JobRecord) -> str:
+    def show(self: Any, obj: JobRecord) -> SafeString | str:
         return show_time(getattr(obj, field))
 
     return show
