@@ -211,3 +211,26 @@ def test_records_written_in_the_call_are_storable_too(audit: object, queue_name:
         if audit is True:  # inside the transaction: written at once, in it
             assert JobRecord.objects.filter(alias="now", job_id=meta.id).exists()
     assert JobRecord.objects.get(alias="now", job_id=meta.id).args == STORED
+
+
+def test_a_connection_opened_on_another_database_is_not_reused(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer's thread holds a connection to the test database when the alias is switched to
+    another database: rows for that one never go through the old connection."""
+    writer = RecordWriter(interval=0.01)
+    config = connection.settings_dict
+    real = config["NAME"]
+    try:
+        writer.add("default", [meta("before-the-switch")])
+        assert writer.flush(10)  # the thread's connection is open, on the test database
+        other = str(tmp_path / "other.sqlite3") if connection.vendor == "sqlite" else f"{real}_other"
+        config["NAME"] = other  # a database without the table (SQLite) or missing (PostgreSQL)
+        writer.add("default", [meta("for-the-other-database")])
+        assert writer.flush(0.5) is False  # kept for a retry: that database cannot take it
+    finally:
+        config["NAME"] = real
+    assert writer.flush(10)  # the database it was meant for is gone: dropped
+    writer.stop()
+    assert set(JobRecord.objects.values_list("job_id", flat=True)) == {"before-the-switch"}
+    assert "dropped 1 job record(s) meant for database 'default'" in caplog.text
