@@ -32,7 +32,7 @@ from django.utils import timezone
 from ..audit.lookup import FoundJob, wait_for_job
 from ..audit.payloads import job_json
 from ..queues.exceptions import ArqJobError, InvalidJob, JobNotFound, RedisUnavailable
-from ..queues.jobs import JobResult, check_delay, is_abort_result, is_valid_job_id
+from ..queues.jobs import MAX_DELAY, JobResult, check_delay, is_abort_result, is_valid_job_id
 
 __all__ = [
     "EXIT_FAILED",
@@ -61,9 +61,8 @@ def seconds(value: str) -> float:
     try:
         check_delay("seconds", number)
     except InvalidJob:
-        raise ArgumentTypeError(
-            f"{value!r} must be a finite number of seconds >= 0, not too far ahead"
-        ) from None
+        limit = MAX_DELAY.total_seconds()
+        raise ArgumentTypeError(f"{value!r} must be a number of seconds from 0 to {limit:.0f}") from None
     return number
 
 
