@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from django_arq import JobSpec, get_queue
-from django_arq.audit.recorder import ABORTED
+from django_arq.audit.recorder import ABORTED, MAX_BACKOFF
 from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
 from tests.helpers import ROOT, wait_for
@@ -166,7 +166,9 @@ def test_records_survive_a_database_outage(workers: WorkerRunner) -> None:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE django_arq_jobrecord_away RENAME TO django_arq_jobrecord")
-    wait_for(lambda: JobRecord.objects.filter(job_id__in=later, status="complete").count() == 5, timeout=15)
+    # the recorder retries with a growing backoff: on a busy machine it may be at its longest
+    complete = JobRecord.objects.filter(job_id__in=later, status="complete")
+    wait_for(lambda: complete.count() == 5, timeout=MAX_BACKOFF + 30, interval=0.1)
     results = JobRecord.objects.filter(job_id__in=later).values_list("result", flat=True)
     assert sorted(results, key=str) == [1, 2, 3, 4, 5]
 
