@@ -61,8 +61,8 @@ def seconds(value: str) -> float:
     try:
         check_delay("seconds", number)
     except InvalidJob:
-        limit = MAX_DELAY.total_seconds()
-        raise ArgumentTypeError(f"{value!r} must be a number of seconds from 0 to {limit:.0f}") from None
+        limit = f"{MAX_DELAY.total_seconds():.0f}"
+        raise ArgumentTypeError(f"{value!r} must be a finite number of seconds from 0 to {limit}") from None
     return number
 
 
