@@ -256,6 +256,11 @@ def test_a_job_query_and_its_defaults() -> None:
     ("params", "expected"),
     [
         ({"x": "1"}, (400, "unknown_field", "unknown query parameters ['x']")),
+        (
+            {"alias": "a\x01"},
+            (400, "invalid_field", "'alias' must not contain control characters or lone surrogates"),
+        ),
+        ({"queue": "q" * 256}, (400, "invalid_field", "'queue' must be at most 255 characters long")),
         ({"alias": "nope"}, (400, "unknown_alias", "there is no queue alias 'nope'")),
         (
             {"queue": "arq:abort"},
