@@ -21,6 +21,7 @@ Per system and round (rounds interleaved, systems in a shuffled order each round
    /proc/<pid>/stat (user + system, children included: rq's forking worker), read as each
    marker arrives, minus the worker's idle CPU rate measured right after over ``--idle`` s.
    (arq runs up to 10 jobs at once: a few no-ops may still be finishing as the end marker starts.)
+   The idle figures: CPU (in clock ticks of 10 ms, so coarse) and the private Redis's commands/s.
 3. check: the driver waits until N + 2 successful results are stored (a failure otherwise),
    each system's own way (JobRecords, arq result keys, rq's finished registry, TaskResult and
    DBTaskResult rows),
@@ -28,7 +29,11 @@ Per system and round (rounds interleaved, systems in a shuffled order each round
    ``--latency-gap`` s (so that they reach a polling worker at any point of its poll interval):
    start latency = body start - time before the enqueue call.
 
-Figures: medians over rounds; latency percentiles over all rounds' jobs. Failures are listed.
+Figures: medians over rounds; latency percentiles over all rounds' jobs. Failures are listed, and
+make the exit status 1. Worker output goes to var/bench-peers/<system>.log. A default run takes
+the best part of an hour on 2 cores (the latency jobs wait for pollers); for a quick look:
+
+    .venv/bin/python bench/bench_peers.py --jobs 300 --latency-jobs 30 --rounds 1
 """
 
 from __future__ import annotations
@@ -107,8 +112,9 @@ NOT_LIKE_FOR_LIKE = [
     "Concurrency: arq and django-arq run up to 10 jobs at once in one process (max_jobs); rq, "
     "Celery -P solo and django-tasks-db run one at a time. Both arq flavours read at most 100 job "
     "ids per poll, so their jobs/s depend on poll_delay.",
-    "Waiting for work: rq and Celery block on Redis and start a job at once; arq polls every "
-    "poll_delay; django-tasks-db polls its table every second (db_worker's default --interval 1).",
+    "Waiting for work: rq and Celery block on Redis and start a job at once; bare arq polls every "
+    "poll_delay; django-tasks-db polls its table every second (db_worker's default --interval 1); "
+    "django-arq does what this tree's worker does (the header names the commit).",
     "Enqueue: bare arq has no sync API, its figure is async enqueue_job in one event loop; the others "
     "are sync calls (django_rq.enqueue, task.delay(), task.enqueue(), get_queue().enqueue_sync()). "
     "django_rq.enqueue() makes a new Redis client, so a new connection, per call (its documented use); "
@@ -171,6 +177,9 @@ class PrivateRedis:
             except redis.ConnectionError:
                 time.sleep(0.05)
         raise RuntimeError("the private redis-server did not start")
+
+    def commands(self) -> int:
+        return int(self.client.info("stats")["total_commands_processed"])
 
     def stop(self) -> None:
         self.client.close()
@@ -244,9 +253,11 @@ def run_round(
         end = wait_mark(redis.client, "end", 120 + n * 0.2, worker)
         cpu1 = cpu_seconds(worker.pid)
         time.sleep(0.5)
-        idle_cpu, idle_t = cpu_seconds(worker.pid), time.monotonic()
+        idle_cpu, idle_commands, idle_t = cpu_seconds(worker.pid), redis.commands(), time.monotonic()
         time.sleep(args.idle)
-        idle_rate = (cpu_seconds(worker.pid) - idle_cpu) / (time.monotonic() - idle_t)
+        idle_elapsed = time.monotonic() - idle_t
+        idle_rate = (cpu_seconds(worker.pid) - idle_cpu) / idle_elapsed
+        idle_commands = (redis.commands() - idle_commands - 1) / idle_elapsed  # minus our own INFO
         checked = driver(system, env, "check", str(n), str(args.latency_jobs), str(args.latency_gap))
         if worker.poll() is not None:
             raise Failed(f"worker exited ({worker.returncode}) during the run")
@@ -265,6 +276,7 @@ def run_round(
         "cpu_ms": (cpu1 - cpu0) / n * 1000,
         "net_cpu_ms": (cpu1 - cpu0 - idle_rate * wall) / n * 1000,
         "idle_cpu_ms_s": idle_rate * 1000,
+        "idle_commands_s": idle_commands,
         "latency_ms": checked["latency_ms"],
         "errors": list(checked["errors"]),
     }
@@ -291,6 +303,18 @@ def machine() -> str:
     return f"nproc {os.cpu_count()}, {model}, load average {load}"
 
 
+def tree() -> str:
+    """The commit django-arq was measured at, and whether django_arq/ had uncommitted changes."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run(
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "django_arq"], capture_output=True, text=True
+    )
+    return head + (" plus uncommitted changes in django_arq/" if dirty.stdout.strip() else "")
+
+
 def versions() -> str:
     pins = {}
     for name in VENV_PYTHON:
@@ -302,10 +326,11 @@ def versions() -> str:
     main = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-c", code], capture_output=True, text=True
     ).stdout.split()
-    wanted = ["django-rq", "rq", "celery", "django-celery-results", "kombu", "django-tasks-db", "django"]
+    wanted = ["django-rq", "rq", "celery", "django-celery-results", "kombu", "django-tasks-db"]
     found = ", ".join(f"{p} {pins[p]}" for p in wanted if p in pins)
     return (
-        f"django-arq (this tree) with arq {main[0]}, Django {main[1]}; peers: {found} (Django 6 for tasks-db)"
+        f"django-arq at {tree()}, with arq {main[0]}, Django {main[1]}; "
+        f"peers: {found} (Django 6.1 for django-tasks-db and ArqBackend)"
     )
 
 
@@ -324,7 +349,7 @@ def report(
         f"round, {args.rounds} interleaved round(s); medians over rounds.\n"
     )
     print("| system | sync enqueue µs/job | jobs/s, one worker drains N | worker CPU ms/job (net of idle) "
-          "| idle worker CPU ms/s | start latency ms median / p90 / p99 |")  # fmt: skip
+          "| idle worker CPU ms/s, Redis commands/s | start latency ms median / p90 / p99 |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for system in systems:
         runs = results[system.key]
@@ -341,7 +366,8 @@ def report(
             f"| {label} | {enqueue_text} | {statistics.median(r['jobs_s'] for r in runs):,.0f} "
             f"| {statistics.median(r['net_cpu_ms'] for r in runs):.2f} "
             f"({statistics.median(r['cpu_ms'] for r in runs):.2f} gross) "
-            f"| {statistics.median(r['idle_cpu_ms_s'] for r in runs):.1f} | {lat_text} |"
+            f"| {statistics.median(r['idle_cpu_ms_s'] for r in runs):.0f}, "
+            f"{statistics.median(r['idle_commands_s'] for r in runs):.1f} | {lat_text} |"
         )
     print("\nNot like for like:\n")
     for line in NOT_LIKE_FOR_LIKE:
