@@ -45,22 +45,32 @@ from .queues.arq_internals import (
     Function,
     WorkerCoroutine,
     end_burst,
-    give_back_job_slot,
+    in_progress_ms,
     is_aborting,
+    job_slot_freed,
+    jobs_running_now,
     make_function,
+    release_job_slots,
     repack_pool,
-    running_job,
     running_jobs,
+    start_claimed_job,
+    take_job_slots,
     timestamp_ms,
     with_coroutine,
 )
+from .queues.drivers import run_async
+from .queues.exceptions import ArqJobError
+from .queues.protocol import claim_jobs
 from .queues.serializers import SerializedError
+from .queues.wakeup import WakeUp
 from .schedules import ScheduleFirer
 
 __all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "ctx_problem", "worker_problems"]
 
 Coroutine = Callable[..., Awaitable[Any]]
 TIDY_INTERVAL = 1.0
+#: Seconds between two tidies of an idle worker's connections.
+IDLE_TIDY_INTERVAL = 60.0
 #: Seconds between polls while Redis is unreachable.
 REDIS_RETRY_DELAY = 1.0
 
@@ -229,6 +239,10 @@ class DjangoWorker(Worker):
         self._redis_down_since: float | None = None
         self._shut_down = False
         self._burst_horizon_ms = 0  # a burst also runs the retries of its jobs due before this
+        self._wakeup: WakeUp | None = None  # enqueues wake the idle worker (not in burst)
+        self._read = self._started = 0  # job ids read and jobs started by the current poll
+        self._left = False  # whether the current poll left due jobs for want of a free slot
+        self._jobs_tidied = -1  # jobs ended when the connections were last tidied
         kwargs.setdefault("handle_signals", threading.current_thread() is threading.main_thread())
         self.schedules: ScheduleFirer | None = None  # fires the alias's database schedules (not in burst)
         super().__init__(
@@ -293,19 +307,29 @@ class DjangoWorker(Worker):
         if not self.burst:
             self.schedules = ScheduleFirer(self.alias)
             self.schedules.start()
+            self._wakeup = WakeUp(ctx["redis"], self.queue_name)
+            self._wakeup.start()
         if self._user_startup is not None:
             await self._user_startup(ctx)
 
     async def _tidy_connections(self) -> None:
-        """Let the async ORM's thread drop obsolete connections every second, as between requests."""
+        """Let the async ORM's thread drop obsolete connections, as between requests: every second
+        after jobs ended, else every ``IDLE_TIDY_INTERVAL`` (an idle worker stays idle)."""
+        idle = 0.0
         while True:
             await asyncio.sleep(TIDY_INTERVAL)
-            await sync_to_async(close_old_connections)()
+            ended = self.jobs_complete + self.jobs_failed + self.jobs_retried
+            idle += TIDY_INTERVAL
+            if ended != self._jobs_tidied or idle >= IDLE_TIDY_INTERVAL:
+                self._jobs_tidied, idle = ended, 0.0
+                await sync_to_async(close_old_connections)()
 
     async def _shutdown(self, ctx: dict[str, Any]) -> None:
         self._shut_down = True
         if self._tidy is not None:
             self._tidy.cancel()
+        if self._wakeup is not None:
+            await self._wakeup.close()
         try:
             if self._user_shutdown is not None:
                 await self._user_shutdown(ctx)
@@ -351,6 +375,34 @@ class DjangoWorker(Worker):
         await asyncio.get_running_loop().create_task(isolated(), context=contextvars.Context())
 
     async def _poll_iteration(self) -> None:
+        """Poll until ``poll_delay`` has passed: at once again while reads come back full, else when
+        a job slot frees up for jobs waiting, or an enqueue wakes the worker; arq's own sleep between
+        two calls is then nil. In burst mode, or before the wake-up subscription, arq's single poll.
+        """
+        if self._wakeup is None:
+            await self._poll_once()
+            return
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.poll_delay_s
+        while True:
+            if not await job_slot_freed(self, end - loop.time()):
+                return  # every slot busy until the end of this poll
+            self._wakeup.clear()
+            self._read = self._started = 0
+            self._left = False
+            await self._poll_once()
+            if self._left or (self._read >= self.queue_read_limit and self._started):
+                continue  # due jobs left for want of a slot, or a full read: more are probably due
+            if not await self._wakeup.wait(end - loop.time()):
+                return
+
+    async def _cancel_aborted_jobs(self) -> None:
+        """arq's abort check, skipped while no job function runs: a queued job's abort is seen
+        when it starts."""
+        if jobs_running_now(self):
+            await super()._cancel_aborted_jobs()
+
+    async def _poll_once(self) -> None:
         """arq's poll, riding out a Redis outage: arq's worker would stop at the first failed command.
 
         A burst worker stops once nothing is running and no job is due, where arq waits for every
@@ -379,17 +431,29 @@ class DjangoWorker(Worker):
         return int(await self.pool.zcount(self.queue_name, "-inf", horizon))
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        """arq's start_jobs, one id at a time, so that a Redis failure does not leak a job slot."""
-        for job_id in job_ids:
-            running = running_job(self, job_id.decode())
+        """arq's start_jobs, claiming as many jobs as there are free slots in one script call
+        (arq makes four round trips per job); a Redis failure gives the slots back."""
+        self._read += len(job_ids)
+        pending = [i.decode() for i in job_ids]
+        while pending:
+            slots = await take_job_slots(self, len(pending))
+            if not slots:  # every slot busy: the rest wait for the next read, as in arq
+                self._left = True
+                return
+            batch, pending = pending[:slots], pending[slots:]
             try:
-                await super().start_jobs([job_id])
-            except (RedisError, OSError) as exc:
-                if not redis_down(exc):
-                    raise
-                if running_job(self, job_id.decode()) is running:  # slot taken, no task started: give it back
-                    give_back_job_slot(self)
+                claimed = await run_async(
+                    claim_jobs(self.queue_name, batch, in_progress_ms(self)), self.pool, self.queue_name
+                )
+            except BaseException as exc:
+                release_job_slots(self, slots)
+                if isinstance(exc, ArqJobError) and isinstance(exc.__cause__, RedisError | OSError):
+                    raise exc.__cause__ from None  # as the poll's outage handling expects it
                 raise
+            for job_id, score in claimed:
+                start_claimed_job(self, job_id, score)
+            self._started += len(claimed)
+            release_job_slots(self, slots - len(claimed))
 
     async def run_job(self, job_id: str, score: int) -> None:
         """arq's run_job; Redis failing around the job is logged here, not raised at a later poll."""

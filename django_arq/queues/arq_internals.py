@@ -26,11 +26,15 @@ The worker (``DjangoWorker`` and ``manage.py arq_worker``):
 - ``arq.cron.CronJob`` is a dataclass with a ``coroutine`` field; ``with_coroutine`` swaps the
   coroutine of a ``Function`` or ``CronJob`` (to run a sync function off-loop, and record it).
 - ``Worker`` methods that ``DjangoWorker`` overrides, with the parameters of ``OVERRIDDEN``:
-  ``run`` and ``async_run`` (a context of its own), ``_poll_iteration`` (Redis outages, the burst
-  exit), ``start_jobs`` (one id at a time), ``run_job``, ``finish_job`` and ``finish_failed_job``
-  (JobRecord updates), ``close`` (a context of its own; Redis down at shutdown).
+  ``run`` and ``async_run`` (a context of its own), ``_poll_iteration`` (polls woken by
+  enqueues, Redis outages, the burst exit), ``_cancel_aborted_jobs`` (skipped while no job runs),
+  ``start_jobs`` (jobs claimed by one script call per batch of free slots), ``run_job``,
+  ``finish_job`` and ``finish_failed_job`` (JobRecord updates), ``close`` (a context of its own;
+  Redis down at shutdown).
 - ``Worker`` attributes read or set (``ATTRIBUTES``): ``tasks`` (running jobs by id),
-  ``aborting_tasks``, ``job_counter`` and ``sem`` (a job slot, given back by
+  ``job_tasks`` (running job functions), ``in_progress_timeout_s`` (the lifetime arq gives an
+  in-progress key), ``queue_read_limit``, ``run_job(job_id, score)`` (started for each claimed
+  job), ``aborting_tasks``, ``job_counter`` and ``sem`` (a job slot, given back by
   ``_release_sem_dec_counter_on_complete()``), ``_pool`` and ``pool``, ``loop``, ``ctx``,
   ``queue_name``, ``burst``, ``job_timeout_s``; for the command's banner and ``--check``,
   ``functions``, ``cron_jobs``, ``max_jobs``, ``max_tries``, ``keep_result_s``, ``poll_delay_s``,
@@ -92,16 +96,22 @@ __all__ = [
     "give_back_job_slot",
     "health_check_key_suffix",
     "in_progress_key_prefix",
+    "in_progress_ms",
     "is_aborting",
     "job_key_prefix",
+    "job_slot_freed",
+    "jobs_running_now",
     "make_function",
     "ms_to_datetime",
+    "release_job_slots",
     "repack_pool",
     "result_key_prefix",
     "retry_key_prefix",
     "running_job",
     "running_jobs",
     "serialize_job",
+    "start_claimed_job",
+    "take_job_slots",
     "timestamp_ms",
     "to_ms",
     "to_unix_ms",
@@ -115,6 +125,7 @@ OVERRIDDEN: dict[str, tuple[str, ...]] = {
     "run": (),
     "async_run": (),
     "_poll_iteration": (),
+    "_cancel_aborted_jobs": (),
     "start_jobs": ("job_ids",),
     "run_job": ("job_id", "score"),
     "finish_job": (
@@ -132,6 +143,9 @@ OVERRIDDEN: dict[str, tuple[str, ...]] = {
 #: ``Worker`` attributes (set by its ``__init__``) that django-arq reads or sets.
 ATTRIBUTES = (
     "tasks",
+    "job_tasks",
+    "in_progress_timeout_s",
+    "queue_read_limit",
     "aborting_tasks",
     "job_counter",
     "sem",
@@ -196,6 +210,59 @@ def is_aborting(worker: Worker, job_id: str) -> bool:
 def give_back_job_slot(worker: Worker) -> None:
     """Return a job slot taken by ``start_jobs`` for a job that never started."""
     worker._release_sem_dec_counter_on_complete()
+
+
+async def take_job_slots(worker: Worker, wanted: int) -> int:
+    """Take the job slots free now, up to ``wanted``; how many (0 when every slot is busy).
+
+    arq's semaphore has one permit more than ``max_jobs``; ``job_counter`` counts the slots in use.
+    """
+    free = min(wanted, worker.max_jobs - worker.job_counter)
+    taken = 0
+    while taken < free and not worker.sem.locked():
+        await worker.sem.acquire()
+        taken += 1
+    return taken
+
+
+def release_job_slots(worker: Worker, count: int) -> None:
+    """Give back ``count`` slots taken by ``take_job_slots`` for jobs that were not started."""
+    for _ in range(count):
+        worker.sem.release()
+
+
+async def job_slot_freed(worker: Worker, timeout: float) -> bool:
+    """Wait at most ``timeout`` seconds for a job slot to be free; True if one is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while worker.job_counter >= worker.max_jobs:
+        remaining = deadline - loop.time()
+        running = [task for task in worker.tasks.values() if not task.done()]
+        if remaining <= 0:
+            return False
+        if running:
+            await asyncio.wait(running, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.sleep(0)  # the finished jobs' callbacks give their slots back
+    return True
+
+
+def start_claimed_job(worker: Worker, job_id: str, score: int) -> None:
+    """Run a job whose in-progress key this worker set, in a slot taken by ``take_job_slots``,
+    as arq's ``start_jobs`` does after its own claim."""
+    worker.job_counter += 1
+    task = worker.loop.create_task(worker.run_job(job_id, score))
+    task.add_done_callback(lambda _: worker._release_sem_dec_counter_on_complete())
+    worker.tasks[job_id] = task
+
+
+def in_progress_ms(worker: Worker) -> int:
+    """How long a claimed job's in-progress key lives, as arq sets it (milliseconds)."""
+    return int(worker.in_progress_timeout_s * 1000)
+
+
+def jobs_running_now(worker: Worker) -> bool:
+    """Whether a job function of ``worker`` is running (arq's abort check cancels only those)."""
+    return bool(worker.job_tasks)
 
 
 def end_burst(worker: Worker) -> None:

@@ -39,8 +39,9 @@ from .jobs import (
     unserializable,
 )
 from .serializers import Serializer
+from .wakeup import WAKE_PREFIX
 
-__all__ = ["Call", "Op", "RedisProtocol", "Script", "Sleep"]
+__all__ = ["Call", "Op", "RedisProtocol", "Script", "Sleep", "claim_jobs"]
 
 T = TypeVar("T")
 
@@ -80,10 +81,12 @@ Op = Generator[Call | Sleep, Any, T]
 # of another type than a sorted set: everything is checked before anything is written. It also
 # drops a stale entry for the id from arq's abort set, which would otherwise abort the new job
 # (arq issue #485). Keys are checked and members added CHUNK at a time (one command each,
-# within Lua's unpack limit); a single job takes a short path.
+# within Lua's unpack limit); a single job takes a short path. Each queue that got jobs is
+# announced on its wake channel (``wakeup``), so that idle django-arq workers start them at once.
 # KEYS: abort set, then per job: job key, result key, queue.  ARGV: per job: id, payload, ttl ms, score.
 # Returns {} when enqueued, the ids taken, or {0, key} for a key of the wrong type.
 ENQUEUE = Script(
+    f"local WAKE = '{WAKE_PREFIX}'\n"
     """
 local function wrong_type(key)
   local t = redis.call('TYPE', key).ok
@@ -96,6 +99,7 @@ if #KEYS == 4 then  -- one job, the usual enqueue: a command each costs less tha
   redis.call('PSETEX', KEYS[2], ARGV[3], ARGV[2])
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
   redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('PUBLISH', WAKE .. KEYS[4], '')
   return {}
 end
 local CHUNK = 500
@@ -135,6 +139,7 @@ for i = 2, #KEYS, 3 do
 end
 for queue, m in pairs(members) do
   if #m > 0 then redis.call('ZADD', queue, unpack(m)) end
+  redis.call('PUBLISH', WAKE .. queue, '')
 end
 return {}
 """
@@ -160,6 +165,26 @@ return 1
 )
 
 ABORT_FINISHED, ABORT_UNKNOWN = 0, -1
+
+# Claims due jobs for a worker, as arq's Worker.start_jobs does one job at a time with WATCH/MULTI:
+# a job is claimed (its in-progress key set) only if it is still in the queue, due, and not in
+# progress. KEYS: queue, then per job its in-progress key.  ARGV: now ms, in-progress ttl ms, ids.
+# Returns the claimed ids, each followed by its score.
+CLAIM = Script(
+    """
+local claimed = {}
+for i = 2, #KEYS do
+  local id = ARGV[i + 1]
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  if score and tonumber(score) <= tonumber(ARGV[1]) and redis.call('EXISTS', KEYS[i]) == 0 then
+    redis.call('PSETEX', KEYS[i], ARGV[2], '1')
+    claimed[#claimed + 1] = id
+    claimed[#claimed + 1] = score
+  end
+end
+return claimed
+"""
+)
 
 # Everything arq's Job.info() and Job.status() read, in one atomic call.
 # KEYS: job key, queue, in-progress key, result key.  ARGV: id.
@@ -396,3 +421,19 @@ class RedisProtocol:
                 )
             yield Sleep(min(delay, remaining))
             delay = min(delay * 2, 0.25)
+
+
+def claim_jobs(queue_name: str, job_ids: Sequence[str], in_progress_ms: int) -> Op[list[tuple[str, int]]]:
+    """Claim for a worker the due, not yet running jobs among ``job_ids``, in one round trip.
+
+    Returns (id, score) pairs of the jobs whose in-progress key this call set.
+    """
+    if not job_ids:
+        return []
+    keys = (queue_name, *(in_progress_key_prefix + i for i in job_ids))
+    reply = yield Call(((keys, (timestamp_ms(), in_progress_ms, *job_ids)),), script=CLAIM)
+    return [(_text(reply[i]), int(float(reply[i + 1]))) for i in range(0, len(reply), 2)]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
