@@ -112,12 +112,12 @@ async def drain(build: Any, jobs: int, prefill: Any) -> tuple[float, float]:
 
 
 async def throughput(jobs: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    import bench_jobs
     from arq import Worker, func
     from asgiref.sync import sync_to_async
     from django.conf import settings
     from django.test.utils import override_settings
 
-    import bench_jobs
     from django_arq import JobSpec, get_queue
     from django_arq.audit.on_commit import aflush_records
     from django_arq.models import JobRecord
@@ -223,7 +223,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--jobs", type=int, default=2000, help="no-op jobs drained per throughput run")
     parser.add_argument("--latency-jobs", type=int, default=200, help="jobs per latency run")
