@@ -76,7 +76,7 @@ def _job_callable(path: str, what: str) -> str | None:
 
 def _import_problems(worker: Mapping[str, Any]) -> list[str]:
     """Import every dotted path of WORKER; shapes that ``worker_problems`` refuses are skipped."""
-    from arq.cron import CronJob
+    from .queues.arq_internals import CronJob
 
     problems = []
     functions = worker.get("FUNCTIONS", [])

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 DEFAULT_ALIAS = "default"
-#: The arq job name of every Django task (``task_runner.run_task``); here, where modules that
+#: The arq job name of every Django task (``tasks.runner.run_task``); here, where modules that
 #: cannot import ``django.tasks`` (Django < 6, the admin) can read it too.
 RUN_TASK = "django_arq.tasks.run_task"
 TASKS_PACKAGE = "django_arq.tasks"

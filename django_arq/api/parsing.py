@@ -12,7 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from arq.constants import (
+from django.conf import settings
+from django.http import HttpRequest
+
+from ..conf import DEFAULT_ALIAS, allowed_tasks, queue_settings
+from ..queues.arq_internals import (
     abort_jobs_ss,
     health_check_key_suffix,
     in_progress_key_prefix,
@@ -20,10 +24,6 @@ from arq.constants import (
     result_key_prefix,
     retry_key_prefix,
 )
-from django.conf import settings
-from django.http import HttpRequest
-
-from ..conf import DEFAULT_ALIAS, allowed_tasks, queue_settings
 from ..queues.jobs import JobSpec, is_valid_job_id
 from .errors import ApiError
 

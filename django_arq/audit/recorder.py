@@ -28,11 +28,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-from arq.jobs import JobStatus, deserialize_result
+from arq.jobs import JobStatus
 from django.conf import settings
 from django.db import connections
 
 from ..models import ABORTED
+from ..queues.arq_internals import UNSERIALIZABLE_RESULT, deserialize_result
 from ..queues.jobs import is_abort_result
 from .inserts import upsert_records
 from .payloads import json_text
@@ -47,8 +48,7 @@ logger = logging.getLogger("django_arq.recorder")
 
 IN_PROGRESS, COMPLETE = JobStatus.in_progress.value, JobStatus.complete.value
 MAX_BACKOFF = 30.0
-#: What arq stores as the result, with success false, of a job whose result it could not serialize.
-UNSERIALIZABLE = "unable to serialize result"
+UNSERIALIZABLE = UNSERIALIZABLE_RESULT
 _UNSERIALIZABLE = UNSERIALIZABLE.encode()
 
 #: One job's write: its record's job id, status fields, and what to create it from (or None); the
@@ -124,7 +124,8 @@ class JobRecorder:
         self._running: dict[str, Creation] = {}  # job id -> creation values, while it runs
         self._outcomes: dict[str, tuple[bool, Any, str]] = {}  # job id -> (success, result, error)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-arq-recorder")
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # write now: a full batch, or closing
+        self._busy = asyncio.Event()  # something to write: the flush timer runs only while set
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
         self._stopping = False
@@ -139,6 +140,7 @@ class JobRecorder:
             self._pending[job_id] = Pending(status, create)
         else:
             pending.merge(status, create)
+        self._busy.set()
         if len(self._pending) >= self.batch_size:
             self._wake.set()
 
@@ -242,6 +244,9 @@ class JobRecorder:
 
     async def _run(self) -> None:
         while not self._stopping:
+            if not self._pending:  # an idle worker's recorder sleeps until there is something
+                self._busy.clear()
+                await self._busy.wait()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._delay())
             self._wake.clear()
@@ -333,6 +338,7 @@ class JobRecorder:
     async def close(self) -> None:
         """Stop the background task and write what is left (a few tries if the database is down)."""
         self._stopping = True
+        self._busy.set()
         self._wake.set()
         if self._task is not None:
             await self._task

@@ -1,7 +1,7 @@
 """JobRecord inserts batched by a background thread (``AUDIT: True``, outside transactions).
 
 Writing the records of an enqueue in the call would cost a database commit per call (an fsync on
-PostgreSQL, ~1-3 ms on SQLite's default journal), more than the enqueue itself. So the records
+PostgreSQL, a journal write on SQLite), more than the enqueue itself. So the records
 go to a per-process ``RecordWriter`` instead: a daemon thread inserts everything queued
 every ``interval`` seconds in one transaction, so many enqueues share one commit. Records then
 appear a few milliseconds after the enqueue returns; ``flush_records()`` waits for them, and the

@@ -14,7 +14,8 @@ Redis layout and payloads (the queues' protocol, the mock, the tasks backend, th
 - ``arq.jobs``: ``serialize_job``, ``deserialize_job``, ``deserialize_result``,
   ``DeserializationError``.
 - ``arq.utils``: ``timestamp_ms``, ``ms_to_datetime``, ``to_ms``, ``to_unix_ms``.
-- ``arq.worker.JobExecutionFailed``: what arq stores for a job it could not run.
+- ``arq.worker.JobExecutionFailed``: what arq stores for a job it could not run, and
+  ``UNSERIALIZABLE_RESULT``, the text it stores for a result it could not serialize.
 - The text of the health report ``Worker.record_health()`` writes to ``<queue>:health-check``
   (``"<Mon-DD HH:MM:SS> j_complete=.. j_failed=.. j_retried=.. j_ongoing=.. queued=.."``), read by
   ``queues/health.py``.
@@ -81,6 +82,7 @@ __all__ = [
     "ATTRIBUTES",
     "FUNCTION_FIELDS",
     "OVERRIDDEN",
+    "UNSERIALIZABLE_RESULT",
     "CronJob",
     "DeserializationError",
     "Function",
@@ -118,6 +120,8 @@ __all__ = [
     "with_coroutine",
 ]
 
+#: What arq stores as the result (with success false) of a job whose result it cannot serialize.
+UNSERIALIZABLE_RESULT = "unable to serialize result"
 #: The fields of arq's ``Function`` dataclass, in order.
 FUNCTION_FIELDS = ("name", "coroutine", "timeout_s", "keep_result_s", "keep_result_forever", "max_tries")
 #: ``Worker`` methods that ``DjangoWorker`` overrides, and their parameters after ``self``.

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from arq.connections import RedisSettings
-from arq.constants import default_queue_name as ARQ_DEFAULT_QUEUE_NAME
 from asgiref.sync import async_to_sync
 
+from .arq_internals import default_queue_name as ARQ_DEFAULT_QUEUE_NAME
 from .exceptions import JobNotFound
 from .jobs import JobMetadata, JobResult, JobSpec, JobStatus, QueueCounts, Seconds
 from .serializers import Serializer, get_serializer

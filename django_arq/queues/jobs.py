@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from arq.constants import (
+from arq.jobs import JobStatus
+
+from .arq_internals import (
     abort_jobs_ss,
     expires_extra_ms,
     health_check_key_suffix,
@@ -20,10 +22,9 @@ from arq.constants import (
     job_key_prefix,
     result_key_prefix,
     retry_key_prefix,
+    to_ms,
+    to_unix_ms,
 )
-from arq.jobs import JobStatus
-from arq.utils import to_ms, to_unix_ms
-
 from .exceptions import InvalidJob, JobNotQueued
 
 __all__ = [

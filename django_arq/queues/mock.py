@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq.jobs import JobStatus
-from arq.utils import ms_to_datetime, timestamp_ms
-from arq.worker import JobExecutionFailed, Retry
+from arq.worker import Retry
 from asgiref.sync import sync_to_async
 from django.db import connections
 from django.utils.module_loading import import_string
 
+from .arq_internals import JobExecutionFailed, ms_to_datetime, timestamp_ms
 from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .exceptions import JobNotFound, JobNotQueued, JobResultUnavailable
 from .jobs import (

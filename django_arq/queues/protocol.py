@@ -14,17 +14,22 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
-from arq.constants import (
+from arq.jobs import JobStatus
+
+from .arq_internals import (
+    DeserializationError,
     abort_jobs_ss,
+    deserialize_job,
+    deserialize_result,
     expires_extra_ms,
     health_check_key_suffix,
     in_progress_key_prefix,
     job_key_prefix,
+    ms_to_datetime,
     result_key_prefix,
+    serialize_job,
+    timestamp_ms,
 )
-from arq.jobs import DeserializationError, JobStatus, deserialize_job, deserialize_result, serialize_job
-from arq.utils import ms_to_datetime, timestamp_ms
-
 from .exceptions import ArqJobError, InvalidJob, JobNotFound, JobResultUnavailable
 from .jobs import (
     JobMetadata,

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from arq.cron import CronJob, cron
+from arq.cron import cron
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..conf import get_config, queue_settings
+from ..queues.arq_internals import CronJob
 
 __all__ = ["ConfiguredCronJob", "configured_cron_jobs"]
 
