@@ -110,8 +110,8 @@ NOT_LIKE_FOR_LIKE = [
     "Results: django-arq writes the result to Redis and batches its record updates; bare arq and rq "
     "keep results in Redis only; Celery (django-db) and django-tasks-db commit a row per result.",
     "Concurrency: arq and django-arq run up to 10 jobs at once in one process (max_jobs); rq, "
-    "Celery -P solo and django-tasks-db run one at a time. Both arq flavours read at most 100 job "
-    "ids per poll, so their jobs/s depend on poll_delay.",
+    "Celery -P solo and django-tasks-db run one at a time. Bare arq reads at most 100 job ids per "
+    "poll (queue_read_limit), so its jobs/s depend on poll_delay.",
     "Waiting for work: rq and Celery block on Redis and start a job at once; bare arq polls every "
     "poll_delay; django-tasks-db polls its table every second (db_worker's default --interval 1); "
     "django-arq does what this tree's worker does (the header names the commit).",
