@@ -88,7 +88,7 @@ class JobChangeList(ChangeList):
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[JobRecord]:
         qs: QuerySet[JobRecord] = super().get_queryset(request, exclude_parameters)
-        aborted = ExpressionWrapper(Q(error=ABORTED) | Q(abort_requested_at__isnull=False), BooleanField())
+        aborted = ExpressionWrapper(Q(error=ABORTED), BooleanField())  # as the worker recorded it
         task = Case(When(name=RUN_TASK, then=KT("args__0")), default=F("name"), output_field=CharField())
         return qs.defer("args", "kwargs", "result", "error").annotate(was_aborted=aborted, task_path=task)
 

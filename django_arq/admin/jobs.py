@@ -226,7 +226,7 @@ class JobRecordAdmin(admin.ModelAdmin):
             else:
                 aborted = getattr(obj, "was_aborted", None)  # annotated on the list, computed on a job's page
                 if aborted is None:
-                    aborted = obj.error == ABORTED or obj.abort_requested_at is not None
+                    aborted = obj.error == ABORTED  # set by the worker that aborted it
                 css = label = "aborted" if aborted else "failed"
         return format_html('<span class="arq-badge arq-{}">{}</span>', css, label)
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ..audit.lookup import FoundJob, find_job, wait_for_job
 from ..audit.payloads import job_json
+from ..audit.rows import storable_id
 from ..conf import DEFAULT_ALIAS
 from ..handler import get_queue
 from ..models import JobRecord
@@ -79,7 +80,7 @@ async def job_result(request: HttpRequest, caller: Caller, job_id: str) -> HttpR
 
 async def _note_abort_request(query: JobQuery, caller: Caller) -> None:
     """Name the caller on the job's record (the audit layer notes the time of the request)."""
-    await JobRecord.objects.filter(alias=query.alias, job_id=query.job_id).aupdate(
+    await JobRecord.objects.filter(alias=query.alias, job_id=storable_id(query.job_id)).aupdate(
         abort_requested_at=Coalesce("abort_requested_at", Value(timezone.now())),
         abort_requested_by=caller.label[:150],
     )

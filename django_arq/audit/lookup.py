@@ -22,6 +22,7 @@ from ..models import JobRecord
 from ..queues.base import ArqQueue
 from ..queues.exceptions import JobNotFound
 from ..queues.jobs import JobMetadata, JobResult, JobStatus
+from .rows import storable_id
 
 __all__ = ["FoundJob", "find_job", "record_job", "release_connections", "wait_for_job"]
 
@@ -75,7 +76,7 @@ release_connections = sync_to_async(_release)
 
 
 def _read_record(alias: str, job_id: str) -> FoundJob | None:
-    records = JobRecord.objects.filter(alias=alias, job_id=job_id)
+    records = JobRecord.objects.filter(alias=alias, job_id=storable_id(job_id))
     try:
         record = records.first()
     finally:
