@@ -201,18 +201,39 @@ class JobExited(SerializedError):
         return cls(f"{kind.__module__}.{kind.__qualname__}", str(exc))
 
 
-def _contained(fn: Coroutine) -> Coroutine:
-    """``fn``, a ``BaseException`` it raises (not a cancellation) turned into ``JobExited``."""
+def _contained(fn: Coroutine, target: Any = None) -> Coroutine:
+    """``fn``, a ``BaseException`` it raises (not a cancellation) turned into ``JobExited``, and a
+    call that does not fit ``target`` (the job function itself) explained."""
 
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return await fn(ctx, *args, **kwargs)
+        except TypeError as exc:
+            misfit = _misfit(target, exc, args, kwargs)
+            if misfit is None:
+                raise
+            raise misfit from exc
         except (Exception, asyncio.CancelledError):
             raise
         except BaseException as exc:
             raise JobExited.of(exc) from exc
 
     return run
+
+
+def _misfit(target: Any, exc: TypeError, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError | None:
+    """A clearer error when arq's call ``target(ctx, *args, **kwargs)`` does not fit its signature."""
+    try:
+        inspect.signature(target).bind(None, *args, **kwargs)
+    except TypeError as misfit:
+        return TypeError(
+            f"{exc} (arq calls a job function as f(ctx, *args, **kwargs): its first parameter receives "
+            f"the job's context dict, then come the job's {len(args)} argument(s) and keyword(s) "
+            f"{sorted(kwargs)}; {misfit})"
+        )
+    except ValueError:  # no signature to read
+        return None
+    return None  # the call fits: the TypeError came from inside the job
 
 
 class DjangoWorker(Worker):
@@ -260,7 +281,8 @@ class DjangoWorker(Worker):
 
     def _adapt(self, function: Any) -> Any:
         """The same arq Function or CronJob, its coroutine run off-loop if sync, contained, recorded."""
-        return with_coroutine(function, self._recorded(function.name, _contained(self._awaitable(function))))
+        contained = _contained(self._awaitable(function), function.coroutine)
+        return with_coroutine(function, self._recorded(function.name, contained))
 
     def _awaitable(self, function: Function | CronJob) -> Coroutine:
         fn = function.coroutine
