@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -159,3 +160,29 @@ def check_api_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             return []
         problem = f"ARQ_API_TOKENS has empty or non-string entries at positions {bad}"
     return [Error(problem, hint='e.g. ARQ_API_TOKENS = [os.environ["ARQ_API_TOKEN"]]', id="django_arq.E005")]
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _seconds(value: Any) -> bool:
+    return _count(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+#: The HTTP API's limits: setting, test of a valid value, what a valid value is.
+API_LIMITS = (
+    ("ARQ_API_MAX_BODY_SIZE", lambda v: _count(v) and v > 0, "a positive number of bytes"),
+    ("ARQ_API_MAX_WAIT", lambda v: _seconds(v) and v >= 0, "a finite number of seconds >= 0"),
+    ("ARQ_API_MAX_WAITERS", lambda v: _count(v) and v >= 0, "an int >= 0"),
+)
+
+
+@register(Tags.compatibility)
+def check_api_limits(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The HTTP API's limits (``API_LIMITS``) must be numbers in their ranges: ``E006``."""
+    return [
+        Error(f"{name} must be {what}, not {getattr(settings, name)!r}", id="django_arq.E006")
+        for name, valid, what in API_LIMITS
+        if hasattr(settings, name) and not valid(getattr(settings, name))
+    ]

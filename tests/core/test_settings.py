@@ -313,3 +313,28 @@ def test_importing_django_arq_needs_no_settings() -> None:
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "enqueue_on_commit" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ARQ_API_MAX_BODY_SIZE", 0), ("ARQ_API_MAX_BODY_SIZE", "1mb"), ("ARQ_API_MAX_BODY_SIZE", True),
+     ("ARQ_API_MAX_WAIT", -1), ("ARQ_API_MAX_WAIT", float("nan")), ("ARQ_API_MAX_WAIT", float("inf")),
+     ("ARQ_API_MAX_WAITERS", -1), ("ARQ_API_MAX_WAITERS", 2.5), ("ARQ_API_MAX_WAITERS", None)],
+)  # fmt: skip
+def test_e006_api_limits(settings: Any, name: str, value: Any) -> None:
+    setattr(settings, name, value)
+    assert arq_run_checks() == ["django_arq.E006"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ARQ_API_MAX_BODY_SIZE", 1),
+        ("ARQ_API_MAX_WAIT", 0),
+        ("ARQ_API_MAX_WAIT", 2.5),
+        ("ARQ_API_MAX_WAITERS", 0),
+    ],
+)
+def test_e006_accepts_limits_in_range(settings: Any, name: str, value: Any) -> None:
+    setattr(settings, name, value)
+    assert arq_run_checks() == []
