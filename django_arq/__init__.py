@@ -2,10 +2,11 @@
 
 from .audit.on_commit import aenqueue_on_commit, enqueue_on_commit
 from .audit.writer import flush_records
-from .handler import get_queue, queues
+from .handler import UnknownFunction, get_queue, queues
 from .queues import (
     ArqJobError,
     ArqQueue,
+    InvalidJob,
     JobMetadata,
     JobNotFound,
     JobNotQueued,
@@ -21,6 +22,7 @@ from .queues import (
 __all__ = [
     "ArqJobError",
     "ArqQueue",
+    "InvalidJob",
     "JobMetadata",
     "JobNotFound",
     "JobNotQueued",
@@ -31,6 +33,7 @@ __all__ = [
     "MockArqQueue",
     "RedisArqQueue",
     "RedisUnavailable",
+    "UnknownFunction",
     "aenqueue_on_commit",
     "enqueue_on_commit",
     "flush_records",

@@ -3,7 +3,14 @@
 from arq.jobs import JobStatus
 
 from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
-from .exceptions import ArqJobError, JobNotFound, JobNotQueued, JobResultUnavailable, RedisUnavailable
+from .exceptions import (
+    ArqJobError,
+    InvalidJob,
+    JobNotFound,
+    JobNotQueued,
+    JobResultUnavailable,
+    RedisUnavailable,
+)
 from .jobs import JobMetadata, JobResult, JobSpec
 from .mock import MockArqQueue
 from .redis import RedisArqQueue
@@ -12,6 +19,7 @@ __all__ = [
     "DEFAULT_ABORT_TIMEOUT",
     "ArqJobError",
     "ArqQueue",
+    "InvalidJob",
     "JobMetadata",
     "JobNotFound",
     "JobNotQueued",
