@@ -3,6 +3,7 @@ each limit (what bin/mutate found no test pinning)."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -193,9 +194,23 @@ def test_a_body_without_a_length_is_still_bounded(settings: Any) -> None:
     settings.ARQ_API_MAX_BODY_SIZE = 10
     chunked = body(b'{"a": "0123456789"}')
     chunked.META.pop("CONTENT_LENGTH", None)
-    assert refusal(read_json, chunked)[:2] == (413, "body_too_large")
+    chunked._stream = stream = io.BytesIO(b'{"a": "' + b"x" * 1000 + b'"}')
+    assert refusal(read_json, chunked) == (413, "body_too_large", "the request body is larger than 10 bytes")
+    assert stream.tell() == 11  # read no further than one byte past the limit
     unreadable = body(b'{"a": "0123456789"}', CONTENT_LENGTH="nonsense")  # Django then reads nothing
     assert refusal(read_json, unreadable) == (400, "invalid_json", "the body is not valid JSON: it is empty")
+
+
+def test_with_a_limit_of_zero_only_an_empty_body_gets_past_the_size_check(settings: Any) -> None:
+    settings.ARQ_API_MAX_BODY_SIZE = 0
+    empty = "the body is not valid JSON: it is empty"
+    for length in (None, "nonsense", "0"):
+        request = body(b"")
+        request.META.pop("CONTENT_LENGTH", None)
+        if length is not None:
+            request.META["CONTENT_LENGTH"] = length
+        assert refusal(read_json, request) == (400, "invalid_json", empty)
+    assert refusal(read_json, body(b"{}"))[:2] == (413, "body_too_large")
 
 
 def test_the_default_body_limit() -> None:
