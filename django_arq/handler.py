@@ -29,7 +29,7 @@ from django.utils.module_loading import import_string
 
 from .conf import DEFAULT_ALIAS, backend_problem, get_config, known_functions, queue_settings
 from .queues.base import ArqQueue, QueueConfig
-from .queues.jobs import JobMetadata, JobSpec
+from .queues.jobs import JobSpec
 
 __all__ = ["QueueHandler", "UnknownFunction", "get_queue", "queues"]
 
@@ -80,21 +80,6 @@ class FunctionGuard:
             self.warned.add(spec.name)
             logger.warning('%s; set UNKNOWN_FUNCTIONS to "error" or "ignore" to change this', message)
 
-    def install(self, queue: ArqQueue) -> None:
-        """Check every job ``queue`` enqueues: its two bulk methods are the path of every enqueue."""
-        send, send_sync = queue.enqueue_many, queue.enqueue_many_sync
-
-        async def enqueue_many(jobs: Sequence[JobSpec]) -> list[JobMetadata]:
-            self.check(jobs)
-            return await send(jobs)
-
-        def enqueue_many_sync(jobs: Sequence[JobSpec]) -> list[JobMetadata]:
-            self.check(jobs)
-            return send_sync(jobs)
-
-        queue.enqueue_many = enqueue_many  # type: ignore[method-assign]
-        queue.enqueue_many_sync = enqueue_many_sync  # type: ignore[method-assign]
-
 
 class QueueHandler:
     """Creates and caches the queue of each ``ARQ_QUEUES`` alias."""
@@ -127,7 +112,7 @@ class QueueHandler:
             queue = self.wrapper(queue, config)
         mode, known = known_functions(alias)
         if known is not None and mode != "ignore":
-            FunctionGuard(alias, mode, known).install(queue)
+            queue.backend.name_check = FunctionGuard(alias, mode, known).check
         return queue
 
     def __iter__(self) -> Any:

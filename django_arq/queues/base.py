@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -51,6 +51,9 @@ class ArqQueue(abc.ABC):
 
     #: True for backends whose jobs run in the calling process (the mock), not on arq workers.
     jobs_run_in_process: bool = False
+    #: Called with the jobs of every enqueue before anything is sent; may raise to refuse them
+    #: (the handler sets it to check names against the alias's ``WORKER["FUNCTIONS"]``).
+    name_check: Callable[[Sequence[JobSpec]], None] | None = None
 
     def __init__(
         self,
@@ -87,6 +90,11 @@ class ArqQueue(abc.ABC):
     def location(self) -> str:
         """Where the jobs are kept, for messages (a Redis URL with its password hidden)."""
         return "memory"
+
+    def _check_names(self, jobs: Sequence[JobSpec]) -> None:
+        """Backends call this first in ``enqueue_many`` and its twin."""
+        if self.name_check is not None:
+            self.name_check(jobs)
 
     def _abort_wait(self, timeout: float | None) -> float:
         return self.abort_timeout if timeout is None else timeout

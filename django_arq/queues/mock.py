@@ -120,6 +120,7 @@ class MockArqQueue(ArqQueue):
         return job
 
     def _enqueue(self, specs: Sequence[JobSpec]) -> list[JobMetadata]:
+        self._check_names(specs)
         now_ms = timestamp_ms()
         new: list[_Job] = []
         for spec, job_id in zip(specs, job_ids(specs), strict=True):

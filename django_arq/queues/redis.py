@@ -109,6 +109,7 @@ class RedisArqQueue(ArqQueue):
     # -- API ---------------------------------------------------------------------------------
 
     async def enqueue_many(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        self._check_names(jobs)
         return await self._run(self._protocol.enqueue(jobs))
 
     async def abort_job(
@@ -135,6 +136,7 @@ class RedisArqQueue(ArqQueue):
         self.close()
 
     def enqueue_many_sync(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
+        self._check_names(jobs)
         return self._run_sync(self._protocol.enqueue(jobs))
 
     def abort_job_sync(

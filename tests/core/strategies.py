@@ -55,7 +55,17 @@ def _nest(depth: int, leaf: Any) -> Any:
 
 #: Values both serializers keep exactly (the JSON one with its tags): datetimes, decimals, ...
 typed_scalars = st.one_of(
-    st.datetimes(timezones=st.one_of(st.none(), st.timezones())),
+    # The JSON serializer keeps a datetime's UTC offset, not its zone name, and an aware datetime in
+    # a zone's repeated hour never equals one with a fixed offset: offsets, not zones, round-trip.
+    st.datetimes(
+        timezones=st.one_of(
+            st.none(),
+            st.builds(
+                dt.timezone,
+                st.timedeltas(min_value=dt.timedelta(hours=-23), max_value=dt.timedelta(hours=23)),
+            ),
+        )
+    ),
     st.dates(),
     st.decimals(allow_nan=False),
     st.uuids(),
