@@ -100,7 +100,7 @@ def session_request(user: Any, method: str = "get") -> Any:
     return request
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # async: the users are created outside the test transaction
 async def test_session_users_in_words(django_user_model: Any) -> None:
     viewer = await django_user_model.objects.acreate(username="viewer")
     root = await django_user_model.objects.acreate(username="root", is_superuser=True, is_active=True)
