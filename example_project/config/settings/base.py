@@ -111,6 +111,7 @@ ARQ_QUEUES = {
                 "shop.jobs.send_order_confirmation",
                 "shop.jobs.import_price_list",
                 "shop.jobs.send_cart_reminder",
+                "shop.jobs.take_sales_snapshot",  # also fired by the demo's database schedule
             ],
             "CRON_JOBS": [
                 # Every 10 seconds, so that the demo shows it; a real shop would take one a day.
