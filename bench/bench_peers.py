@@ -118,7 +118,7 @@ NOT_LIKE_FOR_LIKE = [
     "Enqueue: bare arq has no sync API, its figure is async enqueue_job in one event loop; the others "
     "are sync calls (django_rq.enqueue, task.delay(), task.enqueue(), get_queue().enqueue_sync()). "
     "django_rq.enqueue() makes a new Redis client, so a new connection, per call (its documented use); "
-    "code that holds an rq Queue enqueues several times faster.",
+    "code that holds an rq Queue avoids that cost.",
     "Logging, each worker's default (to a file here): arq, django-arq, rq and django-tasks-db log a "
     "line or two per job, Celery only warnings.",
     "Versions: django-arq, bare arq, rq and Celery run on Python 3.11 / Django 5.2; django-tasks-db "
@@ -315,7 +315,7 @@ def tree() -> str:
     return head + (" plus uncommitted changes in django_arq/" if dirty.stdout.strip() else "")
 
 
-def versions() -> str:
+def versions(measured_tree: str) -> str:
     pins = {}
     for name in VENV_PYTHON:
         for line in (PEERS / f"requirements-{name}.txt").read_text().splitlines():
@@ -329,7 +329,7 @@ def versions() -> str:
     wanted = ["django-rq", "rq", "celery", "django-celery-results", "kombu", "django-tasks-db"]
     found = ", ".join(f"{p} {pins[p]}" for p in wanted if p in pins)
     return (
-        f"django-arq at {tree()}, with arq {main[0]}, Django {main[1]}; "
+        f"django-arq at {measured_tree}, with arq {main[0]}, Django {main[1]}; "
         f"peers: {found} (Django 6.1 for django-tasks-db and ArqBackend)"
     )
 
@@ -339,11 +339,12 @@ def report(
     results: dict[str, list[dict[str, Any]]],
     failures: dict[str, list[str]],
     args: argparse.Namespace,
+    measured_tree: str,
 ) -> None:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\n## Peer benchmark, {now}\n")
     print(f"Machine: {machine()}.  ")
-    print(f"{versions()}.  ")
+    print(f"{versions(measured_tree)}.  ")
     print(
         f"N = {args.jobs} no-op jobs per drain (scaled where noted), {args.latency_jobs} latency jobs per "
         f"round, {args.rounds} interleaved round(s); medians over rounds.\n"
@@ -406,6 +407,9 @@ def main() -> int:
     for name in sorted({s.venv for s in chosen if s.venv}):
         ensure_venv(name)
     LOGS.mkdir(parents=True, exist_ok=True)
+    for system in chosen:
+        (LOGS / f"{system.key}.log").unlink(missing_ok=True)
+    measured_tree = tree()  # at the start: the tree may change during a run
     sqlite_dir = Path(tempfile.mkdtemp(prefix="bench-peers-sqlite-"))
     redis = PrivateRedis()
     databases = sorted({db_name(s, sqlite_dir) for s in chosen if s.db == "postgres"})
@@ -458,7 +462,7 @@ def main() -> int:
             except Exception as exc:
                 print(f"# could not drop {name}: {exc}", file=sys.stderr)
         shutil.rmtree(sqlite_dir, ignore_errors=True)
-    report(chosen, results, failures, args)
+    report(chosen, results, failures, args, measured_tree)
     return 1 if any(failures.values()) else 0
 
 
