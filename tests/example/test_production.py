@@ -112,7 +112,12 @@ def test_production_settings_reach_redis(
 ) -> None:
     arq_queues = load_snippet(monkeypatch, request.getfixturevalue(server))
     with override_settings(ARQ_QUEUES=arq_queues):
-        errors = [m for m in run_checks() if m.id and m.id.startswith("django_arq") and m.is_serious()]
+        # E004 would import the example project's job functions, which this suite does not install
+        # (tests/example/test_project.py runs the project's own checks): every other check counts.
+        errors = [
+            m for m in run_checks()
+            if m.id and m.id.startswith("django_arq") and m.is_serious() and m.id != "django_arq.E004"
+        ]  # fmt: skip
         assert errors == []
         config = get_config()
         assert config.options["conn_retries"] == 5
