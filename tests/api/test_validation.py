@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from arq.jobs import deserialize_job
 from django.test import AsyncClient
 
 from django_arq import get_queue
@@ -43,14 +45,17 @@ BAD_BODIES = [
 async def test_bad_values_are_400_and_enqueue_nothing(
     auth: dict[str, str], redis_client: Any, body: dict[str, Any], code: str
 ) -> None:
-    jobs_before = len(list(redis_client.scan_iter("arq:job:*", count=1000)))
-    response = await post_json(AsyncClient(), URL, body, auth)
+    marker = uuid.uuid4().int  # this request's job, told apart from other processes' jobs
+    jobs_before = set(redis_client.scan_iter("arq:job:*", count=1000))
+    response = await post_json(AsyncClient(), URL, {**body, "args": [1, marker]}, auth)
     assert response.status_code == 400, response.content
     assert set(response.json()) == {"error", "detail"}
     assert response.json()["error"] == code
     assert await aflush_records()
     assert await JobRecord.objects.acount() == 0
-    assert len(list(redis_client.scan_iter("arq:job:*", count=1000))) == jobs_before
+    new = set(redis_client.scan_iter("arq:job:*", count=1000)) - jobs_before
+    payloads = [redis_client.get(key) for key in new]
+    assert not [p for p in payloads if p is not None and deserialize_job(p).args == (1, marker)]
 
 
 @pytest.mark.parametrize("job_id", ["abc%0A", "%2E", "%2E%2E", "a/b", "a%2Fb", "x%00"])
