@@ -49,15 +49,6 @@ def superuser() -> Client:
     return _client("root", superuser=True)
 
 
-@pytest.fixture
-def mock() -> MockArqQueue:
-    backend = get_queue("mock").backend
-    assert isinstance(backend, MockArqQueue)
-    with backend._lock:
-        backend._jobs.clear()
-    return backend
-
-
 def form(**values: object) -> dict[str, object]:
     data: dict[str, object] = {
         "name": "nightly", "enabled": "on", "alias": "mock", "function": "tests.jobs.add",

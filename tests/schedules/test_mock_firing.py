@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asgiref.sync import sync_to_async
 
-from django_arq import get_queue
 from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord, Schedule
 from django_arq.queues.mock import MockArqQueue
@@ -17,15 +16,6 @@ from django_arq.schedules import fire_due, refresh_next_run, run_now
 pytestmark = pytest.mark.django_db(transaction=True)
 
 T0 = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def mock() -> MockArqQueue:
-    backend = get_queue("mock").backend
-    assert isinstance(backend, MockArqQueue)
-    with backend._lock:
-        backend._jobs.clear()
-    return backend
 
 
 def make(name: str = "tick", **fields: object) -> Schedule:

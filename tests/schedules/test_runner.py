@@ -9,7 +9,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import OperationalError
 
-from django_arq import get_queue
 from django_arq.models import Schedule
 from django_arq.queues.mock import MockArqQueue
 from django_arq.schedules import runner
@@ -17,15 +16,6 @@ from django_arq.schedules.runner import ScheduleFirer
 from tests.helpers import async_wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def mock() -> MockArqQueue:
-    backend = get_queue("mock").backend
-    assert isinstance(backend, MockArqQueue)
-    with backend._lock:
-        backend._jobs.clear()
-    return backend
 
 
 async def test_the_firer_fires_due_slots_and_stops(mock: MockArqQueue) -> None:
