@@ -46,7 +46,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from harness import PrivateRedis, cpu_seconds
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -151,43 +152,6 @@ def ensure_venv(name: str) -> None:
     shutil.copyfile(requirements, stamp)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class PrivateRedis:
-    """A redis-server of this benchmark's own, on a free port, gone afterwards."""
-
-    def __init__(self) -> None:
-        import redis
-
-        self.dir = tempfile.mkdtemp(prefix="bench-peers-redis-")
-        self.port = free_port()
-        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        cmd += ["--appendonly", "no", "--dir", self.dir]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.client = redis.Redis(port=self.port)
-        for _ in range(200):
-            try:
-                self.client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("the private redis-server did not start")
-
-    def commands(self) -> int:
-        return int(self.client.info("stats")["total_commands_processed"])
-
-    def stop(self) -> None:
-        self.client.close()
-        self.proc.terminate()
-        self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def pg_execute(sql: str) -> None:
     import psycopg
 
@@ -199,12 +163,6 @@ def db_name(system: System, sqlite_dir: Path) -> str:
     if system.db == "sqlite":
         return str(sqlite_dir / f"{system.key}.sqlite3")
     return f"bench_peers_{system.venv or 'main'}".replace("-", "_")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and of its children that it waited for, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 # -- one system, one round -----------------------------------------------------------------------

@@ -21,15 +21,14 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from harness import PrivateRedis, cpu_seconds
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -38,51 +37,6 @@ sys.path[:0] = [str(BENCH), str(ROOT)]
 QUEUE = "bench:start"
 DJANGO, DJANGO_OFF = "django-arq, records on", "django-arq, AUDIT off"
 BARE, BARE_FAST = "bare arq (poll 0.5 s)", "bare arq (poll 0.05 s)"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class PrivateRedis:
-    """A redis-server of the benchmark's own, on a free port, gone afterwards."""
-
-    def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="bench-redis-")
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-             "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        import redis
-
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        self.client = client
-
-    def commands(self) -> int:
-        return int(self.client.info("stats")["total_commands_processed"])
-
-    def stop(self) -> None:
-        self.client.close()
-        self.proc.terminate()
-        self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- 1. throughput, in this process ------------------------------------------------------------
