@@ -50,6 +50,15 @@ class JobRecord(models.Model):
         related_name="retries",
         db_index=False,  # a partial index below: few records are retries
     )
+    #: The job's last progress report: ``{"done", "total", "message", "time"}`` (None: none).
+    progress = models.JSONField(_("progress"), null=True, blank=True)
+    #: The error of each failed try, oldest first: ``{"try", "error", "time", "lost"}``, kept short.
+    try_errors = models.JSONField(_("errors of earlier tries"), default=list, blank=True)
+    next_try_at = models.DateTimeField(_("next try at"), null=True, blank=True)
+    #: The id of the worker that runs (or last ran) the job.
+    worker_id = models.CharField(_("worker"), max_length=64, blank=True, default="")
+    #: The OpenTelemetry trace the job's enqueue and runs belong to (32 hex digits; empty: none).
+    trace_id = models.CharField(_("trace id"), max_length=32, blank=True, default="")
     created_at = models.DateTimeField(_("record created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("record updated"), auto_now=True)
 

@@ -30,6 +30,7 @@ from .exceptions import InvalidJob, JobNotQueued
 __all__ = [
     "MAX_DELAY",
     "JobMetadata",
+    "JobProgress",
     "JobResult",
     "JobSpec",
     "JobStatus",
@@ -86,6 +87,18 @@ def check_queue_name(name: object) -> str:
     return queue
 
 
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a running job said it is (``report_progress``): ``done`` of ``total``, and when."""
+
+    done: float
+    total: float | None
+    #: ``done / total`` clamped to 0..1; None when there is no total.
+    fraction: float | None
+    message: str | None
+    time: datetime
+
+
 @dataclass
 class JobMetadata:
     """What is known about a job before it finishes (the seed's ``JobMetadata``)."""
@@ -97,6 +110,8 @@ class JobMetadata:
     enqueue_time: datetime
     status: JobStatus
     queue_name: str
+    #: The job's last progress report; None when it never reported any.
+    progress: JobProgress | None = field(default=None, kw_only=True)
 
 
 @dataclass

@@ -29,7 +29,17 @@ async def test_enqueue_returns_metadata_and_writes_redis_and_record(
     response = await post_json(AsyncClient(), URL, body, auth)
     assert response.status_code == 201, response.content
     data = response.json()
-    assert set(data) == {"id", "name", "args", "kwargs", "enqueue_time", "status", "queue_name", "alias"}
+    assert set(data) == {
+        "id",
+        "name",
+        "args",
+        "kwargs",
+        "enqueue_time",
+        "status",
+        "queue_name",
+        "alias",
+        "progress",
+    }
     assert data["name"] == "tests.jobs.add"
     assert data["args"] == [2, 3]
     assert data["kwargs"] == {}

@@ -51,6 +51,9 @@ def test_the_c_encoder_is_used_where_it_works() -> None:
 GIVEN_ON_INSERT = {"job_id", "alias", "name", "args", "kwargs", "enqueue_time", "queue_name", "status"}
 WORKER_UPDATES = set(STATUS_FIELDS)
 SET_ELSEWHERE = {"id", "abort_requested_at", "abort_requested_by", "retry_of", "created_at", "updated_at"}
+#: Fields of migration 0004, until the features that write them (progress, retries, worker
+#: heartbeats, traces) move each to the set above that writes it.
+NOT_YET_WRITTEN = {"progress", "try_errors", "next_try_at", "worker_id", "trace_id"}
 #: Field classes the hand-made INSERT, COPY and staged UPDATE know how to write.
 WRITABLE = (
     models.BigAutoField,
@@ -66,7 +69,9 @@ WRITABLE = (
 
 def test_every_field_is_handled() -> None:
     fields = {field.name for field in JobRecord._meta.concrete_fields}
-    assert fields == GIVEN_ON_INSERT | WORKER_UPDATES | SET_ELSEWHERE, "classify the new field here"
+    assert fields == GIVEN_ON_INSERT | WORKER_UPDATES | SET_ELSEWHERE | NOT_YET_WRITTEN, (
+        "classify the new field here"
+    )
     unknown = [f.name for f in JobRecord._meta.concrete_fields if not isinstance(f, WRITABLE)]
     assert unknown == [], "teach inserts.py and updates.py to write these fields"
 
