@@ -3,7 +3,8 @@
 For each alias and queue: queued, deferred and in-progress jobs (read from arq's keys in two
 round trips per alias, never with ``KEYS``), worker health (arq's ``<queue>:health-check``
 key and its time to live), and the last hour's finished jobs per minute (one aggregate query
-over the indexed ``finish_time``), drawn as an inline SVG built here, on the server.
+over the indexed ``finish_time``), drawn as an inline SVG built here, on the server; and the
+newest running jobs with their progress (one query over the indexed ``status``, from records).
 """
 
 from __future__ import annotations
@@ -24,8 +25,19 @@ from ..handler import get_queue, queues
 from ..models import JobRecord
 from ..queues.exceptions import ArqJobError
 from ..queues.health import WorkerHealth, read_health
+from ..queues.jobs import JobStatus
+from .changelist import task_path
+from .progress import running_progress
 
-__all__ = ["MINUTES", "QUEUES_DISCOVERED", "QueueStats", "collect", "throughput_svg"]
+__all__ = [
+    "MINUTES",
+    "QUEUES_DISCOVERED",
+    "RUNNING_SHOWN",
+    "QueueStats",
+    "RunningJob",
+    "collect",
+    "throughput_svg",
+]
 
 #: Minutes shown by the throughput picture.
 MINUTES = 60
@@ -34,6 +46,19 @@ MINUTES = 60
 QUEUE_DISCOVERY = dt.timedelta(days=1)
 #: At most this many queues found in records (besides the configured ones) are shown.
 QUEUES_DISCOVERED = 20
+#: Running jobs listed per queue, the most recently enqueued first.
+RUNNING_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    """A running job as the dashboard lists it: its record's key, task, start and progress bar."""
+
+    pk: int
+    job_id: str
+    task: str
+    start_time: dt.datetime | None
+    progress: SafeString | str
 
 
 @dataclass
@@ -54,6 +79,7 @@ class QueueStats:
     succeeded: list[int] = field(default_factory=lambda: [0] * MINUTES)
     failed: list[int] = field(default_factory=lambda: [0] * MINUTES)
     start: dt.datetime | None = None  # the first minute of the picture
+    running: list[RunningJob] = field(default_factory=list)  # newest first, at most RUNNING_SHOWN
 
     @property
     def failures_last_hour(self) -> int:
@@ -114,6 +140,25 @@ def _live_counts(alias: str, stats: list[QueueStats]) -> None:
         s.health_interval = interval
         if queue.jobs_run_in_process:
             s.note = "in-memory backend: jobs run in-process, no worker reports"
+
+
+# -- running jobs from records -----------------------------------------------------------------
+
+
+def _running(stats: dict[tuple[str, str], QueueStats], aliases: list[str]) -> None:
+    """Fill each shown queue's newest running jobs, with their progress, from one query."""
+    records = (
+        JobRecord.objects.filter(status=JobStatus.in_progress.value, alias__in=aliases)
+        .only("pk", "job_id", "name", "args", "alias", "queue_name", "status", "start_time", "progress")
+        .order_by("-enqueue_time", "-id")[: RUNNING_SHOWN * max(len(stats), 1)]
+    )
+    for record in records:
+        s = stats.get((record.alias, record.queue_name))
+        if s is not None and len(s.running) < RUNNING_SHOWN:
+            job = RunningJob(
+                record.pk, record.job_id, task_path(record), record.start_time, running_progress(record)
+            )
+            s.running.append(job)
 
 
 # -- throughput from records -------------------------------------------------------------------
@@ -185,6 +230,7 @@ def collect(now: dt.datetime | None = None) -> list[QueueStats]:
         index = int((minute - start).total_seconds() // 60)
         if 0 <= index < MINUTES:
             (s.succeeded if success else s.failed)[index] += n
+    _running(stats, aliases)
     for alias in aliases:
         _live_counts(alias, [s for s in stats.values() if s.alias == alias])
     return sorted(

@@ -30,6 +30,7 @@ from ..models import ABORTED, JobRecord
 from . import actions, dashboard
 from .actions import Outcome, Report
 from .changelist import CappedPaginator, DistinctValuesFilter, JobChangeList, task_path
+from .progress import progress_bar, record_progress, running_progress
 from .schedules import schedule_link
 from .tracebacks import render_traceback
 
@@ -114,7 +115,7 @@ class JobRecordAdmin(admin.ModelAdmin):
     list_display = (
         "short_job_id",
         "task_display",
-        "status_badge",
+        "status_column",
         "queue_display",
         "enqueued",
         "finished",
@@ -142,7 +143,17 @@ class JobRecordAdmin(admin.ModelAdmin):
     fieldsets = (
         (
             None,
-            {"fields": ("job_id", "task_detail", "status_badge", "queue_name", "alias", "job_try")},
+            {
+                "fields": (
+                    "job_id",
+                    "task_detail",
+                    "status_badge",
+                    "progress_display",
+                    "queue_name",
+                    "alias",
+                    "job_try",
+                )
+            },
         ),
         (_("Times"), {"fields": ("enqueued", "started", "finished", "duration_display")}),
         (
@@ -171,6 +182,8 @@ class JobRecordAdmin(admin.ModelAdmin):
         "record_updated",
         "task_display",
         "status_badge",
+        "status_column",
+        "progress_display",
         "enqueued",
         "started",
         "finished",
@@ -229,6 +242,24 @@ class JobRecordAdmin(admin.ModelAdmin):
                     aborted = obj.error == ABORTED  # set by the worker that aborted it
                 css = label = "aborted" if aborted else "failed"
         return format_html('<span class="arq-badge arq-{}">{}</span>', css, label)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_column(self, obj: JobRecord) -> SafeString:
+        """The job list's status: the badge, and under it the progress bar of a running job."""
+        return format_html("{}{}", self.status_badge(obj), running_progress(obj))
+
+    @admin.display(description=_("progress"))
+    def progress_display(self, obj: JobRecord) -> SafeString | str:
+        """A job's page: its last progress report in full, and when it was made; "-" if none."""
+        progress = record_progress(obj)
+        if progress is None:
+            return "-"
+        return format_html(
+            '{}<div class="arq-quiet">{} {}</div>',
+            progress_bar(progress, css="arq-progress arq-progress-wide"),
+            _("reported at"),
+            show_time(progress.time),
+        )
 
     @admin.display(description=_("task"), ordering="name")
     def task_display(self, obj: JobRecord) -> SafeString:

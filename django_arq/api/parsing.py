@@ -10,6 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -210,22 +211,47 @@ def parse_enqueue(data: dict[str, Any]) -> EnqueueRequest:
     return EnqueueRequest(alias, spec)
 
 
+#: The longest ``?progress=`` accepted: an ISO 8601 time with microseconds and an offset fits well.
+PROGRESS_MAX_LENGTH = 64
+
+
+def _progress_seen(value: str) -> datetime | None:
+    """``?progress=``: the ``progress.time`` a caller last saw (empty: it saw no progress yet)."""
+    if not value:
+        return None
+    if len(value) > PROGRESS_MAX_LENGTH:
+        raise _invalid("progress", f"must be at most {PROGRESS_MAX_LENGTH} characters long")
+    try:
+        seen = datetime.fromisoformat(value)
+    except ValueError:
+        raise _invalid("progress", "must be the progress.time last seen (ISO 8601), or empty") from None
+    if seen.tzinfo is None:
+        raise _invalid("progress", "must be a time with its UTC offset, as progress.time gives it")
+    return seen
+
+
 @dataclass(frozen=True)
 class JobQuery:
-    """Where to find a job (``?alias=&queue=``) and how long to wait for it (``?wait=`` / ``?timeout=``)."""
+    """Where to find a job (``?alias=&queue=``) and how long to wait for it (``?wait=`` / ``?timeout=``).
+
+    With ``?progress=``, a wait also ends once the job's progress is not the one last seen.
+    """
 
     job_id: str
     alias: str
     queue_name: str | None
     wait: float
     timeout: float | None
+    watch_progress: bool = False
+    #: The ``progress.time`` the caller last saw; None: no progress yet.
+    progress_seen: datetime | None = None
 
 
 def parse_job_query(request: HttpRequest, job_id: str) -> JobQuery:
     """Validate the job id of the URL and its query string."""
     query = request.GET
     _job_id(job_id)
-    unknown = sorted(set(query) - {"alias", "queue", "wait", "timeout"})
+    unknown = sorted(set(query) - {"alias", "queue", "wait", "timeout", "progress"})
     if unknown:
         raise ApiError(400, "unknown_field", f"unknown query parameters {unknown}")
     timeout = query.get("timeout")
@@ -235,4 +261,6 @@ def parse_job_query(request: HttpRequest, job_id: str) -> JobQuery:
         queue_name=_queue(_name("queue", query.get("queue") or None)),
         wait=_seconds("wait", query.get("wait", 0), max_wait()),
         timeout=None if timeout is None else _seconds("timeout", timeout, max_wait()),
+        watch_progress="progress" in query,
+        progress_seen=_progress_seen(query.get("progress", "")),
     )

@@ -6,6 +6,7 @@ Mount with ``path("arq/", include("django_arq.urls"))``. Authentication and erro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.db.models import Value
@@ -39,14 +40,30 @@ def _found_json(query: JobQuery, found: FoundJob) -> dict[str, object]:
     return job_json(found.job, alias=query.alias, source=found.source)
 
 
+def _progress_moved(query: JobQuery) -> Callable[[FoundJob], bool] | None:
+    """With ``?progress=``: true of a job whose progress is not the one the caller last saw."""
+    if not query.watch_progress:
+        return None
+
+    def moved(found: FoundJob) -> bool:
+        progress = found.job.progress
+        return (progress.time if progress else None) != query.progress_seen
+
+    return moved
+
+
 async def _read_or_wait(query: JobQuery) -> FoundJob:
-    """The job now, or once finished within ``?wait=`` seconds (429 when too many wait already)."""
+    """The job now, or once finished (or its progress moved, if asked) within ``?wait=`` seconds.
+
+    429 when too many requests wait already.
+    """
     found = await find_job(query.alias, query.job_id, query.queue_name)
-    if found.finished or query.wait <= 0:
+    moved = _progress_moved(query)
+    if found.finished or query.wait <= 0 or (moved is not None and moved(found)):
         return found
     with waiting():
         return await wait_for_job(
-            query.alias, query.job_id, query.queue_name, timeout=query.wait, first=found
+            query.alias, query.job_id, query.queue_name, timeout=query.wait, first=found, until=moved
         )
 
 
@@ -62,7 +79,7 @@ async def enqueue(request: HttpRequest, caller: Caller) -> HttpResponse:
 
 @endpoint(method="GET", permission=VIEW)
 async def job_detail(request: HttpRequest, caller: Caller, job_id: str) -> HttpResponse:
-    """``GET jobs/<id>/[?wait=S]``: metadata, with the result fields once finished."""
+    """``GET jobs/<id>/[?wait=S[&progress=T]]``: metadata, with the result fields once finished."""
     query = parse_job_query(request, job_id)
     found = await _read_or_wait(query)
     return JsonResponse(_found_json(query, found))
@@ -72,6 +89,8 @@ async def job_detail(request: HttpRequest, caller: Caller, job_id: str) -> HttpR
 async def job_result(request: HttpRequest, caller: Caller, job_id: str) -> HttpResponse:
     """``GET jobs/<id>/result/[?wait=S]``: the finished job; 409 while it has no result."""
     query = parse_job_query(request, job_id)
+    if query.watch_progress:  # a result does not move with progress: only the job's state does
+        raise ApiError(400, "unknown_field", "unknown query parameters ['progress'] (see GET jobs/<id>/)")
     found = await _read_or_wait(query)
     if not found.finished:
         raise ApiError(409, "result_not_ready", f"job {job_id!r} is {found.job.status.value}; no result yet")

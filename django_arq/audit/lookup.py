@@ -22,6 +22,7 @@ from ..models import JobRecord
 from ..queues.base import ArqQueue
 from ..queues.exceptions import JobNotFound
 from ..queues.jobs import JobMetadata, JobResult, JobStatus
+from ..queues.progress import progress_from_json
 from .rows import storable_id
 
 __all__ = ["FoundJob", "find_job", "record_job", "release_connections", "wait_for_job"]
@@ -52,6 +53,7 @@ def record_job(record: JobRecord) -> JobMetadata:
         enqueue_time=record.enqueue_time,
         status=JobStatus(record.status),
         queue_name=record.queue_name,
+        progress=progress_from_json(record.progress),
     )
     if record.finish_time is None or record.success is None:
         return metadata
@@ -110,11 +112,13 @@ async def wait_for_job(
     timeout: float | None,
     on_poll: Callable[[FoundJob], None] | None = None,
     first: FoundJob | None = None,
+    until: Callable[[FoundJob], bool] | None = None,
 ) -> FoundJob:
     """Poll until the job finishes or ``timeout`` seconds pass (None: no limit); the last state seen.
 
     ``timeout=0`` reads once. ``on_poll`` is called with every state read (for live status);
-    ``first`` is a state the caller has just read, used in place of the first read.
+    ``first`` is a state the caller has just read, used in place of the first read; ``until``
+    ends the wait early, on the first state it is true of (its progress moved, say).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     queue = get_queue(alias)
@@ -126,7 +130,7 @@ async def wait_for_job(
     while True:
         if on_poll is not None:
             on_poll(found)
-        if found.finished:
+        if found.finished or (until is not None and until(found)):
             return found
         remaining = MAX_POLL_INTERVAL if deadline is None else deadline - time.monotonic()
         if remaining <= 0:

@@ -8,7 +8,7 @@ and storable by every database: a NUL character or a lone surrogate in a string 
 ``jsonb`` refuses both) is written as U+FFFD, the replacement character; a surrogate pair written
 as two code points becomes the character it encodes, as JSON reads it.
 ``job_json`` is the JSON form of a job, shared by the HTTP API and the commands' ``--json``
-output: the dataclass field names as keys, times in ISO 8601.
+output: the dataclass field names as keys, times in ISO 8601, ``progress`` in its JSON form.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from ..queues.jobs import JobMetadata
+from ..queues.jobs import JobMetadata, JobProgress
+from ..queues.progress import progress_to_json
 from ..queues.serializers import SerializedError
 
 __all__ = ["JsonText", "job_json", "json_text", "jsonable", "storable_json"]
@@ -177,6 +178,8 @@ def job_json(job: JobMetadata, **extra: Any) -> dict[str, Any]:
     data = {}
     for field in dataclasses.fields(job):
         value = getattr(job, field.name)
+        if isinstance(value, JobProgress):
+            value = progress_to_json(value)
         data[field.name] = value.value if isinstance(value, Enum) else jsonable(value)
     data.update(extra)
     return data

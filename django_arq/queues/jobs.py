@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -97,6 +98,26 @@ class JobProgress:
     fraction: float | None
     message: str | None
     time: datetime
+
+    @property
+    def percent(self) -> str | None:
+        """``fraction`` as a whole percentage, ``"40%"``; None without a total."""
+        if self.fraction is None:
+            return None
+        clamped = min(max(self.fraction, 0.0), 1.0)  # also for a report read from a record edited by hand
+        return f"{math.floor(clamped * 100)}%"  # 99.6% done is not shown as 100%
+
+    def summary(self) -> str:
+        """One line: ``"40/100 (40%) rows 400/1000"``, or ``"40 rows"`` without a total."""
+        text = _count(self.done) if self.total is None else f"{_count(self.done)}/{_count(self.total)}"
+        if self.percent is not None:
+            text += f" ({self.percent})"
+        return f"{text} {self.message}" if self.message else text
+
+
+def _count(number: float) -> str:
+    """A count as written by a person: ``400``, not ``400.0``; ``2.5`` as it is."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 @dataclass
