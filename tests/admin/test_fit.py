@@ -59,8 +59,8 @@ def test_list_shows_short_ids_with_the_full_id_in_a_title(
     assert f"<code>{short.job_id}</code>" in html  # short enough to show whole
     assert '<span title="alias: emails">q-long</span>' in html
     header = re.findall(r'<th scope="col" class="[^"]*column-([a-z_]+)', html)
-    assert header == ["short_job_id", "task_display", "status_column", "queue_display", "enqueued", "finished",
-                      "duration_display"]  # fmt: skip
+    assert header == ["short_job_id", "task_display", "status_column", "queue_display", "enqueued",
+                      "finished", "duration_display"]  # fmt: skip
     assert superuser_client.get(CHANGELIST, {"q": record.job_id}).context["cl"].result_list[0] == record
 
 

@@ -92,7 +92,7 @@ def test_a_jobs_page_shows_its_progress_in_full(
     assert '<progress max="1" value="0.2500"' in field
     assert "2.5/10 (25%) half &lt;b&gt;way&lt;/b&gt;" in field
     assert re.search(
-        r"reported at\s*<span class=\"arq-nowrap\">2026-03-04</span> <span class=\"arq-nowrap\">05:06:07</span>",
+        r'reported at\s*<span class="arq-nowrap">2026-03-04</span> <span class="arq-nowrap">05:06:07</span>',
         field,
     )
     never = make_record(status="queued")
@@ -129,8 +129,10 @@ def test_the_dashboard_lists_running_jobs_with_their_progress(
 ) -> None:
     queue = "arq:queue"  # the default alias's queue: always on the dashboard
     for i in range(RUNNING_SHOWN + 2):
-        make_record(job_id=f"run-{i:02d}", queue_name=queue, status="in_progress",
-                    enqueue_time=timezone.now() + dt.timedelta(seconds=i), progress=report(i, 20, f"part {i}"))  # fmt: skip
+        later = timezone.now() + dt.timedelta(seconds=i)
+        progress = report(i, 20, f"part {i}")
+        make_record(job_id=f"run-{i:02d}", queue_name=queue, status="in_progress", enqueue_time=later,
+                    progress=progress)  # fmt: skip
     make_record(
         job_id="quiet",
         queue_name=queue,
