@@ -1,9 +1,9 @@
 """Shared parts of the commands (``arq_enqueue``, ``arq_job``, ``arq_result``, ``arq_abort``,
 ``arq_prune``, ``arq_reconcile``).
 
-Argument types, common options, output of a job as text or JSON, a live status line while
-waiting, and the translation of bad arguments and expected errors into a one-line message and
-an exit status:
+Argument types, common options, output of a job as text or JSON, a live status line (with the
+job's progress) while waiting, and the translation of bad arguments and expected errors into a
+one-line message and an exit status:
 
 ====  ===========================================================
 0     success
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from argparse import ArgumentParser, ArgumentTypeError
 from datetime import timedelta
@@ -32,7 +33,14 @@ from django.utils import timezone
 from ..audit.lookup import FoundJob, wait_for_job
 from ..audit.payloads import job_json
 from ..queues.exceptions import ArqJobError, InvalidJob, JobNotFound, RedisUnavailable
-from ..queues.jobs import MAX_DELAY, JobResult, check_delay, is_abort_result, is_valid_job_id
+from ..queues.jobs import (
+    MAX_DELAY,
+    JobProgress,
+    JobResult,
+    check_delay,
+    is_abort_result,
+    is_valid_job_id,
+)
 
 __all__ = [
     "EXIT_FAILED",
@@ -43,6 +51,8 @@ __all__ = [
     "ArqCommand",
     "JobCommand",
     "StatusLine",
+    "one_line",
+    "progress_bar",
 ]
 
 EXIT_FAILED = 1
@@ -153,8 +163,28 @@ class ArqCommand(BaseCommand):
             raise CommandError("interrupted", returncode=130) from None
 
 
+#: Characters of the progress bar drawn on a terminal.
+BAR_WIDTH = 20
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to print on one line: control characters (escapes, CR, LF) become spaces."""
+    return printable(_CONTROL.sub(" ", text))
+
+
+def progress_bar(progress: JobProgress) -> str:
+    """``[########------------] 40/100 (40%) message``; without a total, the count and message only."""
+    summary = one_line(progress.summary())
+    if progress.fraction is None:
+        return summary
+    filled = round(min(max(progress.fraction, 0.0), 1.0) * BAR_WIDTH)
+    return f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {summary}"
+
+
 class StatusLine:
-    """Live status while waiting: one line rewritten in place on a TTY, a line per change otherwise."""
+    """Live status while waiting: on a TTY one line redrawn in place (status, progress bar, time),
+    otherwise a line per change (``status: in_progress``, ``progress 40/100 (40%) rows``)."""
 
     def __init__(self, stream: OutputWrapper, job_id: str) -> None:
         self.stream = stream
@@ -162,18 +192,29 @@ class StatusLine:
         self.tty = stream.isatty()
         self.started = time.monotonic()
         self.last: str | None = None
+        self.last_progress: JobProgress | None = None
 
     def __call__(self, found: FoundJob) -> None:
         status = found.job.status.value
+        progress = found.job.progress
         if self.tty:
             elapsed = time.monotonic() - self.started
-            self.stream.write(
-                f"\r\x1b[Kjob {self.job_id}: {status.replace('_', ' ')} ({elapsed:.1f}s)", ending=""
-            )
+            text = f"job {self.job_id}: {status.replace('_', ' ')}"
+            if progress is not None and not found.finished:
+                text += f" {progress_bar(progress)}"
+            text = f"{text} ({elapsed:.1f}s)"
+            width = shutil.get_terminal_size().columns - 1  # a line that wraps cannot be redrawn
+            if len(text) > width:
+                text = text[: max(width - 1, 0)] + "…"
+            self.stream.write(f"\r\x1b[K{text}", ending="")
             self.stream.flush()
-        elif status != self.last:
-            self.stream.write(f"status: {status}")
+        else:
+            if status != self.last:
+                self.stream.write(f"status: {status}")
+            if progress is not None and progress != self.last_progress:
+                self.stream.write(f"progress {one_line(progress.summary())}")
         self.last = status
+        self.last_progress = progress
 
     def close(self) -> None:
         if self.tty and self.last is not None:
@@ -239,8 +280,12 @@ class JobCommand(ArqCommand):
             self.stdout.write(dumps(data))
             return
         width = max(map(len, data)) + 1
+        progress = found.job.progress
         for key, value in data.items():
-            text = printable(value) if isinstance(value, str) else dumps(value)
+            if key == "progress" and progress is not None:
+                text = f"{one_line(progress.summary())} (reported at {progress.time.isoformat()})"
+            else:
+                text = printable(value) if isinstance(value, str) else dumps(value)
             self.stdout.write(f"{key + ':':<{width}} {text}")
 
 
