@@ -221,6 +221,8 @@ def _progress_seen(value: str) -> datetime | None:
         return None
     if len(value) > PROGRESS_MAX_LENGTH:
         raise _invalid("progress", f"must be at most {PROGRESS_MAX_LENGTH} characters long")
+    if not _PRINTABLE.fullmatch(value):
+        raise _invalid("progress", "must not contain control characters or lone surrogates")
     try:
         seen = datetime.fromisoformat(value)
     except ValueError:
