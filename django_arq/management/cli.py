@@ -199,14 +199,12 @@ class StatusLine:
         progress = found.job.progress
         if self.tty:
             elapsed = time.monotonic() - self.started
-            text = f"job {self.job_id}: {status.replace('_', ' ')}"
-            if progress is not None and not found.finished:
-                text += f" {progress_bar(progress)}"
-            text = f"{text} ({elapsed:.1f}s)"
-            width = shutil.get_terminal_size().columns - 1  # a line that wraps cannot be redrawn
-            if len(text) > width:
-                text = text[: max(width - 1, 0)] + "…"
-            self.stream.write(f"\r\x1b[K{text}", ending="")
+            head, tail = f"job {self.job_id}: {status.replace('_', ' ')}", f" ({elapsed:.1f}s)"
+            bar = f" {progress_bar(progress)}" if progress is not None and not found.finished else ""
+            room = shutil.get_terminal_size().columns - 1 - len(head) - len(tail)  # a wrapped line stays
+            if len(bar) > room:  # the message is cut, not the time
+                bar = bar[: max(room - 1, 0)] + "…" if room > 1 else ""
+            self.stream.write(f"\r\x1b[K{head}{bar}{tail}", ending="")
             self.stream.flush()
         else:
             if status != self.last:
