@@ -10,6 +10,7 @@ from .queues import (
     JobMetadata,
     JobNotFound,
     JobNotQueued,
+    JobProgress,
     JobResult,
     JobResultUnavailable,
     JobSpec,
@@ -17,6 +18,8 @@ from .queues import (
     MockArqQueue,
     RedisArqQueue,
     RedisUnavailable,
+    report_progress,
+    report_progress_sync,
 )
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
     "JobMetadata",
     "JobNotFound",
     "JobNotQueued",
+    "JobProgress",
     "JobResult",
     "JobResultUnavailable",
     "JobSpec",
@@ -39,4 +43,6 @@ __all__ = [
     "flush_records",
     "get_queue",
     "queues",
+    "report_progress",
+    "report_progress_sync",
 ]

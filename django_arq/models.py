@@ -50,7 +50,7 @@ class JobRecord(models.Model):
         related_name="retries",
         db_index=False,  # a partial index below: few records are retries
     )
-    #: The job's last progress report: ``{"done", "total", "message", "time"}`` (None: none).
+    #: The job's last progress report: ``{"done", "total", "fraction", "message", "time"}`` (None: none).
     progress = models.JSONField(_("progress"), null=True, blank=True)
     #: The error of each failed try, oldest first: ``{"try", "error", "time", "lost"}``, kept short.
     try_errors = models.JSONField(_("errors of earlier tries"), default=list, blank=True)

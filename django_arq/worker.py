@@ -60,6 +60,7 @@ from .queues.arq_internals import (
 )
 from .queues.drivers import run_async
 from .queues.exceptions import ArqJobError
+from .queues.progress import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_for_ms
 from .queues.protocol import claim_jobs
 from .queues.serializers import SerializedError
 from .queues.wakeup import WakeUp
@@ -110,6 +111,7 @@ OTHER_KEYS = {
     "ON_SHUTDOWN",
     "RECORD_FLUSH_INTERVAL",  # seconds between JobRecord writes (default 0.2)
     "RECORD_BATCH_SIZE",  # write sooner when this many jobs have changes (default 500)
+    "PROGRESS_INTERVAL",  # seconds between two stored progress reports of a job (default 0.2)
 }
 
 
@@ -126,6 +128,9 @@ def worker_problems(worker: Mapping[str, Any]) -> list[str]:
         value = worker.get(key, 1)
         if not isinstance(value, int) or value < 1:
             problems.append(f"WORKER[{key!r}] must be a positive integer")
+    interval = worker.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL)
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 <= interval <= 3600:
+        problems.append("WORKER['PROGRESS_INTERVAL'] must be a number of seconds from 0 to 3600")
     return problems
 
 
@@ -245,6 +250,7 @@ class DjangoWorker(Worker):
         *,
         alias: str = DEFAULT_ALIAS,
         recorder: JobRecorder | None = None,
+        progress_interval: float = DEFAULT_INTERVAL,
         cron_jobs: Sequence[CronJob] = (),
         on_startup: Coroutine | None = None,
         on_shutdown: Coroutine | None = None,
@@ -252,6 +258,8 @@ class DjangoWorker(Worker):
     ) -> None:
         self.alias = alias
         self.recorder = recorder
+        self.progress_interval = progress_interval
+        self.progress: RedisProgress | None = None  # the jobs' progress reports, from startup on
         self.sync_executor = ThreadPoolExecutor(
             kwargs.get("max_jobs", 10), thread_name_prefix="django-arq-job"
         )
@@ -323,6 +331,12 @@ class DjangoWorker(Worker):
         # sends some 18 commands per job, and redis-py's asyncio client packs them in Python.
         await repack_pool(ctx)
         ctx["alias"] = self.alias
+        self.progress = ctx[CTX_KEY] = RedisProgress(
+            ctx["redis"],
+            running_ttl_ms=in_progress_ms(self) + int(self.keep_result_s * 1000),
+            interval=self.progress_interval,
+            on_stored=self.recorder.job_progressed if self.recorder is not None else None,
+        )
         self._tidy = asyncio.create_task(self._tidy_connections(), name="django-arq-connections")
         if self.recorder is not None:
             self.recorder.start()
@@ -515,6 +529,10 @@ class DjangoWorker(Worker):
         await super().finish_job(
             job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
         )
+        if self.progress is not None:  # the last report stored, with the lifetime of the result
+            result_kept = bool(result_data) and (keep_result_forever or bool(result_timeout_s))
+            keep_ms = kept_for_ms(finish, result_kept, result_timeout_s, keep_result_forever)
+            await self.progress.job_ended(job_id, keep_ms)
         if self.burst and not finish and incr_score:  # retried later: this run waits for it
             score = await self.pool.zscore(self.queue_name, job_id)
             self._burst_horizon_ms = max(self._burst_horizon_ms, int(score or 0))
@@ -553,6 +571,7 @@ def create_worker(
     kwargs: dict[str, Any] = {
         arg: settings.get(key, default) for key, (arg, default) in WORKER_SETTINGS.items()
     }
+    kwargs["progress_interval"] = float(settings.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL))
     kwargs.update(overrides)
     recorder = None
     if config.audit:

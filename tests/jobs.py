@@ -3,6 +3,8 @@
 import asyncio
 from typing import Any
 
+from django_arq.queues.progress import report_progress, report_progress_sync
+
 
 async def add(ctx: dict[str, Any], a: int, b: int) -> int:
     return a + b
@@ -23,3 +25,18 @@ async def echo(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]
 
 def sync_add(ctx: dict[str, Any], a: int, b: int) -> int:
     return a + b
+
+
+async def report(ctx: dict[str, Any], steps: int, total: int | None = None, hold: float = 0) -> int:
+    """Report steps 1..steps of ``total`` as fast as it can, then wait ``hold`` seconds."""
+    for step in range(1, steps + 1):
+        await report_progress(ctx, step, total, f"step {step}")
+    await asyncio.sleep(hold)
+    return steps
+
+
+def sync_report(ctx: dict[str, Any], steps: int, total: int | None = None) -> int:
+    """``report``'s sync twin, run in a thread."""
+    for step in range(1, steps + 1):
+        report_progress_sync(ctx, step, total, f"step {step}")
+    return steps

@@ -34,7 +34,8 @@ from django.db import connections
 
 from ..models import ABORTED
 from ..queues.arq_internals import UNSERIALIZABLE_RESULT, deserialize_result
-from ..queues.jobs import is_abort_result
+from ..queues.jobs import JobProgress, is_abort_result
+from ..queues.progress import progress_to_json
 from .inserts import upsert_records
 from .payloads import json_text
 from .rows import safe_row, storable_fields, storable_id
@@ -150,6 +151,10 @@ class JobRecorder:
         create = self._running[job_id] = Creation(name, args, kwargs, ctx["enqueue_time"], self.queue_name)
         status = {"status": IN_PROGRESS, "start_time": datetime.now(self._tz), "job_try": ctx["job_try"]}
         self._add(job_id, status, create)
+
+    def job_progressed(self, job_id: str, progress: JobProgress) -> None:
+        """A running job's progress report was stored: it rides along with the next batch."""
+        self._add(job_id, {"progress": json_text(progress_to_json(progress))}, self._running.get(job_id))
 
     def job_returned(self, job_id: str, result: Any) -> None:
         self._outcomes[job_id] = (True, result, "")

@@ -11,8 +11,9 @@ from .exceptions import (
     JobResultUnavailable,
     RedisUnavailable,
 )
-from .jobs import JobMetadata, JobResult, JobSpec
+from .jobs import JobMetadata, JobProgress, JobResult, JobSpec
 from .mock import MockArqQueue
+from .progress import report_progress, report_progress_sync
 from .redis import RedisArqQueue
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "JobMetadata",
     "JobNotFound",
     "JobNotQueued",
+    "JobProgress",
     "JobResult",
     "JobResultUnavailable",
     "JobSpec",
@@ -31,4 +33,6 @@ __all__ = [
     "QueueConfig",
     "RedisArqQueue",
     "RedisUnavailable",
+    "report_progress",
+    "report_progress_sync",
 ]

@@ -20,6 +20,7 @@ from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .exceptions import JobNotFound, JobNotQueued, JobResultUnavailable
 from .jobs import (
     JobMetadata,
+    JobProgress,
     JobResult,
     JobSpec,
     QueueCounts,
@@ -29,6 +30,7 @@ from .jobs import (
     job_status,
     unserializable,
 )
+from .progress import CTX_KEY, DEFAULT_INTERVAL, WHILE_RUNNING, ProgressReports
 
 __all__ = ["MockArqQueue"]
 
@@ -67,6 +69,25 @@ class _Job:
         return self.result is not None or self.in_progress or now_ms < self.expires_ms
 
 
+class _MockProgress(ProgressReports):
+    """Progress reports of the jobs ``MockArqQueue.run_queued`` runs, kept with the jobs."""
+
+    def __init__(self, queue: MockArqQueue, interval: float) -> None:
+        super().__init__(interval=interval)
+        self.queue = queue
+
+    async def store(self, job_id: str, progress: JobProgress, keep_ms: int | None) -> None:
+        with self.queue._lock:
+            job = self.queue._jobs.get(job_id)
+            if job is not None:
+                job.metadata.progress = progress
+                if job.result is not None:
+                    job.result.progress = progress
+
+    async def expire(self, job_id: str, keep_ms: int | None) -> None:
+        """Nothing to do: a report lives as long as its job in the mock, whose results are kept."""
+
+
 class MockArqQueue(ArqQueue):
     """Keeps jobs in memory, as Redis would: ids are global, results are kept, aborts are recorded.
 
@@ -82,10 +103,13 @@ class MockArqQueue(ArqQueue):
         default_queue_name: str = "arq:queue",
         abort_timeout: float = DEFAULT_ABORT_TIMEOUT,
         serializer: str = "pickle",
+        progress_interval: float = DEFAULT_INTERVAL,
     ) -> None:
         super().__init__(
             default_queue_name=default_queue_name, abort_timeout=abort_timeout, serializer=serializer
         )
+        #: Seconds between two stored progress reports of a job that ``run_queued`` runs.
+        self.progress_interval = progress_interval
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.RLock()
 
@@ -95,6 +119,7 @@ class MockArqQueue(ArqQueue):
             default_queue_name=config.default_queue_name,
             abort_timeout=config.abort_timeout,
             serializer=config.serializer,
+            progress_interval=config.worker.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL),
         )
 
     def __repr__(self) -> str:
@@ -172,6 +197,7 @@ class MockArqQueue(ArqQueue):
         job.result = JobResult(
             m.id, m.name, m.args, m.kwargs, m.enqueue_time, JobStatus.complete, m.queue_name,
             start_time=job.start_time or now, finish_time=now, success=success, result=result,
+            progress=m.progress,
         )  # fmt: skip
         return job.result
 
@@ -288,6 +314,7 @@ class MockArqQueue(ArqQueue):
         connection of their own that is closed after the job. Returns the results.
         """
         queue = queue_name or self.default_queue_name
+        progress = _MockProgress(self, self.progress_interval)
         results: list[JobResult] = []
         ran: set[str] = set()  # a job retried later in this call waits for its time, deferred or not
         while True:
@@ -295,7 +322,7 @@ class MockArqQueue(ArqQueue):
             if job is None:
                 return results
             ran.add(job.metadata.id)
-            result = await self._run_one(job, functions or {})
+            result = await self._run_one(job, functions or {}, progress)
             if result is not None:
                 results.append(result)
 
@@ -315,7 +342,9 @@ class MockArqQueue(ArqQueue):
             job.start_time = datetime.now(UTC)
             return job
 
-    async def _run_one(self, job: _Job, functions: Mapping[str, Callable[..., Any]]) -> JobResult | None:
+    async def _run_one(
+        self, job: _Job, functions: Mapping[str, Callable[..., Any]], progress: ProgressReports
+    ) -> JobResult | None:
         m = job.metadata
         if job.job_try > MAX_TRIES:  # as arq's worker, with its default max_tries
             with self._lock:
@@ -325,7 +354,10 @@ class MockArqQueue(ArqQueue):
         except ImportError:
             with self._lock:
                 return self._finish(job, False, JobExecutionFailed(f"function {m.name!r} not found"))
-        ctx = {"job_id": m.id, "job_try": job.job_try, "enqueue_time": m.enqueue_time, "score": job.score_ms}
+        ctx = {
+            "job_id": m.id, "job_try": job.job_try, "enqueue_time": m.enqueue_time, "score": job.score_ms,
+            CTX_KEY: progress,
+        }  # fmt: skip
         call = fn if asyncio.iscoroutinefunction(fn) else _in_worker_thread(fn)
         job.task = asyncio.ensure_future(call(ctx, *m.args, **m.kwargs))
         try:
@@ -344,6 +376,7 @@ class MockArqQueue(ArqQueue):
                 return self._finish(job, False, exc)
         finally:
             job.task = None
+            await progress.job_ended(m.id, None if job.result is not None else WHILE_RUNNING)
         with self._lock:
             if job.result is not None:  # aborted while finishing
                 return job.result

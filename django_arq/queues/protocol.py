@@ -43,6 +43,7 @@ from .jobs import (
     job_status,
     unserializable,
 )
+from .progress import decode_progress, progress_key
 from .serializers import Serializer
 from .wakeup import WAKE_PREFIX
 
@@ -191,12 +192,12 @@ return claimed
 """
 )
 
-# Everything arq's Job.info() and Job.status() read, in one atomic call.
-# KEYS: job key, queue, in-progress key, result key.  ARGV: id.
+# Everything arq's Job.info() and Job.status() read, and the job's progress report, in one atomic call.
+# KEYS: job key, queue, in-progress key, result key, progress key.  ARGV: id.
 SNAPSHOT = Script(
     """
 return {redis.call('GET', KEYS[1]), redis.call('ZSCORE', KEYS[2], ARGV[1]),
-        redis.call('EXISTS', KEYS[3]), redis.call('GET', KEYS[4])}
+        redis.call('EXISTS', KEYS[3]), redis.call('GET', KEYS[4]), redis.call('GET', KEYS[5])}
 """
 )
 
@@ -209,6 +210,7 @@ class Snapshot:
     score: float | None
     in_progress: bool
     result: bytes | None
+    progress: bytes | None = None
 
 
 class RedisProtocol:
@@ -284,9 +286,11 @@ class RedisProtocol:
             queue_name,
             in_progress_key_prefix + job_id,
             result_key_prefix + job_id,
+            progress_key(job_id),
         )
-        payload, score, in_progress, result = yield Call(((keys, (job_id,)),), script=SNAPSHOT)
-        return Snapshot(payload, None if score is None else float(score), bool(in_progress), result)
+        payload, score, in_progress, result, progress = yield Call(((keys, (job_id,)),), script=SNAPSHOT)
+        score = None if score is None else float(score)
+        return Snapshot(payload, score, bool(in_progress), result, progress)
 
     def _queue(self, queue_name: str | None) -> str:
         return queue_name or self.default_queue_name
@@ -318,6 +322,7 @@ class RedisProtocol:
                 finish_time=r.finish_time,
                 success=r.success,
                 result=r.result,
+                progress=decode_progress(snap.progress),
             )
         if snap.payload is None or (snap.score is None and not snap.in_progress):
             raise JobNotFound(f"job {job_id!r} not found in queue {queue_name!r}", job_id)
@@ -331,6 +336,7 @@ class RedisProtocol:
             enqueue_time=d.enqueue_time,
             status=status,
             queue_name=queue_name,
+            progress=decode_progress(snap.progress),
         )
 
     def get_job(self, job_id: str, queue_name: str | None) -> Op[JobMetadata | JobResult]:

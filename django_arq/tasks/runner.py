@@ -33,6 +33,7 @@ from django.utils.module_loading import import_string
 
 from ..conf import DEFAULT_ALIAS, RUN_TASK
 from ..queues.arq_internals import Function
+from ..queues.progress import current_job
 from .backend import ArqBackend
 from .common import ATTEMPTS_TTL, TaskFailed, attempts_key, class_path, load_task, parse_attempts, worker_id
 
@@ -114,6 +115,7 @@ async def run_task(
     sender = type(task_backend)
     await task_started.asend(sender=sender, task_result=result)
     call_args = [TaskContext(task_result=result), *result.args] if task.takes_context else result.args
+    job = current_job.set(ctx)  # report_progress(context, ...) finds the job's ctx by it
     try:
         value = normalize_json(await _call(task, call_args, result.kwargs))
     except (Retry, asyncio.CancelledError):
@@ -125,6 +127,8 @@ async def run_task(
         _set(result, status=TaskResultStatus.FAILED, finished_at=datetime.now(UTC), errors=[error])
         await task_finished.asend(sender=sender, task_result=result)
         raise TaskFailed(error.exception_class_path, error.traceback) from exc
+    finally:
+        current_job.reset(job)
     _set(result, status=TaskResultStatus.SUCCESSFUL, finished_at=datetime.now(UTC), _return_value=value)
     await task_finished.asend(sender=sender, task_result=result)
     return value

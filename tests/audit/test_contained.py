@@ -53,7 +53,7 @@ WORKER_UPDATES = set(STATUS_FIELDS)
 SET_ELSEWHERE = {"id", "abort_requested_at", "abort_requested_by", "retry_of", "created_at", "updated_at"}
 #: Fields of migration 0004, until the features that write them (progress, retries, worker
 #: heartbeats, traces) move each to the set above that writes it.
-NOT_YET_WRITTEN = {"progress", "try_errors", "next_try_at", "worker_id", "trace_id"}
+NOT_YET_WRITTEN = {"try_errors", "next_try_at", "worker_id", "trace_id"}
 #: Field classes the hand-made INSERT, COPY and staged UPDATE know how to write.
 WRITABLE = (
     models.BigAutoField,

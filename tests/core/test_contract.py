@@ -341,3 +341,56 @@ async def test_sync_twins_inside_a_running_loop(sync_queue: ArqQueue) -> None:
     meta = sync_queue.enqueue_sync("tests.jobs.add", 1, 2, _defer_by=60)
     assert (await sync_queue.get_job_metadata(meta.id)).id == meta.id
     assert sync_queue.get_job_metadata_sync(meta.id) == meta
+
+
+# -- progress reports ---------------------------------------------------------------------------
+
+
+async def test_progress_is_none_until_a_job_reports(backend: Backend) -> None:
+    queue, _ = backend
+    waiting = await queue.enqueue("tests.jobs.report", 3, _defer_by=60)
+    assert (await queue.get_job_metadata(waiting.id)).progress is None
+    quiet = await queue.enqueue("tests.jobs.add", 1, 1)
+    result = await finished(queue, quiet.id)
+    assert result.progress is None
+    assert (await queue.get_job_metadata(quiet.id)).progress is None
+    assert (await queue.get_job(quiet.id)).progress is None
+
+
+async def test_progress_of_a_running_job_is_read_with_its_metadata(backend: Backend) -> None:
+    queue, _ = backend
+    before = datetime.now(UTC)
+    meta = await queue.enqueue("tests.jobs.report", 3, 4, hold=30)
+
+    async def reported() -> bool:
+        found = await queue.get_job_metadata(meta.id)
+        return found.progress is not None and found.progress.done == 3
+
+    await async_wait_for(reported, timeout=15)
+    running = await queue.get_job_metadata(meta.id)
+    assert running.status is JobStatus.in_progress
+    progress = running.progress
+    assert progress is not None
+    assert (progress.done, progress.total, progress.fraction, progress.message) == (3, 4, 0.75, "step 3")
+    assert before - timedelta(seconds=1) <= progress.time <= datetime.now(UTC) + timedelta(seconds=1)
+    assert (await queue.get_job(meta.id)).progress == progress
+    assert await queue.abort_job(meta.id, timeout=10) is True
+    aborted = await queue.get_job_result(meta.id)
+    assert is_abort_result(aborted.success, aborted.result)
+    assert aborted.progress == progress  # the last report outlives the job, as its result
+
+
+async def test_the_last_of_a_burst_of_reports_is_kept(backend: Backend) -> None:
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.report", 2000, 2000)
+    await finished(queue, meta.id)
+
+    async def last_kept() -> bool:
+        found = await queue.get_job(meta.id)
+        return found.progress is not None and found.progress.done == 2000
+
+    await async_wait_for(last_kept, timeout=5)  # at the job's end, or one interval after it at most
+    result = await queue.get_job_result(meta.id)
+    assert result.progress is not None
+    assert (result.progress.fraction, result.progress.message) == (1.0, "step 2000")
+    assert (await queue.get_job_metadata(meta.id)).progress == result.progress

@@ -19,6 +19,8 @@ ARQ_QUEUES["default"]["WORKER"] = {  # type: ignore[index]
         "tests.jobs.fail",
         "tests.jobs.echo",
         "tests.jobs.sync_add",
+        "tests.jobs.report",
+        "tests.jobs.sync_report",
         "tests.worker.jobs.retry_once",
         "tests.worker.jobs.create_group",
         "tests.worker.jobs.noop",
