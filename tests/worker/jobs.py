@@ -1,11 +1,17 @@
 """Job functions that only the worker tests use."""
 
+import asyncio
 import sys
+import time
 from typing import Any
 
+import redis
 from arq.worker import Retry
 from django.contrib.auth.models import Group
 from django.db import connection
+
+from django_arq import report_progress, report_progress_sync
+from tests.settings import REDIS_URL
 
 
 async def retry_once(ctx: dict[str, Any]) -> int:
@@ -53,3 +59,29 @@ async def count_groups(ctx: dict[str, Any], prefix: str) -> int:
 async def count_groups_on_shutdown(ctx: dict[str, Any]) -> None:
     """An ON_SHUTDOWN hook using the async ORM."""
     ctx["groups_at_shutdown"] = await Group.objects.acount()
+
+
+def _go_key(ctx: dict[str, Any]) -> str:
+    return f"django-arq-tests:go:{ctx['job_id']}"
+
+
+async def stepwise(ctx: dict[str, Any], steps: int) -> int:
+    """Report step 1, 2, ... of ``steps``, each once the test has raised the job's go key to it."""
+    for step in range(1, steps + 1):
+        await report_progress(ctx, step, steps, f"step {step}")
+        while int(await ctx["redis"].get(_go_key(ctx)) or 0) < step:
+            await asyncio.sleep(0.01)
+    return steps
+
+
+def sync_stepwise(ctx: dict[str, Any], steps: int) -> int:
+    """``stepwise``'s sync twin, run in a thread."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for step in range(1, steps + 1):
+            report_progress_sync(ctx, step, steps, f"step {step}")
+            while int(client.get(_go_key(ctx)) or 0) < step:
+                time.sleep(0.01)
+    finally:
+        client.close()
+    return steps

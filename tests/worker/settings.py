@@ -29,6 +29,8 @@ ARQ_QUEUES["default"]["WORKER"] = {  # type: ignore[index]
         "tests.worker.jobs.sync_interrupt",
         "tests.worker.jobs.async_interrupt",
         "tests.worker.jobs.count_groups",
+        "tests.worker.jobs.stepwise",
+        "tests.worker.jobs.sync_stepwise",
     ],
     "POLL_DELAY": 0.02,
     "RECORD_FLUSH_INTERVAL": 0.05,

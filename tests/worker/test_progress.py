@@ -1,0 +1,57 @@
+"""Progress reports from jobs run by ``manage.py arq_worker``: Redis and the JobRecord follow them."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from django_arq import JobStatus, get_queue
+from django_arq.audit.writer import flush_records
+from django_arq.models import JobRecord
+from django_arq.queues.progress import progress_key, progress_to_json
+from tests.helpers import wait_for
+from tests.worker.conftest import WorkerRunner
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("job", ["tests.worker.jobs.stepwise", "tests.worker.jobs.sync_stepwise"])
+def test_the_record_and_the_metadata_see_the_progress_move(
+    workers: WorkerRunner, redis_client: redis.Redis, job: str
+) -> None:
+    workers.start()
+    queue, q = get_queue(), workers.queue_name
+    meta = queue.enqueue_sync(job, 3, _queue_name=q)
+    flush_records()
+    go = f"django-arq-tests:go:{meta.id}"
+    try:
+        for step in (1, 2, 3):
+
+            def seen(step: int = step) -> bool:
+                found = queue.get_job_metadata_sync(meta.id, q).progress
+                record = JobRecord.objects.get(job_id=meta.id).progress
+                return found is not None and found.done == step and (record or {}).get("done") == step
+
+            wait_for(seen, timeout=20)
+            running = queue.get_job_metadata_sync(meta.id, q)
+            assert running.status is JobStatus.in_progress
+            assert running.progress is not None
+            assert (running.progress.total, running.progress.message) == (3, f"step {step}")
+            assert running.progress.fraction == pytest.approx(step / 3)
+            record = JobRecord.objects.get(job_id=meta.id)
+            assert record.status == "in_progress"
+            assert record.progress == progress_to_json(running.progress)
+            redis_client.set(go, step)
+
+        wait_for(lambda: JobRecord.objects.get(job_id=meta.id).status == "complete", timeout=20)
+        result = queue.get_job_result_sync(meta.id, q)
+        assert (result.success, result.result) == (True, 3)
+        assert result.progress is not None and (result.progress.done, result.progress.fraction) == (3, 1.0)
+        assert JobRecord.objects.get(job_id=meta.id).progress == progress_to_json(result.progress)
+        # the report lives as long as the result (KEEP_RESULT, an hour), no longer
+        report_ttl = redis_client.pttl(progress_key(meta.id))
+        result_ttl = redis_client.pttl(f"arq:result:{meta.id}")
+        assert 0 < report_ttl <= 3_600_000 and 0 < result_ttl <= 3_600_000
+        assert abs(report_ttl - result_ttl) < 5_000
+    finally:
+        redis_client.delete(go, progress_key(meta.id))
