@@ -12,6 +12,8 @@ from django.conf import settings
 from django.tasks import TaskContext, task
 from django.tasks.signals import task_finished, task_started
 
+from django_arq import report_progress, report_progress_sync
+
 SIGNALS_KEY = "django-arq-tests:tasks:signals"
 
 
@@ -80,6 +82,21 @@ def flaky(context: TaskContext, succeed_on: int) -> int:
     if context.attempt < succeed_on:
         raise Retry(defer=0.05)
     return context.attempt
+
+
+@task(takes_context=True)
+def report_steps(context: TaskContext, steps: int) -> int:
+    """Reports its progress through its TaskContext, in the worker's thread."""
+    for step in range(1, steps + 1):
+        report_progress_sync(context, step, steps, f"step {step}")
+    return steps
+
+
+@task(takes_context=True)
+async def async_report_steps(context: TaskContext, steps: int) -> int:
+    for step in range(1, steps + 1):
+        await report_progress(context, step, steps, f"step {step}")
+    return steps
 
 
 def not_a_task(a: int) -> int:

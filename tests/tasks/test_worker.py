@@ -13,8 +13,9 @@ import redis
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 
-from django_arq import get_queue
+from django_arq import get_queue, report_progress_sync
 from django_arq.tasks import RUN_TASK
+from tests.helpers import wait_for
 from tests.tasks import sample_tasks
 from tests.tasks.support import wait_finished
 
@@ -55,6 +56,30 @@ def test_context(task_fn: Any) -> None:
         "status": "RUNNING",
         "backend": "default",
     }
+
+
+@pytest.mark.parametrize("task_fn", [sample_tasks.report_steps, sample_tasks.async_report_steps])
+def test_a_task_reports_progress_through_its_context(task_fn: Any) -> None:
+    result = wait_finished(task_fn.enqueue(300))
+    assert (result.status, result.return_value) == (TaskResultStatus.SUCCESSFUL, 300)
+    queue = get_queue("tasks")
+
+    def last_kept() -> bool:
+        progress = queue.get_job_metadata_sync(result.id).progress
+        return progress is not None and progress.done == 300
+
+    wait_for(last_kept, timeout=10)
+    progress = queue.get_job_metadata_sync(result.id).progress
+    assert progress is not None
+    assert (progress.total, progress.fraction, progress.message) == (300, 1.0, "step 300")
+
+
+def test_a_task_context_outside_a_worker_is_refused() -> None:
+    from django.tasks import TaskContext
+
+    context = TaskContext(task_result=sample_tasks.add.get_backend().enqueue(sample_tasks.add, [1, 2], {}))
+    with pytest.raises(TypeError, match=r"TaskContext of a django\.tasks task running on ArqBackend"):
+        report_progress_sync(context, 1)
 
 
 @pytest.mark.parametrize("task_fn", [sample_tasks.fail, sample_tasks.async_fail])
