@@ -14,7 +14,6 @@ its result (it is deleted with a job whose result is not kept).
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import contextvars
 import json
@@ -22,6 +21,7 @@ import logging
 import math
 import numbers
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -110,17 +110,48 @@ def _fraction(done: float, total: float | None) -> float | None:
     return min(1.0, done / total)
 
 
+#: A report as a job makes it, checked: done, total, message, and its time (Unix seconds).
+Report = tuple[int | float, int | float | None, str | None, float]
+_NUMBERS = (int, float)
+_LARGEST = sys.float_info.max
+
+
+Checked = tuple[int | float, int | float | None, str | None]
+
+
+def _checked(done: object, total: object, message: object) -> Checked:
+    """``make_progress``'s checks, with a short cut for plain numbers and short ASCII text: a job may
+    report on every iteration of a tight loop."""
+    if not (type(done) in _NUMBERS and 0 <= done <= _LARGEST):  # type: ignore[operator]
+        done = _amount("done", done)
+    if total is not None and not (type(total) in _NUMBERS and 0 <= total <= _LARGEST):  # type: ignore[operator]
+        total = _amount("total", total)
+    if message is not None and not (
+        type(message) is str
+        and len(message) <= MAX_MESSAGE_LENGTH
+        and message.isascii()
+        and "\x00" not in message
+    ):
+        message = _message(message)
+    return done, total, message  # type: ignore[return-value]
+
+
+def _progress(report: Report) -> JobProgress:
+    done, total, message, at = report
+    when = datetime.fromtimestamp(at, UTC)
+    return JobProgress(done=done, total=total, fraction=_fraction(done, total), message=message, time=when)
+
+
 def make_progress(
     done: object, total: object = None, message: object = None, time: datetime | None = None
 ) -> JobProgress:
     """A checked ``JobProgress`` (``TypeError`` or ``ValueError`` for a bad value), at ``time`` or now."""
-    amount = _amount("done", done)
-    whole = None if total is None else _amount("total", total)
+    amount, whole, text = _checked(done, total, message)
     return JobProgress(
         done=amount,
         total=whole,
         fraction=_fraction(amount, whole),
-        message=_message(message),
+        message=text,
         time=time or datetime.now(UTC),
     )
 
@@ -184,21 +215,25 @@ def kept_for_ms(finished: bool, result_kept: bool, keep_result_s: float | None, 
     return max(1, int(keep_result_s * 1000))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Job:
-    """The reports of one running job."""
+    """The reports of one running job. ``latest`` is written by the job's thread without the lock
+    (the hot path) only while ``scheduled`` is set; the rest is changed under the lock."""
 
+    latest: Report | None = None  # the latest report
+    stored: Report | None = None  # the latest report stored (or being stored)
     next_at: float = 0.0  # monotonic time from which a report is stored at once
-    pending: JobProgress | None = None  # the latest report not stored yet
-    scheduled: bool = False  # a store of ``pending`` is scheduled or running
-    stored: bool = False  # something is in the store: its lifetime is set when the job ends
+    scheduled: bool = False  # a store of ``latest`` is scheduled or running
     timer: asyncio.TimerHandle | None = None
     flush: asyncio.Task[None] | None = None
 
 
-class ProgressReports(abc.ABC):
+class ProgressReports:
     """The progress reports of the jobs of one worker, coalesced to one stored report per job and
-    ``interval``. Made on the worker's event loop; reports may come from any thread."""
+    ``interval``. Made on the worker's event loop; reports may come from any thread.
+
+    Subclasses implement ``store`` and ``expire``.
+    """
 
     def __init__(
         self,
@@ -215,29 +250,34 @@ class ProgressReports(abc.ABC):
         self._lock = threading.Lock()
         self._detached: set[asyncio.Task[None]] = set()
 
-    @abc.abstractmethod
     async def store(self, job_id: str, progress: JobProgress, keep_ms: int | None) -> None:
         """Store a report, to live ``keep_ms`` (see ``kept_for_ms``)."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
     async def expire(self, job_id: str, keep_ms: int | None) -> None:
         """Give the stored report of an ended job its lifetime (see ``kept_for_ms``)."""
+        raise NotImplementedError
 
     # -- the rule, shared by the async and the sync call --------------------------------------
 
-    def _take(self, job_id: str, progress: JobProgress) -> bool:
-        """True if ``progress`` is to be stored now; else it waits, and its store is scheduled."""
-        now = time.monotonic()
+    def _take(self, job_id: str, report: Report) -> bool:
+        """True if ``report`` is to be stored now; else it waits, and its store is scheduled."""
+        job = self._jobs.get(job_id)
+        if job is not None and job.scheduled:  # the hot path: a store is coming, it takes the latest
+            job.latest = report
+            if job.scheduled:  # still: the flush's last look at ``latest`` comes after this write
+                return False
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
                 job = self._jobs[job_id] = _Job()
-            if not job.scheduled and now >= job.next_at:
-                job.next_at, job.stored = now + self.interval, True
-                return True
-            job.pending = progress
+            job.latest = report
             if job.scheduled:
                 return False
+            now = time.monotonic()
+            if now >= job.next_at:
+                job.next_at, job.stored = now + self.interval, report
+                return True
             job.scheduled = True
             delay = job.next_at - now
         if threading.get_ident() == self._loop_thread:
@@ -256,19 +296,23 @@ class ProgressReports(abc.ABC):
 
     async def _flush(self, job_id: str, job: _Job) -> None:
         with self._lock:
-            progress, job.pending = job.pending, None
-            job.next_at, job.stored = time.monotonic() + self.interval, True
-        if progress is not None:
-            await self._store(job_id, progress, WHILE_RUNNING)
+            report = job.latest
+            fresh = report is not job.stored
+            job.stored, job.next_at = report, time.monotonic() + self.interval
+        if fresh and report is not None:
+            await self._store(job_id, report, WHILE_RUNNING)
         with self._lock:
             job.flush = None
-            job.scheduled = job.pending is not None and self._jobs.get(job_id) is job
+            job.scheduled = False  # before looking at ``latest``: see ``_take``'s hot path
+            if job.latest is job.stored or self._jobs.get(job_id) is not job:
+                return
+            job.scheduled = True  # reports came while this one was stored
             delay = job.next_at - time.monotonic()
-        if job.scheduled:  # reports came while this one was stored
-            self._schedule(job_id, job, delay)
+        self._schedule(job_id, job, delay)
 
-    async def _store(self, job_id: str, progress: JobProgress, keep_ms: int | None) -> None:
+    async def _store(self, job_id: str, report: Report, keep_ms: int | None) -> None:
         """Store a report; a failure is logged, never raised into the job."""
+        progress = _progress(report)
         try:
             await self.store(job_id, progress, keep_ms)
         except Exception as exc:
@@ -281,16 +325,16 @@ class ProgressReports(abc.ABC):
 
     # -- the calls -----------------------------------------------------------------------------
 
-    async def report(self, job_id: str, progress: JobProgress) -> None:
+    async def report(self, job_id: str, report: Report) -> None:
         """A report from a job running on the event loop."""
-        if self._take(job_id, progress):
-            await self._store(job_id, progress, WHILE_RUNNING)
+        if self._take(job_id, report):
+            await self._store(job_id, report, WHILE_RUNNING)
 
-    def report_sync(self, job_id: str, progress: JobProgress) -> None:
+    def report_sync(self, job_id: str, report: Report) -> None:
         """A report from a job's thread: a store due now is made on the event loop, waited for."""
-        if not self._take(job_id, progress):
+        if not self._take(job_id, report):
             return
-        store = self._store(job_id, progress, WHILE_RUNNING)
+        store = self._store(job_id, report, WHILE_RUNNING)
         if threading.get_ident() == self._loop_thread:  # a sync helper called by async code
             self._detach(store)
             return
@@ -316,9 +360,9 @@ class ProgressReports(abc.ABC):
             job.timer.cancel()
         if job.flush is not None:
             await asyncio.shield(job.flush)
-        if job.pending is not None:
-            await self._store(job_id, job.pending, keep_ms)
-        elif job.stored and keep_ms != WHILE_RUNNING:
+        if job.latest is not None and job.latest is not job.stored:
+            await self._store(job_id, job.latest, keep_ms)
+        elif keep_ms != WHILE_RUNNING:
             try:
                 await self.expire(job_id, keep_ms)
             except Exception as exc:
@@ -362,6 +406,10 @@ class RedisProgress(ProgressReports):
 
 def _job_reports(ctx: object) -> tuple[ProgressReports, str]:
     """The reports and the job id a report of ``ctx`` goes to; ``TypeError`` for anything else."""
+    if type(ctx) is dict:  # the usual case, first
+        reports, job_id = ctx.get(CTX_KEY), ctx.get("job_id")
+        if isinstance(reports, ProgressReports) and type(job_id) is str:
+            return reports, job_id
     job: object = ctx
     if not isinstance(ctx, Mapping):  # a django.tasks TaskContext: the job running in this context
         job = current_job.get()
@@ -398,15 +446,15 @@ async def report_progress(
     ``MAX_MESSAGE_LENGTH`` is cut, and NUL characters and lone surrogates in it are replaced by
     U+FFFD. A report that cannot be stored (Redis unreachable) is logged, not raised.
     """
-    progress = make_progress(done, total, message)
+    report = (*_checked(done, total, message), time.time())
     reports, job_id = _job_reports(ctx)
-    await reports.report(job_id, progress)
+    await reports.report(job_id, report)
 
 
 def report_progress_sync(
     ctx: Any, done: float, total: float | None = None, message: str | None = None
 ) -> None:
     """``report_progress`` for a sync job function (run in a thread), or a ``django.tasks`` task."""
-    progress = make_progress(done, total, message)
+    report = (*_checked(done, total, message), time.time())
     reports, job_id = _job_reports(ctx)
-    reports.report_sync(job_id, progress)
+    reports.report_sync(job_id, report)
