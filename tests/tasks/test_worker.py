@@ -74,6 +74,17 @@ def test_a_task_reports_progress_through_its_context(task_fn: Any) -> None:
     assert (progress.total, progress.fraction, progress.message) == (300, 1.0, "step 300")
 
 
+def test_the_docs_example_task_reports_its_rows() -> None:
+    from docs.examples.tasks_progress import import_rows
+
+    result = wait_finished(import_rows.enqueue(["a", "b", "c"]))
+    assert (result.status, result.return_value) == (TaskResultStatus.SUCCESSFUL, 3)
+    queue = get_queue("tasks")
+    wait_for(lambda: getattr(queue.get_job_metadata_sync(result.id).progress, "done", None) == 3, timeout=10)
+    progress = queue.get_job_metadata_sync(result.id).progress
+    assert progress is not None and progress.message == "row 3 of 3"
+
+
 def test_a_task_context_outside_a_worker_is_refused() -> None:
     from django.tasks import TaskContext
 
