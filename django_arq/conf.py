@@ -42,6 +42,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "ABORT_TIMEOUT": DEFAULT_ABORT_TIMEOUT,
     "WORKER": {},
     "UNKNOWN_FUNCTIONS": "warn",
+    "TRACING": True,
 }
 #: What enqueueing a name the alias's ``WORKER["FUNCTIONS"]`` lacks does (when FUNCTIONS is set).
 UNKNOWN_FUNCTIONS_MODES = ("warn", "error", "ignore")
@@ -151,6 +152,8 @@ def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
     audit = raw.get("AUDIT", True)
     if not (isinstance(audit, bool) or audit == "immediate"):
         problems.append(("AUDIT", f'AUDIT must be True, False or "immediate", not {audit!r}'))
+    if not isinstance(raw.get("TRACING", True), bool):
+        problems.append(("TRACING", f"TRACING must be True or False, not {raw['TRACING']!r}"))
     timeout = raw.get("ABORT_TIMEOUT", DEFAULT_ABORT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
         problems.append(("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds >= 0"))
@@ -179,6 +182,7 @@ def get_config(alias: str = DEFAULT_ALIAS) -> QueueConfig:
         audit=merged["AUDIT"],
         abort_timeout=float(merged["ABORT_TIMEOUT"]),
         worker=dict(merged["WORKER"]),
+        tracing=merged["TRACING"],
     )
 
 

@@ -3,7 +3,8 @@
 ``create_worker(alias)`` gives a ``DjangoWorker``: arq's own ``Worker`` with the alias's Redis
 settings and serializer, the FUNCTIONS and CRON_JOBS it names by dotted path, sync functions
 run in a thread pool with Django's connection housekeeping around each job, and, when the
-alias has ``AUDIT: True``, a ``JobRecorder`` keeping the JobRecords current.
+alias has ``AUDIT: True``, a ``JobRecorder`` keeping the JobRecords current, and with
+``TRACING`` on and OpenTelemetry installed, each job in a span (``django_arq.tracing``).
 
 A job that raises ``SystemExit``, ``KeyboardInterrupt`` or any other ``BaseException`` but
 ``asyncio.CancelledError`` fails with a ``JobExited`` naming that exception; the worker runs on.
@@ -20,10 +21,12 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import pickle
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, cast
 
 from arq import Worker, cron, func
@@ -44,6 +47,7 @@ from .queues.arq_internals import (
     CronJob,
     Function,
     WorkerCoroutine,
+    default_queue_name,
     end_burst,
     in_progress_ms,
     is_aborting,
@@ -65,6 +69,7 @@ from .queues.protocol import claim_jobs
 from .queues.serializers import SerializedError
 from .queues.wakeup import WakeUp
 from .schedules import ScheduleFirer
+from .tracing import job_tracer
 
 __all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "ctx_problem", "worker_problems"]
 
@@ -254,12 +259,17 @@ class DjangoWorker(Worker):
         cron_jobs: Sequence[CronJob] = (),
         on_startup: Coroutine | None = None,
         on_shutdown: Coroutine | None = None,
+        tracing: bool = False,
         **kwargs: Any,
     ) -> None:
         self.alias = alias
         self.recorder = recorder
         self.progress_interval = progress_interval
         self.progress: RedisProgress | None = None  # the jobs' progress reports, from startup on
+        queue = kwargs.get("queue_name") or default_queue_name
+        self.tracer = job_tracer(tracing, queue, partial(is_aborting, self))  # None: no OpenTelemetry
+        if self.tracer is not None:
+            kwargs["job_deserializer"] = self.tracer.reading(kwargs.get("job_deserializer") or pickle.loads)
         self.sync_executor = ThreadPoolExecutor(
             kwargs.get("max_jobs", 10), thread_name_prefix="django-arq-job"
         )
@@ -290,7 +300,10 @@ class DjangoWorker(Worker):
     def _adapt(self, function: Any) -> Any:
         """The same arq Function or CronJob, its coroutine run off-loop if sync, contained, recorded."""
         contained = _contained(self._awaitable(function), function.coroutine)
-        return with_coroutine(function, self._recorded(function.name, contained))
+        recorded = self._recorded(function.name, contained)
+        if self.tracer is not None:
+            recorded = self.tracer.traced(function.name, recorded)
+        return with_coroutine(function, recorded)
 
     def _awaitable(self, function: Function | CronJob) -> Coroutine:
         fn = function.coroutine
@@ -597,6 +610,7 @@ def create_worker(
         job_serializer=serializer.dumps,
         job_deserializer=serializer.loads,
         timezone=timezone.get_default_timezone(),
+        tracing=config.tracing,
         **hooks,
         **kwargs,
     )

@@ -12,7 +12,9 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
@@ -59,6 +61,8 @@ NAMED_IN_MESSAGE = 10
 DATETIME_FORMAT = "Y-m-d H:i:s"
 #: Characters of a job id shown in the list (the full id is its title, and on the job's page).
 SHORT_ID = 8
+#: What ``ARQ_TRACE_URL`` holds in place of a job's trace id.
+TRACE_ID_FIELD = "{trace_id}"
 
 
 def show_time(value: Any) -> SafeString | str:
@@ -86,6 +90,14 @@ def breakable(text: str) -> SafeString:
     """``text`` escaped, with line-break opportunities after its dots and colons (dotted paths, queue
     names): a narrow column wraps ``myapp.tasks.`` / ``send_email`` rather than at any letter."""
     return mark_safe("<wbr>".join(escape(part) for part in re.split(r"(?<=[.:])", text)))  # noqa: S308
+
+
+def trace_url(trace_id: str) -> str | None:
+    """``ARQ_TRACE_URL`` with the trace id in place of ``{trace_id}``; None without that setting."""
+    template = getattr(settings, "ARQ_TRACE_URL", None)
+    if not isinstance(template, str) or TRACE_ID_FIELD not in template:
+        return None
+    return template.replace(TRACE_ID_FIELD, quote(trace_id, safe=""))
 
 
 def short_id(job_id: str) -> SafeString:
@@ -169,6 +181,7 @@ class JobRecordAdmin(admin.ModelAdmin):
                     "retry_of",
                     "retries_display",
                     "schedule_display",
+                    "trace_display",
                     "record_created",
                     "record_updated",
                 )
@@ -190,6 +203,7 @@ class JobRecordAdmin(admin.ModelAdmin):
         "duration_display",
         "retries_display",
         "schedule_display",
+        "trace_display",
         "args_pretty",
         "kwargs_pretty",
         "result_pretty",
@@ -299,6 +313,16 @@ class JobRecordAdmin(admin.ModelAdmin):
     @admin.display(description=_("fired by schedule"))
     def schedule_display(self, obj: JobRecord) -> SafeString | str:
         return schedule_link(obj.job_id, self.admin_site.name) or "-"
+
+    @admin.display(description=_("trace"))
+    def trace_display(self, obj: JobRecord) -> SafeString | str:
+        """The trace id of the job's enqueue, linked when ``ARQ_TRACE_URL`` gives a trace's address."""
+        if not obj.trace_id:
+            return "-"
+        url = trace_url(obj.trace_id)
+        if url is None:
+            return format_html("<code>{}</code>", obj.trace_id)
+        return format_html('<a href="{}" rel="noopener"><code>{}</code></a>', url, obj.trace_id)
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: JobRecord) -> str:

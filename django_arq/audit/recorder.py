@@ -65,6 +65,7 @@ class Creation(NamedTuple):
     kwargs: Mapping[str, Any]
     enqueue_time: datetime
     queue_name: str
+    trace_id: str = ""
 
     def fields(self) -> dict[str, Any]:
         """The record's fields besides the status fields, storable."""
@@ -75,6 +76,7 @@ class Creation(NamedTuple):
                 "kwargs": json_text(dict(self.kwargs)),
                 "enqueue_time": self.enqueue_time,
                 "queue_name": self.queue_name,
+                "trace_id": self.trace_id,
             }
         )
 
@@ -146,9 +148,12 @@ class JobRecorder:
             self._wake.set()
 
     def job_started(self, ctx: Mapping[str, Any], name: str, args: Any, kwargs: Any) -> None:
-        """A job function is about to run (arq's ``ctx`` gives the id and the try)."""
+        """A job function is about to run (arq's ``ctx`` gives the id and the try, and the trace
+        id when it runs in a span)."""
         job_id = ctx["job_id"]
-        create = self._running[job_id] = Creation(name, args, kwargs, ctx["enqueue_time"], self.queue_name)
+        create = self._running[job_id] = Creation(
+            name, args, kwargs, ctx["enqueue_time"], self.queue_name, ctx.get("trace_id", "")
+        )
         status = {"status": IN_PROGRESS, "start_time": datetime.now(self._tz), "job_try": ctx["job_try"]}
         self._add(job_id, status, create)
 

@@ -98,6 +98,7 @@ def record_rows(alias: str, jobs: Sequence[JobMetadata]) -> list[dict[str, Any]]
             "status": m.status.value,
             "queue_name": _text("queue_name", m.queue_name),
             "alias": alias,
+            "trace_id": m.trace_id or "",
         }
         for m in jobs
     ]

@@ -38,6 +38,8 @@ class QueueConfig:
     audit: AuditMode = True
     abort_timeout: float = DEFAULT_ABORT_TIMEOUT
     worker: Mapping[str, Any] = field(default_factory=dict)
+    #: Spans of enqueues and job runs, when ``opentelemetry-api`` is installed (``django_arq.tracing``).
+    tracing: bool = True
 
 
 class ArqQueue(abc.ABC):

@@ -133,6 +133,9 @@ class JobMetadata:
     queue_name: str
     #: The job's last progress report; None when it never reported any.
     progress: JobProgress | None = field(default=None, kw_only=True)
+    #: The OpenTelemetry trace of the enqueue, as 32 hex digits: set by a traced enqueue
+    #: (``TRACING``), None otherwise and in what is read back from Redis.
+    trace_id: str | None = field(default=None, kw_only=True)
 
 
 @dataclass

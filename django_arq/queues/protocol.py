@@ -11,11 +11,12 @@ import hashlib
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from arq.jobs import JobStatus
 
+from ..tracing import PAYLOAD_KEY, EnqueueTracer, TraceContext
 from .arq_internals import (
     DeserializationError,
     abort_jobs_ss,
@@ -221,32 +222,43 @@ class RedisProtocol:
         serializer: Serializer,
         default_queue_name: str,
         expires_extra_ms: int = expires_extra_ms,
+        tracer: EnqueueTracer | None = None,
     ) -> None:
         self.serializer = serializer
         self.default_queue_name = default_queue_name
         self.expires_extra_ms = expires_extra_ms
+        self.tracer = tracer
 
     # -- enqueue ---------------------------------------------------------------------------
 
     def enqueue(self, specs: Sequence[JobSpec]) -> Op[list[JobMetadata]]:
-        """Enqueue all jobs in one round trip, or none if an id is taken."""
+        """Enqueue all jobs in one round trip, or none if an id is taken; with a tracer, each in
+        a span whose context the job's payload carries."""
+        if self.tracer is None:
+            return self._enqueue(specs, None)
+        jobs = [(spec.name, spec.queue_name or self.default_queue_name) for spec in specs]
+        return self.tracer.trace(jobs, partial(self._enqueue, specs))
+
+    def _payload(self, spec: JobSpec, now_ms: int, trace: TraceContext | None) -> bytes:
+        dumps = self.serializer.dumps
+        if trace is not None and trace.carrier:
+            dumps = partial(_with_trace, dumps, trace.carrier)
+        return serialize_job(spec.name, tuple(spec.args), dict(spec.kwargs), None, now_ms, serializer=dumps)
+
+    def _enqueue(
+        self, specs: Sequence[JobSpec], traces: Sequence[TraceContext] | None
+    ) -> Op[list[JobMetadata]]:
         now_ms = timestamp_ms()
         enqueue_time = ms_to_datetime(now_ms)
         keys: list[str] = [abort_jobs_ss]
         args: list[Any] = []
         metas: list[JobMetadata] = []
-        for spec, job_id in zip(specs, job_ids(specs), strict=True):
+        for i, (spec, job_id) in enumerate(zip(specs, job_ids(specs), strict=True)):
             queue_name = spec.queue_name or self.default_queue_name
             score, ttl_ms = spec.schedule(now_ms, self.expires_extra_ms)
+            trace = None if traces is None else traces[i]
             try:
-                payload = serialize_job(
-                    spec.name,
-                    tuple(spec.args),
-                    dict(spec.kwargs),
-                    None,
-                    now_ms,
-                    serializer=self.serializer.dumps,
-                )
+                payload = self._payload(spec, now_ms, trace)
             except Exception as exc:
                 raise unserializable(spec, self.serializer.name, job_id, exc) from exc
             keys += [job_key_prefix + job_id, result_key_prefix + job_id, queue_name]
@@ -261,6 +273,7 @@ class RedisProtocol:
                     enqueue_time=enqueue_time,
                     status=status,
                     queue_name=queue_name,
+                    trace_id=None if trace is None else trace.trace_id,
                 )
             )
         check_distinct_ids([m.id for m in metas])
@@ -444,6 +457,13 @@ def claim_jobs(queue_name: str, job_ids: Sequence[str], in_progress_ms: int) -> 
     keys = (queue_name, *(in_progress_key_prefix + i for i in job_ids))
     reply = yield Call(((keys, (timestamp_ms(), in_progress_ms, *job_ids)),), script=CLAIM)
     return [(_text(reply[i]), int(float(reply[i + 1]))) for i in range(0, len(reply), 2)]
+
+
+def _with_trace(
+    dumps: Callable[[dict[str, Any]], bytes], carrier: dict[str, str], data: dict[str, Any]
+) -> bytes:
+    """arq's job dict serialized with a trace context: an extra key, which arq's deserializer ignores."""
+    return dumps({**data, PAYLOAD_KEY: carrier})
 
 
 def _text(value: bytes | str) -> str:

@@ -12,6 +12,7 @@ import redis
 import redis.asyncio
 from arq.connections import RedisSettings
 
+from ..tracing import enqueue_tracer
 from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .connection import ConnectionFactory
 from .drivers import run_async, run_sync
@@ -38,12 +39,14 @@ class RedisArqQueue(ArqQueue):
         options: Mapping[str, Any] | None = None,
         serializer: str = "pickle",
         abort_timeout: float = DEFAULT_ABORT_TIMEOUT,
+        tracing: bool = True,
     ) -> None:
         super().__init__(
             default_queue_name=default_queue_name, abort_timeout=abort_timeout, serializer=serializer
         )
         self._connections = ConnectionFactory(redis_url, options)
-        self._protocol = RedisProtocol(self.serializer, default_queue_name)
+        tracer = enqueue_tracer(tracing)  # None without OpenTelemetry: nothing of it is imported
+        self._protocol = RedisProtocol(self.serializer, default_queue_name, tracer=tracer)
         self._sync_client: redis.Redis | None = None
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
             weakref.WeakKeyDictionary()
@@ -58,6 +61,7 @@ class RedisArqQueue(ArqQueue):
             options=config.options,
             serializer=config.serializer,
             abort_timeout=config.abort_timeout,
+            tracing=config.tracing,
         )
 
     def __repr__(self) -> str:

@@ -1,0 +1,61 @@
+"""OpenTelemetry, imported only when a traced alias first needs it, and the trace context in a job.
+
+The context travels in the serialized job dict under ``PAYLOAD_KEY``, as the W3C ``traceparent``
+(and ``tracestate``) that the globally configured propagator writes; arq's ``deserialize_job_raw``
+reads only its own keys, so a plain arq worker runs such a job as any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from types import SimpleNamespace
+from typing import Any
+
+__all__ = ["ATTRIBUTES", "PAYLOAD_KEY", "TRACER_NAME", "TraceContext", "otel", "tracing_available"]
+
+#: The key of the serialized job dict that holds the trace context (arq's own are t, f, a, k, et).
+PAYLOAD_KEY = "trace"
+#: The instrumentation scope of the spans.
+TRACER_NAME = "django_arq"
+#: The span attributes, by what they say.
+ATTRIBUTES = SimpleNamespace(
+    system="messaging.system",
+    queue="messaging.destination.name",
+    message_id="messaging.message.id",
+    job_id="arq.job.id",
+    function="arq.job.function",
+    job_try="arq.job.try",
+    outcome="arq.job.outcome",
+    error_type="error.type",
+)
+
+
+@cache
+def otel() -> Any:
+    """The ``opentelemetry`` modules the spans need (``trace``, ``propagate``), or None if the
+    package is not installed; imported on first use only."""
+    try:
+        from opentelemetry import propagate, trace
+    except ImportError:
+        return None
+    return SimpleNamespace(trace=trace, propagate=propagate, tracer=trace.get_tracer(TRACER_NAME))
+
+
+def tracing_available() -> bool:
+    """Whether ``opentelemetry-api`` can be imported (importing it)."""
+    return otel() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    """What an enqueue span gives its job: the carrier put in the payload and the trace id."""
+
+    carrier: dict[str, str]
+    trace_id: str | None
+
+
+def error_type(exc: BaseException) -> str:
+    """The ``error.type`` of an exception: its class's dotted path."""
+    kind = type(exc)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"

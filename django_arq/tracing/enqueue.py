@@ -1,0 +1,77 @@
+"""The enqueue side: a producer span per job, its context put in the job's payload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from typing import Any, Protocol, TypeVar
+
+from .context import ATTRIBUTES, TraceContext, error_type, otel
+
+__all__ = ["EnqueueTracer", "enqueue_tracer"]
+
+
+class Enqueued(Protocol):
+    """What an enqueue returns per job (``JobMetadata``): its id is all the span needs."""
+
+    id: str
+
+
+T = TypeVar("T", bound=Enqueued)
+#: An I/O-free operation (``queues.protocol.Op``) that enqueues jobs and returns their metadata.
+Send = Generator[Any, Any, list[T]]
+
+
+class EnqueueTracer:
+    """Runs an enqueue operation inside one span per job, each a child of the current span."""
+
+    def __init__(self, modules: Any) -> None:
+        self._otel = modules
+        self._producer = modules.trace.SpanKind.PRODUCER
+        self._error = modules.trace.StatusCode.ERROR
+
+    def _context(self, span: Any) -> TraceContext:
+        carrier: dict[str, str] = {}
+        self._otel.propagate.inject(carrier, context=self._otel.trace.set_span_in_context(span))
+        span_context = span.get_span_context()
+        trace_id = self._otel.trace.format_trace_id(span_context.trace_id) if span_context.is_valid else None
+        return TraceContext(carrier, trace_id)
+
+    def trace(
+        self, jobs: Sequence[tuple[str, str]], send: Callable[[list[TraceContext]], Send[T]]
+    ) -> Send[T]:
+        """``send(contexts)`` (one per job of ``jobs``, pairs of function name and queue name),
+        its jobs' spans ended with their ids once it returned, or with its error if it raised.
+        ``send`` returns one metadata per job, in order."""
+        tracer = self._otel.tracer
+        spans = [
+            tracer.start_span(
+                f"enqueue {name}",
+                kind=self._producer,
+                attributes={ATTRIBUTES.system: "arq", ATTRIBUTES.function: name, ATTRIBUTES.queue: queue},
+            )
+            for name, queue in jobs
+        ]
+        try:
+            metadata = yield from send([self._context(span) for span in spans])
+        except BaseException as exc:
+            for span in spans:
+                span.set_attributes({ATTRIBUTES.outcome: "refused", ATTRIBUTES.error_type: error_type(exc)})
+                span.record_exception(exc)
+                span.set_status(self._error, str(exc))
+                span.end()
+            raise
+        for span, job in zip(spans, metadata, strict=True):
+            span.set_attributes(
+                {ATTRIBUTES.job_id: job.id, ATTRIBUTES.message_id: job.id, ATTRIBUTES.outcome: "enqueued"}
+            )
+            span.end()
+        return metadata
+
+
+def enqueue_tracer(enabled: bool) -> EnqueueTracer | None:
+    """The tracer of an alias's enqueues: None when ``enabled`` is false or OpenTelemetry is not
+    installed (then nothing of it is imported)."""
+    if not enabled:
+        return None
+    modules = otel()
+    return None if modules is None else EnqueueTracer(modules)

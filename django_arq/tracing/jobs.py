@@ -1,0 +1,119 @@
+"""The worker side: each job run in a consumer span, a child of the span that enqueued it.
+
+The worker's deserializer notes the trace context of the payload it reads in a context variable
+(arq reads a job's payload in the task that then runs it, so each job sees its own); the job
+function's wrapper opens the span from it. A missing or malformed context gives a span of a trace
+of its own, never an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from arq import Retry
+
+from .context import ATTRIBUTES, PAYLOAD_KEY, error_type, otel
+
+__all__ = ["JobTracer", "job_tracer"]
+
+Coroutine = Callable[..., Awaitable[Any]]
+Loads = Callable[[bytes], Any]
+#: The trace context of the job whose payload the current task read last.
+_carrier: ContextVar[Mapping[str, str] | None] = ContextVar("django_arq_trace_carrier", default=None)
+
+
+def _valid_carrier(value: Any) -> Mapping[str, str] | None:
+    """``value`` if it is a dict of text, as a propagator writes it; None for anything else."""
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return value
+    return None
+
+
+class JobTracer:
+    """Opens a span around each job function of one worker."""
+
+    def __init__(self, modules: Any, queue_name: str, aborting: Callable[[str], bool]) -> None:
+        self._otel = modules
+        self._queue_name = queue_name
+        self._aborting = aborting
+        self._consumer = modules.trace.SpanKind.CONSUMER
+        self._error = modules.trace.StatusCode.ERROR
+
+    def reading(self, loads: Loads) -> Loads:
+        """The worker's job deserializer, noting the trace context of each payload it reads."""
+
+        def read(raw: bytes) -> Any:
+            data = loads(raw)
+            _carrier.set(_valid_carrier(data.get(PAYLOAD_KEY)) if isinstance(data, dict) else None)
+            return data
+
+        return read
+
+    def _parent(self) -> Any:
+        carrier = _carrier.get()
+        if not carrier:
+            return None
+        try:
+            return self._otel.propagate.extract(carrier)
+        except Exception:  # a propagator refusing odd text: the job runs in a trace of its own
+            return None
+
+    def traced(self, name: str, fn: Coroutine) -> Coroutine:
+        """``fn`` run inside a span; its job's trace id in ``ctx["trace_id"]``."""
+        trace, tracer = self._otel.trace, self._otel.tracer
+
+        async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            attributes = {
+                ATTRIBUTES.system: "arq",
+                ATTRIBUTES.function: name,
+                ATTRIBUTES.queue: self._queue_name,
+                ATTRIBUTES.job_id: ctx["job_id"],
+                ATTRIBUTES.message_id: ctx["job_id"],
+                ATTRIBUTES.job_try: ctx["job_try"],
+            }
+            with tracer.start_as_current_span(
+                f"run {name}",
+                context=self._parent(),
+                kind=self._consumer,
+                attributes=attributes,
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span:
+                span_context = span.get_span_context()
+                if span_context.is_valid:
+                    ctx["trace_id"] = trace.format_trace_id(span_context.trace_id)
+                try:
+                    result = await fn(ctx, *args, **kwargs)
+                except BaseException as exc:
+                    self._failed(span, ctx["job_id"], exc)
+                    raise
+                span.set_attribute(ATTRIBUTES.outcome, "success")
+                return result
+
+        return run
+
+    def _failed(self, span: Any, job_id: str, exc: BaseException) -> None:
+        if isinstance(exc, Retry):
+            outcome = "retry"
+        elif isinstance(exc, asyncio.CancelledError):
+            outcome = "aborted" if self._aborting(job_id) else "cancelled"  # else a timeout or shutdown
+        else:
+            outcome = "failure"
+            try:
+                span.record_exception(exc)
+                span.set_status(self._error, str(exc))
+            except Exception:  # an exception whose text cannot be made: its type says enough
+                span.set_status(self._error)
+        span.set_attributes({ATTRIBUTES.outcome: outcome, ATTRIBUTES.error_type: error_type(exc)})
+
+
+def job_tracer(enabled: bool, queue_name: str, aborting: Callable[[str], bool]) -> JobTracer | None:
+    """The tracer of a worker's jobs (``aborting(job_id)`` tells an abort from another
+    cancellation); None when ``enabled`` is false or OpenTelemetry is not installed."""
+    if not enabled:
+        return None
+    modules = otel()
+    return None if modules is None else JobTracer(modules, queue_name, aborting)

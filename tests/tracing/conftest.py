@@ -1,0 +1,91 @@
+"""An OpenTelemetry SDK in the test process (its spans kept in memory while a test asks for them),
+and real workers that export theirs to a file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.helpers import wait_for
+from tests.tracing.exporter import read_spans
+from tests.worker.conftest import WorkerRunner, queue_name  # noqa: F401 - a fixture
+
+
+class Gate(SpanProcessor):
+    """Passes ended spans on only while a test listens: other tests' spans are not kept."""
+
+    def __init__(self, processor: SpanProcessor) -> None:
+        self.processor = processor
+        self.open = False
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.open:
+            self.processor.on_end(span)
+
+
+EXPORTER = InMemorySpanExporter()
+GATE = Gate(SimpleSpanProcessor(EXPORTER))
+
+
+@pytest.fixture(scope="session")
+def tracer() -> trace.Tracer:
+    """A tracer of the process's SDK provider (installed once: OpenTelemetry allows one)."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        provider.add_span_processor(GATE)
+        trace.set_tracer_provider(provider)
+    return trace.get_tracer("tests")
+
+
+@pytest.fixture
+def spans(tracer: trace.Tracer) -> Iterator[InMemorySpanExporter]:
+    """The spans ended in this process during the test."""
+    EXPORTER.clear()
+    GATE.open = True
+    yield EXPORTER
+    GATE.open = False
+    EXPORTER.clear()
+
+
+class TracedWorkers(WorkerRunner):
+    """``manage.py arq_worker`` processes whose spans go to ``spans_file``."""
+
+    def __init__(self, queue: str, spans_file: Path) -> None:
+        super().__init__(queue)
+        self.spans_file = spans_file
+
+    def env(self) -> dict[str, str]:
+        return {
+            **super().env(),
+            "DJANGO_SETTINGS_MODULE": "tests.tracing.worker_settings",
+            "DJANGO_ARQ_TEST_SPANS": str(self.spans_file),
+        }
+
+    def spans_of(self, job_ids: set[str], timeout: float = 20) -> dict[str, dict[str, Any]]:
+        """The worker's span of each job, by job id, once it has them all."""
+
+        def found() -> dict[str, dict[str, Any]]:
+            by_job = {s["attributes"].get("arq.job.id"): s for s in read_spans(self.spans_file)}
+            return by_job if job_ids <= set(by_job) else {}
+
+        return wait_for(found, timeout=timeout)
+
+
+@pytest.fixture
+def traced_workers(queue_name: str, tmp_path: Path) -> Iterator[TracedWorkers]:  # noqa: F811
+    runner = TracedWorkers(queue_name, tmp_path / "spans.jsonl")
+    yield runner
+    for process in runner.processes:
+        process.kill()
