@@ -1,0 +1,126 @@
+"""The trace context in a job's payload: a plain arq worker ignores it, and whatever a payload holds
+there, the worker's span is made and the job runs."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import sys
+import uuid
+from typing import Any
+
+import pytest
+import redis
+from arq import Retry
+from django.conf import settings
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from django_arq import JobStatus, RedisArqQueue
+from django_arq.queues.serializers import get_serializer
+from django_arq.tracing import PAYLOAD_KEY, job_tracer
+from tests.helpers import ROOT, Process, wait_for
+
+BARE_WORKERS = {
+    "pickle": "tests.worker_settings.WorkerSettings",
+    "json": "tests.core.json_worker_settings.WorkerSettings",
+}
+#: arq's job dict, as the worker's deserializer reads it.
+JOB = {"f": "tests.jobs.fn", "a": (), "k": {}, "t": 1, "et": 0}
+
+
+@pytest.mark.parametrize("serializer", ["pickle", "json"])
+def test_a_plain_arq_worker_runs_a_traced_job(
+    serializer: str, tracer: trace.Tracer, redis_url: str, redis_client: redis.Redis
+) -> None:
+    name = f"{settings.TEST_QUEUE}:traced-{uuid.uuid4().hex}"
+    env = {"ARQ_TEST_REDIS_URL": redis_url, "ARQ_TEST_QUEUE": name, "PYTHONPATH": str(ROOT)}
+    worker = Process([sys.executable, "-m", "arq", BARE_WORKERS[serializer]], env=env)
+    queue = RedisArqQueue(redis_url, default_queue_name=name, serializer=serializer)
+    try:
+        with tracer.start_as_current_span("request"):
+            meta = queue.enqueue_sync("tests.jobs.add", 1, 2)
+        payload = get_serializer(serializer).loads(redis_client.get(f"arq:job:{meta.id}"))
+        assert payload[PAYLOAD_KEY]["traceparent"].split("-")[1] == meta.trace_id
+        wait_for(lambda: queue.get_job_metadata_sync(meta.id).status is JobStatus.complete, timeout=30)
+        result = queue.get_job_result_sync(meta.id)
+        assert (result.success, result.result) == (True, 3)
+    finally:
+        worker.stop()
+        queue.close()
+        redis_client.delete(name, f"arq:result:{meta.id}")
+
+
+HOSTILE = [
+    "junk",
+    5,
+    float("nan"),
+    None,
+    [],
+    {1: "a"},
+    {"traceparent": 5},
+    {"traceparent": "00-" + "z" * 32 + "-" + "0" * 16 + "-01"},
+    {"traceparent": "00-" + "0" * 32 + "-" + "0" * 16 + "-01"},  # the invalid all-zero trace id
+    {"traceparent": "\x00"},
+    {"traceparent": "\ud800"},
+    {"traceparent": "x" * 100_000, "tracestate": "\ud800=\x00"},
+]
+
+
+def run_read_job(payload: Any, fn: Any, aborting: bool = False) -> Any:
+    """Read ``payload`` as the worker's deserializer does, then run ``fn`` as a traced job, in a
+    task of its own (as arq runs each job)."""
+    tracer = job_tracer(True, "q", lambda job_id: aborting)
+    assert tracer is not None
+    read = tracer.reading(pickle.loads)
+    job = tracer.traced("tests.jobs.fn", fn)
+
+    async def run() -> Any:
+        read(pickle.dumps(payload))
+        return await job({"job_id": "j1", "job_try": 2})
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("carrier", HOSTILE, ids=repr)
+def test_a_malformed_trace_context_gives_a_trace_of_its_own(
+    carrier: Any, spans: InMemorySpanExporter
+) -> None:
+    async def fn(ctx: dict[str, Any]) -> str:
+        return ctx["trace_id"]
+
+    trace_id = run_read_job({**JOB, PAYLOAD_KEY: carrier}, fn)
+    (span,) = spans.get_finished_spans()
+    assert span.parent is None
+    assert trace_id == f"{span.context.trace_id:032x}"
+    assert span.attributes["arq.job.outcome"] == "success"
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+@pytest.mark.parametrize(
+    ("raised", "aborting", "outcome", "error_type"),
+    [
+        (Retry(defer=1), False, "retry", "arq.worker.Retry"),
+        (asyncio.CancelledError(), True, "aborted", "asyncio.exceptions.CancelledError"),
+        (asyncio.CancelledError(), False, "cancelled", "asyncio.exceptions.CancelledError"),
+        (Unprintable(), False, "failure", f"{__name__}.Unprintable"),
+    ],
+    ids=["retry", "aborted", "cancelled", "unprintable"],
+)
+def test_each_way_a_job_ends_is_its_outcome(
+    raised: BaseException, aborting: bool, outcome: str, error_type: str, spans: InMemorySpanExporter
+) -> None:
+    async def fn(ctx: dict[str, Any]) -> None:
+        raise raised
+
+    with pytest.raises(type(raised)):
+        run_read_job(JOB, fn, aborting=aborting)
+    (span,) = spans.get_finished_spans()
+    assert span.attributes["arq.job.outcome"] == outcome
+    assert span.attributes["error.type"] == error_type
+    assert span.attributes["arq.job.try"] == 2
+    assert span.status.is_ok is (outcome != "failure")
