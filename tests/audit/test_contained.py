@@ -48,12 +48,14 @@ def test_the_c_encoder_is_used_where_it_works() -> None:
 #: Every JobRecord field, by who writes it. A new field fails ``test_every_field_is_handled``
 #: until it is placed here, and the insert (defaults from ``_meta``) or the worker's update
 #: (``STATUS_FIELDS``) handles it.
-GIVEN_ON_INSERT = {"job_id", "alias", "name", "args", "kwargs", "enqueue_time", "queue_name", "status"}
+GIVEN_ON_INSERT = {
+    "job_id", "alias", "name", "args", "kwargs", "enqueue_time", "queue_name", "status", "trace_id",
+}  # fmt: skip
 WORKER_UPDATES = set(STATUS_FIELDS)
 SET_ELSEWHERE = {"id", "abort_requested_at", "abort_requested_by", "retry_of", "created_at", "updated_at"}
 #: Fields of migration 0004, until the features that write them (progress, retries, worker
-#: heartbeats, traces) move each to the set above that writes it.
-NOT_YET_WRITTEN = {"try_errors", "next_try_at", "worker_id", "trace_id"}
+#: heartbeats) move each to the set above that writes it.
+NOT_YET_WRITTEN = {"try_errors", "next_try_at", "worker_id"}
 #: Field classes the hand-made INSERT, COPY and staged UPDATE know how to write.
 WRITABLE = (
     models.BigAutoField,

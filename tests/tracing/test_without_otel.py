@@ -1,0 +1,72 @@
+"""Without OpenTelemetry installed, or with ``TRACING: False``, nothing of it is imported: jobs are
+enqueued and run as before, with no trace context in their payloads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+from django.conf import settings
+
+from tests.helpers import ROOT
+
+SCRIPT = """
+import importlib.abc, json, os, pickle, sys
+
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "opentelemetry":
+            raise ImportError(f"No module named {name!r} (blocked by the test)")
+        return None
+
+if sys.argv[1] == "not-installed":
+    sys.meta_path.insert(0, Blocked())
+import django
+django.setup()
+from django.conf import settings
+settings.ARQ_QUEUES["default"].update(AUDIT=False, TRACING=sys.argv[1] != "off")
+import redis
+from django_arq import get_queue
+from django_arq.worker import create_worker
+
+queue_name = sys.argv[2]
+queue = get_queue()
+job = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name)
+payload = pickle.loads(redis.Redis.from_url(settings.REDIS_URL).get("arq:job:" + job.id))
+worker = create_worker(queue_name=queue_name, burst=True, poll_delay=0.01)
+worker.run()
+result = queue.get_job_result_sync(job.id, queue_name)
+print(json.dumps({
+    "payload_keys": sorted(payload),
+    "trace_id": job.trace_id,
+    "worker_tracer": repr(worker.tracer),
+    "result": result.result,
+    "modules": sorted(m for m in sys.modules if m.split(".")[0] == "opentelemetry"),
+}))
+"""
+
+
+@pytest.mark.parametrize("mode", ["not-installed", "off"])
+def test_nothing_of_opentelemetry_is_imported(mode: str, redis_url: str) -> None:
+    queue_name = f"{settings.TEST_QUEUE}:untraced-{uuid.uuid4().hex}"
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DJANGO_ARQ_TEST_REDIS": redis_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, mode, queue_name],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report == {
+        "payload_keys": ["a", "et", "f", "k", "t"],
+        "trace_id": None,
+        "worker_tracer": "None",
+        "result": 3,
+        "modules": [],
+    }
