@@ -11,5 +11,6 @@ ARQ_QUEUES = {
         "ABORT_TIMEOUT": 10.0,  # seconds abort_job(timeout=None) waits for a worker
         "WORKER": {},  # read by `manage.py arq_worker --alias default`; FUNCTIONS is the HTTP allow-list
         "UNKNOWN_FUNCTIONS": "warn",  # enqueueing a name missing from WORKER["FUNCTIONS"]: "error", "ignore"
+        "TRACING": True,  # OpenTelemetry spans of enqueues and job runs, when opentelemetry-api is installed
     },
 }

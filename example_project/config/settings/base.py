@@ -126,6 +126,14 @@ ARQ_QUEUES = {
     },
 }
 
+# Traces (django-arq[otel]): each enqueue and each job run is a span, both in one trace.
+# EXAMPLE_TRACES=console prints this process's spans; the admin links trace ids to ARQ_TRACE_URL.
+if os.environ.get("EXAMPLE_TRACES") == "console":
+    from config.tracing import export_traces_to_console
+
+    export_traces_to_console()
+ARQ_TRACE_URL = os.environ.get("ARQ_TRACE_URL")  # e.g. "https://tempo.example/trace/{trace_id}"
+
 # Bearer token(s) for service-to-service calls to the HTTP API at /arq/ (browsers use the session).
 ARQ_API_TOKENS = [t for t in os.environ.get("ARQ_API_TOKENS", "").split(",") if t]
 
