@@ -54,6 +54,7 @@ def record_job(record: JobRecord) -> JobMetadata:
         status=JobStatus(record.status),
         queue_name=record.queue_name,
         progress=progress_from_json(record.progress),
+        trace_id=record.trace_id or None,
     )
     if record.finish_time is None or record.success is None:
         return metadata

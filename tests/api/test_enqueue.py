@@ -39,6 +39,7 @@ async def test_enqueue_returns_metadata_and_writes_redis_and_record(
         "queue_name",
         "alias",
         "progress",
+        "trace_id",
     }
     assert data["name"] == "tests.jobs.add"
     assert data["args"] == [2, 3]

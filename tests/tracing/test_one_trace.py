@@ -110,7 +110,7 @@ async def sync_burst(workers: TracedWorkers) -> None:
     await sync_to_async(workers.burst)()
 
 
-def test_a_job_enqueued_without_tracing_runs_in_a_trace_of_its_own(
+def test_a_job_enqueued_without_tracing_runs_in_a_trace_of_its_own_kept_by_its_record(
     tracer: trace.Tracer, traced_workers: TracedWorkers
 ) -> None:
     queue = RedisArqQueue(settings.REDIS_URL, default_queue_name=traced_workers.queue_name, tracing=False)
@@ -122,3 +122,5 @@ def test_a_job_enqueued_without_tracing_runs_in_a_trace_of_its_own(
     span = traced_workers.spans_of({untraced.id})[untraced.id]
     assert span["parent_id"] is None
     assert span["attributes"]["arq.job.outcome"] == "success"
+    # No enqueue wrote its record: the worker created it, with its own span's trace.
+    assert JobRecord.objects.get(job_id=untraced.id).trace_id == span["context"]["trace_id"][2:]
