@@ -31,6 +31,7 @@ ARQ_QUEUES["default"]["WORKER"] = {  # type: ignore[index]
         "tests.worker.jobs.count_groups",
         "tests.worker.jobs.stepwise",
         "tests.worker.jobs.sync_stepwise",
+        "tests.worker.jobs.say",
     ],
     "POLL_DELAY": 0.02,
     "RECORD_FLUSH_INTERVAL": 0.05,

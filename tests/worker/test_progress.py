@@ -55,3 +55,30 @@ def test_the_record_and_the_metadata_see_the_progress_move(
         assert abs(report_ttl - result_ttl) < 5_000
     finally:
         redis_client.delete(go, progress_key(meta.id))
+
+
+def test_hostile_reports_fail_their_job_or_are_made_storable_and_the_worker_runs_on(
+    workers: WorkerRunner, redis_client: redis.Redis
+) -> None:
+    queue, q = get_queue(), workers.queue_name
+    nan = queue.enqueue_sync("tests.worker.jobs.say", "x", float("nan"), _queue_name=q)
+    wrong = queue.enqueue_sync("tests.worker.jobs.say", b"bytes", _queue_name=q)
+    odd = queue.enqueue_sync("tests.worker.jobs.say", "nul\x00 lone\udcff " + "long" * 100, _queue_name=q)
+    after = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=q)
+    try:
+        workers.burst()
+        flush_records()
+        failed = queue.get_job_result_sync(nan.id, q)
+        assert failed.success is False and isinstance(failed.result, ValueError)
+        assert "progress done must be a finite number >= 0, not nan" in str(failed.result)
+        refused = queue.get_job_result_sync(wrong.id, q)
+        assert refused.success is False and isinstance(refused.result, TypeError)
+        assert (failed.progress, refused.progress) == (None, None)
+        stored = queue.get_job_result_sync(odd.id, q)
+        assert stored.success is True and stored.progress is not None
+        message = stored.progress.message
+        assert message is not None and message.startswith("nul\ufffd lone\ufffd long") and len(message) == 200
+        assert JobRecord.objects.get(job_id=odd.id).progress == progress_to_json(stored.progress)
+        assert queue.get_job_result_sync(after.id, q).result == 3
+    finally:
+        redis_client.delete(*(progress_key(m.id) for m in (nan, wrong, odd, after)))
