@@ -116,15 +116,19 @@ _NUMBERS = (int, float)
 _LARGEST = sys.float_info.max
 
 
-Checked = tuple[int | float, int | float | None, str | None]
-
-
-def _checked(done: object, total: object, message: object) -> Checked:
-    """``make_progress``'s checks, with a short cut for plain numbers and short ASCII text: a job may
-    report on every iteration of a tight loop."""
-    if not (type(done) in _NUMBERS and 0 <= done <= _LARGEST):  # type: ignore[operator]
+def _report(
+    done: object,
+    total: object,
+    message: object,
+    _numbers: tuple[type, ...] = _NUMBERS,
+    _largest: float = _LARGEST,
+    _now: Callable[[], float] = time.time,
+) -> Report:
+    """A report of now, checked as ``make_progress`` checks, with a short cut for plain numbers and
+    short ASCII text: a job may report on every iteration of a tight loop."""
+    if not (type(done) in _numbers and 0 <= done <= _largest):  # type: ignore[operator]
         done = _amount("done", done)
-    if total is not None and not (type(total) in _NUMBERS and 0 <= total <= _LARGEST):  # type: ignore[operator]
+    if total is not None and not (type(total) in _numbers and 0 <= total <= _largest):  # type: ignore[operator]
         total = _amount("total", total)
     if message is not None and not (
         type(message) is str
@@ -133,7 +137,7 @@ def _checked(done: object, total: object, message: object) -> Checked:
         and "\x00" not in message
     ):
         message = _message(message)
-    return done, total, message  # type: ignore[return-value]
+    return done, total, message, _now()  # type: ignore[return-value]
 
 
 def _progress(report: Report) -> JobProgress:
@@ -146,7 +150,7 @@ def make_progress(
     done: object, total: object = None, message: object = None, time: datetime | None = None
 ) -> JobProgress:
     """A checked ``JobProgress`` (``TypeError`` or ``ValueError`` for a bad value), at ``time`` or now."""
-    amount, whole, text = _checked(done, total, message)
+    amount, whole, text, _ = _report(done, total, message)
     return JobProgress(
         done=amount,
         total=whole,
@@ -260,7 +264,7 @@ class ProgressReports:
 
     # -- the rule, shared by the async and the sync call --------------------------------------
 
-    def _take(self, job_id: str, report: Report) -> bool:
+    def take(self, job_id: str, report: Report) -> bool:
         """True if ``report`` is to be stored now; else it waits, and its store is scheduled."""
         job = self._jobs.get(job_id)
         if job is not None and job.scheduled:  # the hot path: a store is coming, it takes the latest
@@ -303,7 +307,7 @@ class ProgressReports:
             await self._store(job_id, report, WHILE_RUNNING)
         with self._lock:
             job.flush = None
-            job.scheduled = False  # before looking at ``latest``: see ``_take``'s hot path
+            job.scheduled = False  # before looking at ``latest``: see ``take``'s hot path
             if job.latest is job.stored or self._jobs.get(job_id) is not job:
                 return
             job.scheduled = True  # reports came while this one was stored
@@ -325,15 +329,12 @@ class ProgressReports:
 
     # -- the calls -----------------------------------------------------------------------------
 
-    async def report(self, job_id: str, report: Report) -> None:
-        """A report from a job running on the event loop."""
-        if self._take(job_id, report):
-            await self._store(job_id, report, WHILE_RUNNING)
+    async def store_now(self, job_id: str, report: Report) -> None:
+        """Store a report ``take`` said is due, from the event loop."""
+        await self._store(job_id, report, WHILE_RUNNING)
 
-    def report_sync(self, job_id: str, report: Report) -> None:
-        """A report from a job's thread: a store due now is made on the event loop, waited for."""
-        if not self._take(job_id, report):
-            return
+    def store_now_sync(self, job_id: str, report: Report) -> None:
+        """Store a report ``take`` said is due, from a job's thread: on the event loop, waited for."""
         store = self._store(job_id, report, WHILE_RUNNING)
         if threading.get_ident() == self._loop_thread:  # a sync helper called by async code
             self._detach(store)
@@ -446,15 +447,17 @@ async def report_progress(
     ``MAX_MESSAGE_LENGTH`` is cut, and NUL characters and lone surrogates in it are replaced by
     U+FFFD. A report that cannot be stored (Redis unreachable) is logged, not raised.
     """
-    report = (*_checked(done, total, message), time.time())
+    report = _report(done, total, message)
     reports, job_id = _job_reports(ctx)
-    await reports.report(job_id, report)
+    if reports.take(job_id, report):
+        await reports.store_now(job_id, report)
 
 
 def report_progress_sync(
     ctx: Any, done: float, total: float | None = None, message: str | None = None
 ) -> None:
     """``report_progress`` for a sync job function (run in a thread), or a ``django.tasks`` task."""
-    report = (*_checked(done, total, message), time.time())
+    report = _report(done, total, message)
     reports, job_id = _job_reports(ctx)
-    reports.report_sync(job_id, report)
+    if reports.take(job_id, report):
+        reports.store_now_sync(job_id, report)
