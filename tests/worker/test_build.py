@@ -27,7 +27,7 @@ def test_settings_map_to_arq() -> None:
     worker = build(
         FUNCTIONS=["tests.jobs.add", "tests.jobs.sync_add"],
         MAX_JOBS=3, JOB_TIMEOUT=7, KEEP_RESULT=60, MAX_TRIES=2, POLL_DELAY=0.1, QUEUE_NAME="elsewhere",
-        HEALTH_CHECK_INTERVAL=30, RECORD_FLUSH_INTERVAL=0.5,
+        HEALTH_CHECK_INTERVAL=30, RECORD_FLUSH_INTERVAL=0.5, PROGRESS_INTERVAL=1.5,
     )  # fmt: skip
     assert set(worker.functions) == {"tests.jobs.add", "tests.jobs.sync_add"}
     assert (worker.max_jobs, worker.job_timeout_s, worker.keep_result_s, worker.max_tries) == (3, 7, 60, 2)
@@ -35,6 +35,7 @@ def test_settings_map_to_arq() -> None:
     assert worker.allow_abort_jobs is True  # default on
     assert worker.recorder is not None and worker.recorder.flush_interval == 0.5
     assert worker.job_serializer is not None
+    assert worker.progress_interval == 1.5
 
 
 def test_queue_defaults_to_the_alias_queue(settings) -> None:  # type: ignore[no-untyped-def]
@@ -70,6 +71,10 @@ def test_cron_jobs_from_dicts_and_paths() -> None:
         ({"FUNCTIONS": ["tests.jobs.add"], "MAX_JOBZ": 1}, "unknown keys ['MAX_JOBZ']"),
         ({"FUNCTIONS": ["tests.jobs.add"], "MAX_JOBS": 0}, "WORKER['MAX_JOBS'] must be a positive integer"),
         ({"FUNCTIONS": ["tests.jobs.nope"]}, "cannot import function 'tests.jobs.nope'"),
+        *(
+            ({"FUNCTIONS": ["tests.jobs.add"], "PROGRESS_INTERVAL": bad}, "a number of seconds from 0")
+            for bad in (-1, float("nan"), 10**6, "0.2", True, None)
+        ),
         ({}, "no FUNCTIONS or CRON_JOBS"),
         ({"CRON_JOBS": [{"MINUTE": 1}]}, "a dotted path or a dict with FUNCTION"),
     ],
@@ -81,6 +86,7 @@ def test_bad_settings_are_reported(worker: dict[str, Any], message: str) -> None
 
 def test_worker_problems_for_system_checks() -> None:
     assert worker_problems({"FUNCTIONS": ["a.b"], "MAX_JOBS": 5}) == []
+    assert worker_problems({"FUNCTIONS": ["a.b"], "PROGRESS_INTERVAL": 0}) == []
     assert worker_problems({"FUNCTIONS": [1]}) == ["WORKER['FUNCTIONS'] must be a list of dotted paths"]
 
 
