@@ -10,7 +10,7 @@ from typing import Any
 from arq import func
 from arq.connections import RedisSettings
 
-from django_arq.queues.progress import report_progress, report_progress_sync
+from django_arq.queues.reporting import report_progress, report_progress_sync
 
 BLOCK = os.urandom(1024)
 

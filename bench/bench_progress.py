@@ -64,7 +64,7 @@ async def per_call_us(calls: int) -> float:
     import time
 
     from django_arq.queues.jobs import JobProgress
-    from django_arq.queues.progress import CTX_KEY, ProgressReports, report_progress
+    from django_arq.queues.reporting import CTX_KEY, ProgressReports, report_progress
 
     class Nowhere(ProgressReports):
         async def store(self, job_id: str, progress: JobProgress, keep_ms: int | None) -> None:

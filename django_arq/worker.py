@@ -64,8 +64,8 @@ from .queues.arq_internals import (
 )
 from .queues.drivers import run_async
 from .queues.exceptions import ArqJobError
-from .queues.progress import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_for_ms
 from .queues.protocol import claim_jobs
+from .queues.reporting import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_for_ms
 from .queues.serializers import SerializedError
 from .queues.wakeup import WakeUp
 from .schedules import ScheduleFirer

@@ -3,7 +3,7 @@
 import asyncio
 from typing import Any
 
-from django_arq.queues.progress import report_progress, report_progress_sync
+from django_arq.queues.reporting import report_progress, report_progress_sync
 
 
 async def add(ctx: dict[str, Any], a: int, b: int) -> int:

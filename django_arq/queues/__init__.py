@@ -13,8 +13,8 @@ from .exceptions import (
 )
 from .jobs import JobMetadata, JobProgress, JobResult, JobSpec
 from .mock import MockArqQueue
-from .progress import report_progress, report_progress_sync
 from .redis import RedisArqQueue
+from .reporting import report_progress, report_progress_sync
 
 __all__ = [
     "DEFAULT_ABORT_TIMEOUT",

@@ -30,7 +30,7 @@ from .jobs import (
     job_status,
     unserializable,
 )
-from .progress import CTX_KEY, DEFAULT_INTERVAL, WHILE_RUNNING, ProgressReports
+from .reporting import CTX_KEY, DEFAULT_INTERVAL, WHILE_RUNNING, ProgressReports
 
 __all__ = ["MockArqQueue"]
 

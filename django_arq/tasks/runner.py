@@ -33,7 +33,7 @@ from django.utils.module_loading import import_string
 
 from ..conf import DEFAULT_ALIAS, RUN_TASK
 from ..queues.arq_internals import Function
-from ..queues.progress import current_job
+from ..queues.reporting import current_job
 from .backend import ArqBackend
 from .common import ATTEMPTS_TTL, TaskFailed, attempts_key, class_path, load_task, parse_attempts, worker_id
 

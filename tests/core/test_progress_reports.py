@@ -1,4 +1,4 @@
-"""How progress reports are coalesced and stored: the rule, the Redis store and its lifetimes, the mock."""
+"""queues/reporting.py: how progress reports are coalesced and stored, their lifetimes in Redis, the mock."""
 
 from __future__ import annotations
 
@@ -16,15 +16,8 @@ import redis.asyncio
 
 from django_arq import MockArqQueue, RedisArqQueue, report_progress, report_progress_sync
 from django_arq.queues.jobs import JobProgress
-from django_arq.queues.progress import (
-    CTX_KEY,
-    WHILE_RUNNING,
-    ProgressReports,
-    RedisProgress,
-    kept_for_ms,
-    make_progress,
-    progress_key,
-)
+from django_arq.queues.progress import make_progress, progress_key
+from django_arq.queues.reporting import CTX_KEY, WHILE_RUNNING, ProgressReports, RedisProgress, kept_for_ms
 from tests.helpers import async_wait_for
 
 INTERVAL = 0.2
