@@ -14,5 +14,6 @@ class DjangoArqConfig(AppConfig):
         from . import checks  # noqa: F401 - registers the system checks
         from .audit.queue import audit_wrapper
         from .handler import queues
+        from .metrics.enqueue import metered
 
-        queues.wrapper = audit_wrapper  # JobRecords for aliases with AUDIT: True
+        queues.wrapper = metered(audit_wrapper)  # JobRecords for aliases with AUDIT: True, metrics if on

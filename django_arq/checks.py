@@ -20,8 +20,9 @@ from .conf import (
     queue_settings,
     redis_url_problem,
 )
+from .metrics.switch import metrics_problems
 
-__all__ = ["check_api_tokens", "check_queues"]
+__all__ = ["check_api_tokens", "check_metrics", "check_queues"]
 
 #: Check ids by setting key; every other problem of ``ARQ_QUEUES`` is ``django_arq.E001``.
 CHECK_IDS = {"BACKEND": "django_arq.E002", "REDIS_URL": "django_arq.E003", "WORKER": "django_arq.E004"}
@@ -186,3 +187,9 @@ def check_api_limits(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         for name, valid, what in API_LIMITS
         if hasattr(settings, name) and not valid(getattr(settings, name))
     ]
+
+
+@register(Tags.compatibility)
+def check_metrics(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``ARQ_METRICS`` and ``ARQ_METRICS_TOKENS`` (Prometheus metrics): ``E020``."""
+    return [Error(problem, id="django_arq.E020") for problem in metrics_problems()]

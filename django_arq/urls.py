@@ -3,7 +3,7 @@
 from django.urls import path, re_path, register_converter
 from django.urls.converters import PathConverter
 
-from .api import openapi, views
+from .api import metrics, openapi, views
 
 
 class AnyTextConverter(PathConverter):
@@ -19,6 +19,7 @@ app_name = "django_arq"
 
 urlpatterns = [
     path("openapi.json", openapi.document, name="openapi"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("jobs/", views.enqueue, name="enqueue"),
     path("jobs/<django_arq_any:job_id>/result/", views.job_result, name="job-result"),
     path("jobs/<django_arq_any:job_id>/abort/", views.abort_job, name="job-abort"),

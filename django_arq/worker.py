@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from arq import Worker, cron, func
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
@@ -43,6 +43,7 @@ from .audit.recorder import JobRecorder
 from .audit.rows import records_db
 from .conf import DEFAULT_ALIAS, HEALTH_CHECK_INTERVAL, get_config
 from .handler import build_backend
+from .metrics.switch import INSTALL, metrics_enabled
 from .queues.arq_internals import (
     CronJob,
     Function,
@@ -70,6 +71,10 @@ from .queues.serializers import SerializedError
 from .queues.wakeup import WakeUp
 from .schedules import ScheduleFirer
 from .tracing import job_tracer
+
+if TYPE_CHECKING:
+    from .metrics.exposition import MetricsServer
+    from .metrics.jobs import JobMetrics
 
 __all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "ctx_problem", "worker_problems"]
 
@@ -117,7 +122,11 @@ OTHER_KEYS = {
     "RECORD_FLUSH_INTERVAL",  # seconds between JobRecord writes (default 0.2)
     "RECORD_BATCH_SIZE",  # write sooner when this many jobs have changes (default 500)
     "PROGRESS_INTERVAL",  # seconds between two stored progress reports of a job (default 0.2)
+    "METRICS_PORT",  # serve Prometheus metrics on this port (arq_worker --metrics-port)
+    "METRICS_ADDR",  # ... on this address (default 0.0.0.0)
 }
+#: Where a worker's metrics are served when only the port is given, as prometheus-client does.
+METRICS_ADDR = "0.0.0.0"  # noqa: S104 - a scraper on another host must reach it
 
 
 def worker_problems(worker: Mapping[str, Any]) -> list[str]:
@@ -136,7 +145,21 @@ def worker_problems(worker: Mapping[str, Any]) -> list[str]:
     interval = worker.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL)
     if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 <= interval <= 3600:
         problems.append("WORKER['PROGRESS_INTERVAL'] must be a number of seconds from 0 to 3600")
+    port = worker.get("METRICS_PORT")
+    if port is not None and (port_problem := metrics_port_problem(port)):
+        problems.append(f"WORKER['METRICS_PORT'] {port_problem}")
+    if not isinstance(worker.get("METRICS_ADDR", METRICS_ADDR), str):
+        problems.append("WORKER['METRICS_ADDR'] must be a host name or IP address string")
     return problems
+
+
+def metrics_port_problem(port: Any) -> str | None:
+    """Why ``port`` cannot be a metrics port (0 picks a free one), or None if it can."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        return f"must be a port number from 0 to 65535, not {port!r}"
+    if not metrics_enabled():
+        return f"needs metrics, which are off (ARQ_METRICS = False, or no prometheus-client: {INSTALL})"
+    return None
 
 
 def _import(path: str, what: str) -> Any:
@@ -260,6 +283,8 @@ class DjangoWorker(Worker):
         on_startup: Coroutine | None = None,
         on_shutdown: Coroutine | None = None,
         tracing: bool = False,
+        metrics: JobMetrics | None = None,
+        metrics_server: MetricsServer | None = None,
         **kwargs: Any,
     ) -> None:
         self.alias = alias
@@ -270,6 +295,7 @@ class DjangoWorker(Worker):
         self.tracer = job_tracer(tracing, queue, partial(is_aborting, self))  # None: no OpenTelemetry
         if self.tracer is not None:
             kwargs["job_deserializer"] = self.tracer.reading(kwargs.get("job_deserializer") or pickle.loads)
+        self.metrics, self.metrics_server = metrics, metrics_server  # the server: started by arq_worker
         self.sync_executor = ThreadPoolExecutor(
             kwargs.get("max_jobs", 10), thread_name_prefix="django-arq-job"
         )
@@ -300,6 +326,8 @@ class DjangoWorker(Worker):
     def _adapt(self, function: Any) -> Any:
         """The same arq Function or CronJob, its coroutine run off-loop if sync, contained, recorded."""
         contained = _contained(self._awaitable(function), function.coroutine)
+        if self.metrics is not None:
+            contained = self.metrics.metered(function.name, contained, partial(is_aborting, self))
         recorded = self._recorded(function.name, contained)
         if self.tracer is not None:
             recorded = self.tracer.traced(function.name, recorded)
@@ -551,19 +579,34 @@ class DjangoWorker(Worker):
             self._burst_horizon_ms = max(self._burst_horizon_ms, int(score or 0))
         if self.recorder is not None:
             self.recorder.job_ended(job_id, finish, bool(incr_score), self.job_timeout_s, result_data)
+        if self.metrics is not None:
+            self.metrics.job_ended(job_id, finish)
 
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
         await super().finish_failed_job(job_id, result_data)
         if self.recorder is not None:
             self.recorder.job_failed_early(job_id, result_data)
+        if self.metrics is not None:
+            self.metrics.job_failed_early(job_id, result_data)
 
 
 def create_worker(
-    alias: str = DEFAULT_ALIAS, *, queue_name: str | None = None, burst: bool = False, **overrides: Any
+    alias: str = DEFAULT_ALIAS,
+    *,
+    queue_name: str | None = None,
+    burst: bool = False,
+    metrics_port: int | None = None,
+    **overrides: Any,
 ) -> DjangoWorker:
-    """A worker for ``ARQ_QUEUES[alias]``; ``overrides`` are arq ``Worker`` arguments (``max_jobs=...``)."""
+    """A worker for ``ARQ_QUEUES[alias]``; ``overrides`` are arq ``Worker`` arguments (``max_jobs=...``).
+
+    With metrics on, its jobs are counted; with ``metrics_port`` (else ``WORKER["METRICS_PORT"]``)
+    it has a ``metrics_server`` to start (``arq_worker`` does).
+    """
     config = get_config(alias)
     settings = config.worker
+    if metrics_port is not None:
+        settings = {**settings, "METRICS_PORT": metrics_port}
     problems = worker_problems(settings)
     if problems:
         raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]: " + "; ".join(problems))
@@ -601,6 +644,7 @@ def create_worker(
     }
     return DjangoWorker(
         functions,
+        **_metrics(alias, queue, settings, serializer.loads),
         alias=alias,
         recorder=recorder,
         cron_jobs=cron_jobs,
@@ -614,3 +658,18 @@ def create_worker(
         **hooks,
         **kwargs,
     )
+
+
+def _metrics(alias: str, queue: str, settings: Mapping[str, Any], loads: Any) -> dict[str, Any]:
+    """The worker's ``metrics`` and ``metrics_server`` arguments: none while metrics are off."""
+    if not metrics_enabled():
+        return {}
+    from .metrics.exposition import MetricsServer
+    from .metrics.jobs import JobMetrics
+
+    arguments: dict[str, Any] = {"metrics": JobMetrics(alias, queue, deserializer=loads)}
+    port = settings.get("METRICS_PORT")
+    if port is not None:
+        addr = settings.get("METRICS_ADDR", METRICS_ADDR)
+        arguments["metrics_server"] = MetricsServer(port, addr, lambda: [(alias, [queue])])
+    return arguments

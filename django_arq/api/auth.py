@@ -8,6 +8,7 @@ for POST, a valid CSRF token. Anonymous callers get 401, never a redirect to a l
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,16 @@ from django.middleware.csrf import CsrfViewMiddleware
 
 from .errors import ApiError
 
-__all__ = ["ENQUEUE", "OPERATE", "VIEW", "Caller", "authenticate", "bearer_token", "configured_tokens"]
+__all__ = [
+    "ENQUEUE",
+    "OPERATE",
+    "VIEW",
+    "Caller",
+    "authenticate",
+    "bearer_token",
+    "configured_tokens",
+    "token_matches",
+]
 
 ENQUEUE = "django_arq.enqueue_jobrecord"
 VIEW = "django_arq.view_jobrecord"
@@ -57,10 +67,12 @@ def bearer_token(request: HttpRequest) -> str | None:
     return token.strip()
 
 
-def _token_matches(token: str) -> bool:
+def token_matches(token: str, extra: Sequence[str] = ()) -> bool:
+    """Whether ``token`` is one of ``ARQ_API_TOKENS`` or of ``extra``."""
     given = token.encode()
     # Compare with every configured token, in constant time each, without stopping at a match.
-    matches = [hmac.compare_digest(given, known) for known in configured_tokens()]
+    known = configured_tokens() + [t.encode() for t in extra]
+    matches = [hmac.compare_digest(given, k) for k in known]
     return bool(token) and any(matches)
 
 
@@ -85,7 +97,7 @@ async def authenticate(request: HttpRequest, permission: str) -> Caller:
     """The caller, if allowed to use ``permission``; else ``ApiError`` 401 or 403."""
     token = bearer_token(request)
     if token is not None:
-        if not _token_matches(token):
+        if not token_matches(token):
             raise ApiError(401, "invalid_token", "the bearer token is not valid", _CHALLENGE)
         return Caller(token=True)
     auser = getattr(request, "auser", None)  # set by AuthenticationMiddleware

@@ -21,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from arq.connections import RedisSettings
 from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
 from ..queues.base import ArqQueue, QueueConfig
-from ..queues.jobs import JobMetadata, JobResult, JobSpec, QueueCounts
+from ..queues.jobs import JobMetadata, JobSpec
+from ..queues.wrapper import QueueWrapper
 from .inserts import upsert_records
 from .rows import describe_row, record_rows, records_db, safe_row, storable_id
 from .salvage import table_answers, write_salvaging
@@ -36,7 +36,7 @@ from .writer import writer
 __all__ = ["AuditedQueue", "audit_wrapper"]
 
 
-class AuditedQueue(ArqQueue):
+class AuditedQueue(QueueWrapper):
     """An ``ArqQueue`` that writes a ``JobRecord`` for every job it enqueues.
 
     Everything else goes to the wrapped backend, available as ``.backend`` (for what only that
@@ -45,31 +45,12 @@ class AuditedQueue(ArqQueue):
     """
 
     def __init__(self, backend: ArqQueue, alias: str, *, immediate: bool = False) -> None:
-        super().__init__(default_queue_name=backend.default_queue_name, abort_timeout=backend.abort_timeout)
-        self._backend = backend
-        self.serializer = backend.serializer
-        self.jobs_run_in_process = backend.jobs_run_in_process
+        super().__init__(backend)
         self.alias = alias
         self.immediate = immediate
 
     def __repr__(self) -> str:
         return f"<AuditedQueue alias={self.alias!r} {self._backend!r}>"
-
-    @property
-    def backend(self) -> ArqQueue:
-        return self._backend
-
-    @property
-    def default_queue_name(self) -> str:
-        return self._backend.default_queue_name
-
-    @property
-    def redis_settings(self) -> RedisSettings | None:
-        return self._backend.redis_settings
-
-    @property
-    def location(self) -> str:
-        return self._backend.location
 
     # -- enqueue: send, then the records -----------------------------------------------------
 
@@ -142,38 +123,6 @@ class AuditedQueue(ArqQueue):
         if aborted:
             self._mark_abort_requested(job_id, True)
         return aborted
-
-    # -- the rest delegates ------------------------------------------------------------------
-
-    async def get_job_metadata(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
-        return await self._backend.get_job_metadata(job_id, queue_name)
-
-    async def get_job_result(self, job_id: str, queue_name: str | None = None) -> JobResult:
-        return await self._backend.get_job_result(job_id, queue_name)
-
-    async def get_job(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
-        return await self._backend.get_job(job_id, queue_name)
-
-    async def count_jobs(self, queue_names: Sequence[str]) -> list[QueueCounts]:
-        return await self._backend.count_jobs(queue_names)
-
-    def get_job_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
-        return self._backend.get_job_sync(job_id, queue_name)
-
-    def count_jobs_sync(self, queue_names: Sequence[str]) -> list[QueueCounts]:
-        return self._backend.count_jobs_sync(queue_names)
-
-    def get_job_metadata_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
-        return self._backend.get_job_metadata_sync(job_id, queue_name)
-
-    def get_job_result_sync(self, job_id: str, queue_name: str | None = None) -> JobResult:
-        return self._backend.get_job_result_sync(job_id, queue_name)
-
-    async def aclose(self) -> None:
-        await self._backend.aclose()
-
-    def close(self) -> None:
-        self._backend.close()
 
 
 def audit_wrapper(backend: ArqQueue, config: QueueConfig) -> ArqQueue:

@@ -36,6 +36,7 @@ def banner(worker: DjangoWorker) -> list[str]:
         f"keep_result={worker.keep_result_s:g}s max_tries={worker.max_tries} "
         f"poll_delay={worker.poll_delay_s:g}s "
         f"aborts={'on' if worker.allow_abort_jobs else 'off'} records={'on' if worker.recorder else 'off'}"
+        + f" metrics={'on' if worker.metrics else 'off'}"
         + (" burst" if worker.burst else "")
     )
     return lines
@@ -73,6 +74,12 @@ class Command(BaseCommand):
         parser.add_argument("--job-timeout", type=float, help="seconds a job may run (WORKER JOB_TIMEOUT)")
         parser.add_argument("--max-tries", type=int, help="tries before a job fails (WORKER MAX_TRIES)")
         parser.add_argument(
+            "--metrics-port",
+            type=int,
+            help="serve Prometheus metrics at http://0.0.0.0:PORT/metrics (WORKER METRICS_PORT; 0: a free "
+            "port, printed at start); needs django-arq[prometheus]",
+        )
+        parser.add_argument(
             "--check",
             action="store_true",
             help="print the last health report of the queue's workers and exit: status 0 if one reported "
@@ -98,10 +105,15 @@ class Command(BaseCommand):
             logging.config.dictConfig(log_config)
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
+        worker: DjangoWorker | None = None
         try:
             try:
                 worker = create_worker(
-                    options["alias"], queue_name=options["queue"], burst=options["burst"], **overrides
+                    options["alias"],
+                    queue_name=options["queue"],
+                    burst=options["burst"],
+                    metrics_port=options["metrics_port"],
+                    **overrides,
                 )
             except (ImproperlyConfigured, ValueError) as exc:
                 raise CommandError(str(exc)) from exc
@@ -110,6 +122,7 @@ class Command(BaseCommand):
                 return
             if options["verbosity"]:
                 self.stdout.write("\n".join(banner(worker)))
+            self._serve_metrics(worker, options["verbosity"])
             try:
                 worker.run()
             except (OSError, RedisError) as exc:
@@ -122,8 +135,23 @@ class Command(BaseCommand):
                     f"{worker.jobs_retried} retried"
                 )
         finally:
+            if worker is not None and worker.metrics_server is not None:
+                worker.metrics_server.stop()
             asyncio.set_event_loop(None)
             loop.close()
+
+    def _serve_metrics(self, worker: DjangoWorker, verbosity: int) -> None:
+        """Start the worker's metrics server, if it has one; a port taken is a one-line error."""
+        server = worker.metrics_server
+        if server is None:
+            return
+        try:
+            url = server.start()
+        except OSError as exc:
+            where = f"{server.addr}:{server.port}"
+            raise CommandError(f"cannot serve metrics on {where}: {exc.strerror or exc}") from exc
+        if verbosity:
+            self.stdout.write(f"  metrics: {url}")
 
     def _check(self, worker: DjangoWorker, alias: str, verbosity: int) -> None:
         """The queue's last worker report, decoded; exit status 1 if it is missing or stale."""

@@ -1,0 +1,164 @@
+"""What observability costs: enqueue and worker throughput with each mode on, against all off.
+
+Target (DESIGN.md): metrics and traces each cost at most 10% of enqueue and worker throughput,
+i.e. every mode at least 0.9x of "off". A mode is a set of settings (``MODES``); each round runs
+every mode in a shuffled order on a private redis-server, with ``AUDIT`` off so that nothing
+but the observability differs:
+
+- enqueue: ``--jobs`` sequential async ``enqueue`` calls through ``get_queue()``, the modes
+  taking turns every few dozen calls;
+- worker: a burst ``create_worker()`` run of ``--jobs`` prefilled no-op jobs, wall and CPU time.
+
+The figures are the best of ``--rounds`` per mode, and in brackets the median over rounds of
+the ratio to "off" within a round (paired: steadier on a machine whose speed drifts; above 1 is
+better, for CPU per job too)::
+
+    .venv/bin/python bench/bench_observability.py
+    .venv/bin/python bench/bench_observability.py --jobs 3000 --rounds 5 --modes off,prometheus
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+from harness import PrivateRedis  # noqa: E402 - after the path above
+
+NAME, QUEUE = "tests.jobs.add", "django-arq-bench:observability"
+#: Each mode: the settings it overrides. "off" is the baseline the others are compared with.
+MODES: dict[str, dict[str, Any]] = {
+    "off": {"ARQ_METRICS": False},
+    "prometheus": {"ARQ_METRICS": True},
+}
+#: Enqueues per turn of a mode.
+CHUNK = 50
+#: Which columns of a result are rates (higher is better); the others are CPU times per job.
+RATES = (0, 2)
+WORKER = {"max_jobs": 10, "poll_delay": 0.05, "keep_result": 3600}
+
+
+async def enqueue_rates(modes: list[str], jobs: int, shuffle: Any) -> dict[str, tuple[float, float]]:
+    """Jobs per second of sequential async enqueues in each mode, and CPU microseconds per job; the
+    modes take turns every ``CHUNK`` jobs (a machine whose load drifts slows them alike)."""
+    from django.test.utils import override_settings
+
+    from django_arq import get_queue
+
+    queues = {}
+    for mode in modes:
+        with override_settings(**MODES[mode]):
+            queues[mode] = get_queue()
+    seconds, cpu = dict.fromkeys(modes, 0.0), dict.fromkeys(modes, 0.0)
+    for first in range(0, jobs, CHUNK):
+        order = list(modes)
+        shuffle(order)
+        for mode in order:
+            queue, start, start_cpu = queues[mode], time.perf_counter(), time.process_time()
+            for i in range(first, min(first + CHUNK, jobs)):
+                await queue.enqueue(NAME, i, 1, _queue_name=QUEUE)
+            seconds[mode] += time.perf_counter() - start
+            cpu[mode] += time.process_time() - start_cpu
+    for queue in queues.values():
+        await queue.aclose()
+    return {mode: (jobs / seconds[mode], cpu[mode] / jobs * 1e6) for mode in modes}
+
+
+async def worker_run(jobs: int) -> tuple[float, float]:
+    """Jobs per second of a burst worker on ``jobs`` queued jobs, and its CPU microseconds per job."""
+    from django_arq.worker import create_worker
+
+    worker = create_worker(queue_name=QUEUE, burst=True, handle_signals=False, **WORKER)
+    wall, cpu = time.perf_counter(), time.process_time()
+    await worker.main()
+    await worker.close()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert worker.jobs_complete == jobs, f"{worker.jobs_complete} of {jobs} jobs complete"
+    return jobs / wall, cpu / jobs * 1e6
+
+
+async def run(
+    modes: list[str], jobs: int, rounds: int, redis: PrivateRedis
+) -> dict[str, list[tuple[float, ...]]]:
+    from django.test.utils import override_settings
+
+    results: dict[str, list[tuple[float, ...]]] = {mode: [] for mode in modes}
+    shuffle = random.Random(0).shuffle
+    for _ in range(rounds):
+        redis.client.flushdb()
+        enqueue = await enqueue_rates(modes, jobs, shuffle)
+        order = list(modes)
+        shuffle(order)
+        workers = {}
+        for mode in order:
+            redis.client.flushdb()
+            await enqueue_rates(["off"], jobs, shuffle)  # the jobs the worker runs
+            with override_settings(**MODES[mode]):
+                workers[mode] = await worker_run(jobs)
+        for mode in modes:
+            results[mode].append((*enqueue[mode], *workers[mode]))
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=2000, help="jobs per run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each mode")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, from: " + ", ".join(MODES))
+    args = parser.parse_args()
+    modes = ["off"] + [m for m in args.modes.split(",") if m != "off"]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        parser.error(f"unknown modes {unknown}; known: {', '.join(MODES)}")
+
+    redis = PrivateRedis()
+    try:
+        import django
+        from django.conf import settings
+
+        settings.ARQ_QUEUES  # noqa: B018 - load tests.settings before changing it
+        settings.ARQ_QUEUES["default"] = {
+            **settings.ARQ_QUEUES["default"],
+            "REDIS_URL": redis.url,
+            "AUDIT": False,
+        }
+        settings.DATABASES["default"]["NAME"] = os.path.join(tempfile.mkdtemp(), "unused.db")
+        settings.DEBUG = False
+        django.setup()
+        results = asyncio.run(run(modes, args.jobs, args.rounds, redis))
+    finally:
+        redis.stop()
+
+    print(f"\n== {args.jobs} jobs per run, best of {args.rounds}, AUDIT off, worker {WORKER} ==")
+    base = results["off"]
+    for mode in modes:
+        runs = results[mode]
+        best = [max(r[i] for r in runs) if i in RATES else min(r[i] for r in runs) for i in range(4)]
+        paired = [
+            statistics.median(
+                (r[i] / b[i]) if i in RATES else (b[i] / r[i]) for b, r in zip(base, runs, strict=True)
+            )
+            for i in range(4)
+        ]
+        enqueue = f"{best[0]:6.0f} jobs/s ({paired[0]:4.2f}x) {best[1]:4.0f} us CPU/job ({paired[1]:4.2f}x)"
+        worker = f"{best[2]:5.0f} jobs/s ({paired[2]:4.2f}x) {best[3]:4.0f} us CPU/job ({paired[3]:4.2f}x)"
+        print(f"  {mode:12} enqueue {enqueue} | worker {worker}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Whether metrics are on: ``ARQ_METRICS`` (default: when ``prometheus-client`` is installed).
+
+Nothing here imports ``prometheus_client``: a project without the extra pays for a setting read.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from django.conf import settings
+
+__all__ = ["job_lost", "metrics_enabled", "metrics_problems", "metrics_tokens"]
+
+PACKAGE = "prometheus_client"
+INSTALL = 'pip install "django-arq[prometheus]"'
+
+
+def installed() -> bool:
+    """Whether ``prometheus_client`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(PACKAGE) is not None
+    except ValueError:  # a module without a spec put in sys.modules
+        return False
+
+
+def metrics_enabled() -> bool:
+    """True when ``ARQ_METRICS`` is not False and ``prometheus-client`` is installed."""
+    return getattr(settings, "ARQ_METRICS", None) is not False and installed()
+
+
+def metrics_tokens() -> list[str]:
+    """``ARQ_METRICS_TOKENS``: bearer tokens accepted by the ``/metrics`` view (default none)."""
+    tokens: Any = getattr(settings, "ARQ_METRICS_TOKENS", [])
+    return [t for t in tokens if t] if isinstance(tokens, list | tuple) else []
+
+
+def metrics_problems() -> list[str]:
+    """What is wrong with ``ARQ_METRICS`` and ``ARQ_METRICS_TOKENS``, as sentences."""
+    problems = []
+    value = getattr(settings, "ARQ_METRICS", None)
+    if value is not None and not isinstance(value, bool):
+        problems.append(f"ARQ_METRICS must be True, False or None, not {value!r}")
+    elif value is True and not installed():
+        problems.append(f"ARQ_METRICS is True but prometheus-client is not installed: {INSTALL}")
+    tokens = getattr(settings, "ARQ_METRICS_TOKENS", [])
+    if not isinstance(tokens, list | tuple) or not all(isinstance(t, str) and t for t in tokens):
+        problems.append("ARQ_METRICS_TOKENS must be a list of non-empty strings")
+    return problems
+
+
+def job_lost(alias: str, queue_name: str, function: str) -> None:
+    """Count a job found lost (its worker gone while it ran); nothing when metrics are off."""
+    if metrics_enabled():
+        from .jobs import count_lost
+
+        count_lost(alias, queue_name, function)
