@@ -66,6 +66,10 @@ else:
         }
     }
 
+#: Prometheus metrics (django_arq.metrics): off unless a test turns them on (override_settings, or
+#: DJANGO_ARQ_TEST_METRICS=1 for a child process), so that other tests see the queues unwrapped.
+ARQ_METRICS = os.environ.get("DJANGO_ARQ_TEST_METRICS") == "1"
+
 REDIS_URL = os.environ.get("DJANGO_ARQ_TEST_REDIS", "redis://127.0.0.1:6379/11")
 TEST_QUEUE = "django-arq-tests:queue"
 TEST_OTHER_QUEUE = "django-arq-tests:other"

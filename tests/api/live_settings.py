@@ -3,7 +3,8 @@
 The test settings, pointed at the database pytest-django created for this run (its name is in
 ``DJANGO_ARQ_LIVE_DB``), so that the parent test (``transaction=True``) and the child read and
 write the same tables. ``ARQ_API_MAX_WAITERS``, ``DJANGO_ARQ_LIVE_ABORT_TIMEOUT`` and
-``DJANGO_ARQ_LIVE_POOL=0`` (no connection pool) may be set in the environment.
+``DJANGO_ARQ_LIVE_POOL=0`` (no connection pool) and ``DJANGO_ARQ_LIVE_QUEUE`` (the default alias's
+default queue) may be set in the environment.
 """
 
 import os
@@ -15,6 +16,8 @@ DATABASES["default"]["NAME"] = os.environ["DJANGO_ARQ_LIVE_DB"]
 ARQ_API_TOKENS = [t for t in [os.environ.get("ARQ_TEST_API_TOKEN", "")] if t]
 if "DJANGO_ARQ_LIVE_ABORT_TIMEOUT" in os.environ:  # aborts of jobs no worker runs answer quickly
     ARQ_QUEUES["default"]["ABORT_TIMEOUT"] = float(os.environ["DJANGO_ARQ_LIVE_ABORT_TIMEOUT"])
+if "DJANGO_ARQ_LIVE_QUEUE" in os.environ:
+    ARQ_QUEUES["default"]["DEFAULT_QUEUE_NAME"] = os.environ["DJANGO_ARQ_LIVE_QUEUE"]
 if "ARQ_API_MAX_WAITERS" in os.environ:
     ARQ_API_MAX_WAITERS = int(os.environ["ARQ_API_MAX_WAITERS"])
 

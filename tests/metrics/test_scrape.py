@@ -1,0 +1,159 @@
+"""``/metrics`` scraped over HTTP from a real ``manage.py arq_worker --metrics-port`` and from
+uvicorn serving the web process's view (one process, and several with PROMETHEUS_MULTIPROC_DIR),
+the values moving as jobs are enqueued and run."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from django_arq import get_queue
+from tests.api.conftest import TOKEN, live_env
+from tests.helpers import Process, free_port, wait_for
+from tests.metrics.conftest import samples, value
+from tests.worker.conftest import WorkerRunner
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Scraped = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(url: str, **headers: str) -> Scraped:
+    response = httpx.get(url, headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return samples(response.text)
+
+
+@pytest.fixture
+def metrics_worker(queue_name: str) -> Iterator[tuple[str, str]]:
+    """A real worker on a private queue serving its metrics on a free port: (queue, metrics URL)."""
+    runner = WorkerRunner(queue_name)
+    process = Process(
+        runner.args("--metrics-port", "0"), env={**runner.env(), "DJANGO_ARQ_TEST_METRICS": "1"}
+    )
+    try:
+        wait_for(lambda: "metrics: http" in process.output() or process.proc.poll() is not None, timeout=30)
+        assert process.proc.poll() is None, process.output()
+        port = re.search(r"metrics: http://[^:]+:(\d+)/metrics", process.output())
+        assert port, process.output()
+        yield queue_name, f"http://127.0.0.1:{port.group(1)}/metrics"
+    finally:
+        process.stop()
+
+
+def test_a_worker_serves_its_metrics_and_they_move_as_jobs_run(metrics_worker: tuple[str, str]) -> None:
+    q, url = metrics_worker
+    labels = {"alias": "default", "queue": q}
+    before = scrape(url)
+    assert value(before, "django_arq_jobs_started_total", **labels, function="tests.jobs.add") == 0
+    assert value(before, "django_arq_queue_up", alias="default") == 1
+    queue = get_queue()
+    for i in range(3):
+        queue.enqueue_sync("tests.jobs.add", i, 1, _queue_name=q)
+    queue.enqueue_sync("tests.jobs.fail", "no", _queue_name=q)
+    queue.enqueue_sync("tests.jobs.add", 1, 1, _queue_name=q, _defer_by=3600)
+
+    def finished() -> Scraped | None:
+        now = scrape(url)
+        done = value(now, "django_arq_jobs_succeeded_total", **labels, function="tests.jobs.add")
+        failed = value(now, "django_arq_jobs_failed_total", **labels, function="tests.jobs.fail")
+        return now if (done, failed) == (3, 1) else None
+
+    after = wait_for(finished, timeout=30, interval=0.2)
+    assert value(after, "django_arq_jobs_started_total", **labels, function="tests.jobs.add") == 3
+    assert value(after, "django_arq_job_duration_seconds_count", **labels, function="tests.jobs.add") == 3
+    assert value(after, "django_arq_job_queue_wait_seconds_count", **labels, function="tests.jobs.fail") == 1
+    assert value(after, "django_arq_jobs_deferred", **labels) == 1  # read from Redis at the scrape
+    assert value(after, "django_arq_jobs_queued", **labels) == 0
+    wait_for(lambda: value(scrape(url), "django_arq_worker_health_age_seconds", **labels) >= 0, timeout=30)
+
+
+def test_a_taken_port_is_a_one_line_error(queue_name: str) -> None:
+    import socket
+
+    runner = WorkerRunner(queue_name)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = Process(
+            runner.args("--metrics-port", str(port)), env={**runner.env(), "DJANGO_ARQ_TEST_METRICS": "1"}
+        )
+        process.proc.wait(60)
+    # bound on 0.0.0.0 while the port is taken on 127.0.0.1: refused with "Address already in use"
+    assert process.proc.returncode == 1, process.output()
+    assert f"cannot serve metrics on 0.0.0.0:{port}: Address already in use" in process.output()
+    assert "Traceback" not in process.output()
+
+
+def start_uvicorn(*extra: str, **env: str) -> tuple[Process, str]:
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "tests.api.asgi:application", "--host", "127.0.0.1"]
+    args += ["--port", str(port), "--log-level", "warning", *extra]
+    server = Process(args, env=live_env(ARQ_TEST_API_TOKEN=TOKEN, DJANGO_ARQ_TEST_METRICS="1", **env))
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{base}/arq/openapi.json", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return server.proc.poll() is not None
+
+    wait_for(up, timeout=30, interval=0.1)
+    assert server.proc.poll() is None, server.output()
+    return server, base
+
+
+def test_a_web_process_serves_its_metrics_to_a_token_holder(queue_name: str) -> None:
+    server, base = start_uvicorn(DJANGO_ARQ_LIVE_QUEUE=queue_name)
+    try:
+        url, auth = f"{base}/arq/metrics", {"Authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.post(url, headers=auth).status_code == 405
+        labels = {"alias": "default", "queue": queue_name}
+        before = scrape(url, **auth)
+        for i in range(4):
+            response = httpx.post(
+                f"{base}/arq/jobs/",
+                json={"name": "tests.jobs.add", "args": [i, 1]},  # the default queue: counted by the view
+                headers=auth,
+            )
+            assert response.status_code == 201, response.text
+        after = scrape(url, **auth)
+        assert value(after, "django_arq_jobs_enqueued_total", **labels) == 4
+        calls = "django_arq_enqueue_duration_seconds_count"
+        assert value(after, calls, alias="default") - value(before, calls, alias="default") == 4
+        assert value(after, "django_arq_jobs_queued", **labels) == 4  # read from Redis by the view
+    finally:
+        server.stop()
+
+
+def test_several_web_processes_add_up_in_multiprocess_mode(queue_name: str, tmp_path: Path) -> None:
+    server, base = start_uvicorn("--workers", "2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    try:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        job = {"name": "tests.jobs.add", "args": [1, 1], "queue": queue_name}
+        labels = {"alias": "default", "queue": queue_name}
+
+        def enqueue() -> int:
+            """Enqueue one job on a new connection (either process may take it): processes that enqueued."""
+            response = httpx.post(f"{base}/arq/jobs/", json=job, headers=auth, timeout=10)
+            assert response.status_code == 201, response.text
+            return len(list(tmp_path.glob("counter_*.db")))  # a file per process, once it counted
+
+        wait_for(lambda: enqueue() == 2, timeout=60, interval=0)
+        jobs = get_queue().count_jobs_sync([queue_name])[0].queued
+        for _ in range(4):  # whichever process answers, every process's enqueues added up
+            assert (
+                value(scrape(f"{base}/arq/metrics", **auth), "django_arq_jobs_enqueued_total", **labels)
+                == jobs
+            )
+    finally:
+        server.stop()
