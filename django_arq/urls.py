@@ -19,7 +19,7 @@ app_name = "django_arq"
 
 urlpatterns = [
     path("openapi.json", openapi.document, name="openapi"),
-    path("metrics", metrics.metrics, name="metrics"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("jobs/", views.enqueue, name="enqueue"),
     path("jobs/<django_arq_any:job_id>/result/", views.job_result, name="job-result"),
     path("jobs/<django_arq_any:job_id>/abort/", views.abort_job, name="job-abort"),

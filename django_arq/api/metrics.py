@@ -15,7 +15,7 @@ from ..metrics.switch import INSTALL, metrics_enabled, metrics_tokens
 from .auth import VIEW, bearer_token, token_matches
 from .errors import error_response
 
-__all__ = ["metrics"]
+__all__ = ["metrics_view"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="django-arq metrics"'}
 
@@ -37,7 +37,7 @@ async def _refusal(request: HttpRequest) -> HttpResponse | None:
 
 
 @csrf_exempt
-async def metrics(request: HttpRequest) -> HttpResponse:
+async def metrics_view(request: HttpRequest) -> HttpResponse:
     """The metrics in Prometheus's text format."""
     if request.method not in ("GET", "HEAD"):
         detail = f"use GET here, not {request.method}"

@@ -20,10 +20,18 @@ from ..handler import get_queue
 from ..queues.health import read_health
 from .labels import label
 
-__all__ = ["QueueCollector", "configured_queues"]
+__all__ = ["GAUGES", "QueueCollector", "configured_queues"]
 
 logger = logging.getLogger("django_arq.metrics")
 
+#: The gauges of every scrape, by name.
+GAUGES = (
+    "django_arq_jobs_queued",
+    "django_arq_jobs_deferred",
+    "django_arq_jobs_in_progress",
+    "django_arq_worker_health_age_seconds",
+    "django_arq_queue_up",
+)
 #: (alias, queue names) pairs to count.
 Targets = Sequence[tuple[str, Sequence[str]]]
 

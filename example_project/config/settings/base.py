@@ -136,6 +136,8 @@ ARQ_TRACE_URL = os.environ.get("ARQ_TRACE_URL")  # e.g. "https://tempo.example/t
 
 # Bearer token(s) for service-to-service calls to the HTTP API at /arq/ (browsers use the session).
 ARQ_API_TOKENS = [t for t in os.environ.get("ARQ_API_TOKENS", "").split(",") if t]
+# Bearer token(s) of the Prometheus server scraping /metrics (django-arq[prometheus]); nothing else.
+ARQ_METRICS_TOKENS = [t for t in os.environ.get("ARQ_METRICS_TOKENS", "").split(",") if t]
 
 # Django's Tasks framework (Django >= 6.0): @task functions run on the same arq workers.
 if django.VERSION >= (6, 0):
