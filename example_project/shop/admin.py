@@ -24,8 +24,8 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ["job_id", "requested_by", "progress", "created_at", "finished_at"]
-    readonly_fields = ["job_id", "progress", "data", "finished_at"]
+    list_display = ["job_id", "requested_by", "created_at", "finished_at"]
+    readonly_fields = ["job_id", "data", "finished_at"]
 
 
 @admin.register(SalesSnapshot)

@@ -25,6 +25,8 @@ import django
 from django.core.management import call_command
 from django.utils import timezone
 
+from django_arq.queues.progress import progress_from_json
+
 from .models import Order, Product, SalesSnapshot
 from .views import REMINDER_DELAY
 
@@ -238,10 +240,9 @@ class Demo:
     def _poll_job(self, job: DemoJob) -> None:
         state = self.site.request("GET", f"/arq/jobs/{job.job_id}/", api=True)
         job.status = state["status"]
-        progress = None
-        if job.via == "async view":  # the report's progress, as the shop's async status view shows it
-            progress = self.site.request("GET", f"/shop/reports/{job.job_id}/")["progress"]
-            job.detail = f"{progress}% done"
+        progress = state.get("progress")  # what the job last said with report_progress, or None
+        if progress is not None:
+            job.detail = _progress_text(progress)
         if job.abort == "when running" and state["status"] == "in_progress":
             reply = self.site.request("POST", f"/arq/jobs/{job.job_id}/abort/", api=True)
             job.abort, job.detail = (
@@ -253,8 +254,8 @@ class Demo:
             job.done, job.problem = True, job.check(state) if job.check else None
             if job.abort not in ("", "aborted"):
                 job.problem = f"the abort was refused ({job.abort})"
-            if progress is not None and progress != 100 and job.problem is None:
-                job.problem = f"finished with its progress at {progress}%"
+            if job.via == "async view" and job.problem is None and (progress or {}).get("fraction") != 1:
+                job.problem = f"finished with its progress at {_progress_text(progress or {})}"
             job.status = "succeeded" if state["success"] else "aborted" if job.abort else "failed"
             job.result, job.detail = state["result"], _short(state["result"])
 
@@ -308,6 +309,12 @@ class Demo:
             )
             lines.append(line[:170])
         return lines
+
+
+def _progress_text(progress: dict[str, Any]) -> str:
+    """A job's progress, from its JSON form in the API's answer: ``progress 3/5 (60%) region 3 ...``."""
+    report = progress_from_json(progress)
+    return "no progress reported" if report is None else f"progress {report.summary()}"
 
 
 def _short(value: Any, limit: int = 70) -> str:

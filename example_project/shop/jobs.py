@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
 
+from django_arq import report_progress
+
 from .models import Order, Product, Report, SalesSnapshot
 
 REPORT_STEPS = 5
@@ -25,14 +27,15 @@ REPORT_STEPS = 5
 async def build_sales_report(
     ctx: dict[str, Any], seconds: float = 3.0, requested_by: str = ""
 ) -> dict[str, Any]:
-    """A report that takes a while: records its progress on a ``Report`` row as it goes."""
+    """A report that takes a while, and says how far it is: the admin, the HTTP API and the
+    commands show its progress (``report_progress``)."""
     report, _ = await Report.objects.aget_or_create(
         job_id=ctx["job_id"], defaults={"requested_by": requested_by}
     )
+    await report_progress(ctx, 0, REPORT_STEPS, "starting")
     for step in range(1, REPORT_STEPS + 1):
         await asyncio.sleep(seconds / REPORT_STEPS)  # the slow part: imagine a warehouse query
-        report.progress = step * 100 // REPORT_STEPS
-        await report.asave(update_fields=["progress"])
+        await report_progress(ctx, step, REPORT_STEPS, f"region {step} of {REPORT_STEPS} counted")
     totals = await _sales_totals()
     best = await Product.objects.annotate(n=Count("orders")).order_by("-n", "name").afirst()
     report.data = {**totals, "best_seller": best.name if best else None}

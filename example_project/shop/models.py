@@ -35,11 +35,10 @@ class Order(models.Model):
 
 
 class Report(models.Model):
-    """A sales report built by ``shop.jobs.build_sales_report``, which records its progress here."""
+    """A sales report built by ``shop.jobs.build_sales_report`` (its progress is the job's own)."""
 
     job_id = models.CharField(max_length=255, unique=True)
     requested_by = models.CharField(max_length=150, blank=True, default="")
-    progress = models.PositiveSmallIntegerField(default=0, help_text="percent done")
     data = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -48,7 +47,7 @@ class Report(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Sales report {self.job_id} ({self.progress}%)"
+        return f"Sales report {self.job_id}"
 
 
 class SalesSnapshot(models.Model):
