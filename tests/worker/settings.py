@@ -32,6 +32,7 @@ ARQ_QUEUES["default"]["WORKER"] = {  # type: ignore[index]
         "tests.worker.jobs.stepwise",
         "tests.worker.jobs.sync_stepwise",
         "tests.worker.jobs.say",
+        "docs.examples.progress.import_rows",
     ],
     "POLL_DELAY": 0.02,
     "RECORD_FLUSH_INTERVAL": 0.05,
