@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 
 from .queues.base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .queues.connection import EXTRA_OPTIONS, REDIS_OPTIONS
+from .queues.heartbeats import LOST_AFTER, lost_after_problem
 from .queues.serializers import SERIALIZERS
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "get_config",
     "health_check_interval",
     "known_functions",
+    "lost_after",
     "queue_settings",
 ]
 
@@ -190,6 +192,12 @@ def health_check_interval(alias: str) -> float:
     """Seconds between the health reports of the alias's workers, as configured."""
     value = get_config(alias).worker.get("HEALTH_CHECK_INTERVAL", HEALTH_CHECK_INTERVAL)
     return float(value) if isinstance(value, int | float) and value > 0 else float(HEALTH_CHECK_INTERVAL)
+
+
+def lost_after(alias: str) -> float:
+    """Seconds without a heartbeat after which a worker of the alias counts as lost, as configured."""
+    value = get_config(alias).worker.get("LOST_AFTER", LOST_AFTER)
+    return float(LOST_AFTER if lost_after_problem(value) else value)
 
 
 def _function_paths(entries: Any) -> set[str]:

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib.metadata
 import inspect
 import logging
+import os
 import pickle
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -57,6 +60,7 @@ from .queues.arq_internals import (
     make_function,
     release_job_slots,
     repack_pool,
+    running_job_ids,
     running_jobs,
     start_claimed_job,
     take_job_slots,
@@ -65,7 +69,10 @@ from .queues.arq_internals import (
 )
 from .queues.drivers import run_async
 from .queues.exceptions import ArqJobError
+from .queues.heartbeat_task import Heartbeat
+from .queues.heartbeats import LOST_AFTER, LostJob, lost_after_problem, new_worker_id, running_key
 from .queues.protocol import claim_jobs
+from .queues.recycling import Recycling
 from .queues.reporting import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_for_ms
 from .queues.serializers import SerializedError
 from .queues.wakeup import WakeUp
@@ -88,6 +95,17 @@ REDIS_RETRY_DELAY = 1.0
 logger = logging.getLogger("django_arq.worker")
 #: Errors that mean Redis cannot be reached (not a job's own failure).
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("django-arq")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+#: django-arq's version, as installed; each worker's heartbeat names it.
+VERSION = _version()
 
 
 def redis_down(exc: BaseException) -> bool:
@@ -124,6 +142,9 @@ OTHER_KEYS = {
     "PROGRESS_INTERVAL",  # seconds between two stored progress reports of a job (default 0.2)
     "METRICS_PORT",  # serve Prometheus metrics on this port (arq_worker --metrics-port)
     "METRICS_ADDR",  # ... on this address (default 0.0.0.0)
+    "LOST_AFTER",  # seconds without a heartbeat after which a worker is lost (default 15)
+    "MAX_JOBS_PER_PROCESS",  # recycling: exit 0 after this many jobs (default: never)
+    "MAX_MEMORY",  # recycling: exit 0 once the process uses this many MB (default: never)
 }
 #: Where a worker's metrics are served when only the port is given, as prometheus-client does.
 METRICS_ADDR = "0.0.0.0"  # noqa: S104 - a scraper on another host must reach it
@@ -138,9 +159,9 @@ def worker_problems(worker: Mapping[str, Any]) -> list[str]:
     functions = worker.get("FUNCTIONS", [])
     if not isinstance(functions, list | tuple) or not all(isinstance(f, str) for f in functions):
         problems.append("WORKER['FUNCTIONS'] must be a list of dotted paths")
-    for key in ("MAX_JOBS", "MAX_TRIES", "RECORD_BATCH_SIZE"):
+    for key in ("MAX_JOBS", "MAX_TRIES", "RECORD_BATCH_SIZE", "MAX_JOBS_PER_PROCESS", "MAX_MEMORY"):
         value = worker.get(key, 1)
-        if not isinstance(value, int) or value < 1:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             problems.append(f"WORKER[{key!r}] must be a positive integer")
     interval = worker.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL)
     if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 <= interval <= 3600:
@@ -150,6 +171,8 @@ def worker_problems(worker: Mapping[str, Any]) -> list[str]:
         problems.append(f"WORKER['METRICS_PORT'] {port_problem}")
     if not isinstance(worker.get("METRICS_ADDR", METRICS_ADDR), str):
         problems.append("WORKER['METRICS_ADDR'] must be a host name or IP address string")
+    if problem := lost_after_problem(worker.get("LOST_AFTER", LOST_AFTER)):
+        problems.append(problem)
     return problems
 
 
@@ -285,6 +308,9 @@ class DjangoWorker(Worker):
         tracing: bool = False,
         metrics: JobMetrics | None = None,
         metrics_server: MetricsServer | None = None,
+        lost_after: float = LOST_AFTER,
+        max_jobs_per_process: int | None = None,
+        max_memory: int | None = None,
         **kwargs: Any,
     ) -> None:
         self.alias = alias
@@ -296,6 +322,13 @@ class DjangoWorker(Worker):
         if self.tracer is not None:
             kwargs["job_deserializer"] = self.tracer.reading(kwargs.get("job_deserializer") or pickle.loads)
         self.metrics, self.metrics_server = metrics, metrics_server  # the server: started by arq_worker
+        self.worker_id = new_worker_id()
+        self._started_at = timezone.now().isoformat()
+        self.lost_after = lost_after
+        self.heartbeat: Heartbeat | None = None
+        self.recycling = Recycling(max_jobs_per_process, max_memory)
+        if recorder is not None:
+            recorder.worker_id = self.worker_id
         self.sync_executor = ThreadPoolExecutor(
             kwargs.get("max_jobs", 10), thread_name_prefix="django-arq-job"
         )
@@ -381,6 +414,10 @@ class DjangoWorker(Worker):
         self._tidy = asyncio.create_task(self._tidy_connections(), name="django-arq-connections")
         if self.recorder is not None:
             self.recorder.start()
+        self.heartbeat = Heartbeat(
+            ctx["redis"], self.queue_name, self.worker_id, self.lost_after, self.describe, self._jobs_lost
+        )
+        self.heartbeat.start()
         if not self.burst:
             self.schedules = ScheduleFirer(self.alias)
             self.schedules.start()
@@ -401,10 +438,32 @@ class DjangoWorker(Worker):
                 self._jobs_tidied, idle = ended, 0.0
                 await sync_to_async(close_old_connections)()
 
+    def describe(self) -> dict[str, Any]:
+        """What this worker's heartbeat says of it."""
+        return {
+            "alias": self.alias,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "queues": [self.queue_name],
+            "started": self._started_at,
+            "running": running_job_ids(self),
+            "done": self.jobs_complete,
+            "failed": self.jobs_failed,
+            "retried": self.jobs_retried,
+            "version": VERSION,
+            "recycling": self.recycling.reason,
+        }
+
+    async def _jobs_lost(self, jobs: list[LostJob]) -> None:
+        if self.recorder is not None:
+            await self.recorder.jobs_lost(jobs)
+
     async def _shutdown(self, ctx: dict[str, Any]) -> None:
         self._shut_down = True
         if self._tidy is not None:
             self._tidy.cancel()
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
         if self._wakeup is not None:
             await self._wakeup.close()
         try:
@@ -511,6 +570,8 @@ class DjangoWorker(Worker):
         """arq's start_jobs, claiming as many jobs as there are free slots in one script call
         (arq makes four round trips per job); a Redis failure gives the slots back."""
         self._read += len(job_ids)
+        if self.recycling.due:
+            return
         pending = [i.decode() for i in job_ids]
         while pending:
             slots = await take_job_slots(self, len(pending))
@@ -520,7 +581,15 @@ class DjangoWorker(Worker):
             batch, pending = pending[:slots], pending[slots:]
             try:
                 claimed = await run_async(
-                    claim_jobs(self.queue_name, batch, in_progress_ms(self)), self.pool, self.queue_name
+                    claim_jobs(
+                        self.queue_name,
+                        batch,
+                        in_progress_ms(self),
+                        self.worker_id,
+                        running_key(self.worker_id),
+                    ),
+                    self.pool,
+                    self.queue_name,
                 )
             except BaseException as exc:
                 release_job_slots(self, slots)
@@ -540,6 +609,15 @@ class DjangoWorker(Worker):
             if not redis_down(exc):
                 raise
             logger.warning("job %s: Redis unreachable while starting or finishing it (%s)", job_id, exc)
+        finally:
+            if self.heartbeat is not None:
+                self.heartbeat.job_done(job_id)
+            if self.recycling.job_ended():
+                logger.warning(
+                    "worker %s: %s; finishing its jobs, then exiting", self.worker_id, self.recycling.reason
+                )
+                self.burst = True  # arq's main() returns once the running jobs end
+                end_burst(self)
 
     async def close(self) -> None:
         """arq's close, in a context of its own as the run (for the ON_SHUTDOWN hook); if Redis is
@@ -628,6 +706,10 @@ def create_worker(
         arg: settings.get(key, default) for key, (arg, default) in WORKER_SETTINGS.items()
     }
     kwargs["progress_interval"] = float(settings.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL))
+    recycling = {
+        "max_jobs_per_process": overrides.pop("max_jobs_per_process", settings.get("MAX_JOBS_PER_PROCESS")),
+        "max_memory": overrides.pop("max_memory", settings.get("MAX_MEMORY")),
+    }
     kwargs.update(overrides)
     recorder = None
     if config.audit:
@@ -646,6 +728,8 @@ def create_worker(
         functions,
         **_metrics(alias, queue, settings, serializer.loads),
         alias=alias,
+        lost_after=float(settings.get("LOST_AFTER", LOST_AFTER)),
+        **recycling,
         recorder=recorder,
         cron_jobs=cron_jobs,
         queue_name=queue,

@@ -34,9 +34,11 @@ from django.db import connections
 
 from ..models import ABORTED
 from ..queues.arq_internals import UNSERIALIZABLE_RESULT, deserialize_result
+from ..queues.heartbeats import LostJob
 from ..queues.jobs import JobProgress, is_abort_result
 from ..queues.progress import progress_to_json
 from .inserts import upsert_records
+from .lost import record_lost_jobs
 from .payloads import json_text
 from .rows import safe_row, storable_fields, storable_id
 from .salvage import table_answers, write_salvaging
@@ -134,6 +136,7 @@ class JobRecorder:
         self._stopping = False
         self.written = 0
         self._tz = UTC if settings.USE_TZ else None  # timezone.now(), without its settings lookup
+        self.worker_id = ""  # the id of the worker reporting (its heartbeat's), kept on each record
 
     # -- events, called on the worker's event loop; no I/O ------------------------------------
 
@@ -154,7 +157,12 @@ class JobRecorder:
         create = self._running[job_id] = Creation(
             name, args, kwargs, ctx["enqueue_time"], self.queue_name, ctx.get("trace_id", "")
         )
-        status = {"status": IN_PROGRESS, "start_time": datetime.now(self._tz), "job_try": ctx["job_try"]}
+        status = {
+            "status": IN_PROGRESS,
+            "start_time": datetime.now(self._tz),
+            "job_try": ctx["job_try"],
+            "worker_id": self.worker_id,
+        }
         self._add(job_id, status, create)
 
     def job_progressed(self, job_id: str, progress: JobProgress) -> None:
@@ -245,6 +253,11 @@ class JobRecorder:
         if success:
             return True, result, ""
         return False, result, ABORTED if is_abort_result(success, result) else repr(result)
+
+    async def jobs_lost(self, jobs: Sequence[LostJob]) -> None:
+        """Jobs of a lost worker were put back in the queue: their records say so (written now)."""
+        write = partial(record_lost_jobs, self.using, self.alias, jobs, datetime.now(self._tz))
+        await asyncio.get_running_loop().run_in_executor(self._executor, write)
 
     # -- writing ---------------------------------------------------------------------------------
 

@@ -110,6 +110,7 @@ __all__ = [
     "result_key_prefix",
     "retry_key_prefix",
     "running_job",
+    "running_job_ids",
     "running_jobs",
     "serialize_job",
     "start_claimed_job",
@@ -199,6 +200,11 @@ def with_coroutine(function: JobFunction, coroutine: Callable[..., Any]) -> JobF
 def running_job(worker: Worker, job_id: str) -> asyncio.Task[Any] | None:
     """The task in which ``worker`` runs job ``job_id`` (claimed and not yet finished), if any."""
     return worker.tasks.get(job_id)
+
+
+def running_job_ids(worker: Worker) -> list[str]:
+    """The ids of the jobs ``worker`` has claimed and not yet seen finish."""
+    return list(worker.tasks)
 
 
 def running_jobs(worker: Worker) -> int:

@@ -13,6 +13,7 @@ from asgiref.sync import async_to_sync
 
 from .arq_internals import default_queue_name as ARQ_DEFAULT_QUEUE_NAME
 from .exceptions import JobNotFound
+from .heartbeats import WorkerEntry
 from .jobs import JobMetadata, JobResult, JobSpec, JobStatus, QueueCounts, Seconds
 from .serializers import Serializer, get_serializer
 
@@ -48,7 +49,8 @@ class ArqQueue(abc.ABC):
     What a backend can do beyond the seed's calls is declared here, not probed: ``redis_settings``
     (None when no arq worker can serve it), ``jobs_run_in_process``, ``location`` (for messages),
     ``backend`` (the backend under any wrapper), ``get_job`` (metadata or result in one call) and
-    ``count_jobs`` (``NotImplementedError`` where a backend cannot count).
+    ``count_jobs`` (``NotImplementedError`` where a backend cannot count) and ``list_workers``
+    (the heartbeats of a queue's workers; ``NotImplementedError`` where no worker beats).
     """
 
     #: True for backends whose jobs run in the calling process (the mock), not on arq workers.
@@ -205,6 +207,14 @@ class ArqQueue(abc.ABC):
     def count_jobs_sync(self, queue_names: Sequence[str]) -> list[QueueCounts]:
         """Blocking twin of ``count_jobs``."""
         return async_to_sync(self.count_jobs)(queue_names)
+
+    async def list_workers(self, queue_name: str, lost_after: float) -> list[WorkerEntry]:
+        """The live and recently lost workers of a queue, from their heartbeats."""
+        raise NotImplementedError(f"{type(self).__name__} has no worker heartbeats")
+
+    def list_workers_sync(self, queue_name: str, lost_after: float) -> list[WorkerEntry]:
+        """Blocking twin of ``list_workers``."""
+        return async_to_sync(self.list_workers)(queue_name, lost_after)
 
     def close(self) -> None:  # noqa: B027 - a no-op by default
         """Release connections held for blocking calls."""

@@ -175,16 +175,19 @@ ABORT_FINISHED, ABORT_UNKNOWN = 0, -1
 
 # Claims due jobs for a worker, as arq's Worker.start_jobs does one job at a time with WATCH/MULTI:
 # a job is claimed (its in-progress key set) only if it is still in the queue, due, and not in
-# progress. KEYS: queue, then per job its in-progress key.  ARGV: now ms, in-progress ttl ms, ids.
-# Returns the claimed ids, each followed by its score.
+# progress. The in-progress key holds the claiming worker's id (arq's own worker writes 1), and
+# the claimed ids join that worker's running set (queues.heartbeats) unless it is "".
+# KEYS: queue, running set, then per job its in-progress key.  ARGV: now ms, in-progress ttl ms,
+# owner, ids.  Returns the claimed ids, each followed by its score.
 CLAIM = Script(
     """
 local claimed = {}
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local id = ARGV[i + 1]
   local score = redis.call('ZSCORE', KEYS[1], id)
   if score and tonumber(score) <= tonumber(ARGV[1]) and redis.call('EXISTS', KEYS[i]) == 0 then
-    redis.call('PSETEX', KEYS[i], ARGV[2], '1')
+    redis.call('PSETEX', KEYS[i], ARGV[2], ARGV[3])
+    if KEYS[2] ~= '' then redis.call('SADD', KEYS[2], id) end
     claimed[#claimed + 1] = id
     claimed[#claimed + 1] = score
   end
@@ -447,15 +450,19 @@ class RedisProtocol:
             delay = min(delay * 2, 0.25)
 
 
-def claim_jobs(queue_name: str, job_ids: Sequence[str], in_progress_ms: int) -> Op[list[tuple[str, int]]]:
-    """Claim for a worker the due, not yet running jobs among ``job_ids``, in one round trip.
+def claim_jobs(
+    queue_name: str, job_ids: Sequence[str], in_progress_ms: int, owner: str = "1", running_key: str = ""
+) -> Op[list[tuple[str, int]]]:
+    """Claim for a worker the due, not yet running jobs among ``job_ids``, in one round trip; their
+    in-progress keys hold ``owner``, and they join the set ``running_key`` if one is given.
 
     Returns (id, score) pairs of the jobs whose in-progress key this call set.
     """
     if not job_ids:
         return []
-    keys = (queue_name, *(in_progress_key_prefix + i for i in job_ids))
-    reply = yield Call(((keys, (timestamp_ms(), in_progress_ms, *job_ids)),), script=CLAIM)
+    keys = (queue_name, running_key, *(in_progress_key_prefix + i for i in job_ids))
+    args = (timestamp_ms(), in_progress_ms, owner, *job_ids)
+    reply = yield Call(((keys, args),), script=CLAIM)
     return [(_text(reply[i]), int(float(reply[i + 1]))) for i in range(0, len(reply), 2)]
 
 

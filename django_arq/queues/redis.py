@@ -16,6 +16,7 @@ from ..tracing import enqueue_tracer
 from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .connection import ConnectionFactory
 from .drivers import run_async, run_sync
+from .heartbeats import WorkerEntry, read_workers
 from .jobs import JobMetadata, JobResult, JobSpec, QueueCounts
 from .protocol import Op, RedisProtocol
 
@@ -133,6 +134,9 @@ class RedisArqQueue(ArqQueue):
     async def count_jobs(self, queue_names: Sequence[str]) -> list[QueueCounts]:
         return await self._run(self._protocol.count(queue_names))
 
+    async def list_workers(self, queue_name: str, lost_after: float) -> list[WorkerEntry]:
+        return await self._run(read_workers(queue_name, lost_after))
+
     async def aclose(self) -> None:
         client = self._async_clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
@@ -159,6 +163,9 @@ class RedisArqQueue(ArqQueue):
 
     def count_jobs_sync(self, queue_names: Sequence[str]) -> list[QueueCounts]:
         return self._run_sync(self._protocol.count(queue_names))
+
+    def list_workers_sync(self, queue_name: str, lost_after: float) -> list[WorkerEntry]:
+        return self._run_sync(read_workers(queue_name, lost_after))
 
     def close(self) -> None:
         with self._lock:

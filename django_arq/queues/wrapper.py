@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from arq.connections import RedisSettings
 
 from .base import ArqQueue
+from .heartbeats import WorkerEntry
 from .jobs import JobMetadata, JobResult, JobSpec, QueueCounts
 
 __all__ = ["QueueWrapper"]
@@ -74,6 +75,12 @@ class QueueWrapper(ArqQueue):
 
     def count_jobs_sync(self, queue_names: Sequence[str]) -> list[QueueCounts]:
         return self._backend.count_jobs_sync(queue_names)
+
+    async def list_workers(self, queue_name: str, lost_after: float) -> list[WorkerEntry]:
+        return await self._backend.list_workers(queue_name, lost_after)
+
+    def list_workers_sync(self, queue_name: str, lost_after: float) -> list[WorkerEntry]:
+        return self._backend.list_workers_sync(queue_name, lost_after)
 
     def get_job_metadata_sync(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
         return self._backend.get_job_metadata_sync(job_id, queue_name)

@@ -52,10 +52,13 @@ GIVEN_ON_INSERT = {
     "job_id", "alias", "name", "args", "kwargs", "enqueue_time", "queue_name", "status", "trace_id",
 }  # fmt: skip
 WORKER_UPDATES = set(STATUS_FIELDS)
-SET_ELSEWHERE = {"id", "abort_requested_at", "abort_requested_by", "retry_of", "created_at", "updated_at"}
+SET_ELSEWHERE = {
+    "id", "abort_requested_at", "abort_requested_by", "retry_of", "created_at", "updated_at",
+    "try_errors",  # appended to by audit.lost (a lost worker's try)
+}  # fmt: skip
 #: Fields of migration 0004, until the features that write them (progress, retries, worker
 #: heartbeats) move each to the set above that writes it.
-NOT_YET_WRITTEN = {"try_errors", "next_try_at", "worker_id"}
+NOT_YET_WRITTEN = {"next_try_at"}
 #: Field classes the hand-made INSERT, COPY and staged UPDATE know how to write.
 WRITABLE = (
     models.BigAutoField,

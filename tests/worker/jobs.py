@@ -1,6 +1,7 @@
 """Job functions that only the worker tests use."""
 
 import asyncio
+import os
 import sys
 import time
 from typing import Any
@@ -91,3 +92,12 @@ async def say(ctx: dict[str, Any], message: Any, done: Any = 1) -> str:
     """Report ``done`` with ``message``, whatever they are."""
     await report_progress(ctx, done, None, message)
     return "said"
+
+
+async def mark_and_sleep(ctx: dict[str, Any], key: str, first_seconds: float) -> str:
+    """Notes each run (pid and try) on the Redis list ``key``; the first try sleeps ``first_seconds``."""
+    run = f"{os.getpid()}:{ctx['job_try']}"
+    await ctx["redis"].rpush(key, run)
+    if ctx["job_try"] == 1:
+        await asyncio.sleep(first_seconds)
+    return run

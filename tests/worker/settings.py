@@ -33,7 +33,10 @@ ARQ_QUEUES["default"]["WORKER"] = {  # type: ignore[index]
         "tests.worker.jobs.sync_stepwise",
         "tests.worker.jobs.say",
         "docs.examples.progress.import_rows",
+        "tests.worker.jobs.mark_and_sleep",
     ],
+    # seconds without a heartbeat before a worker is lost: short in the heartbeat tests
+    "LOST_AFTER": float(os.environ.get("DJANGO_ARQ_TEST_LOST_AFTER", "15")),
     "POLL_DELAY": 0.02,
     "RECORD_FLUSH_INTERVAL": 0.05,
 }

@@ -17,6 +17,7 @@ from django_arq.handler import get_queue
 from django_arq.queues.arq_internals import default_log_config
 from django_arq.queues.exceptions import ArqJobError
 from django_arq.queues.health import read_health
+from django_arq.queues.heartbeats import WorkerEntry
 from django_arq.worker import DjangoWorker, create_worker
 
 
@@ -40,6 +41,15 @@ def banner(worker: DjangoWorker) -> list[str]:
         + (" burst" if worker.burst else "")
     )
     return lines
+
+
+def worker_line(entry: WorkerEntry) -> str:
+    """One line about a worker, from its heartbeat."""
+    age = "" if entry.age is None else f", last beat {entry.age:.0f} s ago"
+    return (
+        f"{entry.id} ({entry.state}{age}): pid {entry.get('pid')} on {entry.get('host')}, "
+        f"{len(entry.running)} running, {entry.get('done', 0)} done, {entry.get('failed', 0)} failed"
+    )
 
 
 def redis_location(alias: str) -> str:
@@ -80,10 +90,24 @@ class Command(BaseCommand):
             "port, printed at start); needs django-arq[prometheus]",
         )
         parser.add_argument(
+            "--max-jobs-per-process",
+            type=int,
+            help="run this many jobs, then finish the running ones and exit 0, for the process manager to "
+            "start a fresh worker (WORKER MAX_JOBS_PER_PROCESS)",
+        )
+        parser.add_argument(
+            "--max-memory",
+            type=int,
+            metavar="MB",
+            help="once the process uses this many MB after a job, finish the running jobs and exit 0 "
+            "(WORKER MAX_MEMORY)",
+        )
+        parser.add_argument(
             "--check",
             action="store_true",
-            help="print the last health report of the queue's workers and exit: status 0 if one reported "
-            "within HEALTH_CHECK_INTERVAL, 1 if none did (e.g. the worker was killed) or Redis is down",
+            help="print the queue's workers (their heartbeats, else arq's last health report) and exit: "
+            "status 0 if one is live (beat within LOST_AFTER, or reported within HEALTH_CHECK_INTERVAL), "
+            "1 if none is (e.g. the worker was killed) or Redis is down",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -95,6 +119,8 @@ class Command(BaseCommand):
                 ("job_timeout", "job_timeout"),
                 ("max_tries", "max_tries"),
                 ("max_burst_jobs", "max_burst_jobs"),
+                ("max_jobs_per_process", "max_jobs_per_process"),
+                ("max_memory", "max_memory"),
             ]
             if options[opt] is not None
         }
@@ -133,6 +159,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"worker stopped: {worker.jobs_complete} complete, {worker.jobs_failed} failed, "
                     f"{worker.jobs_retried} retried"
+                    + (f"; retired: it {worker.recycling.reason}" if worker.recycling.due else "")
                 )
         finally:
             if worker is not None and worker.metrics_server is not None:
@@ -154,13 +181,21 @@ class Command(BaseCommand):
             self.stdout.write(f"  metrics: {url}")
 
     def _check(self, worker: DjangoWorker, alias: str, verbosity: int) -> None:
-        """The queue's last worker report, decoded; exit status 1 if it is missing or stale."""
+        """The queue's live workers from their heartbeats, else its last arq health report; exit
+        status 1 if no worker is live."""
         where = redis_location(alias)
+        queue = f"queue {worker.queue_name!r} on {where}"
         try:
+            entries = get_queue(alias).list_workers_sync(worker.queue_name, worker.lost_after)
             (counts,) = get_queue(alias).count_jobs_sync([worker.queue_name])
         except ArqJobError as exc:
             raise CommandError(f"cannot reach Redis at {where}: {exc.__cause__ or exc}") from exc
-        queue = f"queue {worker.queue_name!r} on {where}"
+        live = [e for e in entries if e.state != "lost"]
+        if live:
+            if verbosity:
+                for entry in live:
+                    self.stdout.write(f"worker on {queue}: {worker_line(entry)}")
+            return
         if counts.health is None:
             raise CommandError(
                 f"no recent health check for {queue}: no worker reported in the last "

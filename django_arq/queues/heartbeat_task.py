@@ -1,0 +1,105 @@
+"""A worker's heartbeat task: beats every third of ``lost_after``, then recovers lost workers' jobs.
+
+The worker gives it a function describing itself, and a coroutine to call with the jobs it
+re-queued (to update their records). A live worker recovers others only while its own beats
+succeed: one that just got Redis back after an outage does not take the jobs of workers that were
+cut off as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from .drivers import run_async
+from .exceptions import ArqJobError
+from .heartbeats import LostJob, beat, beat_interval, leave, recover_lost
+
+__all__ = ["Heartbeat"]
+
+logger = logging.getLogger("django_arq.worker")
+
+
+class Heartbeat:
+    """One worker's beats in Redis, and its share of recovering lost workers' jobs."""
+
+    def __init__(
+        self,
+        redis: Any,
+        queue_name: str,
+        worker_id: str,
+        lost_after: float,
+        describe: Callable[[], dict[str, Any]],
+        on_lost: Callable[[list[LostJob]], Awaitable[None]],
+    ) -> None:
+        self.redis, self.queue_name, self.worker_id = redis, queue_name, worker_id
+        self.lost_after = lost_after
+        self.interval = beat_interval(lost_after)
+        self.describe, self.on_lost = describe, on_lost
+        self._done: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._last_ok: float | None = None  # monotonic time of the last beat that succeeded
+        self.recovered = 0
+
+    def job_done(self, job_id: str) -> None:
+        """A job of this worker ended: the next beat drops it from the running list."""
+        self._done.add(job_id)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="django-arq-heartbeat")
+
+    async def _run(self) -> None:
+        while True:
+            await self.beat_once()
+            await asyncio.sleep(self.interval)
+
+    async def beat_once(self) -> list[LostJob]:
+        """One beat, then, if the beats before it were on time, one recovery; the jobs re-queued."""
+        done, self._done = self._done, set()
+        previous = self._last_ok
+        try:
+            await run_async(
+                beat(self.queue_name, self.worker_id, self.describe(), done), self.redis, self.queue_name
+            )
+        except (ArqJobError, RedisError, OSError) as exc:
+            self._done |= done
+            logger.warning("worker %s: heartbeat failed (%s)", self.worker_id, exc)
+            return []
+        now = self._last_ok = time.monotonic()
+        if previous is None or now - previous > self.lost_after:
+            return []  # just started or back from an outage: others may be back too
+        try:
+            recovery = recover_lost(self.queue_name, self.worker_id, self.lost_after)
+            lost = await run_async(recovery, self.redis, self.queue_name)
+        except (ArqJobError, RedisError, OSError) as exc:
+            logger.warning("worker %s: recovery of lost workers' jobs failed (%s)", self.worker_id, exc)
+            return []
+        if lost:
+            self.recovered += len(lost)
+            for job in lost:
+                logger.warning(
+                    "job %s: worker %s lost, re-queued as try %d", job.job_id, job.worker_id, job.tries + 1
+                )
+            try:
+                await self.on_lost(lost)
+            except Exception:  # the jobs are back in the queue; only their records lag
+                logger.exception("worker %s: could not record the lost jobs", self.worker_id)
+        return lost
+
+    async def stop(self) -> None:
+        """Stop beating and leave the live set (the worker stops cleanly)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        try:
+            await run_async(leave(self.queue_name, self.worker_id), self.redis, self.queue_name)
+        except (ArqJobError, RedisError, OSError) as exc:
+            logger.warning("worker %s: could not remove its heartbeat (%s)", self.worker_id, exc)
