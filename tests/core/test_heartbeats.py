@@ -1,0 +1,140 @@
+"""The heartbeat scripts on real Redis: many callers racing to recover one lost worker re-queue each
+of its jobs exactly once; a live worker's jobs, a plain arq worker's and jobs claimed since by
+another worker are never touched; the entry says what happened; bad values are refused."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from django_arq.queues.drivers import run_sync
+from django_arq.queues.heartbeats import (
+    LIVE_PREFIX,
+    PREFIX,
+    LostJob,
+    beat,
+    leave,
+    lost_after_problem,
+    read_workers,
+    recover_lost,
+    running_key,
+)
+from django_arq.queues.protocol import claim_jobs
+from django_arq.queues.recycling import Recycling, memory_mb
+
+
+@pytest.fixture
+def queue(redis_client: redis.Redis) -> Iterator[str]:
+    name = f"django-arq-tests:hb:{uuid.uuid4().hex[:10]}"
+    yield name
+    keys = [name, LIVE_PREFIX + name, f"django-arq:workers-lost:{name}"]
+    for pattern in (f"{PREFIX}{name}*", "arq:*:hbjob-*"):
+        keys += list(redis_client.scan_iter(pattern))
+    redis_client.delete(*keys)
+
+
+def run(redis_client: redis.Redis, op):  # type: ignore[no-untyped-def]
+    return run_sync(op, redis_client, "test")
+
+
+def start(redis_client: redis.Redis, queue: str, worker: str, jobs: list[str]) -> None:
+    """``worker`` beats, then claims ``jobs`` (enqueued as arq does) and starts each (retry key 1)."""
+    run(redis_client, beat(queue, worker, {"pid": 1}, ()))
+    for job in jobs:
+        redis_client.set(f"arq:job:{job}", b"payload")
+        redis_client.zadd(queue, {job: 1})
+    claimed = run(redis_client, claim_jobs(queue, jobs, 60_000, worker, running_key(worker)))
+    assert [c[0] for c in claimed] == jobs
+    for job in jobs:
+        redis_client.incr(f"arq:retry:{job}")
+
+
+def silence(redis_client: redis.Redis, queue: str, worker: str) -> None:
+    """Make ``worker``'s last beat an hour old."""
+    redis_client.zadd(LIVE_PREFIX + queue, {worker: 0})
+
+
+def test_racing_recoveries_requeue_each_job_once(redis_client: redis.Redis, queue: str) -> None:
+    dead = f"{queue}-dead"
+    jobs = [f"hbjob-{uuid.uuid4().hex[:8]}" for _ in range(20)]
+    start(redis_client, queue, dead, jobs)
+    silence(redis_client, queue, dead)
+    found: list[LostJob] = []
+    barrier = threading.Barrier(8)
+
+    def recover(i: int) -> None:
+        barrier.wait()  # each thread on a connection of its own from the client's pool
+        found.extend(run(redis_client, recover_lost(queue, f"{queue}-live{i}", 3.0)))
+
+    threads = [threading.Thread(target=recover, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(j.job_id for j in found) == sorted(jobs)
+    assert {(j.worker_id, j.tries) for j in found} == {(dead, 1)}
+    assert len({j.worker_id for j in found}) == 1
+    for job in jobs:
+        assert not redis_client.exists(f"arq:in-progress:{job}")
+        assert redis_client.zscore(queue, job) is not None  # still queued, so due again
+    entry = redis_client.hgetall(PREFIX + dead)
+    assert entry[b"state"] == b"lost" and entry[b"recovered_by"].startswith(f"{queue}-live".encode())
+    assert not redis_client.exists(running_key(dead))
+
+
+def test_live_workers_and_others_jobs_are_left_alone(redis_client: redis.Redis, queue: str) -> None:
+    live, dead, other = f"{queue}-a", f"{queue}-b", f"{queue}-c"
+    mine, plain, moved = (f"hbjob-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    start(redis_client, queue, live, [mine])
+    start(redis_client, queue, dead, [plain, moved])
+    redis_client.set(f"arq:in-progress:{plain}", b"1")  # as a plain arq worker holds it
+    redis_client.set(f"arq:in-progress:{moved}", other.encode())  # claimed since by another worker
+    silence(redis_client, queue, dead)
+    assert run(redis_client, recover_lost(queue, live, 3.0)) == []
+    assert redis_client.get(f"arq:in-progress:{mine}") == live.encode()
+    assert redis_client.get(f"arq:in-progress:{plain}") == b"1"
+    assert redis_client.get(f"arq:in-progress:{moved}") == other.encode()
+    states = {e.id: e.state for e in run(redis_client, read_workers(queue, 3.0))}
+    assert states == {live: "live", dead: "lost"}
+
+
+def test_a_worker_never_recovers_itself(redis_client: redis.Redis, queue: str) -> None:
+    me = f"{queue}-me"
+    job = f"hbjob-{uuid.uuid4().hex[:8]}"
+    start(redis_client, queue, me, [job])
+    silence(redis_client, queue, me)
+    assert run(redis_client, recover_lost(queue, me, 3.0)) == []
+    assert redis_client.get(f"arq:in-progress:{job}") == me.encode()
+
+
+def test_a_beat_drops_done_jobs_and_leave_removes_the_worker(redis_client: redis.Redis, queue: str) -> None:
+    me = f"{queue}-me"
+    done, again = (f"hbjob-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    start(redis_client, queue, me, [done, again])
+    redis_client.delete(f"arq:in-progress:{done}")  # finished
+    run(redis_client, beat(queue, me, {"pid": 1, "running": [again]}, [done, again]))  # again: running again
+    assert redis_client.smembers(running_key(me)) == {again.encode()}
+    (entry,) = run(redis_client, read_workers(queue, 3.0))
+    assert (entry.id, entry.state, entry.running, entry.get("pid")) == (me, "live", [again], 1)
+    assert entry.age is not None and 0 <= entry.age < 3
+    run(redis_client, leave(queue, me))
+    assert run(redis_client, read_workers(queue, 3.0)) == []
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), 1e300, "15", None, True])
+def test_lost_after_refuses_bad_values(value: object) -> None:
+    assert lost_after_problem(value) == "WORKER['LOST_AFTER'] must be a number of seconds from 1 to 86400"
+
+
+def test_recycling_limits() -> None:
+    jobs = Recycling(max_jobs=2)
+    assert (jobs.job_ended(), jobs.job_ended(), jobs.job_ended()) == (False, True, False)
+    assert jobs.due and jobs.reason == "ran 2 jobs (max jobs per process 2)"
+    memory = Recycling(max_memory=1)
+    assert memory.job_ended() and memory.reason.startswith("uses ")
+    assert memory_mb() > 1
+    assert not Recycling().job_ended()
