@@ -1,14 +1,16 @@
 """Data for the admin's queue dashboard: live counts from Redis, throughput from JobRecords.
 
 For each alias and queue: queued, deferred and in-progress jobs (read from arq's keys in two
-round trips per alias, never with ``KEYS``), worker health (arq's ``<queue>:health-check``
-key and its time to live), and the last hour's finished jobs per minute (one aggregate query
-over the indexed ``finish_time``), drawn as an inline SVG built here, on the server; and the
-newest running jobs with their progress (one query over the indexed ``status``, from records).
+round trips per alias, never with ``KEYS``), worker health (the workers' heartbeats, else arq's
+``<queue>:health-check`` key and its time to live), and the last hour's finished jobs per minute
+(one aggregate query over the indexed ``finish_time``), drawn as an inline SVG built here, on the
+server; and the newest running jobs with their progress (one query over the indexed ``status``,
+from records).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,11 +22,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from ..conf import HEALTH_CHECK_INTERVAL, get_config, health_check_interval
+from ..conf import HEALTH_CHECK_INTERVAL, get_config, health_check_interval, lost_after
 from ..handler import get_queue, queues
 from ..models import JobRecord
 from ..queues.exceptions import ArqJobError
 from ..queues.health import WorkerHealth, read_health
+from ..queues.heartbeats import WorkerEntry
 from ..queues.jobs import JobStatus
 from .changelist import task_path
 from .progress import running_progress
@@ -36,6 +39,8 @@ __all__ = [
     "QueueStats",
     "RunningJob",
     "collect",
+    "configured_queues",
+    "discovered_queues",
     "throughput_svg",
 ]
 
@@ -74,6 +79,7 @@ class QueueStats:
     health: str | None = None  # the health-check key's value; None if no worker reports
     health_ttl: float | None = None  # seconds before the health-check key expires
     health_interval: float = HEALTH_CHECK_INTERVAL  # the alias's WORKER HEALTH_CHECK_INTERVAL
+    workers: list[WorkerEntry] = field(default_factory=list)  # the heartbeats of its django-arq workers
     note: str = ""  # shown in place of worker health when the backend has no workers
     unavailable: str = ""  # why the live counts are missing (Redis down, backend without counts)
     succeeded: list[int] = field(default_factory=lambda: [0] * MINUTES)
@@ -108,6 +114,15 @@ class QueueStats:
         return read_health(self.health, self.health_ttl, self.health_interval)
 
     @property
+    def live_workers(self) -> int:
+        """Workers beating (live or late) per their heartbeats."""
+        return sum(1 for w in self.workers if w.state != "lost")
+
+    @property
+    def lost_workers(self) -> int:
+        return sum(1 for w in self.workers if w.state == "lost")
+
+    @property
     def chart(self) -> SafeString:
         return throughput_svg(self.succeeded, self.failed, self.start)
 
@@ -125,6 +140,9 @@ def _live_counts(alias: str, stats: list[QueueStats]) -> None:
         return
     try:
         counts = queue.count_jobs_sync([s.queue_name for s in stats])
+        for s in stats if not queue.jobs_run_in_process else ():
+            with contextlib.suppress(NotImplementedError):  # a backend without heartbeats
+                s.workers = queue.list_workers_sync(s.queue_name, lost_after(alias))
     except NotImplementedError:
         for s in stats:
             s.unavailable = f"{type(queue.backend).__name__} does not expose queue counts"
@@ -179,7 +197,7 @@ def _throughput(start: dt.datetime) -> Iterable[tuple[str, str, dt.datetime, boo
     return rows
 
 
-def _configured_queues(aliases: list[str]) -> dict[str, list[str]]:
+def configured_queues(aliases: list[str]) -> dict[str, list[str]]:
     """Each alias's default queue and WORKER QUEUE_NAME: always shown, whatever the records hold."""
     names: dict[str, list[str]] = {}
     for alias in aliases:
@@ -195,7 +213,7 @@ def _configured_queues(aliases: list[str]) -> dict[str, list[str]]:
     return names
 
 
-def _discovered_queues(
+def discovered_queues(
     aliases: list[str], since: dt.datetime, configured: dict[str, list[str]]
 ) -> list[tuple[str, str]]:
     """Other queues of records enqueued since ``since``: the busiest first, at most ``QUEUES_DISCOVERED``.
@@ -219,9 +237,9 @@ def collect(now: dt.datetime | None = None) -> list[QueueStats]:
     now = now or timezone.now()
     start = _minute_start(now.astimezone(dt.UTC))
     aliases = list(queues)
-    configured = _configured_queues(aliases)
+    configured = configured_queues(aliases)
     shown = [(alias, name) for alias, names in configured.items() for name in names]
-    shown += _discovered_queues(aliases, now - QUEUE_DISCOVERY, configured)
+    shown += discovered_queues(aliases, now - QUEUE_DISCOVERY, configured)
     stats = {(alias, name): QueueStats(alias, name, start=start) for alias, name in shown}
     for alias, queue_name, minute, success, n in _throughput(start):
         s = stats.get((alias, queue_name))  # a queue not shown is not counted either

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from ..models import ABORTED, JobRecord
-from . import actions, dashboard
+from . import actions, dashboard, workers
 from .actions import Outcome, Report
 from .changelist import CappedPaginator, DistinctValuesFilter, JobChangeList, task_path
 from .progress import progress_bar, record_progress, running_progress
@@ -411,6 +411,7 @@ class JobRecordAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("dashboard/", wrap(self.dashboard_view), name=f"{info}_dashboard"),
+            path("workers/", wrap(self.workers_view), name=f"{info}_workers"),
             path("<path:object_id>/abort/", wrap(self.button_view(self.abort_jobs)), name=f"{info}_abort"),
             path(
                 "<path:object_id>/refresh/",
@@ -466,6 +467,21 @@ class JobRecordAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "queues": dashboard.collect(),
             "changelist_url": reverse(f"{self.admin_site.name}:django_arq_jobrecord_changelist"),
+            "workers_url": reverse(f"{self.admin_site.name}:django_arq_jobrecord_workers"),
             "media": self.media,
         }
         return TemplateResponse(request, "admin/django_arq/jobrecord/dashboard.html", context)
+
+    def workers_view(self, request: HttpRequest) -> HttpResponse:
+        """The live and recently lost workers of every configured queue, from their heartbeats."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Workers"),
+            "opts": self.opts,
+            "queues": workers.collect(self.admin_site.name),
+            "dashboard_url": reverse(f"{self.admin_site.name}:django_arq_jobrecord_dashboard"),
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/django_arq/jobrecord/workers.html", context)

@@ -211,7 +211,8 @@ class WorkerEntry:
 
     @property
     def running(self) -> list[str]:
-        value = self.info.get("running", [])
+        """The jobs it ran at its last beat (for a lost worker: the jobs then re-queued)."""
+        value = self.info.get("requeued" if self.info.get("state") == "lost" else "running", [])
         return [str(v) for v in value] if isinstance(value, list) else []
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -96,7 +96,8 @@ def _check(queue_name: str) -> tuple[int, str]:
 def test_worker_health_until_the_worker_is_killed(
     admin_client_tx: Client, django_worker: WorkerRunner, redis_client: redis.Redis
 ) -> None:
-    """Dashboard and ``--check`` read the report decoded; a killed worker shows within one interval."""
+    """Dashboard and ``--check`` read the heartbeat (else the report, decoded); a killed worker shows
+    once it missed its beats (LOST_AFTER) and its last report expired."""
     q = django_worker.queue_name
     get_queue().enqueue_sync("tests.jobs.add", 1, 2, _queue_name=q)
     worker = django_worker.start()
@@ -104,7 +105,7 @@ def test_worker_health_until_the_worker_is_killed(
 
     status, output = _check(q)
     assert status == 0, output
-    assert f"worker on queue '{q}' on redis://" in output and "last report" in output
+    assert f"worker on queue '{q}' on redis://" in output and f"pid {worker.proc.pid} on " in output
     # decoded, in words: no bytes repr (the queue name is hex, so it may end in "b" before a quote)
     assert re.search(r"\bb'", output) is None and "j_complete" not in output
     (stats,) = [
@@ -112,6 +113,7 @@ def test_worker_health_until_the_worker_is_killed(
     ]
     assert stats.worker_health is not None and not stats.worker_health.stale
     assert stats.worker_health.age is not None and stats.worker_health.age <= HEALTH_CHECK_INTERVAL + 1
+    assert (stats.live_workers, stats.lost_workers) == (1, 0)  # the heartbeat is read first
 
     worker.kill()
     key = f"{q}:health-check"
@@ -122,7 +124,8 @@ def test_worker_health_until_the_worker_is_killed(
     assert status == 1 and output.startswith(f"no recent health check for queue '{q}'"), output
     html = admin_client_tx.get(f"{CHANGELIST}dashboard/").content.decode()
     section = html.split(f'data-queue="{q}"')[1].split("</section>")[0]
-    assert '<span class="arq-down">no worker reporting</span>' in section
+    assert '<span class="arq-down">0 live workers</span>, <span class="arq-down">1 lost</span>' in section
+    assert "lost: " in output  # --check names the worker that stopped beating
 
 
 def test_a_failed_job_page_shows_the_projects_frames_first(

@@ -196,13 +196,15 @@ class Command(BaseCommand):
                 for entry in live:
                     self.stdout.write(f"worker on {queue}: {worker_line(entry)}")
             return
+        lost = "".join(f"; lost: {worker_line(e)}" for e in entries[:3])
         if counts.health is None:
             raise CommandError(
-                f"no recent health check for {queue}: no worker reported in the last "
-                f"{worker.health_check_interval:g} s (HEALTH_CHECK_INTERVAL)"
+                f"no recent health check for {queue}: no worker beat within "
+                f"{worker.lost_after:g} s (LOST_AFTER) or reported in the last "
+                f"{worker.health_check_interval:g} s (HEALTH_CHECK_INTERVAL){lost}"
             )
         health = read_health(counts.health, counts.health_ttl, worker.health_check_interval)
         if health.stale:
-            raise CommandError(f"no recent health check for {queue}: {health.report}")
+            raise CommandError(f"no recent health check for {queue}: {health.report}{lost}")
         if verbosity:
             self.stdout.write(f"worker on {queue}: {health.report}")
