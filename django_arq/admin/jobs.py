@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
+from django.utils.functional import Promise
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -459,29 +460,39 @@ class JobRecordAdmin(admin.ModelAdmin):
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
         """Counts, worker health and the last hour's throughput of every queue."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Queue dashboard"),
-            "opts": self.opts,
-            "queues": dashboard.collect(),
-            "changelist_url": reverse(f"{self.admin_site.name}:django_arq_jobrecord_changelist"),
-            "workers_url": reverse(f"{self.admin_site.name}:django_arq_jobrecord_workers"),
-            "media": self.media,
-        }
-        return TemplateResponse(request, "admin/django_arq/jobrecord/dashboard.html", context)
+        return self._queue_page(
+            request,
+            "dashboard",
+            _("Queue dashboard"),
+            queues=dashboard.collect(),
+            changelist_url=self._url("changelist"),
+            workers_url=self._url("workers"),
+        )
 
     def workers_view(self, request: HttpRequest) -> HttpResponse:
-        """The live and recently lost workers of every configured queue, from their heartbeats."""
+        """The live and recently lost workers of every shown queue, from their heartbeats."""
+        return self._queue_page(
+            request,
+            "workers",
+            _("Workers"),
+            queues=workers.collect(self.admin_site.name),
+            dashboard_url=self._url("dashboard"),
+        )
+
+    def _url(self, name: str) -> str:
+        return reverse(f"{self.admin_site.name}:django_arq_jobrecord_{name}")
+
+    def _queue_page(
+        self, request: HttpRequest, page: str, title: str | Promise, **context: Any
+    ) -> HttpResponse:
+        """One of the admin's pages about queues (``jobrecord/<page>.html``), for viewers of jobs."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Workers"),
-            "opts": self.opts,
-            "queues": workers.collect(self.admin_site.name),
-            "dashboard_url": reverse(f"{self.admin_site.name}:django_arq_jobrecord_dashboard"),
-            "media": self.media,
-        }
-        return TemplateResponse(request, "admin/django_arq/jobrecord/workers.html", context)
+        context.update(
+            self.admin_site.each_context(request),
+            title=title,
+            page_class=f"arq-{page}-page",
+            opts=self.opts,
+            media=self.media,
+        )
+        return TemplateResponse(request, f"admin/django_arq/jobrecord/{page}.html", context)
