@@ -13,6 +13,7 @@ __all__ = [
     "ENQUEUE_DURATION",
     "JOB_DURATION",
     "JOB_LABELS",
+    "LOST",
     "OUTCOMES",
     "QUEUE_LABELS",
     "QUEUE_WAIT",
@@ -44,8 +45,8 @@ OUTCOMES = {
     ),
     "aborted": Counter("django_arq_jobs_aborted", "Jobs aborted, running or before start.", JOB_LABELS),
     "retried": Counter("django_arq_jobs_retried", "Runs that put the job back in the queue.", JOB_LABELS),
-    "lost": Counter("django_arq_jobs_lost", "Jobs whose worker died while running them.", JOB_LABELS),
 }
+LOST = Counter("django_arq_jobs_lost", "Jobs whose worker died while running them.", QUEUE_LABELS)
 JOB_DURATION = Histogram(
     "django_arq_job_duration_seconds", "Run time of a job function.", JOB_LABELS, buckets=JOB_BUCKETS
 )

@@ -111,6 +111,6 @@ class JobMetrics:
         self.series(function).outcomes[outcome].inc()
 
 
-def count_lost(alias: str, queue_name: str, function: str) -> None:
-    """Count one lost job of ``function`` on (alias, queue)."""
-    instruments.OUTCOMES["lost"].labels(label(alias), label(queue_name), label(function)).inc()
+def count_lost(alias: str, queue_name: str, count: int = 1) -> None:
+    """Count ``count`` jobs of (alias, queue) found lost."""
+    instruments.LOST.labels(label(alias), label(queue_name)).inc(count)

@@ -49,9 +49,9 @@ def metrics_problems() -> list[str]:
     return problems
 
 
-def job_lost(alias: str, queue_name: str, function: str) -> None:
-    """Count a job found lost (its worker gone while it ran); nothing when metrics are off."""
-    if metrics_enabled():
+def job_lost(alias: str, queue_name: str, count: int = 1) -> None:
+    """Count jobs found lost (their worker gone while they ran); nothing when metrics are off."""
+    if metrics_enabled() and count > 0:
         from .jobs import count_lost
 
-        count_lost(alias, queue_name, function)
+        count_lost(alias, queue_name, count)

@@ -90,6 +90,8 @@ async def test_an_aborted_running_job(alias: str) -> None:
     assert sample("django_arq_jobs_failed_total", q, "tests.jobs.sleep_for") == 0
 
 
-def test_lost_jobs_counter() -> None:
-    job_lost("default", "lost-queue", "tests.jobs.add")
-    assert sample("django_arq_jobs_lost_total", "lost-queue", "tests.jobs.add") >= 1
+def test_lost_jobs_counter(queue_name: str) -> None:
+    job_lost("default", queue_name, 2)
+    job_lost("default", queue_name, 0)
+    labels = {"alias": "default", "queue": queue_name}
+    assert REGISTRY.get_sample_value("django_arq_jobs_lost_total", labels) == 2
