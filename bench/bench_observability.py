@@ -38,11 +38,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 from harness import PrivateRedis  # noqa: E402 - after the path above
 
 NAME, QUEUE = "tests.jobs.add", "django-arq-bench:observability"
-#: Each mode: the settings it overrides. "off" is the baseline the others are compared with.
-MODES: dict[str, dict[str, Any]] = {
-    "off": {"ARQ_METRICS": False},
-    "prometheus": {"ARQ_METRICS": True},
+#: Each mode: the settings it overrides, and keys of the benchmark's alias. "off" is the baseline
+#: the others are compared with: no metrics, and the alias's ``TRACING`` off.
+MODES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "off": ({"ARQ_METRICS": False}, {}),
+    "prometheus": ({"ARQ_METRICS": True}, {}),
 }
+
+
+def overrides(mode: str) -> dict[str, Any]:
+    """The settings of ``mode``, for ``override_settings``."""
+    from django.conf import settings
+
+    extra, alias = MODES[mode]
+    return {**extra, "ARQ_QUEUES": {"default": {**settings.ARQ_QUEUES["default"], **alias}}}
+
+
 #: Enqueues per turn of a mode.
 CHUNK = 50
 #: Which columns of a result are rates (higher is better); the others are CPU times per job.
@@ -59,7 +70,7 @@ async def enqueue_rates(modes: list[str], jobs: int, shuffle: Any) -> dict[str, 
 
     queues = {}
     for mode in modes:
-        with override_settings(**MODES[mode]):
+        with override_settings(**overrides(mode)):
             queues[mode] = get_queue()
     seconds, cpu = dict.fromkeys(modes, 0.0), dict.fromkeys(modes, 0.0)
     for first in range(0, jobs, CHUNK):
@@ -105,7 +116,7 @@ async def run(
         for mode in order:
             redis.client.flushdb()
             await enqueue_rates(["off"], jobs, shuffle)  # the jobs the worker runs
-            with override_settings(**MODES[mode]):
+            with override_settings(**overrides(mode)):
                 workers[mode] = await worker_run(jobs)
         for mode in modes:
             results[mode].append((*enqueue[mode], *workers[mode]))
@@ -135,6 +146,7 @@ def main() -> int:
             **settings.ARQ_QUEUES["default"],
             "REDIS_URL": redis.url,
             "AUDIT": False,
+            "TRACING": False,
         }
         settings.DATABASES["default"]["NAME"] = os.path.join(tempfile.mkdtemp(), "unused.db")
         settings.DEBUG = False
