@@ -17,8 +17,11 @@ from hypothesis import strategies as st
 from django_arq.queues.jobs import JobProgress
 from django_arq.queues.progress import (
     MAX_MESSAGE_LENGTH,
+    decode_progress,
+    encode_progress,
     make_progress,
     progress_from_json,
+    progress_of,
     progress_to_json,
 )
 
@@ -167,3 +170,48 @@ def test_any_valid_report_round_trips_through_json_text(done: Any, total: Any, m
     p = make_progress(done, total, message)
     assert p.fraction is None or 0 <= p.fraction <= 1
     assert progress_from_json(json.loads(json.dumps(progress_to_json(p)))) == p
+
+
+# -- what the mutation run found untested (bin/mutate django_arq/queues/progress.py) ---------------
+
+
+class Count(int):
+    """An int of another type: checked by the full path, not the short cut for plain numbers."""
+
+
+def test_numbers_of_other_types_are_checked_in_full() -> None:
+    assert make_progress(Fraction(0), Fraction(0)).done == 0  # zero is a valid amount
+    p = make_progress(Count(3), Count(4))
+    assert (type(p.done), type(p.total), p.done, p.fraction) == (int, int, 3, 0.75)
+    with pytest.raises(ValueError, match="progress done must be a finite number >= 0"):
+        make_progress(Fraction(-1, 2))
+
+
+@pytest.mark.parametrize(("bad", "name"), [(True, "bool"), ("3", "str"), ([1], "list")])
+def test_a_number_type_error_names_the_type(bad: Any, name: str) -> None:
+    with pytest.raises(TypeError, match=rf"progress done must be a number, not {name}$"):
+        make_progress(bad)
+
+
+@pytest.mark.parametrize(("bad", "name"), [(b"x", "bytes"), (5, "int"), ([1], "list")])
+def test_a_message_type_error_names_the_type(bad: Any, name: str) -> None:
+    with pytest.raises(TypeError, match=rf"progress message must be a string or None, not {name}$"):
+        make_progress(1, message=bad)
+
+
+def test_a_message_of_the_longest_length_is_kept_whatever_its_characters() -> None:
+    assert make_progress(1, message="\u00e9" * MAX_MESSAGE_LENGTH).message == "\u00e9" * MAX_MESSAGE_LENGTH
+    assert make_progress(1, message="a\x00b").message == "a\ufffdb"  # ASCII, with a NUL
+
+
+def test_the_redis_form_is_compact_json_that_reads_back() -> None:
+    p = make_progress(3, 4, "three", time=T0)
+    raw = encode_progress(p)
+    assert raw.startswith(b'{"done":3,"total":4,"fraction":0.75,') and b" " not in raw.replace(b"three", b"")
+    assert decode_progress(raw) == p
+
+
+def test_a_report_becomes_a_timezone_aware_progress() -> None:
+    p = progress_of((2, 8, "two", T0.timestamp()))
+    assert p == JobProgress(done=2, total=8, fraction=0.25, message="two", time=T0)
+    assert p.time.tzinfo is UTC
