@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from .function_options import FunctionOptions, entry_problems, function_options
 from .queues.base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .queues.connection import EXTRA_OPTIONS, REDIS_OPTIONS
 from .queues.heartbeats import LOST_AFTER, lost_after_problem
@@ -21,10 +22,12 @@ __all__ = [
     "allowed_tasks",
     "backend_problem",
     "config_problems",
+    "configured_functions",
     "get_config",
     "health_check_interval",
     "known_functions",
     "lost_after",
+    "max_tries",
     "queue_settings",
 ]
 
@@ -52,6 +55,8 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 #: Seconds between a worker's health reports (``WORKER["HEALTH_CHECK_INTERVAL"]``; arq's own is an
 #: hour): a worker that stops reporting is shown as gone this long after its last report.
 HEALTH_CHECK_INTERVAL = 10
+#: arq's ``max_tries`` of a worker without ``WORKER["MAX_TRIES"]``.
+MAX_TRIES = 5
 
 
 class InvalidQueueAlias(ImproperlyConfigured):
@@ -209,6 +214,22 @@ def _function_paths(entries: Any) -> set[str]:
         if isinstance(entry, str):
             paths.add(entry)
     return paths
+
+
+def configured_functions(alias: str) -> dict[str, FunctionOptions]:
+    """The options of the alias's valid FUNCTIONS entries by job name (the checks report the others)."""
+    entries = get_config(alias).worker.get("FUNCTIONS", ())
+    valid = [e for e in entries if not entry_problems(e)] if isinstance(entries, list | tuple) else []
+    return {options.path: options for options in map(function_options, valid)}
+
+
+def max_tries(alias: str, name: str) -> int:
+    """How many tries the alias's workers give job ``name``: its MAX_TRIES, else the worker's."""
+    options = configured_functions(alias).get(name)
+    if options is not None and options.max_tries is not None:
+        return options.max_tries
+    value = get_config(alias).worker.get("MAX_TRIES", MAX_TRIES)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else MAX_TRIES
 
 
 def allowed_tasks(alias: str) -> set[str]:

@@ -44,7 +44,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .audit.recorder import JobRecorder
 from .audit.rows import records_db
-from .conf import DEFAULT_ALIAS, HEALTH_CHECK_INTERVAL, get_config
+from .conf import DEFAULT_ALIAS, HEALTH_CHECK_INTERVAL, MAX_TRIES, get_config
+from .function_options import FunctionOptions, entry_problems, function_options
 from .handler import build_backend
 from .metrics.switch import INSTALL, metrics_enabled
 from .queues.arq_internals import (
@@ -74,6 +75,7 @@ from .queues.heartbeats import LOST_AFTER, LostJob, lost_after_problem, new_work
 from .queues.protocol import claim_jobs
 from .queues.recycling import Recycling
 from .queues.reporting import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_for_ms
+from .queues.retry_policy import RetryPolicy, retried
 from .queues.serializers import SerializedError
 from .queues.wakeup import WakeUp
 from .schedules import ScheduleFirer
@@ -122,7 +124,7 @@ WORKER_SETTINGS: dict[str, tuple[str, Any]] = {
     "JOB_TIMEOUT": ("job_timeout", 300),
     "KEEP_RESULT": ("keep_result", 3600),
     "KEEP_RESULT_FOREVER": ("keep_result_forever", False),
-    "MAX_TRIES": ("max_tries", 5),
+    "MAX_TRIES": ("max_tries", MAX_TRIES),
     "POLL_DELAY": ("poll_delay", 0.5),
     "QUEUE_READ_LIMIT": ("queue_read_limit", None),
     "ALLOW_ABORT_JOBS": ("allow_abort_jobs", True),
@@ -132,7 +134,7 @@ WORKER_SETTINGS: dict[str, tuple[str, Any]] = {
 }
 #: The other WORKER keys: handled by django-arq.
 OTHER_KEYS = {
-    "FUNCTIONS",  # dotted paths; the job name is the path
+    "FUNCTIONS",  # dotted paths, or dicts of per-function options; the job name is the path
     "CRON_JOBS",  # dotted paths of arq CronJob objects, or dicts of arq.cron() arguments + "FUNCTION"
     "QUEUE_NAME",  # default: the alias's DEFAULT_QUEUE_NAME
     "ON_STARTUP",  # dotted path of a coroutine function(ctx)
@@ -157,8 +159,10 @@ def worker_problems(worker: Mapping[str, Any]) -> list[str]:
     if unknown:
         problems.append(f"WORKER has unknown keys {sorted(unknown)}")
     functions = worker.get("FUNCTIONS", [])
-    if not isinstance(functions, list | tuple) or not all(isinstance(f, str) for f in functions):
-        problems.append("WORKER['FUNCTIONS'] must be a list of dotted paths")
+    if not isinstance(functions, list | tuple):
+        problems.append("WORKER['FUNCTIONS'] must be a list of dotted paths or dicts")
+    else:
+        problems += [problem for entry in functions for problem in entry_problems(entry)]
     for key in ("MAX_JOBS", "MAX_TRIES", "RECORD_BATCH_SIZE", "MAX_JOBS_PER_PROCESS", "MAX_MEMORY"):
         value = worker.get(key, 1)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -228,13 +232,16 @@ def ctx_problem(fn: Any, what: str) -> str | None:
     )
 
 
-def _function(path: str) -> Function:
+def _function(options: FunctionOptions) -> Function:
     """The arq Function for a FUNCTIONS entry (sync functions allowed: the worker runs them off-loop)."""
+    path = options.path
     fn = _import(path, "function")
     problem = ctx_problem(fn, f"function {path!r}")
     if problem:
         raise ImproperlyConfigured(problem)
-    return make_function(path, fn)
+    return make_function(
+        path, fn, max_tries=options.max_tries, timeout_s=options.timeout, keep_result_s=options.keep_result
+    )
 
 
 def _tasks_functions(alias: str) -> list[Function | Coroutine]:
@@ -311,6 +318,7 @@ class DjangoWorker(Worker):
         lost_after: float = LOST_AFTER,
         max_jobs_per_process: int | None = None,
         max_memory: int | None = None,
+        retry_policies: Mapping[str, RetryPolicy] | None = None,
         **kwargs: Any,
     ) -> None:
         self.alias = alias
@@ -329,6 +337,8 @@ class DjangoWorker(Worker):
         self.recycling = Recycling(max_jobs_per_process, max_memory)
         if recorder is not None:
             recorder.worker_id = self.worker_id
+        self.retry_policies = retry_policies or {}  # by function name
+        self._max_tries = kwargs.get("max_tries", MAX_TRIES)  # arq sets max_tries after _adapt
         self.sync_executor = ThreadPoolExecutor(
             kwargs.get("max_jobs", 10), thread_name_prefix="django-arq-job"
         )
@@ -357,8 +367,12 @@ class DjangoWorker(Worker):
     # -- job functions -------------------------------------------------------------------------
 
     def _adapt(self, function: Any) -> Any:
-        """The same arq Function or CronJob, its coroutine run off-loop if sync, contained, recorded."""
+        """The same arq Function or CronJob, its coroutine run off-loop if sync, contained, retried as
+        its policy says, recorded."""
         contained = _contained(self._awaitable(function), function.coroutine)
+        policy = self.retry_policies.get(function.name)
+        if policy is not None and isinstance(function, Function):
+            contained = retried(contained, policy, function.max_tries or self._max_tries)
         if self.metrics is not None:
             contained = self.metrics.metered(function.name, contained, partial(is_aborting, self))
         recorded = self._recorded(function.name, contained)
@@ -695,7 +709,8 @@ def create_worker(
     if redis_settings is None:
         raise ImproperlyConfigured(f"alias {alias!r} uses {config.backend}, which has no Redis for a worker")
 
-    functions: list[Function | Coroutine] = [_function(path) for path in settings.get("FUNCTIONS", [])]
+    options = [function_options(entry) for entry in settings.get("FUNCTIONS", [])]
+    functions: list[Function | Coroutine] = [_function(o) for o in options]
     functions += _tasks_functions(alias)
     cron_jobs = [_cron_job(entry) for entry in settings.get("CRON_JOBS", [])]
     if not functions and not cron_jobs:
@@ -720,6 +735,7 @@ def create_worker(
             batch_size=int(settings.get("RECORD_BATCH_SIZE", 500)),
             deserializer=serializer.loads,
             using=records_db(),
+            timeouts={o.path: o.timeout for o in options if o.timeout is not None},
         )
     hooks = {
         key.lower(): _import(settings[key], key) for key in ("ON_STARTUP", "ON_SHUTDOWN") if key in settings
@@ -731,6 +747,7 @@ def create_worker(
         lost_after=float(settings.get("LOST_AFTER", LOST_AFTER)),
         **recycling,
         recorder=recorder,
+        retry_policies={o.path: o.retry for o in options if o.retry.retry_on},
         cron_jobs=cron_jobs,
         queue_name=queue,
         redis_settings=redis_settings,

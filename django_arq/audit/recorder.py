@@ -30,9 +30,9 @@ from typing import Any, NamedTuple
 
 from arq.jobs import JobStatus
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 
-from ..models import ABORTED
+from ..models import ABORTED, JobRecord
 from ..queues.arq_internals import UNSERIALIZABLE_RESULT, deserialize_result
 from ..queues.heartbeats import LostJob
 from ..queues.jobs import JobProgress, is_abort_result
@@ -42,6 +42,7 @@ from .lost import record_lost_jobs
 from .payloads import json_text
 from .rows import safe_row, storable_fields, storable_id
 from .salvage import table_answers, write_salvaging
+from .tries import merged_try_errors, next_try_at, try_error
 from .updates import update_records
 from .writer import MAX_PENDING
 
@@ -68,6 +69,7 @@ class Creation(NamedTuple):
     enqueue_time: datetime
     queue_name: str
     trace_id: str = ""
+    job_try: int = 0  # the try running (not a field of the record's creation)
 
     def fields(self) -> dict[str, Any]:
         """The record's fields besides the status fields, storable."""
@@ -91,7 +93,10 @@ class Pending:
     create: Creation | None = None
 
     def merge(self, status: Mapping[str, Any], create: Creation | None) -> None:
-        """Add an event: its status fields replace earlier ones, its creation values fill a gap."""
+        """Add an event: its status fields replace earlier ones (try errors add to them), its
+        creation values fill a gap."""
+        if "try_errors" in status and "try_errors" in self.status:
+            status = {**status, "try_errors": [*self.status["try_errors"], *status["try_errors"]]}
         self.status.update(status)
         if self.create is None:
             self.create = create
@@ -117,6 +122,7 @@ class JobRecorder:
         deserializer: Any = None,
         using: str = "default",
         max_pending: int = MAX_PENDING,
+        timeouts: Mapping[str, float] | None = None,
     ) -> None:
         self.alias = alias
         self.queue_name = queue_name
@@ -125,6 +131,7 @@ class JobRecorder:
         self.deserializer = deserializer
         self.using = using
         self.max_pending = max_pending
+        self.timeouts = timeouts or {}  # job name -> its own TIMEOUT, where it has one
         self._pending: dict[str, Pending] = {}
         self._running: dict[str, Creation] = {}  # job id -> creation values, while it runs
         self._outcomes: dict[str, tuple[bool, Any, str]] = {}  # job id -> (success, result, error)
@@ -154,15 +161,19 @@ class JobRecorder:
         """A job function is about to run (arq's ``ctx`` gives the id and the try, and the trace
         id when it runs in a span)."""
         job_id = ctx["job_id"]
-        create = self._running[job_id] = Creation(
-            name, args, kwargs, ctx["enqueue_time"], self.queue_name, ctx.get("trace_id", "")
+        job_try = ctx["job_try"]
+        create = Creation(
+            name, args, kwargs, ctx["enqueue_time"], self.queue_name, ctx.get("trace_id", ""), job_try
         )
+        self._running[job_id] = create
         status = {
             "status": IN_PROGRESS,
             "start_time": datetime.now(self._tz),
-            "job_try": ctx["job_try"],
+            "job_try": job_try,
             "worker_id": self.worker_id,
         }
+        if job_try > 1:
+            status["next_try_at"] = None
         self._add(job_id, status, create)
 
     def job_progressed(self, job_id: str, progress: JobProgress) -> None:
@@ -198,20 +209,30 @@ class JobRecorder:
         elif outcome[0] and result_data is not None and _UNSERIALIZABLE in result_data:
             outcome = self._unserializable(job_id, outcome, result_data)
         success, result, error = outcome
+        job_try, now = (create.job_try if create else 0), datetime.now(self._tz)
         if not finished:
             status = JobStatus.deferred if deferred else JobStatus.queued
-            self._add(job_id, {"status": status.value, "error": error or repr(result)}, create)
+            retry: dict[str, Any] = {
+                "status": status.value,
+                "error": error or repr(result),
+                "next_try_at": next_try_at(result, now),
+                "try_errors": [try_error(job_try, result, now)],
+            }
+            self._add(job_id, retry, create)
             return
         if isinstance(result, asyncio.CancelledError) and error != ABORTED:
+            timeout_s = self.timeouts.get(create.name, timeout_s) if create else timeout_s
             result = TimeoutError(f"job timed out after {timeout_s}s" if timeout_s else "job timed out")
             error = repr(result)
-        update = {
+        update: dict[str, Any] = {
             "status": COMPLETE,
-            "finish_time": datetime.now(self._tz),
+            "finish_time": now,
             "success": success,
             "result": json_text(result),
             "error": error,
         }
+        if job_try > 1 and not success:  # the last of several tries: kept beside the earlier ones
+            update["try_errors"] = [try_error(job_try, result, now)]
         self._add(job_id, update, create)
 
     def _unserializable(
@@ -344,9 +365,11 @@ class JobRecorder:
         holding the update's row locks, and inserting in key order as the enqueue side does, it
         cannot deadlock with the enqueue side's batched inserts."""
         now = datetime.now(self._tz)
-        missing_ids = update_records(
-            self.using, self.alias, {job_id: status for job_id, status, _ in items}, now
-        )
+        with transaction.atomic(using=self.using):
+            items = self._with_stored_try_errors(items)
+            missing_ids = update_records(
+                self.using, self.alias, {job_id: status for job_id, status, _ in items}, now
+            )
         missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
         for job_id, status, create in items:
             if job_id in missing_ids and create is not None:  # else nothing to create its record from
@@ -354,6 +377,24 @@ class JobRecorder:
                 missing.setdefault(tuple(sorted(status)), []).append(row)
         for fields, rows in missing.items():
             upsert_records(self.using, rows, fields)
+
+    def _with_stored_try_errors(self, items: Sequence[Item]) -> list[Item]:
+        """``items`` whose new try errors follow those their record has (locked until the update)."""
+        new = {job_id: status["try_errors"] for job_id, status, _ in items if "try_errors" in status}
+        if not new:
+            return list(items)
+        records = JobRecord.objects.using(self.using).filter(alias=self.alias, job_id__in=list(new))
+        stored = dict(records.select_for_update().values_list("job_id", "try_errors"))
+        return [
+            (
+                job_id,
+                {**status, "try_errors": json_text(merged_try_errors(stored.get(job_id), new[job_id]))},
+                create,
+            )
+            if job_id in new
+            else (job_id, status, create)
+            for job_id, status, create in items
+        ]
 
     def _close_connection(self) -> None:
         connections[self.using].close()

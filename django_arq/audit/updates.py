@@ -26,8 +26,18 @@ __all__ = ["STATUS_FIELDS", "update_records"]
 
 #: The fields a worker changes, in the order of the staged columns (after ``job`` and ``mask``).
 STATUS_FIELDS = (
-    "status", "start_time", "job_try", "finish_time", "success", "result", "error", "progress", "worker_id",
-)  # fmt: skip
+    "status",
+    "start_time",
+    "job_try",
+    "finish_time",
+    "success",
+    "result",
+    "error",
+    "progress",
+    "worker_id",
+    "try_errors",
+    "next_try_at",
+)
 BITS = {name: 1 << i for i, name in enumerate(STATUS_FIELDS)}
 
 

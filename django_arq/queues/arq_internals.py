@@ -179,16 +179,23 @@ ATTRIBUTES = (
 JobFunction = TypeVar("JobFunction", Function, CronJob)
 
 
-def make_function(name: str, coroutine: Callable[..., Any]) -> Function:
-    """arq's ``Function`` for ``coroutine`` under ``name``, with the worker's defaults; unlike
-    ``func()``, ``coroutine`` may be a sync function (the worker runs it off-loop)."""
+def make_function(
+    name: str,
+    coroutine: Callable[..., Any],
+    *,
+    max_tries: int | None = None,
+    timeout_s: float | None = None,
+    keep_result_s: float | None = None,
+) -> Function:
+    """arq's ``Function`` for ``coroutine`` under ``name``, with the given options (None: the
+    worker's); unlike ``func()``, ``coroutine`` may be a sync function (the worker runs it off-loop)."""
     return Function(
         name=name,
         coroutine=coroutine,
-        timeout_s=None,
-        keep_result_s=None,
+        timeout_s=timeout_s,
+        keep_result_s=keep_result_s,
         keep_result_forever=None,
-        max_tries=None,
+        max_tries=max_tries,
     )
 
 

@@ -54,11 +54,11 @@ GIVEN_ON_INSERT = {
 WORKER_UPDATES = set(STATUS_FIELDS)
 SET_ELSEWHERE = {
     "id", "abort_requested_at", "abort_requested_by", "retry_of", "created_at", "updated_at",
-    "try_errors",  # appended to by audit.lost (a lost worker's try)
+    "try_errors",  # also appended to by audit.lost (a lost worker's try), besides the worker's updates
 }  # fmt: skip
 #: Fields of migration 0004, until the features that write them (progress, retries, worker
 #: heartbeats) move each to the set above that writes it.
-NOT_YET_WRITTEN = {"next_try_at"}
+NOT_YET_WRITTEN: set[str] = set()
 #: Field classes the hand-made INSERT, COPY and staged UPDATE know how to write.
 WRITABLE = (
     models.BigAutoField,

@@ -101,3 +101,19 @@ async def mark_and_sleep(ctx: dict[str, Any], key: str, first_seconds: float) ->
     if ctx["job_try"] == 1:
         await asyncio.sleep(first_seconds)
     return run
+
+
+async def flaky(ctx: dict[str, Any], kind: str, succeed_on: int) -> int:
+    """Raises ``kind`` ("connection" or "value") until try ``succeed_on``, then returns the try."""
+    if ctx["job_try"] < succeed_on:
+        raise (ConnectionError if kind == "connection" else ValueError)(f"try {ctx['job_try']} failed")
+    return int(ctx["job_try"])
+
+
+async def slow(ctx: dict[str, Any], seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "done"
+
+
+async def retry_later(ctx: dict[str, Any]) -> None:
+    raise ConnectionError("the shop's API is down")

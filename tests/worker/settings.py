@@ -8,6 +8,7 @@ import os
 
 from tests.settings import *  # noqa: F403
 from tests.settings import ARQ_QUEUES, DATABASES
+from tests.worker.options import OPTIONED_FUNCTIONS
 
 if os.environ.get("DJANGO_ARQ_WORKER_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["DJANGO_ARQ_WORKER_DB_NAME"]
@@ -34,6 +35,7 @@ ARQ_QUEUES["default"]["WORKER"] = {  # type: ignore[index]
         "tests.worker.jobs.say",
         "docs.examples.progress.import_rows",
         "tests.worker.jobs.mark_and_sleep",
+        *OPTIONED_FUNCTIONS,
     ],
     # seconds without a heartbeat before a worker is lost: short in the heartbeat tests
     "LOST_AFTER": float(os.environ.get("DJANGO_ARQ_TEST_LOST_AFTER", "15")),
