@@ -90,7 +90,9 @@ class JobChangeList(ChangeList):
         qs: QuerySet[JobRecord] = super().get_queryset(request, exclude_parameters)
         aborted = ExpressionWrapper(Q(error=ABORTED), BooleanField())  # as the worker recorded it
         task = Case(When(name=RUN_TASK, then=KT("args__0")), default=F("name"), output_field=CharField())
-        return qs.defer("args", "kwargs", "result", "error").annotate(was_aborted=aborted, task_path=task)
+        return qs.defer("args", "kwargs", "result", "error", "try_errors").annotate(
+            was_aborted=aborted, task_path=task
+        )
 
     def date_hierarchy_nav(self) -> dict[str, Any]:
         """Context for ``admin/date_hierarchy.html``, from the first and last matching job only.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from ..audit.tries import try_status
 from ..models import ABORTED, JobRecord
 from . import actions, dashboard, workers
 from .actions import Outcome, Report
@@ -75,6 +77,14 @@ def show_time(value: Any) -> SafeString | str:
         return "-"
     day, time = formats.date_format(timezone.localtime(value), DATETIME_FORMAT).split(" ", 1)
     return format_html('<span class="arq-nowrap">{}</span> <span class="arq-nowrap">{}</span>', day, time)
+
+
+def _parsed_time(value: Any) -> datetime | None:
+    """A ``try_errors`` time (ISO 8601 text) as a datetime; None if it is not one."""
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _time_column(field: str, label: Any) -> Callable[[Any, JobRecord], SafeString | str]:
@@ -165,6 +175,7 @@ class JobRecordAdmin(admin.ModelAdmin):
                     "queue_name",
                     "alias",
                     "job_try",
+                    "try_errors_display",
                 )
             },
         ),
@@ -203,6 +214,7 @@ class JobRecordAdmin(admin.ModelAdmin):
         "finished",
         "duration_display",
         "retries_display",
+        "try_errors_display",
         "schedule_display",
         "trace_display",
         "args_pretty",
@@ -256,7 +268,9 @@ class JobRecordAdmin(admin.ModelAdmin):
                 if aborted is None:
                     aborted = obj.error == ABORTED  # set by the worker that aborted it
                 css = label = "aborted" if aborted else "failed"
-        return format_html('<span class="arq-badge arq-{}">{}</span>', css, label)
+        badge = format_html('<span class="arq-badge arq-{}">{}</span>', css, label)
+        tries = try_status(obj)
+        return format_html('{} <span class="arq-quiet arq-tries">{}</span>', badge, tries) if tries else badge
 
     @admin.display(description=_("status"), ordering="status")
     def status_column(self, obj: JobRecord) -> SafeString:
@@ -310,6 +324,22 @@ class JobRecordAdmin(admin.ModelAdmin):
         retries = obj.retries.only("pk", "job_id").order_by("enqueue_time", "pk")[:RETRIES_SHOWN]
         links = [(reverse(change, args=[r.pk]), short_id(r.job_id)) for r in retries]
         return format_html_join(", ", '<a href="{}">{}</a>', links) if links else "-"
+
+    @admin.display(description=_("errors of earlier tries"))
+    def try_errors_display(self, obj: JobRecord) -> SafeString | str:
+        """One line per failed try: its number, when it ended, and its error (or that it was lost)."""
+        entries = [e for e in obj.try_errors or () if isinstance(e, dict)]
+        lines = [
+            (
+                e.get("try", "?"),
+                show_time(_parsed_time(e.get("time"))),
+                e.get("error", ""),
+                _(" (lost)") if e.get("lost") else "",
+            )
+            for e in entries
+        ]
+        html = format_html_join("", "<li>try {} at {}: <code>{}</code>{}</li>", lines)
+        return format_html('<ul class="arq-tries">{}</ul>', html) if lines else "-"
 
     @admin.display(description=_("fired by schedule"))
     def schedule_display(self, obj: JobRecord) -> SafeString | str:

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from ..audit.lookup import FoundJob, find_job, wait_for_job
+from ..audit.lookup import FoundJob, find_job, read_tries, wait_for_job
 from ..audit.payloads import job_json
 from ..audit.rows import storable_id
 from ..conf import DEFAULT_ALIAS
@@ -36,8 +36,10 @@ def _job_url(job_id: str, alias: str, queue_name: str) -> str:
     return f"{reverse('django_arq:job', args=[job_id])}?{urlencode(params)}"
 
 
-def _found_json(query: JobQuery, found: FoundJob) -> dict[str, object]:
-    return job_json(found.job, alias=query.alias, source=found.source)
+async def _found_json(query: JobQuery, found: FoundJob) -> dict[str, object]:
+    """The job's fields, with its tries as its record shows them."""
+    tries = await read_tries(query.alias, query.job_id)
+    return job_json(found.job, alias=query.alias, source=found.source, **tries)
 
 
 def _progress_moved(query: JobQuery) -> Callable[[FoundJob], bool] | None:
@@ -82,7 +84,7 @@ async def job_detail(request: HttpRequest, caller: Caller, job_id: str) -> HttpR
     """``GET jobs/<id>/[?wait=S[&progress=T]]``: metadata, with the result fields once finished."""
     query = parse_job_query(request, job_id)
     found = await _read_or_wait(query)
-    return JsonResponse(_found_json(query, found))
+    return JsonResponse(await _found_json(query, found))
 
 
 @endpoint(method="GET", permission=VIEW)
@@ -94,7 +96,7 @@ async def job_result(request: HttpRequest, caller: Caller, job_id: str) -> HttpR
     found = await _read_or_wait(query)
     if not found.finished:
         raise ApiError(409, "result_not_ready", f"job {job_id!r} is {found.job.status.value}; no result yet")
-    return JsonResponse(_found_json(query, found))
+    return JsonResponse(await _found_json(query, found))
 
 
 async def _note_abort_request(query: JobQuery, caller: Caller) -> None:

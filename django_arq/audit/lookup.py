@@ -24,8 +24,9 @@ from ..queues.exceptions import JobNotFound
 from ..queues.jobs import JobMetadata, JobResult, JobStatus
 from ..queues.progress import progress_from_json
 from .rows import storable_id
+from .tries import tries_json
 
-__all__ = ["FoundJob", "find_job", "record_job", "release_connections", "wait_for_job"]
+__all__ = ["FoundJob", "find_job", "read_tries", "record_job", "release_connections", "wait_for_job"]
 
 #: Longest pause between two polls of Redis while waiting for a job.
 MAX_POLL_INTERVAL = 0.2
@@ -88,6 +89,21 @@ def _read_record(alias: str, job_id: str) -> FoundJob | None:
 
 
 _record = sync_to_async(_read_record)
+
+#: The fields of a job's record that ``try_status`` reads.
+TRY_FIELDS = ("alias", "name", "status", "job_try", "success", "next_try_at", "try_errors")
+
+
+def _read_tries(alias: str, job_id: str) -> dict[str, object]:
+    records = JobRecord.objects.filter(alias=alias, job_id=storable_id(job_id)).only(*TRY_FIELDS)
+    try:
+        return tries_json(records.first())
+    finally:
+        _release()
+
+
+#: A job's tries as its record shows them (``tries.tries_json``); the empty form without a record.
+read_tries = sync_to_async(_read_tries)
 
 
 async def _redis_job(queue: ArqQueue, job_id: str, queue_name: str | None) -> FoundJob | None:

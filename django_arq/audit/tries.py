@@ -23,7 +23,15 @@ from ..conf import MAX_TRIES, max_tries
 from ..queues import JobStatus
 from .rows import storable_text
 
-__all__ = ["ERROR_LENGTH", "merged_try_errors", "next_try_at", "short_error", "try_error", "try_status"]
+__all__ = [
+    "ERROR_LENGTH",
+    "merged_try_errors",
+    "next_try_at",
+    "short_error",
+    "tries_json",
+    "try_error",
+    "try_status",
+]
 
 #: The longest ``error`` of a ``try_errors`` entry.
 ERROR_LENGTH = 300
@@ -91,3 +99,16 @@ def try_status(record: Any) -> str:
         outcome = "succeeded" if record.success else "failed"
         return f"{outcome} on try {job_try} of {_max_tries(record)}"
     return ""
+
+
+def tries_json(record: Any) -> dict[str, Any]:
+    """The fields the HTTP API and ``arq_job`` add to a job: ``try_status``, ``next_try_at`` and
+    ``try_errors`` (empty, and None, for a job without a record)."""
+    if record is None:
+        return {"try_status": "", "next_try_at": None, "try_errors": []}
+    next_at = record.next_try_at
+    return {
+        "try_status": try_status(record),
+        "next_try_at": None if next_at is None else next_at.isoformat(),
+        "try_errors": merged_try_errors(record.try_errors, ()),
+    }

@@ -22,6 +22,7 @@ import re
 import shutil
 import time
 from argparse import ArgumentParser, ArgumentTypeError
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -271,9 +272,11 @@ class JobCommand(ArqCommand):
                 f"job {job.id!r} {what}: {describe_error(data['result'])}", returncode=EXIT_FAILED
             )
 
-    def show_job(self, found: FoundJob, alias: str, as_json: bool) -> None:
-        """Print a job's metadata (and result fields once finished), as text or JSON."""
-        data = job_json(found.job, alias=alias, source=found.source)
+    def show_job(
+        self, found: FoundJob, alias: str, as_json: bool, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        """Print a job's metadata (and result fields once finished, and ``extra``), as text or JSON."""
+        data = job_json(found.job, alias=alias, source=found.source, **(extra or {}))
         if as_json:
             self.stdout.write(dumps(data))
             return

@@ -87,7 +87,12 @@ def test_bad_settings_are_reported(worker: dict[str, Any], message: str) -> None
 def test_worker_problems_for_system_checks() -> None:
     assert worker_problems({"FUNCTIONS": ["a.b"], "MAX_JOBS": 5}) == []
     assert worker_problems({"FUNCTIONS": ["a.b"], "PROGRESS_INTERVAL": 0}) == []
-    assert worker_problems({"FUNCTIONS": [1]}) == ["WORKER['FUNCTIONS'] must be a list of dotted paths"]
+    assert worker_problems({"FUNCTIONS": [1]}) == [
+        "a WORKER['FUNCTIONS'] entry must be a dotted path or a dict, not int"
+    ]
+    assert worker_problems({"FUNCTIONS": "a.b"}) == [
+        "WORKER['FUNCTIONS'] must be a list of dotted paths or dicts"
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,14 +7,15 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 
-from ...audit.lookup import find_job
+from ...audit.lookup import find_job, read_tries
 from ..cli import JobCommand, job_id
 
 
 class Command(JobCommand):
     help = (
         "Show a job's metadata (id, name, args, kwargs, enqueue_time, status, queue_name), plus "
-        "start_time, finish_time, success and result once it has finished. Read from Redis, or from "
+        "start_time, finish_time, success and result once it has finished, and its tries (try_status, "
+        "next_try_at, try_errors) as its JobRecord shows them. Read from Redis, or from "
         "its JobRecord when Redis no longer has it. Exit 3 if the job is unknown."
     )
 
@@ -25,4 +26,5 @@ class Command(JobCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         found = async_to_sync(find_job)(options["alias"], options["job_id"], options["queue"])
-        self.show_job(found, options["alias"], options["json"])
+        tries = async_to_sync(read_tries)(options["alias"], options["job_id"])
+        self.show_job(found, options["alias"], options["json"], tries)

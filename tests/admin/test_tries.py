@@ -1,0 +1,77 @@
+"""A job's tries in the admin (list and page) and in ``arq_job``: the one status line of
+``try_status``, and each failed try's short error (escaped)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from django_arq.models import JobRecord
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/django_arq/jobrecord/"
+XSS = "<script>alert('x')</script>"
+
+
+@pytest.fixture
+def retrying(make_record: Callable[..., JobRecord]) -> JobRecord:
+    now = timezone.now()
+    return make_record(
+        status="deferred",
+        job_try=2,
+        next_try_at=now + timedelta(seconds=90),
+        try_errors=[
+            {
+                "try": 1,
+                "error": "ConnectionError: down",
+                "time": (now - timedelta(seconds=9)).isoformat(),
+                "lost": False,
+            },
+            {"try": 2, "error": f"OSError: {XSS}", "time": now.isoformat(), "lost": True},
+        ],
+    )
+
+
+def expected_status(record: JobRecord) -> str:
+    assert record.next_try_at is not None
+    return f"retrying, try 3 of 5, next at {timezone.localtime(record.next_try_at):%H:%M:%S}"
+
+
+def test_list_and_page_show_the_try_status(superuser_client: Client, retrying: JobRecord) -> None:
+    status = expected_status(retrying)
+    listing = superuser_client.get(CHANGELIST).content.decode()
+    assert f'<span class="arq-quiet arq-tries">{status}</span>' in listing
+    page = superuser_client.get(
+        reverse("admin:django_arq_jobrecord_change", args=[retrying.pk])
+    ).content.decode()
+    assert status in page
+    assert "<code>ConnectionError: down</code>" in page
+    assert "OSError: &lt;script&gt;" in page and XSS not in page
+    assert "(lost)" in page
+
+
+def test_a_job_on_its_only_try_shows_no_try_status(
+    superuser_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    make_record(status="in_progress", job_try=1)
+    assert "arq-tries" not in superuser_client.get(CHANGELIST).content.decode()
+
+
+def test_arq_job_shows_the_same_status(retrying: JobRecord) -> None:
+    out = StringIO()
+    call_command("arq_job", retrying.job_id, "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["try_status"] == expected_status(retrying)
+    assert [e["try"] for e in data["try_errors"]] == [1, 2]
+    text = StringIO()
+    call_command("arq_job", retrying.job_id, stdout=text)
+    assert "try_status:" in text.getvalue() and expected_status(retrying) in text.getvalue()

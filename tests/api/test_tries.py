@@ -1,0 +1,58 @@
+"""``GET jobs/<id>/`` through a real ASGI server shows a job's tries as its record keeps them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from django_arq.models import JobRecord
+from tests.api.conftest import TOKEN
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_retrying_job_says_when_it_runs_again(live_server_url: str) -> None:
+    now = timezone.now()
+    next_at = now + timedelta(minutes=5)
+    errors = [{"try": 1, "error": "ConnectionError: down", "time": now.isoformat(), "lost": False}]
+    record = JobRecord.objects.create(
+        job_id=f"tries-{uuid.uuid4().hex}",
+        name="tests.jobs.add",
+        args=[1, 2],
+        kwargs={},
+        enqueue_time=now - timedelta(seconds=3),
+        status="deferred",
+        queue_name="arq:queue",
+        alias="default",
+        job_try=1,
+        next_try_at=next_at,
+        try_errors=errors,
+    )
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=live_server_url, headers=headers, timeout=30) as client:
+        data = client.get(f"/arq/jobs/{record.job_id}/").json()
+        clock = timezone.localtime(next_at).strftime("%H:%M:%S")
+        assert data["source"] == "record"
+        assert data["try_status"] == f"retrying, try 2 of 5, next at {clock}"  # the worker's MAX_TRIES: 5
+        assert data["next_try_at"] == next_at.isoformat()
+        assert data["try_errors"] == errors
+
+        JobRecord.objects.filter(pk=record.pk).update(
+            status="complete",
+            job_try=2,
+            success=True,
+            finish_time=now,
+            start_time=now,
+            next_try_at=None,
+            result=3,
+        )
+        done = client.get(f"/arq/jobs/{record.job_id}/result/").json()
+        assert (done["try_status"], done["next_try_at"], done["result"]) == (
+            "succeeded on try 2 of 5",
+            None,
+            3,
+        )
