@@ -4,7 +4,12 @@
         "default": {
             "BACKEND": "django_arq.tasks.ArqBackend",
             "QUEUES": ["default", "emails"],
-            "OPTIONS": {"ALIAS": "default"},      # the ARQ_QUEUES alias the jobs go through
+            "OPTIONS": {
+                "ALIAS": "default",               # the ARQ_QUEUES alias the jobs go through
+                "TASKS": {                        # per-task options, by the task's module path
+                    "shop.tasks.sync_prices": {"MAX_TRIES": 5, "RETRY_ON": ["httpx.TransportError"]},
+                },
+            },
         }
     }
 
@@ -17,7 +22,8 @@ Results are read from Redis, so the alias must use ``RedisArqQueue``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from django.core.checks import CheckMessage, Error
@@ -32,6 +38,7 @@ from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
 from ..conf import DEFAULT_ALIAS, RUN_TASK, get_config
+from ..function_options import FunctionOptions, entry_problems, function_options
 from ..handler import get_queue
 from ..queues.arq_internals import (
     deserialize_job,
@@ -50,7 +57,9 @@ from .common import attempts_key, load_task, parse_attempts, task_error
 
 __all__ = ["ArqBackend"]
 
-OPTION_KEYS = frozenset({"ALIAS"})
+OPTION_KEYS = frozenset({"ALIAS", "TASKS"})
+#: Keys of a FUNCTIONS dict that a task cannot have: every task runs in the one arq function run_task.
+NOT_PER_TASK = ("FUNCTION", "KEEP_RESULT")
 
 
 class ArqBackend(BaseTaskBackend):
@@ -79,6 +88,40 @@ class ArqBackend(BaseTaskBackend):
                 f"to read results, not {type(backend).__name__}"
             )
         return backend
+
+    def task_problems(self) -> list[str]:
+        """Everything wrong with ``OPTIONS["TASKS"]``, as sentences."""
+        tasks = self.options.get("TASKS", {})
+        if not isinstance(tasks, Mapping):
+            return [f"OPTIONS['TASKS'] must be a dict of task paths to options, not {type(tasks).__name__}"]
+        problems = []
+        for path, options in tasks.items():
+            if not isinstance(path, str) or not isinstance(options, Mapping):
+                problems.append(
+                    f"OPTIONS['TASKS'] maps task paths to dicts of options: {path!r}: {options!r}"
+                )
+                continue
+            if shared := sorted(set(NOT_PER_TASK) & set(options)):
+                problems.append(
+                    f"OPTIONS['TASKS'][{path!r}] cannot set {shared}: every task runs in the arq function "
+                    f"{RUN_TASK}, whose KEEP_RESULT is the worker's"
+                )
+                continue
+            problems += entry_problems({"FUNCTION": path, **options})
+        return problems
+
+    @cached_property
+    def task_options(self) -> dict[str, FunctionOptions]:
+        """The valid entries of ``OPTIONS["TASKS"]`` by task module path (the checks report the others)."""
+        tasks = self.options.get("TASKS", {})
+        if not isinstance(tasks, Mapping):
+            return {}
+        entries = (
+            {"FUNCTION": path, **options}
+            for path, options in tasks.items()
+            if isinstance(options, Mapping) and not set(NOT_PER_TASK) & set(options)
+        )
+        return {e["FUNCTION"]: function_options(e) for e in entries if not entry_problems(e)}
 
     def arq_queue_name(self, queue_name: str) -> str:
         """The arq queue that serves a Django queue name."""
@@ -245,10 +288,11 @@ class ArqBackend(BaseTaskBackend):
             messages.append(
                 Error(
                     f"{where}['OPTIONS'] has unknown keys {sorted(unknown)}",
-                    hint="valid keys: ALIAS",
+                    hint="valid keys: ALIAS, TASKS",
                     id="django_arq.T001",
                 )
             )
+        messages += [Error(f"{where}: {problem}", id="django_arq.T004") for problem in self.task_problems()]
         try:
             config = get_config(self.arq_alias)
         except ImproperlyConfigured as exc:

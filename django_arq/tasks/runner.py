@@ -31,7 +31,7 @@ from django.tasks.signals import task_finished, task_started
 from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
-from ..conf import DEFAULT_ALIAS, RUN_TASK
+from ..conf import DEFAULT_ALIAS, RUN_TASK, max_tries
 from ..queues.arq_internals import Function
 from ..queues.reporting import current_job
 from .backend import ArqBackend
@@ -116,11 +116,17 @@ async def run_task(
     await task_started.asend(sender=sender, task_result=result)
     call_args = [TaskContext(task_result=result), *result.args] if task.takes_context else result.args
     job = current_job.set(ctx)  # report_progress(context, ...) finds the job's ctx by it
+    options = task_backend.task_options.get(module_path)
     try:
-        value = normalize_json(await _call(task, call_args, result.kwargs))
+        call = _call(task, call_args, result.kwargs)
+        value = normalize_json(await (call if options is None else asyncio.wait_for(call, options.timeout)))
     except (Retry, asyncio.CancelledError):
         raise
     except BaseException as exc:
+        if options is not None and isinstance(exc, Exception):
+            tries = options.max_tries or max_tries(task_backend.arq_alias, RUN_TASK)
+            if (defer := options.retry.defer(exc, ctx["job_try"], tries)) is not None:
+                raise Retry(defer=defer) from exc
         error = TaskError(
             exception_class_path=class_path(type(exc)), traceback="".join(format_exception(exc))
         )
@@ -140,12 +146,19 @@ def worker_functions(alias: str) -> list[Function]:
     ``[func(run_task, name="django_arq.tasks.run_task")]`` if a ``TASKS`` backend is an
     ``ArqBackend`` whose ``OPTIONS["ALIAS"]`` is ``alias``; ``[]`` otherwise.
     """
-    for params in task_backends.settings.values():
+    backends = []
+    for name, params in task_backends.settings.items():
         try:
             backend = import_string(params["BACKEND"])
         except (ImportError, KeyError):
             continue
         target = (params.get("OPTIONS") or {}).get("ALIAS", DEFAULT_ALIAS)
         if isinstance(backend, type) and issubclass(backend, ArqBackend) and target == alias:
-            return [func(run_task, name=RUN_TASK)]
-    return []
+            instance = task_backends[name]
+            if isinstance(instance, ArqBackend):
+                backends.append(instance)
+    if not backends:
+        return []
+    # arq stops a job at its function's max_tries: allow as many as the task allowed the most
+    tries = [o.max_tries for b in backends for o in b.task_options.values() if o.max_tries]
+    return [func(run_task, name=RUN_TASK, max_tries=max([max_tries(alias, RUN_TASK), *tries]))]

@@ -144,3 +144,19 @@ def interrupted() -> None:
 async def async_interrupted() -> None:
     await asyncio.sleep(0)
     raise KeyboardInterrupt("stop")
+
+
+@task(takes_context=True)
+def unsteady(context: TaskContext, kind: str, succeed_on: int) -> int:
+    """Raises ``kind`` ("connection" or "value") until attempt ``succeed_on``; OPTIONS["TASKS"]
+    retries it on ConnectionError only."""
+    if context.attempt < succeed_on:
+        raise (ConnectionError if kind == "connection" else ValueError)(f"attempt {context.attempt}")
+    return context.attempt
+
+
+@task
+async def too_slow(seconds: float) -> str:
+    """OPTIONS["TASKS"] gives it a TIMEOUT of 0.3 s."""
+    await asyncio.sleep(seconds)
+    return "slept"

@@ -52,7 +52,17 @@ TASKS = {
     "default": {
         "BACKEND": "django_arq.tasks.ArqBackend",
         "QUEUES": ["default", "other"],
-        "OPTIONS": {"ALIAS": "tasks"},
+        "OPTIONS": {
+            "ALIAS": "tasks",
+            "TASKS": {  # per-task options; the worker's MAX_TRIES is 3
+                "tests.tasks.sample_tasks.unsteady": {
+                    "RETRY_ON": ["builtins.ConnectionError"],
+                    "MAX_TRIES": 4,
+                    "BACKOFF": {"BASE": 0.1, "MAX": 0.2, "JITTER": 0},
+                },
+                "tests.tasks.sample_tasks.too_slow": {"TIMEOUT": 0.3},
+            },
+        },
     },
     "audited": {
         "BACKEND": "django_arq.tasks.ArqBackend",
