@@ -32,7 +32,7 @@ from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
 from ..conf import DEFAULT_ALIAS, RUN_TASK, max_tries
-from ..queues.arq_internals import Function
+from ..queues.arq_internals import Function, JobExecutionFailed
 from ..queues.reporting import current_job
 from .backend import ArqBackend
 from .common import ATTEMPTS_TTL, TaskFailed, attempts_key, class_path, load_task, parse_attempts, worker_id
@@ -96,6 +96,10 @@ async def run_task(
             f"task {module_path!r} names TASKS[{backend!r}], a {type(task_backend).__name__}, "
             "not a django_arq.tasks.ArqBackend; refusing to run it"
         )
+    options = task_backend.task_options.get(module_path)
+    tries = (options.max_tries if options else None) or max_tries(task_backend.arq_alias, RUN_TASK)
+    if ctx["job_try"] > tries:  # arq's own check, with this task's limit (run_task allows the most any has)
+        raise JobExecutionFailed(f"max {tries} retries exceeded")
     job_id: str = ctx["job_id"]
     attempts = await record_attempt(ctx, job_id)
     result: TaskResult[..., Any] = TaskResult(
@@ -116,17 +120,15 @@ async def run_task(
     await task_started.asend(sender=sender, task_result=result)
     call_args = [TaskContext(task_result=result), *result.args] if task.takes_context else result.args
     job = current_job.set(ctx)  # report_progress(context, ...) finds the job's ctx by it
-    options = task_backend.task_options.get(module_path)
     try:
         call = _call(task, call_args, result.kwargs)
         value = normalize_json(await (call if options is None else asyncio.wait_for(call, options.timeout)))
     except (Retry, asyncio.CancelledError):
         raise
     except BaseException as exc:
-        if options is not None and isinstance(exc, Exception):
-            tries = options.max_tries or max_tries(task_backend.arq_alias, RUN_TASK)
-            if (defer := options.retry.defer(exc, ctx["job_try"], tries)) is not None:
-                raise Retry(defer=defer) from exc
+        defer = options.retry.defer(exc, ctx["job_try"], tries) if options else None
+        if defer is not None:  # a task exception its RETRY_ON lists (never a BaseException)
+            raise Retry(defer=defer) from exc
         error = TaskError(
             exception_class_path=class_path(type(exc)), traceback="".join(format_exception(exc))
         )

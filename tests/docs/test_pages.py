@@ -43,6 +43,7 @@ def test_the_docs_have_pages_and_examples() -> None:
         "production",
         "security",
         "reliability",
+        "retries",
         "benchmarks",
         "internals",
         "reference",
