@@ -469,6 +469,8 @@ class DjangoWorker(Worker):
         }
 
     async def _jobs_lost(self, jobs: list[LostJob]) -> None:
+        if self.metrics is not None:
+            self.metrics.jobs_lost(len(jobs))
         if self.recorder is not None:
             await self.recorder.jobs_lost(jobs)
 

@@ -94,6 +94,10 @@ class JobMetrics:
         series, outcome = ended
         series.outcomes["retried" if not finish else outcome].inc()
 
+    def jobs_lost(self, count: int) -> None:
+        """Jobs of this queue whose worker was lost, put back in the queue by this one."""
+        count_lost(self.alias, self.queue_name, count)
+
     def job_failed_early(self, job_id: str, result_data: bytes | None) -> None:
         """arq failed the job before its function ran (aborted first, expired, unknown, out of tries)."""
         self._ended.pop(job_id, None)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.worker.conftest import queue_name  # noqa: F401 - a private queue, emptied afterwards
+from tests.worker.conftest import queue_name, workers  # noqa: F401 - fixtures: a private queue, its workers
 
 
 @pytest.fixture

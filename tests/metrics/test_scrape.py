@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from django_arq import get_queue
 from tests.api.conftest import TOKEN, live_env
@@ -30,21 +30,23 @@ def scrape(url: str, **headers: str) -> Scraped:
     return samples(response.text)
 
 
-@pytest.fixture
-def metrics_worker(queue_name: str) -> Iterator[tuple[str, str]]:
-    """A real worker on a private queue serving its metrics on a free port: (queue, metrics URL)."""
-    runner = WorkerRunner(queue_name)
+def start_metrics_worker(runner: WorkerRunner) -> str:
+    """Start a real worker of ``runner``'s queue serving its metrics on a free port; their URL."""
     process = Process(
         runner.args("--metrics-port", "0"), env={**runner.env(), "DJANGO_ARQ_TEST_METRICS": "1"}
     )
-    try:
-        wait_for(lambda: "metrics: http" in process.output() or process.proc.poll() is not None, timeout=30)
-        assert process.proc.poll() is None, process.output()
-        port = re.search(r"metrics: http://[^:]+:(\d+)/metrics", process.output())
-        assert port, process.output()
-        yield queue_name, f"http://127.0.0.1:{port.group(1)}/metrics"
-    finally:
-        process.stop()
+    runner.processes.append(process)
+    wait_for(lambda: "metrics: http" in process.output() or process.proc.poll() is not None, timeout=30)
+    assert process.proc.poll() is None, process.output()
+    port = re.search(r"metrics: http://[^:]+:(\d+)/metrics", process.output())
+    assert port, process.output()
+    return f"http://127.0.0.1:{port.group(1)}/metrics"
+
+
+@pytest.fixture
+def metrics_worker(workers: WorkerRunner) -> tuple[str, str]:
+    """A real worker on a private queue serving its metrics on a free port: (queue, metrics URL)."""
+    return workers.queue_name, start_metrics_worker(workers)
 
 
 def test_a_worker_serves_its_metrics_and_they_move_as_jobs_run(metrics_worker: tuple[str, str]) -> None:
@@ -71,7 +73,34 @@ def test_a_worker_serves_its_metrics_and_they_move_as_jobs_run(metrics_worker: t
     assert value(after, "django_arq_job_queue_wait_seconds_count", **labels, function="tests.jobs.fail") == 1
     assert value(after, "django_arq_jobs_deferred", **labels) == 1  # read from Redis at the scrape
     assert value(after, "django_arq_jobs_queued", **labels) == 0
-    wait_for(lambda: value(scrape(url), "django_arq_worker_health_age_seconds", **labels) >= 0, timeout=30)
+    wait_for(
+        lambda: ("django_arq_worker_health_age_seconds", frozenset(labels.items())) in scrape(url), timeout=30
+    )
+    now = scrape(url)
+    assert value(now, "django_arq_workers", **labels, state="live") == 1  # its own heartbeat
+    assert 0 <= value(now, "django_arq_worker_heartbeat_age_seconds", **labels) < 15
+
+
+def test_a_lost_job_is_counted_by_the_worker_that_recovers_it(
+    workers: WorkerRunner, monkeypatch: pytest.MonkeyPatch, redis_client: redis.Redis
+) -> None:
+    monkeypatch.setenv("DJANGO_ARQ_TEST_LOST_AFTER", "3")
+    q, labels = workers.queue_name, {"alias": "default", "queue": workers.queue_name}
+    doomed = workers.start()
+    key = f"django-arq-tests:runs:{q}"
+    get_queue().enqueue_sync("tests.worker.jobs.mark_and_sleep", key, 600, _queue_name=q)
+    wait_for(lambda: redis_client.llen(key) == 1, timeout=30)
+    url = start_metrics_worker(workers)
+    assert value(scrape(url), "django_arq_jobs_lost_total", **labels) == 0
+    doomed.kill()
+    scraped = wait_for(
+        lambda: (now := scrape(url)) and value(now, "django_arq_jobs_lost_total", **labels) == 1 and now,
+        timeout=60,
+        interval=0.2,
+    )
+    assert value(scraped, "django_arq_workers", **labels, state="lost") == 1
+    wait_for(lambda: redis_client.llen(key) == 2, timeout=30)  # run again, by the metrics worker
+    redis_client.delete(key)
 
 
 def test_a_taken_port_is_a_one_line_error(queue_name: str) -> None:
