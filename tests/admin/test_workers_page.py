@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def django_workers(queue_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[WorkerRunner]:
-    monkeypatch.setenv("DJANGO_ARQ_TEST_LOST_AFTER", "3")
+    monkeypatch.setenv("DJANGO_ARQ_TEST_LOST_AFTER", "5")
     runner = WorkerRunner(queue_name)
     yield runner
     for process in runner.processes:

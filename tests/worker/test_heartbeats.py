@@ -20,7 +20,7 @@ from tests.worker.conftest import WorkerRunner
 pytestmark = pytest.mark.django_db(transaction=True)
 
 #: The workers' LOST_AFTER in these tests: short, yet far above a beat's delay on a busy machine.
-LOST_AFTER = 3.0
+LOST_AFTER = 5.0
 MARK = "tests.worker.jobs.mark_and_sleep"
 
 
@@ -143,3 +143,14 @@ def test_worker_retires_after_max_jobs_per_process(workers: WorkerRunner, redis_
     assert JobRecord.objects.filter(job_id__in=ids, status="complete").count() == 3
     assert redis_client.zcard(workers.queue_name) == 2  # left for the next process
     assert not beating(redis_client, workers.queue_name, 1)  # it left the live workers on its way out
+
+
+def test_worker_retires_past_max_memory(workers: WorkerRunner, redis_client: redis.Redis) -> None:
+    """Any Python process uses more than 1 MB: the first job to end retires the worker."""
+    process = workers.start("--max-jobs", "1", "--max-memory", "1")
+    specs = [JobSpec("tests.jobs.add", (i, 1), queue_name=workers.queue_name) for i in range(2)]
+    get_queue().enqueue_many_sync(specs)
+    wait_for(lambda: process.proc.poll() is not None, timeout=30)
+    assert process.proc.returncode == 0, process.output()
+    assert re.search(r"retired: it uses \d+ MB \(max memory 1 MB\)", process.output()), process.output()
+    assert redis_client.zcard(workers.queue_name) == 1
