@@ -51,6 +51,8 @@ def test_workers_page_shows_live_and_lost_workers(
     first.kill()
     wait_for(lambda: worker_of(job.id) not in ("", lost_id), timeout=30, interval=0.1)  # runs on the second
     live_id = worker_of(job.id)
+    running = f"django-arq:worker:{live_id}"  # its next beat lists the job as running
+    wait_for(lambda: job.id.encode() in (redis_client.hget(running, "running") or b""), timeout=10)
     record = JobRecord.objects.get(job_id=job.id)
 
     log_in(page, live_server)

@@ -4,6 +4,7 @@ slow job on a live worker is never taken, and racing recoveries re-queue each jo
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
