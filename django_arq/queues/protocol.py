@@ -237,10 +237,14 @@ class RedisProtocol:
     def enqueue(self, specs: Sequence[JobSpec]) -> Op[list[JobMetadata]]:
         """Enqueue all jobs in one round trip, or none if an id is taken; with a tracer, each in
         a span whose context the job's payload carries."""
+        ids = job_ids(specs)
         if self.tracer is None:
-            return self._enqueue(specs, None)
-        jobs = [(spec.name, spec.queue_name or self.default_queue_name) for spec in specs]
-        return self.tracer.trace(jobs, partial(self._enqueue, specs))
+            return self._enqueue(specs, ids, None)
+        jobs = [
+            (spec.name, spec.queue_name or self.default_queue_name, job_id)
+            for spec, job_id in zip(specs, ids, strict=True)
+        ]
+        return self.tracer.trace(jobs, partial(self._enqueue, specs, ids))
 
     def _payload(self, spec: JobSpec, now_ms: int, trace: TraceContext | None) -> bytes:
         dumps = self.serializer.dumps
@@ -249,14 +253,14 @@ class RedisProtocol:
         return serialize_job(spec.name, tuple(spec.args), dict(spec.kwargs), None, now_ms, serializer=dumps)
 
     def _enqueue(
-        self, specs: Sequence[JobSpec], traces: Sequence[TraceContext] | None
+        self, specs: Sequence[JobSpec], ids: Sequence[str], traces: Sequence[TraceContext] | None
     ) -> Op[list[JobMetadata]]:
         now_ms = timestamp_ms()
         enqueue_time = ms_to_datetime(now_ms)
         keys: list[str] = [abort_jobs_ss]
         args: list[Any] = []
         metas: list[JobMetadata] = []
-        for i, (spec, job_id) in enumerate(zip(specs, job_ids(specs), strict=True)):
+        for i, (spec, job_id) in enumerate(zip(specs, ids, strict=True)):
             queue_name = spec.queue_name or self.default_queue_name
             score, ttl_ms = spec.schedule(now_ms, self.expires_extra_ms)
             trace = None if traces is None else traces[i]

@@ -22,7 +22,6 @@ TRACER_NAME = "django_arq"
 ATTRIBUTES = SimpleNamespace(
     system="messaging.system",
     queue="messaging.destination.name",
-    message_id="messaging.message.id",
     job_id="arq.job.id",
     function="arq.job.function",
     job_try="arq.job.try",

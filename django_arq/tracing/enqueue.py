@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from .context import ATTRIBUTES, TraceContext, error_type, otel
 
 __all__ = ["EnqueueTracer", "enqueue_tracer"]
 
-
-class Enqueued(Protocol):
-    """What an enqueue returns per job (``JobMetadata``): its id is all the span needs."""
-
-    id: str
-
-
-T = TypeVar("T", bound=Enqueued)
-#: An I/O-free operation (``queues.protocol.Op``) that enqueues jobs and returns their metadata.
-Send = Generator[Any, Any, list[T]]
+T = TypeVar("T")
+#: An I/O-free operation (``queues.protocol.Op``) that enqueues jobs.
+Send = Generator[Any, Any, T]
 
 
 class EnqueueTracer:
@@ -37,22 +30,27 @@ class EnqueueTracer:
         return TraceContext(carrier, trace_id)
 
     def trace(
-        self, jobs: Sequence[tuple[str, str]], send: Callable[[list[TraceContext]], Send[T]]
+        self, jobs: Sequence[tuple[str, str, str]], send: Callable[[list[TraceContext]], Send[T]]
     ) -> Send[T]:
-        """``send(contexts)`` (one per job of ``jobs``, pairs of function name and queue name),
-        its jobs' spans ended with their ids once it returned, or with its error if it raised.
-        ``send`` returns one metadata per job, in order."""
-        tracer = self._otel.tracer
+        """``send(contexts)``, one context per job of ``jobs`` (function name, queue name, job id),
+        inside the jobs' spans, which end when it returns, or with its error if it raises."""
+        start = self._otel.tracer.start_span
         spans = [
-            tracer.start_span(
+            start(
                 f"enqueue {name}",
                 kind=self._producer,
-                attributes={ATTRIBUTES.system: "arq", ATTRIBUTES.function: name, ATTRIBUTES.queue: queue},
+                attributes={
+                    ATTRIBUTES.system: "arq",
+                    ATTRIBUTES.queue: queue,
+                    ATTRIBUTES.job_id: job_id,
+                    ATTRIBUTES.function: name,
+                    ATTRIBUTES.outcome: "enqueued",  # unless it raises
+                },
             )
-            for name, queue in jobs
+            for name, queue, job_id in jobs
         ]
         try:
-            metadata = yield from send([self._context(span) for span in spans])
+            sent = yield from send([self._context(span) for span in spans])
         except BaseException as exc:
             for span in spans:
                 span.set_attributes({ATTRIBUTES.outcome: "refused", ATTRIBUTES.error_type: error_type(exc)})
@@ -60,12 +58,9 @@ class EnqueueTracer:
                 span.set_status(self._error, str(exc))
                 span.end()
             raise
-        for span, job in zip(spans, metadata, strict=True):
-            span.set_attributes(
-                {ATTRIBUTES.job_id: job.id, ATTRIBUTES.message_id: job.id, ATTRIBUTES.outcome: "enqueued"}
-            )
+        for span in spans:
             span.end()
-        return metadata
+        return sent
 
 
 def enqueue_tracer(enabled: bool) -> EnqueueTracer | None:

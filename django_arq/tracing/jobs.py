@@ -71,7 +71,6 @@ class JobTracer:
                 ATTRIBUTES.function: name,
                 ATTRIBUTES.queue: self._queue_name,
                 ATTRIBUTES.job_id: ctx["job_id"],
-                ATTRIBUTES.message_id: ctx["job_id"],
                 ATTRIBUTES.job_try: ctx["job_try"],
             }
             with tracer.start_as_current_span(
