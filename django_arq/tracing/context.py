@@ -32,13 +32,15 @@ ATTRIBUTES = SimpleNamespace(
 
 @cache
 def otel() -> Any:
-    """The ``opentelemetry`` modules the spans need (``trace``, ``propagate``), or None if the
+    """The ``opentelemetry`` modules the spans need (``trace``, ``propagate``, ``context``), or None if the
     package is not installed; imported on first use only."""
     try:
-        from opentelemetry import propagate, trace
+        from opentelemetry import context, propagate, trace
     except ImportError:
         return None
-    return SimpleNamespace(trace=trace, propagate=propagate, tracer=trace.get_tracer(TRACER_NAME))
+    return SimpleNamespace(
+        trace=trace, propagate=propagate, context=context, tracer=trace.get_tracer(TRACER_NAME)
+    )
 
 
 def tracing_available() -> bool:

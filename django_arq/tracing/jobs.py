@@ -62,35 +62,38 @@ class JobTracer:
             return None
 
     def traced(self, name: str, fn: Coroutine) -> Coroutine:
-        """``fn`` run inside a span; its job's trace id in ``ctx["trace_id"]``."""
-        trace, tracer = self._otel.trace, self._otel.tracer
+        """``fn`` run inside a span, the current span while it runs; its trace id in ``ctx["trace_id"]``."""
+        trace, start, attach, detach = (
+            self._otel.trace,
+            self._otel.tracer.start_span,
+            self._otel.context.attach,
+            self._otel.context.detach,
+        )
 
         async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
             attributes = {
                 ATTRIBUTES.system: "arq",
-                ATTRIBUTES.function: name,
                 ATTRIBUTES.queue: self._queue_name,
                 ATTRIBUTES.job_id: ctx["job_id"],
+                ATTRIBUTES.function: name,
                 ATTRIBUTES.job_try: ctx["job_try"],
             }
-            with tracer.start_as_current_span(
-                f"run {name}",
-                context=self._parent(),
-                kind=self._consumer,
-                attributes=attributes,
-                record_exception=False,
-                set_status_on_exception=False,
-            ) as span:
-                span_context = span.get_span_context()
-                if span_context.is_valid:
-                    ctx["trace_id"] = trace.format_trace_id(span_context.trace_id)
-                try:
-                    result = await fn(ctx, *args, **kwargs)
-                except BaseException as exc:
-                    self._failed(span, ctx["job_id"], exc)
-                    raise
+            span = start(f"run {name}", context=self._parent(), kind=self._consumer, attributes=attributes)
+            span_context = span.get_span_context()
+            if span_context.is_valid:
+                ctx["trace_id"] = trace.format_trace_id(span_context.trace_id)
+            token = attach(trace.set_span_in_context(span))
+            try:
+                result = await fn(ctx, *args, **kwargs)
+            except BaseException as exc:
+                self._failed(span, ctx["job_id"], exc)
+                raise
+            else:
                 span.set_attribute(ATTRIBUTES.outcome, "success")
-                return result
+            finally:
+                detach(token)
+                span.end()
+            return result
 
         return run
 

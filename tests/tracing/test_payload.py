@@ -124,3 +124,14 @@ def test_each_way_a_job_ends_is_its_outcome(
     assert span.attributes["error.type"] == error_type
     assert span.attributes["arq.job.try"] == 2
     assert span.status.is_ok is (outcome != "failure")
+
+
+def test_spans_a_job_makes_are_children_of_its_run(tracer: trace.Tracer, spans: InMemorySpanExporter) -> None:
+    async def fn(ctx: dict[str, Any]) -> None:
+        with tracer.start_as_current_span("SELECT orders"):
+            pass
+
+    run_read_job(JOB, fn)
+    inner, run = spans.get_finished_spans()
+    assert (inner.name, run.name) == ("SELECT orders", "run tests.jobs.fn")
+    assert inner.parent.span_id == run.context.span_id
