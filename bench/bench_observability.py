@@ -9,12 +9,17 @@ but the observability differs:
   taking turns every few dozen calls;
 - worker: a burst ``create_worker()`` run of ``--jobs`` prefilled no-op jobs, wall and CPU time.
 
+The otel modes run an OpenTelemetry SDK whose spans go through a ``BatchSpanProcessor`` to an
+exporter that drops them: what a project that exports its spans pays, less the export itself
+(``--trace-sampling`` samples that fraction of traces, as ``ParentBased(TraceIdRatioBased)``).
+
 The figures are the best of ``--rounds`` per mode, and in brackets the median over rounds of
 the ratio to "off" within a round (paired: steadier on a machine whose speed drifts; above 1 is
 better, for CPU per job too)::
 
     .venv/bin/python bench/bench_observability.py
     .venv/bin/python bench/bench_observability.py --jobs 3000 --rounds 5 --modes off,prometheus
+    .venv/bin/python bench/bench_observability.py --modes off,otel --trace-sampling 0.1
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ NAME, QUEUE = "tests.jobs.add", "django-arq-bench:observability"
 MODES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "off": ({"ARQ_METRICS": False}, {}),
     "prometheus": ({"ARQ_METRICS": True}, {}),
+    "otel": ({"ARQ_METRICS": False}, {"TRACING": True}),
+    "both": ({"ARQ_METRICS": True}, {"TRACING": True}),
 }
 
 
@@ -52,6 +59,22 @@ def overrides(mode: str) -> dict[str, Any]:
 
     extra, alias = MODES[mode]
     return {**extra, "ARQ_QUEUES": {"default": {**settings.ARQ_QUEUES["default"], **alias}}}
+
+
+def install_tracing(sampling: float) -> None:
+    """An OpenTelemetry SDK that samples ``sampling`` of the traces and drops what it exports."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    class Dropped(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(sampling)))
+    provider.add_span_processor(BatchSpanProcessor(Dropped()))
+    trace.set_tracer_provider(provider)
 
 
 #: Enqueues per turn of a mode.
@@ -115,7 +138,7 @@ async def run(
         workers = {}
         for mode in order:
             redis.client.flushdb()
-            await enqueue_rates(["off"], jobs, shuffle)  # the jobs the worker runs
+            await enqueue_rates([mode], jobs, shuffle)  # the jobs the worker runs (traced in otel modes)
             with override_settings(**overrides(mode)):
                 workers[mode] = await worker_run(jobs)
         for mode in modes:
@@ -130,6 +153,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2000, help="jobs per run")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each mode")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, from: " + ", ".join(MODES))
+    parser.add_argument("--trace-sampling", type=float, default=1.0, help="fraction of traces sampled (otel)")
     args = parser.parse_args()
     modes = ["off"] + [m for m in args.modes.split(",") if m != "off"]
     unknown = [m for m in modes if m not in MODES]
@@ -151,11 +175,13 @@ def main() -> int:
         settings.DATABASES["default"]["NAME"] = os.path.join(tempfile.mkdtemp(), "unused.db")
         settings.DEBUG = False
         django.setup()
+        install_tracing(args.trace_sampling)
         results = asyncio.run(run(modes, args.jobs, args.rounds, redis))
     finally:
         redis.stop()
 
-    print(f"\n== {args.jobs} jobs per run, best of {args.rounds}, AUDIT off, worker {WORKER} ==")
+    sampled = f"traces sampled {args.trace_sampling:g}"
+    print(f"\n== {args.jobs} jobs per run, best of {args.rounds}, AUDIT off, {sampled}, worker {WORKER} ==")
     base = results["off"]
     for mode in modes:
         runs = results[mode]

@@ -10,6 +10,8 @@ from .context import ATTRIBUTES, TraceContext, error_type, otel
 __all__ = ["EnqueueTracer", "enqueue_tracer"]
 
 T = TypeVar("T")
+#: What a job gets from a span that carries no trace.
+NO_CONTEXT = TraceContext({}, None)
 #: An I/O-free operation (``queues.protocol.Op``) that enqueues jobs.
 Send = Generator[Any, Any, T]
 
@@ -23,11 +25,12 @@ class EnqueueTracer:
         self._error = modules.trace.StatusCode.ERROR
 
     def _context(self, span: Any) -> TraceContext:
+        """The span's context for the payload; none for an invalid span (no SDK is configured)."""
+        if not span.get_span_context().is_valid:
+            return NO_CONTEXT
         carrier: dict[str, str] = {}
         self._otel.propagate.inject(carrier, context=self._otel.trace.set_span_in_context(span))
-        span_context = span.get_span_context()
-        trace_id = self._otel.trace.format_trace_id(span_context.trace_id) if span_context.is_valid else None
-        return TraceContext(carrier, trace_id)
+        return TraceContext(carrier, self._otel.trace.format_trace_id(span.get_span_context().trace_id))
 
     def trace(
         self, jobs: Sequence[tuple[str, str, str]], send: Callable[[list[TraceContext]], Send[T]]
