@@ -95,6 +95,8 @@ def try_status(record: Any) -> str:
         return f"running, try {job_try} of {_max_tries(record)}"
     if status in (JobStatus.deferred.value, JobStatus.queued.value) and record.next_try_at is not None:
         return f"retrying, try {job_try + 1} of {_max_tries(record)}, next at {_clock(record.next_try_at)}"
+    if status == JobStatus.queued.value and job_try >= 1:  # put back at once: its worker was lost
+        return f"re-queued, try {job_try + 1} of {_max_tries(record)}"
     if status == JobStatus.complete.value and job_try > 1:
         outcome = "succeeded" if record.success else "failed"
         return f"{outcome} on try {job_try} of {_max_tries(record)}"

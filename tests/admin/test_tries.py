@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from django_arq.audit.tries import try_status
 from django_arq.models import JobRecord
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +76,10 @@ def test_arq_job_shows_the_same_status(retrying: JobRecord) -> None:
     text = StringIO()
     call_command("arq_job", retrying.job_id, stdout=text)
     assert "try_status:" in text.getvalue() and expected_status(retrying) in text.getvalue()
+
+
+def test_a_job_put_back_at_once_says_so(make_record: Callable[..., JobRecord]) -> None:
+    """A lost worker's job (``audit.lost``) is queued again with no wait: no "next at"."""
+    lost = make_record(status="queued", job_try=1, error="worker w1 lost, re-queued as try 2")
+    assert try_status(lost) == "re-queued, try 2 of 5"
+    assert try_status(make_record(status="queued", job_try=0)) == ""
