@@ -22,8 +22,11 @@ from .switch import metrics_enabled
 __all__ = ["MeteredQueue", "metered"]
 
 Wrapper = Callable[[ArqQueue, QueueConfig], ArqQueue]
-#: Queue names whose counters a queue keeps at hand.
-MAX_CACHED = 256
+#: Queue names of an alias counted under their own label; jobs of any further queue (names come
+#: from callers, e.g. the HTTP API's "queue") are counted under ``OTHER_QUEUES``, so that neither
+#: this process's memory nor Prometheus's series grow without bound.
+MAX_QUEUES = 100
+OTHER_QUEUES = "<other>"
 
 
 class MeteredQueue(QueueWrapper):
@@ -46,10 +49,17 @@ class MeteredQueue(QueueWrapper):
         for m in metadata:
             counter = self._counters.get(m.queue_name)
             if counter is None:
-                counter = self._enqueued.labels(label(self.alias), label(m.queue_name))
-                if len(self._counters) < MAX_CACHED:
-                    self._counters[m.queue_name] = counter
+                counter = self._counter(m.queue_name)
             counter.inc()
+
+    def _counter(self, queue_name: str) -> Any:
+        """The counter of a queue not seen yet: its own up to ``MAX_QUEUES``, then ``OTHER_QUEUES``'."""
+        if len(self._counters) >= MAX_QUEUES:
+            queue_name = OTHER_QUEUES
+            if queue_name in self._counters:
+                return self._counters[queue_name]
+        counter = self._counters[queue_name] = self._enqueued.labels(label(self.alias), label(queue_name))
+        return counter
 
     async def enqueue_many(self, jobs: Sequence[JobSpec]) -> list[JobMetadata]:
         started = time.perf_counter()

@@ -39,3 +39,22 @@ def test_sync_enqueue_is_counted_and_a_refused_one_is_not(queue_name: str) -> No
     assert enqueued(queue_name) - before == 1
     assert enqueue_calls() - calls == 1
     assert REGISTRY.get_sample_value("django_arq_enqueue_duration_seconds_sum", {"alias": "default"}) > 0
+
+
+def test_queue_names_beyond_the_bound_are_counted_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_arq.metrics import enqueue
+
+    monkeypatch.setattr(enqueue, "MAX_QUEUES", 3)
+    queue = get_queue("mock")
+    names = [f"flood-{i}" for i in range(7)]
+    before = (
+        REGISTRY.get_sample_value("django_arq_jobs_enqueued_total", {"alias": "mock", "queue": "<other>"})
+        or 0
+    )
+    queue.enqueue_many_sync([JobSpec("tests.jobs.add", (1, 1), queue_name=n) for n in names * 2])
+
+    def count(name: str) -> float | None:
+        return REGISTRY.get_sample_value("django_arq_jobs_enqueued_total", {"alias": "mock", "queue": name})
+
+    assert [count(n) for n in names] == [2, 2, 2, None, None, None, None]
+    assert count("<other>") - before == 8
