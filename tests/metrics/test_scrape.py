@@ -84,7 +84,9 @@ def test_a_worker_serves_its_metrics_and_they_move_as_jobs_run(metrics_worker: t
 def test_a_lost_job_is_counted_by_the_worker_that_recovers_it(
     workers: WorkerRunner, monkeypatch: pytest.MonkeyPatch, redis_client: redis.Redis
 ) -> None:
-    monkeypatch.setenv("DJANGO_ARQ_TEST_LOST_AFTER", "3")
+    monkeypatch.setenv(
+        "DJANGO_ARQ_TEST_LOST_AFTER", "5"
+    )  # as tests/worker/test_heartbeats: room for a late beat
     q, labels = workers.queue_name, {"alias": "default", "queue": workers.queue_name}
     doomed = workers.start()
     key = f"django-arq-tests:runs:{q}"
@@ -98,7 +100,7 @@ def test_a_lost_job_is_counted_by_the_worker_that_recovers_it(
         timeout=60,
         interval=0.2,
     )
-    assert value(scraped, "django_arq_workers", **labels, state="lost") == 1
+    assert value(scraped, "django_arq_workers", **labels, state="lost") >= 1  # the killed one
     wait_for(lambda: redis_client.llen(key) == 2, timeout=30)  # run again, by the metrics worker
     redis_client.delete(key)
 
