@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from .admin.jobs import trace_url_problem
 from .conf import (
     DEFAULT_ALIAS,
     DEFAULT_SETTINGS,
@@ -22,7 +23,7 @@ from .conf import (
 )
 from .metrics.switch import metrics_problems
 
-__all__ = ["check_api_tokens", "check_metrics", "check_queues"]
+__all__ = ["check_api_tokens", "check_metrics", "check_queues", "check_trace_url"]
 
 #: Check ids by setting key; every other problem of ``ARQ_QUEUES`` is ``django_arq.E001``.
 CHECK_IDS = {"BACKEND": "django_arq.E002", "REDIS_URL": "django_arq.E003", "WORKER": "django_arq.E004"}
@@ -193,3 +194,11 @@ def check_api_limits(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 def check_metrics(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``ARQ_METRICS`` and ``ARQ_METRICS_TOKENS`` (Prometheus metrics): ``E020``."""
     return [Error(problem, id="django_arq.E020") for problem in metrics_problems()]
+
+
+@register(Tags.compatibility)
+def check_trace_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``ARQ_TRACE_URL`` (the admin's link to a job's trace): ``E021``."""
+    problem = trace_url_problem(getattr(settings, "ARQ_TRACE_URL", None))
+    hint = 'e.g. ARQ_TRACE_URL = "https://tempo.example/trace/{trace_id}"'
+    return [Error(problem, hint=hint, id="django_arq.E021")] if problem else []

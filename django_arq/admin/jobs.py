@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -103,12 +103,23 @@ def breakable(text: str) -> SafeString:
     return mark_safe("<wbr>".join(escape(part) for part in re.split(r"(?<=[.:])", text)))  # noqa: S308
 
 
-def trace_url(trace_id: str) -> str | None:
-    """``ARQ_TRACE_URL`` with the trace id in place of ``{trace_id}``; None without that setting."""
-    template = getattr(settings, "ARQ_TRACE_URL", None)
-    if not isinstance(template, str) or TRACE_ID_FIELD not in template:
+def trace_url_problem(template: Any) -> str | None:
+    """Why ``ARQ_TRACE_URL`` cannot give a trace's address, or None if it can (or is unset)."""
+    if template is None:
         return None
-    return template.replace(TRACE_ID_FIELD, quote(trace_id, safe=""))
+    if not isinstance(template, str) or TRACE_ID_FIELD not in template:
+        return f"ARQ_TRACE_URL must be a string with {TRACE_ID_FIELD} in it, not {template!r}"
+    if urlsplit(template).scheme not in ("http", "https"):
+        return f"ARQ_TRACE_URL must be an http:// or https:// address, not {template!r}"
+    return None
+
+
+def trace_url(trace_id: str) -> str | None:
+    """``ARQ_TRACE_URL`` with the trace id in place of ``{trace_id}``; None without a usable setting."""
+    template = getattr(settings, "ARQ_TRACE_URL", None)
+    if template is None or trace_url_problem(template):
+        return None
+    return str(template).replace(TRACE_ID_FIELD, quote(trace_id, safe=""))
 
 
 def short_id(job_id: str) -> SafeString:

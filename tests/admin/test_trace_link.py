@@ -8,6 +8,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from django_arq.checks import check_trace_url
 from django_arq.models import JobRecord
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def test_the_trace_id_is_shown_and_linked_through_the_setting(
     assert f'<a href="https://tempo.example/trace/{TRACE_ID}?from=admin&amp;x=1" rel="noopener">' in html
 
 
-@pytest.mark.parametrize("template", ["https://tempo.example/trace/", 42, None])
+@pytest.mark.parametrize("template", ["https://tempo.example/trace/", 42, None, "javascript:x//{trace_id}"])
 def test_a_template_without_the_trace_id_gives_no_link(
     template: object, superuser_client: Client, make_record: Callable[..., JobRecord]
 ) -> None:
@@ -53,3 +54,25 @@ def test_a_job_without_a_trace_shows_a_dash(
 ) -> None:
     html = page(superuser_client, make_record())
     assert "trace" in html.lower() and f"<code>{TRACE_ID}</code>" not in html
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("https://tempo.example/trace/", "a string with {trace_id} in it"),
+        (42, "a string with {trace_id} in it"),
+        ("javascript:alert(1)//{trace_id}", "an http:// or https:// address"),
+        ("tempo.example/{trace_id}", "an http:// or https:// address"),
+    ],
+)
+def test_a_trace_url_that_cannot_link_is_reported_by_the_checks(template: object, problem: str) -> None:
+    with override_settings(ARQ_TRACE_URL=template):
+        (error,) = check_trace_url()
+    assert error.id == "django_arq.E021"
+    assert error.msg.startswith(f"ARQ_TRACE_URL must be {problem}, not {template!r}")
+
+
+@pytest.mark.parametrize("template", [None, "http://jaeger:16686/trace/{trace_id}"])
+def test_no_trace_url_or_a_usable_one_passes_the_checks(template: object) -> None:
+    with override_settings(ARQ_TRACE_URL=template):
+        assert check_trace_url() == []
