@@ -70,6 +70,7 @@ def test_document_is_openapi_3_1_and_describes_every_url_and_error() -> None:
         ("GET", "/jobs/{job_id}/result/"),
         ("POST", "/jobs/{job_id}/abort/"),
         ("GET", "/openapi.json"),
+        ("GET", "/metrics"),
     }
     routes = {
         str(p.pattern).replace("<django_arq_any:job_id>", "{job_id}")
