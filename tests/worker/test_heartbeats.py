@@ -155,3 +155,20 @@ def test_worker_retires_past_max_memory(workers: WorkerRunner, redis_client: red
     assert process.proc.returncode == 0, process.output()
     assert re.search(r"retired: it uses \d+ MB \(max memory 1 MB\)", process.output()), process.output()
     assert redis_client.zcard(workers.queue_name) == 1
+
+
+def test_a_lost_job_without_tries_left_fails_instead_of_running_again(
+    workers: WorkerRunner, redis_client: redis.Redis, runs_key: str
+) -> None:
+    first = workers.start("--max-tries", "1")
+    key = runs_key + "last"
+    meta = get_queue().enqueue_sync(MARK, key, 600, _queue_name=workers.queue_name)
+    wait_for(lambda: len(runs(redis_client, key)) == 1, timeout=20)
+    workers.start("--max-tries", "1")
+    wait_for(lambda: beating(redis_client, workers.queue_name, 2), timeout=10)
+    first.kill()
+    wait_for(lambda: record(meta.id).status == "complete", timeout=60, interval=0.1)
+    rec = record(meta.id)
+    assert rec.success is False and "max 1 retries exceeded" in rec.error
+    assert [(e["try"], e["lost"]) for e in rec.try_errors] == [(1, True)]
+    assert len(runs(redis_client, key)) == 1  # never ran again
