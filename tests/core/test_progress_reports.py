@@ -360,3 +360,36 @@ def test_reports_from_many_threads_at_once() -> None:
     assert last == {f"t{n}": 2000 for n in range(4)}
     for n in range(4):  # the last report stored with its lifetime, or given it afterwards
         assert (f"t{n}", 2000, 1000) in reports.stored or (f"t{n}", 1000) in reports.expired
+
+
+class Slow(Recorded):
+    """Stores wait for ``gate`` once it is cleared, so that reports come while one is stored."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(interval=interval)
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.storing = asyncio.Event()
+
+    async def store(self, job_id: str, progress: JobProgress, keep_ms: int | None) -> None:
+        self.storing.set()
+        await self.gate.wait()
+        await super().store(job_id, progress, keep_ms)
+
+
+async def test_reports_made_while_one_is_stored_are_stored_after_it() -> None:
+    reports = Slow(interval=0.05)
+    ctx = job_ctx(reports)
+    await report_progress(ctx, 1)  # stored at once
+    reports.gate.clear()
+    reports.storing.clear()
+    await report_progress(ctx, 2)  # waits for the interval, then its store blocks on the gate
+    await asyncio.wait_for(reports.storing.wait(), 5)
+    await report_progress(ctx, 3)  # comes while 2 is being stored
+    await report_progress(ctx, 4)
+    reports.gate.set()
+    await async_wait_for(lambda: reports.done() == [1, 2, 4], timeout=5)  # without the job ending
+    await asyncio.sleep(0.2)
+    assert reports.done() == [1, 2, 4]  # each stored once
+    await reports.job_ended("j", 1000)
+    assert reports.expired == [("j", 1000)] and reports.done() == [1, 2, 4]
