@@ -57,3 +57,8 @@ def sync_items(ctx: dict[str, Any], n: int, rounds: int, report: bool) -> dict[s
         if report:
             report_progress_sync(ctx, i, n, "items")
     return {"n": n, "cpu": time.thread_time() - cpu}
+
+
+def sync_noop(ctx: dict[str, Any], i: int = 0) -> int:
+    """``noop`` as a plain def: the worker runs it in a thread, as ArqBackend runs a def task."""
+    return i

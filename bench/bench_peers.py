@@ -3,10 +3,10 @@
     .venv/bin/python bench/bench_peers.py [--jobs 2000] [--latency-jobs 100] [--rounds 3]
                                           [--systems django-arq,arq-0.05,...] [--idle 2]
 
-Each system runs in its own virtual environment (django-arq and bare arq in this project's .venv;
-the others under var/bench-venvs/<name>, created here from bench/peers/requirements-<name>.txt
-when missing or when the pins change), through a small driver, bench/peers/<system>_peer.py,
-run by bench/peers/run.py.
+Each system runs in its own virtual environment (django-arq and bare arq in the one running this
+script, this project's .venv; the others under var/bench-venvs/<name>, created here from
+bench/peers/requirements-<name>.txt when missing or when the pins change), through a small
+driver, bench/peers/<system>_peer.py, run by bench/peers/run.py.
 All use one private redis-server on a free port started here (nobody else's traffic counts),
 PostgreSQL databases created here (bench_peers_<system>, dropped at the end) or a SQLite file,
 DEBUG off and CONN_MAX_AGE 600. The job body is a no-op; each system stores results its own way.
@@ -134,7 +134,7 @@ NOT_LIKE_FOR_LIKE = [
 
 def python_of(system: System) -> Path:
     if not system.venv:
-        return ROOT / ".venv" / "bin" / "python"
+        return Path(sys.executable)  # this project's .venv, which runs this script
     return VENVS / system.venv / "bin" / "python"
 
 
@@ -281,9 +281,7 @@ def versions(measured_tree: str) -> str:
                 package, version = line.split("==")
                 pins[package.lower().replace("_", "-")] = version
     code = "import arq, django; print(arq.VERSION, django.__version__)"
-    main = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "-c", code], capture_output=True, text=True
-    ).stdout.split()
+    main = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split()
     wanted = ["django-rq", "rq", "celery", "django-celery-results", "kombu", "django-tasks-db"]
     found = ", ".join(f"{p} {pins[p]}" for p in wanted if p in pins)
     return (

@@ -31,9 +31,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
-def configure(db: str, redis_url: str = BENCH_REDIS_URL) -> None:
+def configure(db: str, redis_url: str = BENCH_REDIS_URL, **overrides: Any) -> None:
     """Point tests.settings at the chosen database and a Redis database of the benchmark's own
-    before Django starts (one database per process)."""
+    before Django starts (one database per process); ``overrides`` are more settings."""
     os.environ["DJANGO_ARQ_TEST_DB"] = "postgres" if db == "postgres" else "sqlite"
     import django
     from django.conf import settings
@@ -46,6 +46,8 @@ def configure(db: str, redis_url: str = BENCH_REDIS_URL) -> None:
     settings.ARQ_QUEUES["default"]["REDIS_URL"] = redis_url  # its own database: it deletes job keys
     settings.ARQ_QUEUES["immediate"] = {**settings.ARQ_QUEUES["default"], "AUDIT": "immediate"}
     settings.DEBUG = False  # as in production: no per-query logging
+    for name, value in overrides.items():
+        setattr(settings, name, value)
     django.setup()
 
 
