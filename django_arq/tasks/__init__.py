@@ -1,8 +1,9 @@
 """Django's Tasks framework (``django.tasks``, Django 6.0+) on arq.
 
 ``backend`` holds ``ArqBackend`` (the web side: enqueue, results), ``runner`` the arq job that
-runs a task in the worker, and ``common`` what both share. Importing this package on Django
-5.2 raises ``ImportError`` with the reason.
+runs a task in the worker, ``lifecycle`` what that job does around the task function,
+``attempts`` the attempt log, and ``common`` what else both sides share. Importing this package
+on Django 5.2 raises ``ImportError`` with the reason.
 """
 
 from __future__ import annotations

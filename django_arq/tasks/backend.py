@@ -53,7 +53,8 @@ from ..queues.jobs import JobMetadata
 from ..queues.protocol import Call, Op
 from ..queues.redis import RedisArqQueue
 from ..queues.serializers import Serializer
-from .common import attempts_key, load_task, parse_attempts, task_error
+from .attempts import attempts_key, parse_attempts
+from .common import load_task, task_error
 
 __all__ = ["ArqBackend"]
 

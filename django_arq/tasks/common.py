@@ -1,11 +1,7 @@
-"""What the tasks backend and the runner share: the attempt log, failures, loading a task."""
+"""What the tasks backend and the runner share: failures, and loading a task."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-from collections.abc import Sequence
 from datetime import datetime
 from traceback import format_exception_only
 from typing import Any
@@ -17,30 +13,7 @@ from django.utils.module_loading import import_string
 
 from ..queues.serializers import SerializedError
 
-__all__ = [
-    "ATTEMPTS_TTL",
-    "TaskFailed",
-    "attempts_key",
-    "class_path",
-    "load_task",
-    "parse_attempts",
-    "task_error",
-    "worker_id",
-]
-
-#: How long the attempt log of a task is kept after its latest attempt started (seconds).
-ATTEMPTS_TTL = 7 * 24 * 3600
-ATTEMPTS_PREFIX = "django-arq:task-attempts:"
-
-
-def attempts_key(job_id: str) -> str:
-    """Redis key of the list of attempts of one task."""
-    return ATTEMPTS_PREFIX + job_id
-
-
-def worker_id() -> str:
-    """How this worker process appears in ``TaskResult.worker_ids``: ``hostname:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+__all__ = ["TaskFailed", "class_path", "load_task", "task_error"]
 
 
 def class_path(cls: type) -> str:
@@ -100,12 +73,3 @@ def load_task(module_path: Any, backend: str, queue_name: str, run_after: dateti
     if run_after is not None:
         changes["run_after"] = run_after
     return found.using(**changes)
-
-
-def parse_attempts(raw: Sequence[bytes | str]) -> list[dict[str, Any]]:
-    """Decode the attempt log: ``[{"worker_id": ..., "at": datetime}, ...]``, oldest first."""
-    attempts = []
-    for item in raw:
-        data = json.loads(item)
-        attempts.append({"worker_id": data["worker_id"], "at": datetime.fromisoformat(data["at"])})
-    return attempts

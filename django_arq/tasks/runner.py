@@ -3,73 +3,76 @@
 Every Django task travels as one arq job named ``django_arq.tasks.run_task`` whose arguments
 are the task's ``module_path``, its (JSON-normalised) args and kwargs, and keyword options
 naming the ``TASKS`` backend, the Django queue and ``run_after``. ``run_task`` imports the
-task, refuses anything that is not a ``django.tasks.Task`` of an ``ArqBackend``, runs it
-(sync functions in a worker thread, coroutines on the loop), sends Django's task signals and
-leaves a result that ``ArqBackend.get_result`` turns back into a ``TaskResult``.
-
-Each attempt is appended to a small Redis list (``django-arq:task-attempts:<job id>``) so that
-``worker_ids``, ``started_at`` and ``last_attempted_at`` survive arq retries.
+task (once per name), refuses anything that is not a ``django.tasks.Task`` of an ``ArqBackend``,
+and runs it (``lifecycle``): it appends the attempt to the task's attempt log, sends Django's
+task signals around the call, and leaves a result that ``ArqBackend.get_result`` turns back
+into a ``TaskResult``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import json
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from traceback import format_exception
-from typing import Any
+from datetime import datetime
+from functools import lru_cache, partial
+from typing import Any, NamedTuple
 
-from arq import Retry, func
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections
-from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus, task_backends
-from django.tasks.base import TaskError
+from arq import func
+from django.core.signals import setting_changed
+from django.tasks import Task, task_backends
 from django.tasks.exceptions import InvalidTask
-from django.tasks.signals import task_finished, task_started
-from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
 from ..conf import DEFAULT_ALIAS, RUN_TASK, max_tries
+from ..function_options import FunctionOptions
 from ..queues.arq_internals import Function, JobExecutionFailed
 from ..queues.reporting import current_job
+from .attempts import record_attempt
 from .backend import ArqBackend
-from .common import ATTEMPTS_TTL, TaskFailed, attempts_key, class_path, load_task, parse_attempts, worker_id
+from .common import load_task
+from .lifecycle import Run, drive
 
-__all__ = ["record_attempt", "run_task", "worker_functions"]
-
-
-async def record_attempt(ctx: dict[str, Any], job_id: str) -> list[dict[str, Any]]:
-    """Append this attempt to the task's log in one round trip; return the whole log."""
-    entry = {"worker_id": worker_id(), "at": datetime.now(UTC).isoformat()}
-    key = attempts_key(job_id)
-    async with ctx["redis"].pipeline(transaction=True) as pipe:
-        pipe.rpush(key, json.dumps(entry))
-        pipe.expire(key, ATTEMPTS_TTL)
-        pipe.lrange(key, 0, -1)
-        *_, raw = await pipe.execute()
-    return parse_attempts(raw)
+__all__ = ["run_task", "worker_functions"]
 
 
-def _call_in_thread(task: Task, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-    """Run a sync task function in a worker thread, as a Django request would: fresh DB connections."""
-    close_old_connections()
-    try:
-        return task.func(*args, **kwargs)
-    finally:
-        close_old_connections()
+class Runnable(NamedTuple):
+    """A task as the worker runs it: its backend's class (the signals' sender), its options."""
+
+    task: Task
+    sender: type[ArqBackend]
+    options: FunctionOptions | None  # OPTIONS["TASKS"][path]
+    tries: int  # its MAX_TRIES, else run_task's
 
 
-async def _call(task: Task, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-    if inspect.iscoroutinefunction(task.func):
-        return await task.func(*args, **kwargs)
-    return await sync_to_async(_call_in_thread, thread_sensitive=False)(task, args, kwargs)
+@lru_cache(maxsize=256)
+def _runnable(module_path: str, backend: str, queue_name: str) -> Runnable:
+    """``_load`` once per name, until TASKS or ARQ_QUEUES change."""
+    return _load(module_path, backend, queue_name, None)
 
 
-def _set(result: TaskResult, **changes: Any) -> None:
-    for name, value in changes.items():
-        object.__setattr__(result, name, value)
+def _load(module_path: Any, backend: Any, queue_name: Any, run_after: datetime | None) -> Runnable:
+    task = load_task(module_path, backend, queue_name, run_after)
+    task_backend = task.get_backend()
+    if not isinstance(task_backend, ArqBackend):
+        raise InvalidTask(
+            f"task {module_path!r} names TASKS[{backend!r}], a {type(task_backend).__name__}, "
+            "not a django_arq.tasks.ArqBackend; refusing to run it"
+        )
+    options = task_backend.task_options.get(module_path)
+    tries = (options.max_tries if options else None) or max_tries(task_backend.arq_alias, RUN_TASK)
+    return Runnable(task, type(task_backend), options, tries)
+
+
+def _resolve(module_path: Any, backend: Any, queue_name: Any, run_after: datetime | None) -> Runnable:
+    if run_after is None and all(type(v) is str for v in (module_path, backend, queue_name)):
+        return _runnable(module_path, backend, queue_name)
+    return _load(module_path, backend, queue_name, run_after)
+
+
+def _forget_tasks(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TASKS", "ARQ_QUEUES"):
+        _runnable.cache_clear()
+
+
+setting_changed.connect(_forget_tasks, dispatch_uid="django_arq.tasks.runner.forget")
 
 
 async def run_task(
@@ -84,62 +87,31 @@ async def run_task(
 ) -> Any:
     """The arq job of every Django task: run ``module_path`` and return its JSON-normalised value.
 
-    A failure is raised as ``TaskFailed`` (class path and traceback), whatever the task raised but
-    a cancellation: ``SystemExit`` and ``KeyboardInterrupt`` too, which fail the task (as Django's
-    ImmediateBackend records them) and leave the worker running. ``arq.Retry`` raised by the task
-    passes through so that arq runs it again later.
+    A failure is raised as ``TaskFailed`` (see ``lifecycle``). A sync task function runs in a
+    worker thread together with the signals' receivers; a coroutine function on the loop.
     """
-    task = load_task(module_path, backend, queue_name, run_after)
-    task_backend = task.get_backend()
-    if not isinstance(task_backend, ArqBackend):
-        raise InvalidTask(
-            f"task {module_path!r} names TASKS[{backend!r}], a {type(task_backend).__name__}, "
-            "not a django_arq.tasks.ArqBackend; refusing to run it"
-        )
-    options = task_backend.task_options.get(module_path)
-    tries = (options.max_tries if options else None) or max_tries(task_backend.arq_alias, RUN_TASK)
-    if ctx["job_try"] > tries:  # arq's own check, with this task's limit (run_task allows the most any has)
+    task, sender, options, tries = _resolve(module_path, backend, queue_name, run_after)
+    job_try: int = ctx["job_try"]
+    if job_try > tries:  # arq's own check, with this task's limit (run_task allows the most any has)
         raise JobExecutionFailed(f"max {tries} retries exceeded")
     job_id: str = ctx["job_id"]
-    attempts = await record_attempt(ctx, job_id)
-    result: TaskResult[..., Any] = TaskResult(
+    run = Run(
         task=task,
-        id=job_id,
-        status=TaskResultStatus.RUNNING,
+        sender=sender,
+        job_id=job_id,
         enqueued_at=ctx.get("enqueue_time"),
-        started_at=attempts[0]["at"],
-        finished_at=None,
-        last_attempted_at=attempts[-1]["at"],
         args=args,
         kwargs=kwargs,
         backend=backend,
-        errors=[],
-        worker_ids=[a["worker_id"] for a in attempts],
+        log_attempt=partial(record_attempt, ctx["redis"], job_id),
+        timeout=options.timeout if options else None,
+        retry_after=partial(options.retry.defer, job_try=job_try, max_tries=tries) if options else None,
     )
-    sender = type(task_backend)
-    await task_started.asend(sender=sender, task_result=result)
-    call_args = [TaskContext(task_result=result), *result.args] if task.takes_context else result.args
     job = current_job.set(ctx)  # report_progress(context, ...) finds the job's ctx by it
     try:
-        call = _call(task, call_args, result.kwargs)
-        value = normalize_json(await (call if options is None else asyncio.wait_for(call, options.timeout)))
-    except (Retry, asyncio.CancelledError):
-        raise
-    except BaseException as exc:
-        defer = options.retry.defer(exc, ctx["job_try"], tries) if options else None
-        if defer is not None:  # a task exception its RETRY_ON lists (never a BaseException)
-            raise Retry(defer=defer) from exc
-        error = TaskError(
-            exception_class_path=class_path(type(exc)), traceback="".join(format_exception(exc))
-        )
-        _set(result, status=TaskResultStatus.FAILED, finished_at=datetime.now(UTC), errors=[error])
-        await task_finished.asend(sender=sender, task_result=result)
-        raise TaskFailed(error.exception_class_path, error.traceback) from exc
+        return await drive(run)
     finally:
         current_job.reset(job)
-    _set(result, status=TaskResultStatus.SUCCESSFUL, finished_at=datetime.now(UTC), _return_value=value)
-    await task_finished.asend(sender=sender, task_result=result)
-    return value
 
 
 def worker_functions(alias: str) -> list[Function]:

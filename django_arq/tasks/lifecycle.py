@@ -1,0 +1,169 @@
+"""The run of one Django task around its function, written once, and its driver.
+
+``lifecycle`` is a generator free of I/O and threads (as ``queues.protocol`` is): it yields
+``Step``s (log the attempt, send ``task_started``, call the task function, send
+``task_finished``) and receives their outcomes. ``drive`` awaits the steps marked ``on_loop``
+(the attempt log's Redis call, a coroutine task's call) and performs each run of the others in
+one worker thread: a sync task, with its signals, costs one thread hop; a coroutine task two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from inspect import iscoroutinefunction
+from traceback import format_exception
+from typing import Any
+
+from arq import Retry
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus
+from django.tasks.base import TaskError
+from django.tasks.signals import task_finished, task_started
+from django.utils.json import normalize_json
+
+from .common import TaskFailed, class_path
+
+__all__ = ["Run", "Step", "drive", "lifecycle"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Work for the driver: sync code for a worker thread, or (``coroutine``) an awaitable's maker;
+    with a ``timeout``, awaited on the loop for at most that long (sync code in a thread of its own)."""
+
+    work: Callable[[], Any]
+    coroutine: bool = False
+    timeout: float | None = None
+
+    @property
+    def on_loop(self) -> bool:
+        return self.coroutine or self.timeout is not None
+
+
+Lifecycle = Generator[Step, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What ``lifecycle`` needs to know of one run of a task."""
+
+    task: Task
+    sender: type  # of task_started and task_finished: the backend's class
+    job_id: str
+    enqueued_at: datetime | None
+    args: list[Any]
+    kwargs: dict[str, Any]
+    backend: str
+    log_attempt: Callable[[], Awaitable[list[dict[str, Any]]]]  # appends this attempt, returns the log
+    timeout: float | None = None  # of the call (the task's TIMEOUT option)
+    retry_after: Callable[[BaseException], float | None] | None = None  # its RETRY_ON: defer, or None
+
+
+def _set(result: TaskResult, **changes: Any) -> None:
+    for name, value in changes.items():
+        object.__setattr__(result, name, value)
+
+
+def lifecycle(run: Run) -> Lifecycle:
+    """Log the attempt, send the signals around the call, and return the JSON-normalised value.
+
+    A failure is raised as ``TaskFailed`` (class path and traceback), whatever the task raised but
+    a cancellation: ``SystemExit`` and ``KeyboardInterrupt`` too, which fail the task (as Django's
+    ImmediateBackend records them) and leave the worker running. ``arq.Retry`` passes through so
+    that arq runs the task again later.
+    """
+    attempts = yield Step(run.log_attempt, coroutine=True)
+    result: TaskResult[..., Any] = TaskResult(
+        task=run.task,
+        id=run.job_id,
+        status=TaskResultStatus.RUNNING,
+        enqueued_at=run.enqueued_at,
+        started_at=attempts[0]["at"],
+        finished_at=None,
+        last_attempted_at=attempts[-1]["at"],
+        args=run.args,
+        kwargs=run.kwargs,
+        backend=run.backend,
+        errors=[],
+        worker_ids=[a["worker_id"] for a in attempts],
+    )
+    yield Step(partial(task_started.send, run.sender, task_result=result))
+    args = [TaskContext(task_result=result), *result.args] if run.task.takes_context else result.args
+    function = partial(run.task.func, *args, **result.kwargs)
+    try:
+        value = normalize_json((yield Step(function, iscoroutinefunction(run.task.func), run.timeout)))
+    except (Retry, asyncio.CancelledError):
+        raise
+    except BaseException as exc:
+        defer = run.retry_after(exc) if run.retry_after is not None else None
+        if defer is not None:  # a task exception its RETRY_ON lists (never a BaseException)
+            raise Retry(defer=defer) from exc
+        error = TaskError(
+            exception_class_path=class_path(type(exc)), traceback="".join(format_exception(exc))
+        )
+        _set(result, status=TaskResultStatus.FAILED, finished_at=datetime.now(UTC), errors=[error])
+        yield Step(partial(task_finished.send, run.sender, task_result=result))
+        raise TaskFailed(error.exception_class_path, error.traceback) from exc
+    _set(result, status=TaskResultStatus.SUCCESSFUL, finished_at=datetime.now(UTC), _return_value=value)
+    yield Step(partial(task_finished.send, run.sender, task_result=result))
+    return value
+
+
+class _Driven:
+    """A lifecycle being driven: its pending step, or its value once it has returned."""
+
+    def __init__(self, steps: Lifecycle) -> None:
+        self.steps = steps
+        self.step: Step | None = next(steps)
+        self.value: Any = None
+
+    def feed(self, reply: Any = None, error: BaseException | None = None) -> None:
+        """The pending step's outcome; what the lifecycle raises propagates."""
+        try:
+            self.step = self.steps.throw(error) if error is not None else self.steps.send(reply)
+        except StopIteration as stop:
+            self.step, self.value = None, stop.value
+
+    def perform(self) -> None:
+        """Perform the steps in this thread until one is ``on_loop`` or the lifecycle returns."""
+        while self.step is not None and not self.step.on_loop:
+            try:
+                reply = self.step.work()
+            except BaseException as exc:
+                self.feed(error=exc)
+            else:
+                self.feed(reply)
+
+
+def _with_fresh_connections(work: Callable[[], Any]) -> Any:
+    """Sync code in a worker thread, as Django runs a request: fresh database connections around it."""
+    close_old_connections()
+    try:
+        return work()
+    finally:
+        close_old_connections()
+
+
+_in_thread = sync_to_async(_with_fresh_connections, thread_sensitive=False)
+
+
+async def drive(run: Run) -> Any:
+    """Run the task: ``lifecycle``'s steps on the loop or in a worker thread, as each asks."""
+    driven = _Driven(lifecycle(run))
+    while (step := driven.step) is not None:
+        if not step.on_loop:
+            await _in_thread(driven.perform)
+            continue
+        try:
+            awaitable = step.work() if step.coroutine else _in_thread(step.work)
+            reply = await (awaitable if step.timeout is None else asyncio.wait_for(awaitable, step.timeout))
+        except BaseException as exc:  # fed on the loop: a cancellation or Retry propagates from here
+            driven.feed(error=exc)
+        else:
+            driven.feed(reply)
+    return driven.value

@@ -1,0 +1,152 @@
+"""The run around a task function (``django_arq.tasks.lifecycle``) in-process, and the runner's cache.
+
+The worker tests run the same code in a real worker process; these look at what they cannot see:
+which thread each step runs in, what is sent on a Retry or a cancellation, the cached Task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from arq import Retry
+from django.tasks import TaskResultStatus
+from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
+from django.tasks.signals import task_finished, task_started
+
+from django_arq.tasks import ArqBackend, TaskFailed
+from django_arq.tasks.lifecycle import Run, drive
+from django_arq.tasks.runner import _resolve, _runnable
+from tests.tasks import sample_tasks
+
+ADD = "tests.tasks.sample_tasks.add"
+
+
+@pytest.fixture
+def seen() -> Iterator[list[tuple[str, Any, int]]]:
+    """(signal, status, thread) of each task signal sent while the test runs."""
+    events: list[tuple[str, Any, int]] = []
+
+    def started(sender: Any, task_result: Any, **kwargs: Any) -> None:
+        events.append(("started", task_result.status, threading.get_ident()))
+
+    def finished(sender: Any, task_result: Any, **kwargs: Any) -> None:
+        events.append(("finished", task_result.status, threading.get_ident()))
+
+    task_started.connect(started, dispatch_uid="test_lifecycle.started")
+    task_finished.connect(finished, dispatch_uid="test_lifecycle.finished")
+    yield events
+    task_started.disconnect(dispatch_uid="test_lifecycle.started")
+    task_finished.disconnect(dispatch_uid="test_lifecycle.finished")
+
+
+def make_run(task: Any, *args: Any, log: list[dict[str, Any]] | None = None) -> Run:
+    async def log_attempt() -> list[dict[str, Any]]:
+        return log or [{"worker_id": "here:1", "at": datetime.now(UTC)}]
+
+    return Run(
+        task=task,
+        sender=ArqBackend,
+        job_id="job-1",
+        enqueued_at=None,
+        args=list(args),
+        kwargs={},
+        backend="default",
+        log_attempt=log_attempt,
+    )
+
+
+async def test_a_sync_task_and_its_signals_run_in_one_worker_thread(seen: list[Any]) -> None:
+    threads: list[int] = []
+    task = sample_tasks.add.using()
+    object.__setattr__(task, "func", lambda a, b: threads.append(threading.get_ident()) or a + b)
+    assert await drive(make_run(task, 2, 3)) == 5
+    assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "SUCCESSFUL")]
+    assert {t for *_, t in seen} == set(threads)
+    assert threads != [threading.get_ident()]  # not the loop's thread
+
+
+async def test_a_coroutine_task_runs_on_the_loop_its_signals_in_a_thread(seen: list[Any]) -> None:
+    loop_thread: list[int] = []
+
+    async def body(a: int, b: int) -> int:
+        loop_thread.append(threading.get_ident())
+        return a * b
+
+    task = sample_tasks.async_add.using()
+    object.__setattr__(task, "func", body)
+    assert await drive(make_run(task, 2, 3)) == 6
+    assert loop_thread == [threading.get_ident()]
+    assert [s for s, *_ in seen] == ["started", "finished"]
+    assert all(t != threading.get_ident() for *_, t in seen)
+
+
+async def test_a_failure_sends_task_finished_then_raises_task_failed(seen: list[Any]) -> None:
+    with pytest.raises(TaskFailed) as raised:
+        await drive(make_run(sample_tasks.fail, "boom"))
+    assert raised.value.exception_class_path == "tests.tasks.sample_tasks.TaskBoom"
+    assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
+
+
+@pytest.mark.parametrize("exc", [Retry(defer=1), asyncio.CancelledError()], ids=["Retry", "cancelled"])
+@pytest.mark.parametrize("coroutine", [False, True], ids=["def", "async def"])
+async def test_retry_and_cancellation_pass_through_without_task_finished(
+    seen: list[Any], exc: BaseException, coroutine: bool
+) -> None:
+    def raises() -> None:
+        raise exc
+
+    async def araises() -> None:
+        raise exc
+
+    task = (sample_tasks.async_add if coroutine else sample_tasks.add).using()
+    object.__setattr__(task, "func", araises if coroutine else raises)
+    with pytest.raises(type(exc)):
+        await drive(make_run(task))
+    assert [s for s, *_ in seen] == ["started"]
+
+
+async def test_the_attempt_log_gives_the_times_and_workers(seen: list[Any]) -> None:
+    first, later = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    log = [{"worker_id": "a:1", "at": first}, {"worker_id": "b:2", "at": later}]
+    results: list[Any] = []
+
+    def keep(sender: Any, task_result: Any, **kwargs: Any) -> None:
+        results.append(task_result)
+
+    task_started.connect(keep, dispatch_uid="test_lifecycle.keep")
+    try:
+        await drive(make_run(sample_tasks.add, 1, 1, log=log))
+    finally:
+        task_started.disconnect(dispatch_uid="test_lifecycle.keep")
+    (result,) = results
+    assert (result.started_at, result.last_attempted_at) == (first, later)
+    assert result.worker_ids == ["a:1", "b:2"] and result.attempts == 2
+    assert result.status == TaskResultStatus.SUCCESSFUL  # the same object, finished since
+
+
+@pytest.mark.parametrize("setting", ["TASKS", "ARQ_QUEUES"])
+def test_the_task_is_resolved_once_per_name_until_settings_change(settings: Any, setting: str) -> None:
+    task, sender, options, tries = _resolve(ADD, "default", "default", None)
+    assert sender is ArqBackend and task.func is sample_tasks.add.func
+    assert options is None and tries == 3  # the tasks alias's MAX_TRIES
+    assert _resolve(ADD, "default", "default", None).task is task
+    assert _resolve(ADD, "default", "other", None).task.queue_name == "other"
+    setattr(settings, setting, {**getattr(settings, setting)})  # setting_changed clears the cache
+    assert _resolve(ADD, "default", "default", None).task is not task
+
+
+@pytest.mark.parametrize(
+    ("backend", "error"),
+    [(["default"], TypeError), (3, TypeError), ("nope", InvalidTaskBackend), ("immediate", InvalidTask)],
+)
+def test_odd_backend_values_fail_the_job_and_are_not_cached(backend: Any, error: type[Exception]) -> None:
+    _runnable.cache_clear()
+    _resolve(ADD, "default", "default", None)
+    with pytest.raises(error):
+        _resolve(ADD, backend, "default", None)
+    assert _runnable.cache_info().currsize == 1
