@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
@@ -12,18 +13,29 @@ import redis.asyncio
 from django_arq.tasks.attempts import ATTEMPTS_TTL, attempts_key, record_attempt, worker_id
 
 
+@pytest.fixture
+def ids(redis_client: redis.Redis) -> Iterator[list[str]]:
+    """Four job ids of this test's own; their attempt logs are deleted afterwards."""
+    made = [f"attempts-{uuid.uuid4().hex}" for _ in range(4)]
+    yield made
+    redis_client.delete(*(attempts_key(i) for i in made))
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    """An asyncio client, as a worker's."""
+    made = redis.asyncio.Redis.from_url(redis_url)
+    yield made
+    await made.aclose()
+
+
 async def test_attempts_of_one_turn_share_one_call_and_each_gets_its_own_log(
-    redis_url: str, redis_client: redis.Redis
+    client: redis.asyncio.Redis, redis_client: redis.Redis, ids: list[str]
 ) -> None:
-    ids = [f"attempts-{uuid.uuid4().hex}" for _ in range(4)]
-    client = redis.asyncio.Redis.from_url(redis_url)
-    try:
-        first = await record_attempt(client, ids[0])  # alone: a first try, then a retry below
-        calls = int(redis_client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
-        logs = await asyncio.gather(*(record_attempt(client, i) for i in ids))
-        after = int(redis_client.info("commandstats")["cmdstat_evalsha"]["calls"])
-    finally:
-        await client.aclose()
+    first = await record_attempt(client, ids[0])  # alone: a first try, then a retry below
+    calls = int(redis_client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+    logs = await asyncio.gather(*(record_attempt(client, i) for i in ids))
+    after = int(redis_client.info("commandstats")["cmdstat_evalsha"]["calls"])
     assert after - calls == 1  # the four appended with one script call (other tests may add more)
     assert [len(log) for log in logs] == [2, 1, 1, 1]
     assert logs[0][0] == first[0] and logs[0][1]["at"] >= first[0]["at"]
@@ -31,7 +43,6 @@ async def test_attempts_of_one_turn_share_one_call_and_each_gets_its_own_log(
     for job_id, log in zip(ids, logs, strict=True):
         assert redis_client.llen(attempts_key(job_id)) == len(log)
         assert 0 < redis_client.ttl(attempts_key(job_id)) <= ATTEMPTS_TTL
-    redis_client.delete(*(attempts_key(i) for i in ids))
 
 
 async def test_a_redis_failure_reaches_every_task_of_the_turn() -> None:
@@ -47,20 +58,14 @@ async def test_a_redis_failure_reaches_every_task_of_the_turn() -> None:
 
 
 async def test_a_cancelled_task_leaves_the_others_call_alone(
-    redis_url: str, redis_client: redis.Redis
+    client: redis.asyncio.Redis, redis_client: redis.Redis, ids: list[str]
 ) -> None:
-    ids = [f"attempts-{uuid.uuid4().hex}" for _ in range(2)]
-    client = redis.asyncio.Redis.from_url(redis_url)
-    try:
-        cancelled = asyncio.ensure_future(record_attempt(client, ids[0]))
-        kept = asyncio.ensure_future(record_attempt(client, ids[1]))
-        await asyncio.sleep(0)
-        cancelled.cancel()
-        (log,) = [await kept]
-        with pytest.raises(asyncio.CancelledError):
-            await cancelled
-    finally:
-        await client.aclose()
+    cancelled = asyncio.ensure_future(record_attempt(client, ids[0]))
+    kept = asyncio.ensure_future(record_attempt(client, ids[1]))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    log = await kept
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
     assert len(log) == 1
     assert redis_client.llen(attempts_key(ids[0])) == 1  # written all the same: the call was shared
-    redis_client.delete(*(attempts_key(i) for i in ids))
