@@ -233,7 +233,7 @@ def _entry(worker_id: str, raw: Mapping[Any, Any], now_ms: int, lost_after: floa
         text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
         try:
             info[key] = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # edited by hand: kept as text
             info[key] = text
     last = info.get("last_beat")
     age = (now_ms - last) / 1000 if isinstance(last, int) else None
@@ -256,8 +256,10 @@ def read_workers(queue_name: str, lost_after: float = LOST_AFTER) -> Op[list[Wor
     )
     seconds, micros = (int(v) for v in reply[0])
     now_ms = seconds * 1000 + micros // 1000
-    ids: Sequence[str] = [v.decode() if isinstance(v, bytes) else v for v in [*reply[1], *reply[2]]]
-    ids = list(dict.fromkeys(ids))
+    ids: Sequence[str] = [
+        v.decode(errors="replace") if isinstance(v, bytes) else v for v in [*reply[1], *reply[2]]
+    ]
+    ids = list(dict.fromkeys(i for i in ids if "\ufffd" not in i))  # not a worker's id: written by hand
     if not ids:
         return []
     entries = yield Call(tuple(("HGETALL", PREFIX + i) for i in ids))

@@ -149,6 +149,10 @@ def progress_from_json(data: object) -> JobProgress | None:
         return None
     if progress.time.tzinfo is None:
         return None
+    try:  # a time within a day of year 1 or 9999 whose offset takes it out of range in UTC
+        progress.time.astimezone(UTC)
+    except OverflowError:
+        return None
     return progress
 
 
@@ -168,6 +172,6 @@ def decode_progress(raw: bytes | str | None) -> JobProgress | None:
         return None
     try:
         data = json.loads(raw)
-    except (ValueError, TypeError):  # not JSON, not UTF-8
+    except (ValueError, TypeError, RecursionError):  # not JSON, not UTF-8, nested too deeply
         return None
     return progress_from_json(data)

@@ -138,3 +138,18 @@ def test_recycling_limits() -> None:
     assert memory.job_ended() and memory.reason.startswith("uses ")
     assert memory_mb() > 1
     assert not Recycling().job_ended()
+
+
+def test_entries_edited_by_hand_never_hide_the_others(redis_client: redis.Redis, queue: str) -> None:
+    me = f"{queue}-me"
+    run(redis_client, beat(queue, me, {"pid": 1}, ()))
+    odd = f"{queue}-odd"
+    run(redis_client, beat(queue, odd, {"pid": 2}, ()))
+    redis_client.hset(
+        PREFIX + odd, mapping={"running": "[" * 100_000, "last_beat": "1e400", "host": b"\xff\x00"}
+    )
+    redis_client.zadd(LIVE_PREFIX + queue, {b"\xff\xfe-" + queue.encode(): 1})  # not UTF-8
+    entries = {e.id: e for e in run(redis_client, read_workers(queue, 3.0))}
+    assert entries[me].state == "live" and entries[me].get("pid") == 1
+    assert entries[odd].running == [] and entries[odd].last_beat is None and entries[odd].get("pid") == 2
+    assert entries[odd].get("host") == "\ufffd\x00"

@@ -215,3 +215,24 @@ def test_a_report_becomes_a_timezone_aware_progress() -> None:
     p = progress_of((2, 8, "two", T0.timestamp()))
     assert p == JobProgress(done=2, total=8, fraction=0.25, message="two", time=T0)
     assert p.time.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000,  # nested deeper than the JSON decoder's recursion limit: RecursionError
+        b'{"done": 1, "time": "2026-12-01T18:00:00+00:00", "message": ' + b"[" * 100_000,
+        b'{"done": 1, "time": "0001-01-01T00:00:00+14:00"}',  # before datetime.min in UTC
+        b'{"done": 1, "time": "9999-12-31T23:59:59-14:00"}',  # after datetime.max in UTC
+    ],
+)
+def test_decode_of_a_report_written_by_hand_is_none(raw: bytes) -> None:
+    assert decode_progress(raw) is None
+
+
+@PROPERTY
+@given(st.binary(max_size=64) | st.text(max_size=64).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_decode_never_raises(raw: bytes) -> None:
+    p = decode_progress(raw)
+    if p is not None:
+        assert p.time.astimezone(UTC).tzinfo is UTC  # a time that every page can show
