@@ -288,3 +288,25 @@ def test_arq_enqueue_enqueues_what_it_was_given_or_refuses_clearly(
     assert repr(meta.args) == repr(tuple(literal(a) for a in args))  # repr: NaN equals NaN
     assert repr(meta.kwargs) == repr(json.loads(kwargs))
     assert meta.name == "tests.jobs.echo"
+
+
+WORKER_BAD_ARGUMENTS = [
+    ["--max-memory", "-1"],
+    ["--max-memory", "0"],
+    ["--max-jobs-per-process", "0"],
+    ["--max-jobs", "0"],  # arq's semaphore of 0: a worker that never runs a job
+    ["--max-tries", "-2"],
+    ["--max-burst-jobs", "0"],
+    ["--poll-delay", "nan"],
+    ["--poll-delay", "-1"],
+    ["--job-timeout", "inf"],
+]
+
+
+@pytest.mark.parametrize("args", WORKER_BAD_ARGUMENTS, ids=" ".join)
+def test_arq_worker_refuses_bad_numbers_before_it_starts(args: list[str]) -> None:
+    """Refused by the parser, in one line naming the option (``--check``: never a worker left running)."""
+    with pytest.raises(CommandError) as info:
+        call_command("arq_worker", *args, "--check")
+    message = str(info.value)
+    assert f"argument {args[0]}" in message and "\n" not in message, message

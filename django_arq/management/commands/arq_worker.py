@@ -20,6 +20,8 @@ from django_arq.queues.health import read_health
 from django_arq.queues.heartbeats import WorkerEntry
 from django_arq.worker import DjangoWorker, create_worker
 
+from ..cli import positive_int, seconds
+
 
 def banner(worker: DjangoWorker) -> list[str]:
     """What the worker runs and how, for its first lines of output."""
@@ -76,13 +78,19 @@ class Command(BaseCommand):
             help="run the jobs that are due (and their retries), then exit; deferred jobs not yet due "
             "are left for a later run",
         )
-        parser.add_argument("--max-burst-jobs", type=int, help="in burst mode, stop after this many jobs")
-        parser.add_argument("--max-jobs", type=int, help="jobs run at the same time (WORKER MAX_JOBS)")
         parser.add_argument(
-            "--poll-delay", type=float, help="seconds between queue polls (WORKER POLL_DELAY)"
+            "--max-burst-jobs", type=positive_int, help="in burst mode, stop after this many jobs"
         )
-        parser.add_argument("--job-timeout", type=float, help="seconds a job may run (WORKER JOB_TIMEOUT)")
-        parser.add_argument("--max-tries", type=int, help="tries before a job fails (WORKER MAX_TRIES)")
+        parser.add_argument(
+            "--max-jobs", type=positive_int, help="jobs run at the same time (WORKER MAX_JOBS)"
+        )
+        parser.add_argument(
+            "--poll-delay", type=seconds, help="seconds between queue polls (WORKER POLL_DELAY)"
+        )
+        parser.add_argument("--job-timeout", type=seconds, help="seconds a job may run (WORKER JOB_TIMEOUT)")
+        parser.add_argument(
+            "--max-tries", type=positive_int, help="tries before a job fails (WORKER MAX_TRIES)"
+        )
         parser.add_argument(
             "--metrics-port",
             type=int,
@@ -91,13 +99,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--max-jobs-per-process",
-            type=int,
+            type=positive_int,
             help="run this many jobs, then finish the running ones and exit 0, for the process manager to "
             "start a fresh worker (WORKER MAX_JOBS_PER_PROCESS)",
         )
         parser.add_argument(
             "--max-memory",
-            type=int,
+            type=positive_int,
             metavar="MB",
             help="once the process uses this many MB after a job, finish the running jobs and exit 0 "
             "(WORKER MAX_MEMORY)",
