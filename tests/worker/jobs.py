@@ -52,6 +52,20 @@ async def async_interrupt(ctx: dict[str, Any]) -> None:
     raise KeyboardInterrupt("stop")
 
 
+def sync_report_then_exit(ctx: dict[str, Any], steps: int) -> None:
+    """Report ``steps`` times as fast as it can, then ``sys.exit``: the last report is waiting."""
+    for step in range(1, steps + 1):
+        report_progress_sync(ctx, step, steps)
+    sys.exit(3)
+
+
+async def async_report_then_interrupt(ctx: dict[str, Any], steps: int) -> None:
+    """Report ``steps`` times as fast as it can, then raise ``KeyboardInterrupt``."""
+    for step in range(1, steps + 1):
+        await report_progress(ctx, step, steps)
+    raise KeyboardInterrupt("stop")
+
+
 async def count_groups(ctx: dict[str, Any], prefix: str) -> int:
     """An async job using the async ORM (thread-sensitive sync code under the hood)."""
     return await Group.objects.filter(name__startswith=prefix).acount()

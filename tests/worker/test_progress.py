@@ -9,6 +9,7 @@ from django_arq import JobStatus, get_queue
 from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
 from django_arq.queues.progress import progress_key, progress_to_json
+from django_arq.queues.serializers import SerializedError
 from tests.helpers import wait_for
 from tests.worker.conftest import WorkerRunner
 
@@ -82,3 +83,27 @@ def test_hostile_reports_fail_their_job_or_are_made_storable_and_the_worker_runs
         assert queue.get_job_result_sync(after.id, q).result == 3
     finally:
         redis_client.delete(*(progress_key(m.id) for m in (nan, wrong, odd, after)))
+
+
+def test_a_job_exiting_amid_its_reports_keeps_its_last_report_and_the_worker_runs_on(
+    workers: WorkerRunner, redis_client: redis.Redis
+) -> None:
+    queue, q = get_queue(), workers.queue_name
+    exiting = queue.enqueue_sync("tests.worker.jobs.sync_report_then_exit", 5000, _queue_name=q)
+    interrupted = queue.enqueue_sync("tests.worker.jobs.async_report_then_interrupt", 5000, _queue_name=q)
+    after = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=q)
+    try:
+        workers.burst()
+        flush_records()
+        for meta, kind in ((exiting, "builtins.SystemExit"), (interrupted, "builtins.KeyboardInterrupt")):
+            result = queue.get_job_result_sync(meta.id, q)
+            assert result.success is False and isinstance(result.result, SerializedError), result.result
+            assert result.result.type_name == kind
+            assert result.progress is not None and (result.progress.done, result.progress.total) == (
+                5000,
+                5000,
+            )
+            assert JobRecord.objects.get(job_id=meta.id).progress == progress_to_json(result.progress)
+        assert queue.get_job_result_sync(after.id, q).result == 3
+    finally:
+        redis_client.delete(*(progress_key(m.id) for m in (exiting, interrupted, after)))
