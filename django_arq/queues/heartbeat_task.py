@@ -56,7 +56,10 @@ class Heartbeat:
 
     async def _run(self) -> None:
         while True:
-            await self.beat_once()
+            try:
+                await self.beat_once()
+            except Exception:  # the next beat must come, or the worker is taken for lost
+                logger.exception("worker %s: heartbeat failed", self.worker_id)
             await asyncio.sleep(self.interval)
 
     async def beat_once(self) -> list[LostJob]:
@@ -71,6 +74,9 @@ class Heartbeat:
             self._done |= done
             logger.warning("worker %s: heartbeat failed (%s)", self.worker_id, exc)
             return []
+        except BaseException:  # the jobs done go with the next beat
+            self._done |= done
+            raise
         now = self._last_ok = time.monotonic()
         if previous is None or now - previous > self.lost_after:
             return []  # just started or back from an outage: others may be back too

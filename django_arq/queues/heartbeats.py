@@ -195,8 +195,13 @@ def recover_lost(
         PREFIX, in_progress_key_prefix, retry_key_prefix, job_key_prefix,
     )  # fmt: skip
     reply = yield Call(((keys, args),), script=RECOVER)
-    texts = [v.decode() if isinstance(v, bytes) else str(v) for v in reply]
-    return [LostJob(texts[i + 1], texts[i], int(texts[i + 2])) for i in range(0, len(texts), 3)]
+    texts = [v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in reply]
+    return [LostJob(texts[i + 1], texts[i], _count(texts[i + 2])) for i in range(0, len(texts), 3)]
+
+
+def _count(text: str) -> int:
+    """arq's try count; 0 for a retry key edited by hand into something else."""
+    return int(text) if text.isdecimal() and text.isascii() else 0
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from redis.asyncio import Redis as AsyncRedis
 
 from django_arq.queues.drivers import run_sync
+from django_arq.queues.heartbeat_task import Heartbeat
 from django_arq.queues.heartbeats import (
     LIVE_PREFIX,
     PREFIX,
@@ -25,6 +27,7 @@ from django_arq.queues.heartbeats import (
 )
 from django_arq.queues.protocol import claim_jobs
 from django_arq.queues.recycling import Recycling, memory_mb
+from tests.helpers import async_wait_for
 
 
 @pytest.fixture
@@ -153,3 +156,46 @@ def test_entries_edited_by_hand_never_hide_the_others(redis_client: redis.Redis,
     assert entries[me].state == "live" and entries[me].get("pid") == 1
     assert entries[odd].running == [] and entries[odd].last_beat is None and entries[odd].get("pid") == 2
     assert entries[odd].get("host") == "\ufffd\x00"
+
+
+def test_recovery_goes_on_past_values_edited_by_hand(redis_client: redis.Redis, queue: str) -> None:
+    dead = f"{queue}-dead"
+    good, odd = (f"hbjob-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    start(redis_client, queue, dead, [good, odd])
+    redis_client.set(f"arq:retry:{odd}", "x")  # not a count
+    bad = f"hbjob-{uuid.uuid4().hex[:8]}".encode() + b"\xff"  # not UTF-8
+    redis_client.sadd(running_key(dead), bad)
+    redis_client.set(b"arq:in-progress:" + bad, dead)
+    redis_client.set(b"arq:job:" + bad, b"payload")
+    silence(redis_client, queue, dead)
+    found = run(redis_client, recover_lost(queue, f"{queue}-live", 3.0))
+    assert {j.job_id: j.tries for j in found} == {good: 1, odd: 0, bad.decode(errors="replace"): 0}
+    assert all(redis_client.zscore(queue, job) is not None for job in (good, odd, bad))
+
+
+async def test_the_heartbeat_outlives_an_unexpected_error(redis_url: str, queue: str) -> None:
+    """A beat that raises what no one foresaw is logged; the next beat comes (a worker that stopped
+    beating would be taken for lost, and its running jobs run twice)."""
+    calls = []
+
+    def describe() -> dict[str, object]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("a describe that fails once")
+        return {"pid": 1}
+
+    async def on_lost(jobs: list[LostJob]) -> None:
+        pass
+
+    client = AsyncRedis.from_url(redis_url)
+    heartbeat = Heartbeat(client, queue, f"{queue}-me", 0.3, describe, on_lost)
+    await client.sadd(running_key(f"{queue}-me"), "hbjob-done")
+    heartbeat.job_done("hbjob-done")  # kept for the beat after the failed one
+    heartbeat.start()
+    try:
+        await async_wait_for(lambda: len(calls) >= 2, timeout=10)
+        await async_wait_for(lambda: client.zscore(LIVE_PREFIX + queue, f"{queue}-me"), timeout=10)
+        assert await client.smembers(running_key(f"{queue}-me")) == set()
+    finally:
+        await heartbeat.stop()
+        await client.aclose()
