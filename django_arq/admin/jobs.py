@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -80,11 +80,16 @@ def show_time(value: Any) -> SafeString | str:
 
 
 def _parsed_time(value: Any) -> datetime | None:
-    """A ``try_errors`` time (ISO 8601 text) as a datetime; None if it is not one."""
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+    """A ``try_errors`` time (ISO 8601 text, with its offset) as a datetime; None if it is not one
+    that every time zone can show."""
+    if not isinstance(value, str):
         return None
+    try:
+        time = datetime.fromisoformat(value)
+        time.astimezone(UTC)  # out of range within a day of year 1 or 9999
+    except (ValueError, OverflowError):
+        return None
+    return time if time.tzinfo is not None else None
 
 
 def _time_column(field: str, label: Any) -> Callable[[Any, JobRecord], SafeString | str]:

@@ -83,3 +83,24 @@ def test_a_job_put_back_at_once_says_so(make_record: Callable[..., JobRecord]) -
     lost = make_record(status="queued", job_try=1, error="worker w1 lost, re-queued as try 2")
     assert try_status(lost) == "re-queued, try 2 of 5"
     assert try_status(make_record(status="queued", job_try=0)) == ""
+
+
+def test_try_errors_edited_by_hand_never_break_the_page(
+    superuser_client: Client, make_record: Callable[..., JobRecord]
+) -> None:
+    record = make_record(
+        status="deferred",
+        job_try=4,
+        try_errors=[
+            {"try": 1, "error": "naive", "time": "2026-12-01T10:00:00"},  # no offset
+            {"try": 2, "error": "early", "time": "0001-01-01T00:00:00+14:00"},  # before year 1 in UTC
+            {"try": 3, "error": "late", "time": "9999-12-31T23:59:59-14:00"},  # after year 9999 in UTC
+            {"try": 4, "error": "no time", "time": 5},
+            "not an entry",
+        ],
+    )
+    response = superuser_client.get(reverse("admin:django_arq_jobrecord_change", args=[record.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    for error in ("naive", "early", "late", "no time"):
+        assert f"at -: <code>{error}</code>" in page
