@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from django_arq.queues.serializers import SERIALIZERS, SerializedError
-from django_arq.worker import JobExited, _contained
+from django_arq.worker.containment import JobExited, contained
 
 
 class Stop(BaseException):
@@ -33,7 +33,7 @@ def raised_by_job(exc: BaseException) -> BaseException:
 
     async def run() -> BaseException:
         try:
-            await _contained(job)({})
+            await contained(job)({})
         except BaseException as seen:
             return seen
         raise AssertionError("the job did not raise")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from django_arq.worker import _contained
+from django_arq.worker.containment import contained
 
 
 def forgot_ctx(doc_id: int) -> int:
@@ -23,7 +23,7 @@ async def call(fn: Any, *args: Any) -> Any:
         result = fn(ctx, *a, **k)
         return await result if hasattr(result, "__await__") else result
 
-    return await _contained(run, fn)({"job_id": "j"}, *args)
+    return await contained(run, fn)({"job_id": "j"}, *args)
 
 
 async def test_a_function_without_ctx_gets_a_message_that_names_ctx() -> None:

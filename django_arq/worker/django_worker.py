@@ -1,19 +1,5 @@
-"""An arq worker for one ``ARQ_QUEUES`` alias, built from its WORKER settings, inside Django.
-
-``create_worker(alias)`` gives a ``DjangoWorker``: arq's own ``Worker`` with the alias's Redis
-settings and serializer, the FUNCTIONS and CRON_JOBS it names by dotted path, sync functions
-run in a thread pool with Django's connection housekeeping around each job, and, when the
-alias has ``AUDIT: True``, a ``JobRecorder`` keeping the JobRecords current, and with
-``TRACING`` on and OpenTelemetry installed, each job in a span (``django_arq.tracing``).
-
-A job that raises ``SystemExit``, ``KeyboardInterrupt`` or any other ``BaseException`` but
-``asyncio.CancelledError`` fails with a ``JobExited`` naming that exception; the worker runs on.
-The worker runs in a ``contextvars`` context of its own, with its own thread for thread-sensitive
-sync code (the async ORM, sync signal receivers), so that it can run inside another program's
-event loop or thread (``call_command("arq_worker", ...)`` from async code). A burst worker stops
-when no job is due: deferred jobs not yet due are left for a later run. arq's internals are
-reached through ``queues.arq_internals`` only.
-"""
+"""``DjangoWorker``: arq's ``Worker`` inside Django (connection housekeeping, records, progress,
+heartbeats, wake-ups, batched claims, riding out Redis outages)."""
 
 from __future__ import annotations
 
@@ -32,23 +18,17 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
-from arq import Worker, cron, func
+from arq import Worker, func
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections, connections
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .audit.recorder import JobRecorder
-from .audit.rows import records_db
-from .conf import DEFAULT_ALIAS, HEALTH_CHECK_INTERVAL, MAX_TRIES, get_config
-from .function_options import FunctionOptions, entry_problems, function_options
-from .handler import build_backend
-from .metrics.switch import INSTALL, metrics_enabled
-from .queues.arq_internals import (
+from ..audit.recorder import JobRecorder
+from ..conf import DEFAULT_ALIAS, MAX_TRIES
+from ..queues.arq_internals import (
     CronJob,
     Function,
     WorkerCoroutine,
@@ -58,7 +38,6 @@ from .queues.arq_internals import (
     is_aborting,
     job_slot_freed,
     jobs_running_now,
-    make_function,
     release_job_slots,
     repack_pool,
     running_job_ids,
@@ -68,26 +47,28 @@ from .queues.arq_internals import (
     timestamp_ms,
     with_coroutine,
 )
-from .queues.drivers import run_async
-from .queues.exceptions import ArqJobError
-from .queues.heartbeat_task import Heartbeat
-from .queues.heartbeats import LOST_AFTER, LostJob, lost_after_problem, new_worker_id, running_key
-from .queues.protocol import claim_jobs
-from .queues.recycling import Recycling
-from .queues.reporting import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_for_ms
-from .queues.retry_policy import RetryPolicy, retried
-from .queues.serializers import SerializedError
-from .queues.wakeup import WakeUp
-from .schedules import ScheduleFirer
-from .tracing import job_tracer
+from ..queues.drivers import run_async
+from ..queues.exceptions import ArqJobError
+from ..queues.heartbeat_task import Heartbeat
+from ..queues.heartbeats import LOST_AFTER, LostJob, new_worker_id, running_key
+from ..queues.protocol import claim_jobs
+from ..queues.recycling import Recycling
+from ..queues.reporting import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_for_ms
+from ..queues.retry_policy import RetryPolicy, retried
+from ..queues.wakeup import WakeUp
+from ..schedules import ScheduleFirer
+from ..tracing import job_tracer
 
 if TYPE_CHECKING:
-    from .metrics.exposition import MetricsServer
-    from .metrics.jobs import JobMetrics
+    from ..metrics.exposition import MetricsServer
+    from ..metrics.jobs import JobMetrics
 
-__all__ = ["WORKER_SETTINGS", "DjangoWorker", "create_worker", "ctx_problem", "worker_problems"]
 
-Coroutine = Callable[..., Awaitable[Any]]
+from .containment import contained
+from .functions import Coroutine
+
+__all__ = ["REDIS_DOWN", "VERSION", "DjangoWorker", "redis_down"]
+
 TIDY_INTERVAL = 1.0
 #: Seconds between two tidies of an idle worker's connections.
 IDLE_TIDY_INTERVAL = 60.0
@@ -116,187 +97,6 @@ def redis_down(exc: BaseException) -> bool:
     return isinstance(exc, REDIS_DOWN) or (
         isinstance(exc, WatchError) and isinstance(exc.__context__, REDIS_DOWN)
     )
-
-
-#: WORKER keys that map one to one onto arq ``Worker`` arguments, with django-arq's defaults.
-WORKER_SETTINGS: dict[str, tuple[str, Any]] = {
-    "MAX_JOBS": ("max_jobs", 10),
-    "JOB_TIMEOUT": ("job_timeout", 300),
-    "KEEP_RESULT": ("keep_result", 3600),
-    "KEEP_RESULT_FOREVER": ("keep_result_forever", False),
-    "MAX_TRIES": ("max_tries", MAX_TRIES),
-    "POLL_DELAY": ("poll_delay", 0.5),
-    "QUEUE_READ_LIMIT": ("queue_read_limit", None),
-    "ALLOW_ABORT_JOBS": ("allow_abort_jobs", True),
-    "RETRY_JOBS": ("retry_jobs", True),
-    "HEALTH_CHECK_INTERVAL": ("health_check_interval", HEALTH_CHECK_INTERVAL),
-    "JOB_COMPLETION_WAIT": ("job_completion_wait", 0),
-}
-#: The other WORKER keys: handled by django-arq.
-OTHER_KEYS = {
-    "FUNCTIONS",  # dotted paths, or dicts of per-function options; the job name is the path
-    "CRON_JOBS",  # dotted paths of arq CronJob objects, or dicts of arq.cron() arguments + "FUNCTION"
-    "QUEUE_NAME",  # default: the alias's DEFAULT_QUEUE_NAME
-    "ON_STARTUP",  # dotted path of a coroutine function(ctx)
-    "ON_SHUTDOWN",
-    "RECORD_FLUSH_INTERVAL",  # seconds between JobRecord writes (default 0.2)
-    "RECORD_BATCH_SIZE",  # write sooner when this many jobs have changes (default 500)
-    "PROGRESS_INTERVAL",  # seconds between two stored progress reports of a job (default 0.2)
-    "METRICS_PORT",  # serve Prometheus metrics on this port (arq_worker --metrics-port)
-    "METRICS_ADDR",  # ... on this address (default 0.0.0.0)
-    "LOST_AFTER",  # seconds without a heartbeat after which a worker is lost (default 15)
-    "MAX_JOBS_PER_PROCESS",  # recycling: exit 0 after this many jobs (default: never)
-    "MAX_MEMORY",  # recycling: exit 0 once the process uses this many MB (default: never)
-}
-#: Where a worker's metrics are served when only the port is given, as prometheus-client does.
-METRICS_ADDR = "0.0.0.0"  # noqa: S104 - a scraper on another host must reach it
-
-
-def worker_problems(worker: Mapping[str, Any]) -> list[str]:
-    """Everything wrong with a WORKER dict, as sentences (empty if it is valid)."""
-    problems = []
-    unknown = set(worker) - set(WORKER_SETTINGS) - OTHER_KEYS
-    if unknown:
-        problems.append(f"WORKER has unknown keys {sorted(unknown)}")
-    functions = worker.get("FUNCTIONS", [])
-    if not isinstance(functions, list | tuple):
-        problems.append("WORKER['FUNCTIONS'] must be a list of dotted paths or dicts")
-    else:
-        problems += [problem for entry in functions for problem in entry_problems(entry)]
-    for key in ("MAX_JOBS", "MAX_TRIES", "RECORD_BATCH_SIZE", "MAX_JOBS_PER_PROCESS", "MAX_MEMORY"):
-        value = worker.get(key, 1)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            problems.append(f"WORKER[{key!r}] must be a positive integer")
-    interval = worker.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL)
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 <= interval <= 3600:
-        problems.append("WORKER['PROGRESS_INTERVAL'] must be a number of seconds from 0 to 3600")
-    port = worker.get("METRICS_PORT")
-    if port is not None and (port_problem := metrics_port_problem(port)):
-        problems.append(f"WORKER['METRICS_PORT'] {port_problem}")
-    if not isinstance(worker.get("METRICS_ADDR", METRICS_ADDR), str):
-        problems.append("WORKER['METRICS_ADDR'] must be a host name or IP address string")
-    if problem := lost_after_problem(worker.get("LOST_AFTER", LOST_AFTER)):
-        problems.append(problem)
-    return problems
-
-
-def metrics_port_problem(port: Any) -> str | None:
-    """Why ``port`` cannot be a metrics port (0 picks a free one), or None if it can."""
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        return f"must be a port number from 0 to 65535, not {port!r}"
-    if not metrics_enabled():
-        return f"needs metrics, which are off (ARQ_METRICS = False, or no prometheus-client: {INSTALL})"
-    return None
-
-
-def _import(path: str, what: str) -> Any:
-    try:
-        return import_string(path)
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"cannot import {what} {path!r}: {exc}") from exc
-
-
-def _cron_job(entry: Any) -> CronJob:
-    if isinstance(entry, str):
-        entry = _import(entry, "CRON_JOBS entry")
-    if isinstance(entry, CronJob):
-        return entry
-    if not isinstance(entry, Mapping) or "FUNCTION" not in entry:
-        raise ImproperlyConfigured(
-            f"a CRON_JOBS entry must be a dotted path or a dict with FUNCTION: {entry!r}"
-        )
-    options = {k.lower(): v for k, v in entry.items() if k != "FUNCTION"}
-    path = entry["FUNCTION"]
-    job = cron(_placeholder, **{"name": f"cron:{path}", **options})  # arq's checks and defaults
-    return with_coroutine(job, _import(path, "cron function"))  # may be sync: run off-loop
-
-
-async def _placeholder(ctx: dict[str, Any]) -> None:
-    """Stands in for a cron function while arq builds the CronJob."""
-
-
-def ctx_problem(fn: Any, what: str) -> str | None:
-    """Why ``fn`` cannot be called as arq calls it, ``fn(ctx, *args, **kwargs)``; None if it can."""
-    if not callable(fn):
-        return f"{what} is not callable"
-    try:
-        parameters = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # no signature to read (some builtins): nothing to say
-        return None
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    if any(p.kind in positional or p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
-        return None
-    return (
-        f"{what} cannot take ctx: arq passes its context dict as the first argument, "
-        "so define it as def f(ctx, ...)"
-    )
-
-
-def _function(options: FunctionOptions) -> Function:
-    """The arq Function for a FUNCTIONS entry (sync functions allowed: the worker runs them off-loop)."""
-    path = options.path
-    fn = _import(path, "function")
-    problem = ctx_problem(fn, f"function {path!r}")
-    if problem:
-        raise ImproperlyConfigured(problem)
-    return make_function(
-        path, fn, max_tries=options.max_tries, timeout_s=options.timeout, keep_result_s=options.keep_result
-    )
-
-
-def _tasks_functions(alias: str) -> list[Function | Coroutine]:
-    """Functions running Django tasks (Django >= 6.0), if ``django_arq.tasks`` provides them."""
-    try:
-        from .tasks import worker_functions
-    except (ImportError, AttributeError):
-        return []
-    return list(worker_functions(alias))
-
-
-class JobExited(SerializedError):
-    """A job raised a ``BaseException`` that would stop the worker (``SystemExit``,
-    ``KeyboardInterrupt``, ...): the job fails with this instead, which names that exception's class
-    and message and is stored as such (a client reading the result is never made to exit)."""
-
-    @classmethod
-    def of(cls, exc: BaseException) -> JobExited:
-        kind = type(exc)
-        return cls(f"{kind.__module__}.{kind.__qualname__}", str(exc))
-
-
-def _contained(fn: Coroutine, target: Any = None) -> Coroutine:
-    """``fn``, a ``BaseException`` it raises (not a cancellation) turned into ``JobExited``, and a
-    call that does not fit ``target`` (the job function itself) explained."""
-
-    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await fn(ctx, *args, **kwargs)
-        except TypeError as exc:
-            misfit = _misfit(target, exc, args, kwargs)
-            if misfit is None:
-                raise
-            raise misfit from exc
-        except (Exception, asyncio.CancelledError):
-            raise
-        except BaseException as exc:
-            raise JobExited.of(exc) from exc
-
-    return run
-
-
-def _misfit(target: Any, exc: TypeError, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError | None:
-    """A clearer error when arq's call ``target(ctx, *args, **kwargs)`` does not fit its signature."""
-    try:
-        inspect.signature(target).bind(None, *args, **kwargs)
-    except TypeError as misfit:
-        return TypeError(
-            f"{exc} (arq calls a job function as f(ctx, *args, **kwargs): its first parameter receives "
-            f"the job's context dict, then come the job's {len(args)} argument(s) and keyword(s) "
-            f"{sorted(kwargs)}; {misfit})"
-        )
-    except ValueError:  # no signature to read
-        return None
-    return None  # the call fits: the TypeError came from inside the job
 
 
 class DjangoWorker(Worker):
@@ -369,13 +169,13 @@ class DjangoWorker(Worker):
     def _adapt(self, function: Any) -> Any:
         """The same arq Function or CronJob, its coroutine run off-loop if sync, contained, retried as
         its policy says, recorded."""
-        contained = _contained(self._awaitable(function), function.coroutine)
+        wrapped = contained(self._awaitable(function), function.coroutine)
         policy = self.retry_policies.get(function.name)
         if policy is not None and isinstance(function, Function):
-            contained = retried(contained, policy, function.max_tries or self._max_tries)
+            wrapped = retried(wrapped, policy, function.max_tries or self._max_tries)
         if self.metrics is not None:
-            contained = self.metrics.metered(function.name, contained, partial(is_aborting, self))
-        recorded = self._recorded(function.name, contained)
+            wrapped = self.metrics.metered(function.name, wrapped, partial(is_aborting, self))
+        recorded = self._recorded(function.name, wrapped)
         if self.tracer is not None:
             recorded = self.tracer.traced(function.name, recorded)
         return with_coroutine(function, recorded)
@@ -682,97 +482,3 @@ class DjangoWorker(Worker):
             self.recorder.job_failed_early(job_id, result_data)
         if self.metrics is not None:
             self.metrics.job_failed_early(job_id, result_data)
-
-
-def create_worker(
-    alias: str = DEFAULT_ALIAS,
-    *,
-    queue_name: str | None = None,
-    burst: bool = False,
-    metrics_port: int | None = None,
-    **overrides: Any,
-) -> DjangoWorker:
-    """A worker for ``ARQ_QUEUES[alias]``; ``overrides`` are arq ``Worker`` arguments (``max_jobs=...``).
-
-    With metrics on, its jobs are counted; with ``metrics_port`` (else ``WORKER["METRICS_PORT"]``)
-    it has a ``metrics_server`` to start (``arq_worker`` does).
-    """
-    config = get_config(alias)
-    settings = config.worker
-    if metrics_port is not None:
-        settings = {**settings, "METRICS_PORT": metrics_port}
-    problems = worker_problems(settings)
-    if problems:
-        raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]: " + "; ".join(problems))
-    backend = build_backend(config)
-    redis_settings = backend.redis_settings
-    serializer = backend.serializer
-    backend.close()
-    if redis_settings is None:
-        raise ImproperlyConfigured(f"alias {alias!r} uses {config.backend}, which has no Redis for a worker")
-
-    options = [function_options(entry) for entry in settings.get("FUNCTIONS", [])]
-    functions: list[Function | Coroutine] = [_function(o) for o in options]
-    functions += _tasks_functions(alias)
-    cron_jobs = [_cron_job(entry) for entry in settings.get("CRON_JOBS", [])]
-    if not functions and not cron_jobs:
-        raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]['WORKER'] has no FUNCTIONS or CRON_JOBS to run")
-    queue = queue_name or settings.get("QUEUE_NAME") or config.default_queue_name
-
-    kwargs: dict[str, Any] = {
-        arg: settings.get(key, default) for key, (arg, default) in WORKER_SETTINGS.items()
-    }
-    kwargs["progress_interval"] = float(settings.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL))
-    recycling = {
-        "max_jobs_per_process": overrides.pop("max_jobs_per_process", settings.get("MAX_JOBS_PER_PROCESS")),
-        "max_memory": overrides.pop("max_memory", settings.get("MAX_MEMORY")),
-    }
-    kwargs.update(overrides)
-    recorder = None
-    if config.audit:
-        recorder = JobRecorder(
-            alias,
-            queue,
-            flush_interval=float(settings.get("RECORD_FLUSH_INTERVAL", 0.2)),
-            batch_size=int(settings.get("RECORD_BATCH_SIZE", 500)),
-            deserializer=serializer.loads,
-            using=records_db(),
-            timeouts={o.path: o.timeout for o in options if o.timeout is not None},
-        )
-    hooks = {
-        key.lower(): _import(settings[key], key) for key in ("ON_STARTUP", "ON_SHUTDOWN") if key in settings
-    }
-    return DjangoWorker(
-        functions,
-        **_metrics(alias, queue, settings, serializer.loads),
-        alias=alias,
-        lost_after=float(settings.get("LOST_AFTER", LOST_AFTER)),
-        **recycling,
-        recorder=recorder,
-        retry_policies={o.path: o.retry for o in options if o.retry.retry_on},
-        cron_jobs=cron_jobs,
-        queue_name=queue,
-        redis_settings=redis_settings,
-        burst=burst,
-        job_serializer=serializer.dumps,
-        job_deserializer=serializer.loads,
-        timezone=timezone.get_default_timezone(),
-        tracing=config.tracing,
-        **hooks,
-        **kwargs,
-    )
-
-
-def _metrics(alias: str, queue: str, settings: Mapping[str, Any], loads: Any) -> dict[str, Any]:
-    """The worker's ``metrics`` and ``metrics_server`` arguments: none while metrics are off."""
-    if not metrics_enabled():
-        return {}
-    from .metrics.exposition import MetricsServer
-    from .metrics.jobs import JobMetrics
-
-    arguments: dict[str, Any] = {"metrics": JobMetrics(alias, queue, deserializer=loads)}
-    port = settings.get("METRICS_PORT")
-    if port is not None:
-        addr = settings.get("METRICS_ADDR", METRICS_ADDR)
-        arguments["metrics_server"] = MetricsServer(port, addr, lambda: [(alias, [queue])])
-    return arguments
