@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 
 import pytest
+import redis
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from django_arq import get_queue
 from django_arq.models import JobRecord
+from django_arq.queues.drivers import run_sync
+from django_arq.queues.heartbeats import beat, leave
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +252,22 @@ def test_django_tasks_show_their_task_path_without_a_query_per_row(
     record = JobRecord.objects.get(args__0="shop.tasks.send_receipt")
     detail = superuser_client.get(change_url(record)).content.decode()
     assert "shop.tasks.send_receipt" in detail and run_task in detail
+
+
+def test_the_workers_page_with_more_running_jobs_than_a_query_takes(
+    superuser_client: Client, make_record: Callable[..., JobRecord], redis_client: redis.Redis
+) -> None:
+    """A heartbeat listing more jobs than SQLite takes variables in one query (edited by hand, or
+    many workers with a high MAX_JOBS): the page still links each job that has a record."""
+    queue = get_queue().default_queue_name
+    worker = f"many-{uuid.uuid4().hex[:8]}"
+    linked = make_record(queue_name=queue)
+    running = [linked.job_id, *(f"job-{i}" for i in range(40_000))]
+    run_sync(beat(queue, worker, {"running": running}, ()), redis_client, queue)
+    try:
+        response = superuser_client.get(reverse("admin:django_arq_jobrecord_workers"))
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert reverse("admin:django_arq_jobrecord_change", args=[linked.pk]) in page and "job-39999" in page
+    finally:
+        run_sync(leave(queue, worker), redis_client, queue)
