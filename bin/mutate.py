@@ -78,6 +78,7 @@ def mutmut_section(module: str, tests: list[str], run: dict) -> str:
         "pytest_add_cli_args": run["pytest_args"],
         "pytest_add_cli_args_test_selection": tests,
         "timeout_constant": float(run["timeout_constant"]),
+        "timeout_multiplier": float(run["timeout_multiplier"]),
         # A fork server that has collected the tests but run none: the suite's threads, event loops
         # and connections are not fork-safe in a process that has already run tests.
         "process_isolation": "forkserver",

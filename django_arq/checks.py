@@ -88,7 +88,10 @@ def _import_problems(worker: Mapping[str, Any]) -> list[str]:
         if isinstance(path, str):
             problems.append(_job_callable(path, "WORKER['FUNCTIONS'] entry"))
     cron_jobs = worker.get("CRON_JOBS", [])
-    for entry in cron_jobs if isinstance(cron_jobs, list | tuple) else ():
+    if not isinstance(cron_jobs, list | tuple):
+        problems.append(f"WORKER['CRON_JOBS'] must be a list, not {type(cron_jobs).__name__}")
+        cron_jobs = []
+    for entry in cron_jobs:
         if isinstance(entry, str):
             job, problem = _imported(entry, "WORKER['CRON_JOBS'] entry")
             if problem is None and not isinstance(job, CronJob):

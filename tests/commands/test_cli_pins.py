@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_arq.management.cli import seconds
+from django_arq.management.cli import days, positive_int, seconds
 from django_arq.queues.jobs import MAX_DELAY
 
 NOT_SECONDS = ["nan", "NaN", "-nan", "inf", "Infinity", "-inf", "1e400", "-1", "-0.5", "ten", ""]
@@ -70,3 +70,40 @@ def test_from_the_command_line_timeout_nan_is_a_usage_error_of_one_line() -> Non
     assert done.returncode == 2, done.stderr
     assert "argument --timeout: 'nan' must be a finite number of seconds" in done.stderr.splitlines()[-1]
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("ten", "'ten' is not a number of days"),
+        ("0", "'0' must be a number of days > 0"),
+        ("-1", "'-1' must be a number of days > 0"),
+        ("nan", "'nan' must be a number of days > 0"),
+        ("1e9", "'1e9' days reaches back before year 1"),
+    ],
+)
+def test_days_refusals_in_words(text: str, problem: str) -> None:
+    with pytest.raises(ArgumentTypeError) as info:
+        days(text)
+    assert str(info.value) == problem
+
+
+@pytest.mark.parametrize(("text", "number"), [("0.5", 0.5), ("1", 1.0), ("30", 30.0), ("1e5", 1e5)])
+def test_days_accepted(text: str, number: float) -> None:
+    assert days(text) == number
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("x", "'x' is not a whole number"), ("1.5", "'1.5' is not a whole number"),
+     ("0", "'0' must be at least 1"), ("-3", "'-3' must be at least 1")],
+)  # fmt: skip
+def test_positive_int_refusals_in_words(text: str, problem: str) -> None:
+    with pytest.raises(ArgumentTypeError) as info:
+        positive_int(text)
+    assert str(info.value) == problem
+
+
+@pytest.mark.parametrize(("text", "number"), [("1", 1), ("2", 2), ("1000", 1000)])
+def test_positive_int_accepted(text: str, number: int) -> None:
+    assert positive_int(text) == number

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -12,6 +13,7 @@ from django.test import override_settings
 from django_arq.conf import (
     DEFAULT_SETTINGS,
     HEALTH_CHECK_INTERVAL,
+    RUN_TASK,
     InvalidQueueAlias,
     allowed_tasks,
     backend_problem,
@@ -19,8 +21,10 @@ from django_arq.conf import (
     get_config,
     health_check_interval,
     in_memory_backend,
+    known_functions,
     queue_settings,
     redis_url_problem,
+    tasks_target,
 )
 from django_arq.queues.base import DEFAULT_ABORT_TIMEOUT
 
@@ -46,6 +50,7 @@ MOCK = "django_arq.MockArqQueue"
         ("redis://:6379/0", "REDIS_URL has no host"),
         ("redis://h:6379/zero", "REDIS_URL database 'zero' is not a number"),
         ("redis://h:6379/-1", "REDIS_URL database '-1' is not a number"),
+        ("redis://h:6379/X", "REDIS_URL database 'X' is not a number"),
     ],
 )
 def test_each_redis_url_problem_in_words(url: Any, problem: str | None) -> None:
@@ -213,3 +218,76 @@ def test_health_check_interval(worker: dict[str, Any], seconds: float) -> None:
         value = health_check_interval("h")
     assert value == seconds and type(value) is float
     assert HEALTH_CHECK_INTERVAL == 10
+
+
+def test_functions_that_are_not_a_list_allow_no_task() -> None:
+    """A string is not read as a list of one-letter names (check E004 reports the setting)."""
+    for functions in ("tests.jobs.add", 5, None):
+        with override_settings(ARQ_QUEUES={"f": {"BACKEND": REDIS, "WORKER": {"FUNCTIONS": functions}}}):
+            assert allowed_tasks("f") == set()
+
+
+class StandInBackend:
+    """What ``tasks_target`` reads of an ``ArqBackend`` subclass: a class from ``django_arq.tasks``
+    in its MRO (the real one imports only on Django >= 6; bin/mutate runs on Django 5.2)."""
+
+
+StandInBackend.__module__ = "django_arq.tasks.backend"
+HERE = "tests.core.test_settings_mutants"
+TASKS_BACKENDS = [
+    f"{HERE}.StandInBackend",
+    pytest.param(
+        "django_arq.tasks.ArqBackend",
+        marks=pytest.mark.skipif(django.VERSION < (6,), reason="django.tasks needs Django 6"),
+    ),
+]
+
+
+@pytest.mark.parametrize("backend", TASKS_BACKENDS)
+def test_tasks_target_finds_the_alias_a_django_arq_tasks_backend_sends_to(backend: str) -> None:
+    """Entries that are not dicts, target another alias, cannot be imported or are not classes
+    are skipped, also before the one that matches."""
+    tasks = {
+        "broken": "not a dict",
+        "elsewhere": {"BACKEND": backend, "OPTIONS": {"ALIAS": "elsewhere"}},
+        "typo": {"BACKEND": "no_such_module.Backend", "OPTIONS": {"ALIAS": "other"}},
+        "no backend": {"OPTIONS": {"ALIAS": "other"}},
+        "a function": {"BACKEND": "django_arq.conf.tasks_target", "OPTIONS": {"ALIAS": "other"}},
+        "not ours": {"BACKEND": REDIS, "OPTIONS": {"ALIAS": "other"}},
+        "ours": {"BACKEND": backend, "OPTIONS": {"ALIAS": "other"}},
+    }
+    with override_settings(TASKS=tasks):
+        assert tasks_target("other") is True
+        assert tasks_target("elsewhere") is True
+        assert tasks_target("default") is False
+    with override_settings(TASKS={k: v for k, v in tasks.items() if k != "ours"}):
+        assert tasks_target("other") is False
+
+
+@pytest.mark.parametrize("backend", TASKS_BACKENDS)
+@pytest.mark.parametrize("options", [{}, {"OPTIONS": None}, {"OPTIONS": {}}])
+def test_a_tasks_backend_without_an_alias_sends_to_default(backend: str, options: dict[str, Any]) -> None:
+    with override_settings(TASKS={"default": {"BACKEND": backend, **options}}):
+        assert tasks_target("default") is True
+        assert tasks_target("other") is False
+
+
+def test_no_tasks_setting_targets_no_alias() -> None:
+    with override_settings(TASKS={}):
+        assert tasks_target("default") is False
+    with override_settings():
+        from django.conf import settings
+
+        if hasattr(settings, "TASKS"):
+            del settings.TASKS
+        assert tasks_target("default") is False
+
+
+def test_known_functions_add_run_task_where_tasks_are_sent() -> None:
+    functions = {"BACKEND": REDIS, "WORKER": {"FUNCTIONS": ["tests.jobs.add"]}}
+    with override_settings(
+        ARQ_QUEUES={"default": functions, "other": functions},
+        TASKS={"default": {"BACKEND": f"{HERE}.StandInBackend", "OPTIONS": {"ALIAS": "other"}}},
+    ):
+        assert known_functions("other") == ("warn", frozenset({"tests.jobs.add", RUN_TASK}))
+        assert known_functions("default") == ("warn", frozenset({"tests.jobs.add"}))
