@@ -35,7 +35,8 @@ class Found:
     """What ``StatusLine`` reads of a lookup: the job's status."""
 
     def __init__(self, status: str) -> None:
-        self.job = type("Job", (), {"status": type("Status", (), {"value": status})()})()
+        self.job = type("Job", (), {"status": type("Status", (), {"value": status})(), "progress": None})()
+        self.finished = status == "complete"
 
 
 def test_job_id_argument() -> None:
@@ -132,7 +133,7 @@ def test_job_as_text_lines_up_its_values_one_space_after_the_longest_key(finishe
     column = max(map(len, keys)) + 2
     assert lines[0] == f"{'id:':<{column - 1}} {job}"
     for line in lines:
-        assert line[column - 1] == " " and line[column] != " ", line
+        assert line[column - 1] == " " and line[column : column + 1] != " ", line  # "" for an empty value
 
 
 def test_an_aborted_job_says_so(finished: Any) -> None:
