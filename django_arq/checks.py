@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .admin.jobs import trace_url_problem
 from .conf import (
     DEFAULT_ALIAS,
     DEFAULT_SETTINGS,
@@ -20,6 +19,7 @@ from .conf import (
     in_memory_backend,
     queue_settings,
     redis_url_problem,
+    trace_url_problem,
 )
 from .metrics.switch import metrics_problems
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -29,6 +29,8 @@ __all__ = [
     "lost_after",
     "max_tries",
     "queue_settings",
+    "trace_url",
+    "trace_url_problem",
 ]
 
 DEFAULT_ALIAS = "default"
@@ -271,3 +273,26 @@ def known_functions(alias: str) -> tuple[str, frozenset[str] | None]:
     if tasks_target(alias):
         names.add(RUN_TASK)
     return mode, frozenset(names)
+
+
+#: What ``ARQ_TRACE_URL`` holds in place of a job's trace id.
+TRACE_ID_FIELD = "{trace_id}"
+
+
+def trace_url_problem(template: Any) -> str | None:
+    """Why ``ARQ_TRACE_URL`` cannot give a trace's address, or None if it can (or is unset)."""
+    if template is None:
+        return None
+    if not isinstance(template, str) or TRACE_ID_FIELD not in template:
+        return f"ARQ_TRACE_URL must be a string with {TRACE_ID_FIELD} in it, not {template!r}"
+    if urlsplit(template).scheme not in ("http", "https"):
+        return f"ARQ_TRACE_URL must be an http:// or https:// address, not {template!r}"
+    return None
+
+
+def trace_url(trace_id: str) -> str | None:
+    """``ARQ_TRACE_URL`` with the trace id in place of ``{trace_id}``; None without a usable setting."""
+    template = getattr(settings, "ARQ_TRACE_URL", None)
+    if template is None or trace_url_problem(template):
+        return None
+    return str(template).replace(TRACE_ID_FIELD, quote(trace_id, safe=""))

@@ -13,9 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
@@ -31,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from ..audit.tries import try_status
+from ..conf import trace_url
 from ..models import ABORTED, JobRecord
 from . import actions, dashboard, workers
 from .actions import Outcome, Report
@@ -64,8 +63,6 @@ NAMED_IN_MESSAGE = 10
 DATETIME_FORMAT = "Y-m-d H:i:s"
 #: Characters of a job id shown in the list (the full id is its title, and on the job's page).
 SHORT_ID = 8
-#: What ``ARQ_TRACE_URL`` holds in place of a job's trace id.
-TRACE_ID_FIELD = "{trace_id}"
 
 
 def show_time(value: Any) -> SafeString | str:
@@ -106,25 +103,6 @@ def breakable(text: str) -> SafeString:
     """``text`` escaped, with line-break opportunities after its dots and colons (dotted paths, queue
     names): a narrow column wraps ``myapp.tasks.`` / ``send_email`` rather than at any letter."""
     return mark_safe("<wbr>".join(escape(part) for part in re.split(r"(?<=[.:])", text)))  # noqa: S308
-
-
-def trace_url_problem(template: Any) -> str | None:
-    """Why ``ARQ_TRACE_URL`` cannot give a trace's address, or None if it can (or is unset)."""
-    if template is None:
-        return None
-    if not isinstance(template, str) or TRACE_ID_FIELD not in template:
-        return f"ARQ_TRACE_URL must be a string with {TRACE_ID_FIELD} in it, not {template!r}"
-    if urlsplit(template).scheme not in ("http", "https"):
-        return f"ARQ_TRACE_URL must be an http:// or https:// address, not {template!r}"
-    return None
-
-
-def trace_url(trace_id: str) -> str | None:
-    """``ARQ_TRACE_URL`` with the trace id in place of ``{trace_id}``; None without a usable setting."""
-    template = getattr(settings, "ARQ_TRACE_URL", None)
-    if template is None or trace_url_problem(template):
-        return None
-    return str(template).replace(TRACE_ID_FIELD, quote(trace_id, safe=""))
 
 
 def short_id(job_id: str) -> SafeString:
