@@ -473,8 +473,10 @@ def claim_jobs(
 def _with_trace(
     dumps: Callable[[dict[str, Any]], bytes], carrier: dict[str, str], data: dict[str, Any]
 ) -> bytes:
-    """arq's job dict serialized with a trace context: an extra key, which arq's deserializer ignores."""
-    return dumps({**data, PAYLOAD_KEY: carrier})
+    """arq's job dict serialized with a trace context: an extra key, which arq's deserializer ignores
+    (``data`` is the dict arq's ``serialize_job`` makes for this one call)."""
+    data[PAYLOAD_KEY] = carrier
+    return dumps(data)
 
 
 def _text(value: bytes | str) -> str:

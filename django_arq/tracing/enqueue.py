@@ -14,54 +14,69 @@ T = TypeVar("T")
 NO_CONTEXT = TraceContext({}, None)
 #: An I/O-free operation (``queues.protocol.Op``) that enqueues jobs.
 Send = Generator[Any, Any, T]
+_SYSTEM, _QUEUE, _JOB_ID, _FUNCTION, _OUTCOME = (
+    ATTRIBUTES.system,
+    ATTRIBUTES.queue,
+    ATTRIBUTES.job_id,
+    ATTRIBUTES.function,
+    ATTRIBUTES.outcome,
+)
 
 
 class EnqueueTracer:
-    """Runs an enqueue operation inside one span per job, each a child of the current span."""
+    """Runs an enqueue operation inside one span per job, each a child of the current span.
+
+    The OpenTelemetry functions an enqueue calls are looked up once, here, not per job: the
+    global tracer provider and propagator are still read at each call, through them.
+    """
 
     def __init__(self, modules: Any) -> None:
-        self._otel = modules
+        self._start = modules.tracer.start_span
+        self._inject = modules.propagate.inject
+        self._in_context = modules.trace.set_span_in_context
+        self._trace_id = modules.trace.format_trace_id
         self._producer = modules.trace.SpanKind.PRODUCER
         self._error = modules.trace.StatusCode.ERROR
 
-    def _context(self, span: Any) -> TraceContext:
-        """The span's context for the payload; none for an invalid span (no SDK is configured)."""
-        if not span.get_span_context().is_valid:
-            return NO_CONTEXT
+    def _span(self, name: str, queue: str, job_id: str) -> tuple[Any, TraceContext]:
+        """A started span for one job, and its context for the payload (none for an invalid span,
+        as the API makes when no SDK is configured)."""
+        span = self._start(
+            f"enqueue {name}",
+            kind=self._producer,
+            attributes={
+                _SYSTEM: "arq",
+                _QUEUE: queue,
+                _JOB_ID: job_id,
+                _FUNCTION: name,
+                _OUTCOME: "enqueued",  # unless it raises
+            },
+        )
+        span_context = span.get_span_context()
+        if not span_context.is_valid:
+            return span, NO_CONTEXT
+        # Injected even when the span is not recording: its context says so, and carries the
+        # sampling decision to the worker (a parent-based sampler follows it there).
         carrier: dict[str, str] = {}
-        self._otel.propagate.inject(carrier, context=self._otel.trace.set_span_in_context(span))
-        return TraceContext(carrier, self._otel.trace.format_trace_id(span.get_span_context().trace_id))
+        self._inject(carrier, context=self._in_context(span))
+        return span, TraceContext(carrier, self._trace_id(span_context.trace_id))
 
     def trace(
         self, jobs: Sequence[tuple[str, str, str]], send: Callable[[list[TraceContext]], Send[T]]
     ) -> Send[T]:
         """``send(contexts)``, one context per job of ``jobs`` (function name, queue name, job id),
         inside the jobs' spans, which end when it returns, or with its error if it raises."""
-        start = self._otel.tracer.start_span
-        spans = [
-            start(
-                f"enqueue {name}",
-                kind=self._producer,
-                attributes={
-                    ATTRIBUTES.system: "arq",
-                    ATTRIBUTES.queue: queue,
-                    ATTRIBUTES.job_id: job_id,
-                    ATTRIBUTES.function: name,
-                    ATTRIBUTES.outcome: "enqueued",  # unless it raises
-                },
-            )
-            for name, queue, job_id in jobs
-        ]
+        started = [self._span(name, queue, job_id) for name, queue, job_id in jobs]
         try:
-            sent = yield from send([self._context(span) for span in spans])
+            sent = yield from send([context for _, context in started])
         except BaseException as exc:
-            for span in spans:
-                span.set_attributes({ATTRIBUTES.outcome: "refused", ATTRIBUTES.error_type: error_type(exc)})
+            for span, _ in started:
+                span.set_attributes({_OUTCOME: "refused", ATTRIBUTES.error_type: error_type(exc)})
                 span.record_exception(exc)
                 span.set_status(self._error, str(exc))
                 span.end()
             raise
-        for span in spans:
+        for span, _ in started:
             span.end()
         return sent
 
