@@ -5,6 +5,7 @@
 ``task_finished``) and receives their outcomes. ``drive`` awaits the steps marked ``on_loop``
 (the attempt log's Redis call, a coroutine task's call) and performs each run of the others in
 one worker thread: a sync task, with its signals, costs one thread hop; a coroutine task two.
+A signal whose only receivers are Django's own log ones is sent on the loop, without a hop.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from typing import Any
 from arq import Retry
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
+from django.dispatch import Signal
 from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus
 from django.tasks.base import TaskError
-from django.tasks.signals import task_finished, task_started
+from django.tasks.signals import log_task_finished, log_task_started, task_finished, task_started
 from django.utils.json import normalize_json
 
 from .common import TaskFailed, class_path
@@ -34,11 +36,13 @@ __all__ = ["Run", "Step", "drive", "lifecycle"]
 @dataclass(frozen=True, slots=True)
 class Step:
     """Work for the driver: sync code for a worker thread, or (``coroutine``) an awaitable's maker;
-    with a ``timeout``, awaited on the loop for at most that long (sync code in a thread of its own)."""
+    with a ``timeout``, awaited on the loop for at most that long (sync code in a thread of its own);
+    with a ``signal``, ``work`` sends it."""
 
     work: Callable[[], Any]
     coroutine: bool = False
     timeout: float | None = None
+    signal: Signal | None = None
 
     @property
     def on_loop(self) -> bool:
@@ -92,7 +96,7 @@ def lifecycle(run: Run) -> Lifecycle:
         errors=[],
         worker_ids=[a["worker_id"] for a in attempts],
     )
-    yield Step(partial(task_started.send, run.sender, task_result=result))
+    yield Step(partial(task_started.send, run.sender, task_result=result), signal=task_started)
     args = [TaskContext(task_result=result), *result.args] if run.task.takes_context else result.args
     function = partial(run.task.func, *args, **result.kwargs)
     try:
@@ -107,10 +111,10 @@ def lifecycle(run: Run) -> Lifecycle:
             exception_class_path=class_path(type(exc)), traceback="".join(format_exception(exc))
         )
         _set(result, status=TaskResultStatus.FAILED, finished_at=datetime.now(UTC), errors=[error])
-        yield Step(partial(task_finished.send, run.sender, task_result=result))
+        yield Step(partial(task_finished.send, run.sender, task_result=result), signal=task_finished)
         raise TaskFailed(error.exception_class_path, error.traceback) from exc
     _set(result, status=TaskResultStatus.SUCCESSFUL, finished_at=datetime.now(UTC), _return_value=value)
-    yield Step(partial(task_finished.send, run.sender, task_result=result))
+    yield Step(partial(task_finished.send, run.sender, task_result=result), signal=task_finished)
     return value
 
 
@@ -129,15 +133,31 @@ class _Driven:
         except StopIteration as stop:
             self.step, self.value = None, stop.value
 
+    def perform_one(self, step: Step) -> None:
+        """Perform ``step`` (the pending one) in this thread and feed its outcome."""
+        try:
+            reply = step.work()
+        except BaseException as exc:
+            self.feed(error=exc)
+        else:
+            self.feed(reply)
+
     def perform(self) -> None:
         """Perform the steps in this thread until one is ``on_loop`` or the lifecycle returns."""
-        while self.step is not None and not self.step.on_loop:
-            try:
-                reply = self.step.work()
-            except BaseException as exc:
-                self.feed(error=exc)
-            else:
-                self.feed(reply)
+        while (step := self.step) is not None and not step.on_loop:
+            self.perform_one(step)
+
+
+def _logs_only(signal: Signal, sender: type) -> bool:
+    """Whether ``signal``'s only receivers for ``sender`` are Django's own log ones (or none):
+    sync calls that only log, cheaper to make on the loop than to send to a thread."""
+    try:
+        sync_receivers, async_receivers = signal._live_receivers(sender)
+    except (AttributeError, TypeError, ValueError):  # another Django's private API: be safe
+        return False
+    return not async_receivers and all(
+        r is log_task_started or r is log_task_finished for r in sync_receivers
+    )
 
 
 def _with_fresh_connections(work: Callable[[], Any]) -> Any:
@@ -156,6 +176,9 @@ async def drive(run: Run) -> Any:
     """Run the task: ``lifecycle``'s steps on the loop or in a worker thread, as each asks."""
     driven = _Driven(lifecycle(run))
     while (step := driven.step) is not None:
+        if step.signal is not None and _logs_only(step.signal, run.sender):
+            driven.perform_one(step)
+            continue
         if not step.on_loop:
             await _in_thread(driven.perform)
             continue

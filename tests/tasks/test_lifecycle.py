@@ -7,6 +7,7 @@ which thread each step runs in, what is sent on a Retry or a cancellation, the c
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -83,6 +84,70 @@ async def test_a_coroutine_task_runs_on_the_loop_its_signals_in_a_thread(seen: l
     assert loop_thread == [threading.get_ident()]
     assert [s for s, *_ in seen] == ["started", "finished"]
     assert all(t != threading.get_ident() for *_, t in seen)
+
+
+@pytest.fixture
+def django_receivers_only() -> Iterator[None]:
+    """Only Django's own log receivers on the task signals (sample_tasks' are off meanwhile)."""
+    task_started.disconnect(dispatch_uid="tests.tasks.started")
+    task_finished.disconnect(dispatch_uid="tests.tasks.finished")
+    yield
+    task_started.connect(sample_tasks.on_started, dispatch_uid="tests.tasks.started")
+    task_finished.connect(sample_tasks.on_finished, dispatch_uid="tests.tasks.finished")
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> list[tuple[str, int]]:
+    """(state, thread) of each of Django's task log lines."""
+    return [
+        (r.getMessage().rsplit("=", 1)[1], r.thread or 0) for r in caplog.records if r.name == "django.tasks"
+    ]
+
+
+@pytest.mark.usefixtures("django_receivers_only")
+async def test_with_only_djangos_log_receivers_a_coroutine_task_makes_no_thread_hop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def fails() -> None:
+        raise sample_tasks.TaskBoom("boom")
+
+    failing = sample_tasks.async_add.using()
+    object.__setattr__(failing, "func", fails)
+    loop = threading.get_ident()
+    with caplog.at_level(logging.INFO, logger="django.tasks"):
+        assert await drive(make_run(sample_tasks.async_add, 2, 3)) == 5
+        with pytest.raises(TaskFailed):
+            await drive(make_run(failing))
+    assert logged(caplog) == [("RUNNING", loop), ("SUCCESSFUL", loop), ("RUNNING", loop), ("FAILED", loop)]
+
+
+@pytest.mark.usefixtures("django_receivers_only")
+async def test_with_only_djangos_log_receivers_a_sync_task_still_runs_in_a_thread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    threads: list[int] = []
+    task = sample_tasks.add.using()
+    object.__setattr__(task, "func", lambda a, b: threads.append(threading.get_ident()) or a + b)
+    with caplog.at_level(logging.INFO, logger="django.tasks"):
+        assert await drive(make_run(task, 2, 3)) == 5
+    (thread,) = threads
+    assert thread != threading.get_ident()
+    assert [state for state, _ in logged(caplog)] == ["RUNNING", "SUCCESSFUL"]
+
+
+@pytest.mark.usefixtures("django_receivers_only")
+async def test_an_async_receiver_is_still_sent_from_a_thread() -> None:
+    """``send`` on the loop could not await it (async_to_sync refuses the loop's thread)."""
+    calls: list[tuple[str, int]] = []
+
+    async def areceiver(sender: Any, task_result: Any, **kwargs: Any) -> None:
+        calls.append((task_result.status, threading.get_ident()))
+
+    task_started.connect(areceiver, dispatch_uid="test_lifecycle.async")
+    try:
+        assert await drive(make_run(sample_tasks.async_add, 2, 3)) == 5
+    finally:
+        task_started.disconnect(dispatch_uid="test_lifecycle.async")
+    assert calls == [("RUNNING", threading.get_ident())]  # asgiref awaits it on the worker's loop
 
 
 async def test_a_failure_sends_task_finished_then_raises_task_failed(seen: list[Any]) -> None:
