@@ -110,6 +110,7 @@ __all__ = [
     "result_key_prefix",
     "retry_key_prefix",
     "running_job",
+    "running_job_ended",
     "running_job_ids",
     "running_jobs",
     "serialize_job",
@@ -261,6 +262,17 @@ async def job_slot_freed(worker: Worker, timeout: float) -> bool:
             await asyncio.wait(running, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
         await asyncio.sleep(0)  # the finished jobs' callbacks give their slots back
     return True
+
+
+async def running_job_ended(worker: Worker, timeout: float) -> bool:
+    """Wait at most ``timeout`` seconds for one of the worker's running jobs to end; True if one did
+    (False at once when none runs)."""
+    running = [task for task in worker.tasks.values() if not task.done()]
+    if not running or timeout <= 0:
+        return False
+    done, _ = await asyncio.wait(running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.sleep(0)  # the finished jobs' callbacks give their slots back
+    return bool(done)
 
 
 def start_claimed_job(worker: Worker, job_id: str, score: int) -> None:

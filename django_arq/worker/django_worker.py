@@ -40,6 +40,7 @@ from ..queues.arq_internals import (
     jobs_running_now,
     release_job_slots,
     repack_pool,
+    running_job_ended,
     running_job_ids,
     running_jobs,
     start_claimed_job,
@@ -329,23 +330,24 @@ class DjangoWorker(Worker):
     async def _poll_iteration(self) -> None:
         """Poll until ``poll_delay`` has passed: at once again while reads come back full, else when
         a job slot frees up for jobs waiting, or an enqueue wakes the worker; arq's own sleep between
-        two calls is then nil. In burst mode, or before the wake-up subscription, arq's single poll.
+        two calls is then nil. A burst worker (no wake-ups) polls again when a job ends instead.
         """
-        if self._wakeup is None:
-            await self._poll_once()
-            return
         loop = asyncio.get_running_loop()
         end = loop.time() + self.poll_delay_s
         while True:
             if not await job_slot_freed(self, end - loop.time()):
                 return  # every slot busy until the end of this poll
-            self._wakeup.clear()
+            if self._wakeup is not None:
+                self._wakeup.clear()
             self._read = self._started = 0
             self._left = False
             await self._poll_once()
             if self._left or (self._read >= self.queue_read_limit and self._started):
                 continue  # due jobs left for want of a slot, or a full read: more are probably due
-            if not await self._wakeup.wait(end - loop.time()):
+            if self._wakeup is None:  # a burst: on when a job ends (the last may end the burst)
+                if not await running_job_ended(self, end - loop.time()):
+                    return
+            elif not await self._wakeup.wait(end - loop.time()):
                 return
 
     async def _cancel_aborted_jobs(self) -> None:

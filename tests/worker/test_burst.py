@@ -107,3 +107,23 @@ async def test_async_run_in_a_loop_of_a_thread_of_sync_to_async(in_process: str)
     ctx = await sync_to_async(asyncio.run)(main())
     await sync_to_async(assert_ran)(job_id, in_process)
     assert ctx["groups_at_shutdown"] >= 1
+
+
+async def test_a_burst_worker_takes_the_next_job_when_a_slot_frees_not_at_the_next_poll(
+    in_process: str,
+) -> None:
+    """One slot, a poll interval far longer than the jobs: each job starts when the previous one
+    ends (a burst worker that slept a poll between two jobs took at least 2 x 30 s here)."""
+    queue = get_queue()
+    ids = [(await queue.enqueue("tests.jobs.add", i, i, _queue_name=in_process)).id for i in range(3)]
+    worker = create_worker(queue_name=in_process, burst=True, handle_signals=False, max_jobs=1, poll_delay=30)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+    assert worker.jobs_complete == 3
+    assert loop.time() - started < 30
+    results = [await queue.get_job_result(job_id, in_process) for job_id in ids]
+    assert [r.result for r in results] == [0, 2, 4]
