@@ -1,0 +1,54 @@
+"""Reads and aborts beyond the contract suite: ``get_job`` on a queue of its own, and what an
+abort that is waiting for a worker does when the job's result cannot be read."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from arq.constants import abort_jobs_ss
+from django.conf import settings
+
+from django_arq import ArqJobError, ArqQueue, JobMetadata, JobNotFound, JobStatus, RedisArqQueue
+from tests.api.conftest import lonely_queue
+from tests.core.test_redis_backend import abort_in_thread
+from tests.helpers import wait_for
+
+__all__ = ["lonely_queue"]  # a fixture
+
+
+def test_get_job_reads_the_queue_it_is_given(sync_queue: ArqQueue, redis_client) -> None:
+    other = f"{settings.TEST_QUEUE}:reads-{uuid.uuid4().hex}"
+    meta = sync_queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=other, _defer_by=3600)
+    found = sync_queue.get_job_sync(meta.id, other)
+    assert type(found) is JobMetadata
+    assert (found.id, found.queue_name, found.status, found.args) == (
+        meta.id,
+        other,
+        JobStatus.deferred,
+        (1, 2),
+    )
+    with pytest.raises(
+        JobNotFound, match=f"job '{meta.id}' not found in queue '{sync_queue.default_queue_name}'"
+    ):
+        sync_queue.get_job_sync(meta.id)
+
+
+def test_an_unreadable_result_met_while_an_abort_waits_names_the_job(
+    redis_url: str, redis_client, lonely_queue: str
+) -> None:
+    queue = RedisArqQueue(redis_url, default_queue_name=lonely_queue)
+    try:
+        meta = queue.enqueue_sync("tests.jobs.add", 1, 2)
+        thread, outcome = abort_in_thread(queue, meta.id, lonely_queue)
+        wait_for(lambda: redis_client.zscore(abort_jobs_ss, meta.id) is not None)
+        with redis_client.pipeline() as pipe:  # a result another client wrote, in no format arq reads
+            pipe.set(f"arq:result:{meta.id}", b"\x00not a result").zrem(lonely_queue, meta.id).execute()
+        thread.join(60)
+        (error,) = outcome
+        assert isinstance(error, ArqJobError) and error.job_id == meta.id
+        assert str(error).startswith(f"job {meta.id!r} cannot be read with the 'pickle' serializer")
+    finally:
+        redis_client.delete(f"arq:result:{meta.id}")
+        redis_client.zrem(abort_jobs_ss, meta.id)
+        queue.close()
