@@ -131,6 +131,7 @@ def test_a_job_spec_takes_good_options() -> None:
         ({"defer_by": dt.timedelta(minutes=1)}, 1000, (WHEN_MS + 60_000, 61_000)),
         ({"defer_until": WHEN + dt.timedelta(seconds=9)}, 1000, (WHEN_MS + 9000, 10_000)),
         ({"defer_until": WHEN - dt.timedelta(seconds=9)}, 1000, (WHEN_MS - 9000, 1)),  # in the past
+        ({"defer_by": 0.0004}, 1000, (WHEN_MS, 1000)),  # rounds to 0 ms: not deferred, as arq
         ({"expires": 7}, 1000, (WHEN_MS, 7000)),
         ({"expires": 0}, 1000, (WHEN_MS, 1000)),  # as arq: no expiry given
         ({"expires": 0.0004}, 1000, (WHEN_MS, 1000)),  # rounds to 0 ms: as arq, none given
@@ -185,6 +186,12 @@ def test_new_ids_are_uuid4_hex_with_random_bits_and_given_ids_are_kept(missing: 
         for bit in range(128):
             if not fixed >> bit & 1:
                 assert {v >> bit & 1 for v in values} == {0, 1}, bit
+        raw = [bytes.fromhex(i) for i in fresh]
+        # the random bits beside the version and the variant are their own, not a neighbour's copy
+        for byte, mask in ((6, 0x0F), (8, 0x3F)):
+            for other in (byte - 1, byte + 1):
+                same = sum(1 for r in raw if r[byte] & mask == r[other] & mask)
+                assert same < missing / 2, (byte, other)
 
 
 def test_a_batch_naming_an_id_twice_is_refused() -> None:
@@ -238,6 +245,7 @@ def test_the_error_of_unserializable_arguments_names_the_task_serializer_and_cau
         (2.5, 10, 0.25, None, "25%", "2.5/10 (25%)"),
         (996, 1000, 0.996, "", "99%", "996/1000 (99%)"),
         (1e-7, None, None, None, None, "1e-07"),
+        (12_345_678, None, None, "rows", None, "12345678 rows"),  # a whole count in full
         (5, 4, 1.25, None, "100%", "5/4 (100%)"),  # a fraction past 1 edited into a record by hand
         (-1, 4, -0.25, None, "0%", "-1/4 (0%)"),
         (1, 1, 1.0, None, "100%", "1/1 (100%)"),

@@ -3,10 +3,13 @@ abort that is waiting for a worker does when the job's result cannot be read."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
 from arq.constants import abort_jobs_ss
+from arq.jobs import serialize_result
+from arq.utils import timestamp_ms
 from django.conf import settings
 
 from django_arq import ArqJobError, ArqQueue, JobMetadata, JobNotFound, JobStatus, RedisArqQueue
@@ -48,6 +51,40 @@ def test_an_unreadable_result_met_while_an_abort_waits_names_the_job(
         (error,) = outcome
         assert isinstance(error, ArqJobError) and error.job_id == meta.id
         assert str(error).startswith(f"job {meta.id!r} cannot be read with the 'pickle' serializer")
+    finally:
+        redis_client.delete(f"arq:result:{meta.id}")
+        redis_client.zrem(abort_jobs_ss, meta.id)
+        queue.close()
+
+
+def test_a_job_that_returned_a_cancelled_error_is_not_reported_aborted(
+    redis_url: str, redis_client, lonely_queue: str
+) -> None:
+    """Only a failed result of CancelledError is arq's record of an abort, not a value a job returned."""
+    queue = RedisArqQueue(redis_url, default_queue_name=lonely_queue)
+    try:
+        meta = queue.enqueue_sync("tests.jobs.add", 1, 2)
+        thread, outcome = abort_in_thread(queue, meta.id, lonely_queue)
+        wait_for(lambda: redis_client.zscore(abort_jobs_ss, meta.id) is not None)
+        now = timestamp_ms()
+        result = serialize_result(
+            "tests.jobs.add",
+            (1, 2),
+            {},
+            1,
+            now,
+            True,
+            asyncio.CancelledError(),
+            now,
+            now,
+            "ref",
+            lonely_queue,
+            meta.id,
+        )
+        with redis_client.pipeline() as pipe:  # a worker finished the job before it saw the request
+            pipe.set(f"arq:result:{meta.id}", result).zrem(lonely_queue, meta.id).execute()
+        thread.join(60)
+        assert outcome == [False]
     finally:
         redis_client.delete(f"arq:result:{meta.id}")
         redis_client.zrem(abort_jobs_ss, meta.id)
