@@ -4,6 +4,7 @@ abort that is waiting for a worker does when the job's result cannot be read."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -12,7 +13,15 @@ from arq.jobs import serialize_result
 from arq.utils import timestamp_ms
 from django.conf import settings
 
-from django_arq import ArqJobError, ArqQueue, JobMetadata, JobNotFound, JobStatus, RedisArqQueue
+from django_arq import (
+    ArqJobError,
+    ArqQueue,
+    JobMetadata,
+    JobNotFound,
+    JobResultUnavailable,
+    JobStatus,
+    RedisArqQueue,
+)
 from tests.api.conftest import lonely_queue
 from tests.core.test_redis_backend import abort_in_thread
 from tests.helpers import wait_for
@@ -35,6 +44,12 @@ def test_get_job_reads_the_queue_it_is_given(sync_queue: ArqQueue, redis_client)
         JobNotFound, match=f"job '{meta.id}' not found in queue '{sync_queue.default_queue_name}'"
     ):
         sync_queue.get_job_sync(meta.id)
+    with pytest.raises(JobResultUnavailable, match=f"job '{meta.id}' is deferred; it has no result yet"):
+        sync_queue.get_job_result_sync(meta.id, other)
+    unknown = uuid.uuid4().hex
+    with pytest.raises(JobNotFound, match=f"job '{unknown}' not found in queue '{other}'"):
+        sync_queue.get_job_result_sync(unknown, other)
+    redis_client.delete(other, f"arq:job:{meta.id}")
 
 
 def test_an_unreadable_result_met_while_an_abort_waits_names_the_job(
@@ -87,5 +102,25 @@ def test_a_job_that_returned_a_cancelled_error_is_not_reported_aborted(
         assert outcome == [False]
     finally:
         redis_client.delete(f"arq:result:{meta.id}")
+        redis_client.zrem(abort_jobs_ss, meta.id)
+        queue.close()
+
+
+def test_an_abort_no_worker_confirms_waits_its_whole_timeout_and_keeps_the_request(
+    redis_url: str, redis_client, lonely_queue: str
+) -> None:
+    queue = RedisArqQueue(redis_url, default_queue_name=lonely_queue)
+    try:
+        meta = queue.enqueue_sync("tests.jobs.add", 1, 2)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError) as info:
+            queue.abort_job_sync(meta.id, timeout=1.5)
+        assert time.monotonic() - started >= 1.5  # a lower bound only: a busy machine waits longer
+        assert str(info.value) == (
+            f"no worker confirmed the abort of job {meta.id!r} within 1.5s; "
+            "the request stays until a worker picks the job up"
+        )
+        assert redis_client.zscore(abort_jobs_ss, meta.id) is not None
+    finally:
         redis_client.zrem(abort_jobs_ss, meta.id)
         queue.close()
