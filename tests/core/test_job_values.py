@@ -22,6 +22,7 @@ from django_arq.queues.jobs import (
     check_queue_name,
     ids_taken,
     is_abort_result,
+    is_valid_job_id,
     job_ids,
     job_status,
     unserializable,
@@ -314,3 +315,8 @@ def test_an_abort_is_read_from_a_failed_result_of_cancelled_error(
 def test_refusals_are_arq_job_errors() -> None:
     with pytest.raises(ArqJobError):
         JobSpec("")
+
+
+@pytest.mark.parametrize("job_id", ["X", "XX.X", "..X", "x.", "0"])
+def test_ids_of_any_letters_with_dots_are_safe(job_id: str) -> None:
+    assert is_valid_job_id(job_id)

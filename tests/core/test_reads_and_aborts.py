@@ -65,7 +65,10 @@ def test_an_unreadable_result_met_while_an_abort_waits_names_the_job(
         thread.join(60)
         (error,) = outcome
         assert isinstance(error, ArqJobError) and error.job_id == meta.id
-        assert str(error).startswith(f"job {meta.id!r} cannot be read with the 'pickle' serializer")
+        assert str(error).startswith(
+            f"job {meta.id!r} cannot be read with the 'pickle' serializer (Deserialization"
+        )
+        assert str(error).endswith("; was it written by a client with another SERIALIZER?")
     finally:
         redis_client.delete(f"arq:result:{meta.id}")
         redis_client.zrem(abort_jobs_ss, meta.id)
