@@ -127,3 +127,33 @@ def test_an_abort_no_worker_confirms_waits_its_whole_timeout_and_keeps_the_reque
     finally:
         redis_client.zrem(abort_jobs_ss, meta.id)
         queue.close()
+
+
+def test_metadata_of_a_finished_job_is_metadata_and_unreadable_payloads_name_their_job(
+    redis_url: str, redis_client, lonely_queue: str
+) -> None:
+    queue = RedisArqQueue(redis_url, default_queue_name=lonely_queue)
+    done, bad_result, bad_payload = (f"reads-{uuid.uuid4().hex}" for _ in range(3))
+    now = timestamp_ms()
+    result = serialize_result(
+        "tests.jobs.add", (1, 2), {}, 1, now, True, 3, now, now, "ref", lonely_queue, done
+    )
+    redis_client.set(f"arq:result:{done}", result)
+    redis_client.set(f"arq:result:{bad_result}", b"\x00not a result")
+    redis_client.set(f"arq:job:{bad_payload}", b"\x00not a job")
+    redis_client.zadd(lonely_queue, {bad_payload: now})
+    try:
+        meta = queue.get_job_metadata_sync(done)
+        assert type(meta) is JobMetadata
+        assert (meta.id, meta.status, meta.args) == (done, JobStatus.complete, (1, 2))
+        for job_id, read in (
+            (bad_result, queue.get_job_result_sync),
+            (bad_payload, queue.get_job_metadata_sync),
+        ):
+            with pytest.raises(ArqJobError) as info:
+                read(job_id)
+            assert info.value.job_id == job_id
+            assert str(info.value).startswith(f"job {job_id!r} cannot be read with the 'pickle' serializer")
+    finally:
+        redis_client.delete(f"arq:result:{done}", f"arq:result:{bad_result}", f"arq:job:{bad_payload}")
+        queue.close()
