@@ -3,6 +3,7 @@ queue's jobs, and claiming due jobs for a worker. Pinned here, in process, on re
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 
@@ -113,7 +114,10 @@ def claim(
 
 
 def test_claims_only_due_jobs_not_yet_running(queue: RedisArqQueue, redis_client: redis.Redis) -> None:
-    due = enqueue(queue, 3)
+    now = dt.datetime.now(dt.UTC)
+    due = [
+        enqueue(queue, 1, defer_until=now - dt.timedelta(seconds=s))[0] for s in (30, 20, 10)
+    ]  # scores differ
     (deferred,) = enqueue(queue, 1, defer_by=HOUR)
     running(redis_client, due[2])
     running_set = f"{queue.default_queue_name}:running-{uuid.uuid4().hex}"
