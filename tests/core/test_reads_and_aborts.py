@@ -19,6 +19,7 @@ from django_arq import (
     JobMetadata,
     JobNotFound,
     JobResultUnavailable,
+    JobSpec,
     JobStatus,
     RedisArqQueue,
 )
@@ -156,4 +157,22 @@ def test_metadata_of_a_finished_job_is_metadata_and_unreadable_payloads_name_the
             assert str(info.value).startswith(f"job {job_id!r} cannot be read with the 'pickle' serializer")
     finally:
         redis_client.delete(f"arq:result:{done}", f"arq:result:{bad_result}", f"arq:job:{bad_payload}")
+        queue.close()
+
+
+def test_a_queue_without_tracing_enqueues_and_reads_back(
+    redis_url: str, redis_client, lonely_queue: str
+) -> None:
+    """``TRACING`` off (or OpenTelemetry absent): the enqueue path without a tracer."""
+    queue = RedisArqQueue(redis_url, default_queue_name=lonely_queue, tracing=False)
+    given = f"untraced-{uuid.uuid4().hex}"
+    try:
+        first, second = queue.enqueue_many_sync(
+            [JobSpec("tests.jobs.add", (1, 2), job_id=given), JobSpec("tests.jobs.add", (3, 4))]
+        )
+        assert (first.id, first.args, first.trace_id) == (given, (1, 2), None)
+        assert uuid.UUID(hex=second.id).version == 4 and second.trace_id is None
+        assert queue.get_job_metadata_sync(second.id).args == (3, 4)
+        assert queue.get_job_metadata_sync(given).status is JobStatus.queued
+    finally:
         queue.close()
