@@ -53,61 +53,47 @@ def test_get_job_reads_the_queue_it_is_given(sync_queue: ArqQueue, redis_client)
     redis_client.delete(other, f"arq:job:{meta.id}")
 
 
-def test_an_unreadable_result_met_while_an_abort_waits_names_the_job(
-    redis_url: str, redis_client, lonely_queue: str
-) -> None:
-    queue = RedisArqQueue(redis_url, default_queue_name=lonely_queue)
+def abort_meeting_a_result(redis_url: str, redis_client, queue_name: str, result: bytes) -> tuple[str, list]:
+    """A job's abort, waiting for a worker, meets ``result``, as if a worker had just written it:
+    the job's id and what ``abort_job_sync`` returned or raised."""
+    queue = RedisArqQueue(redis_url, default_queue_name=queue_name)
+    meta = queue.enqueue_sync("tests.jobs.add", 1, 2)
     try:
-        meta = queue.enqueue_sync("tests.jobs.add", 1, 2)
-        thread, outcome = abort_in_thread(queue, meta.id, lonely_queue)
+        thread, outcome = abort_in_thread(queue, meta.id, queue_name)
         wait_for(lambda: redis_client.zscore(abort_jobs_ss, meta.id) is not None)
-        with redis_client.pipeline() as pipe:  # a result another client wrote, in no format arq reads
-            pipe.set(f"arq:result:{meta.id}", b"\x00not a result").zrem(lonely_queue, meta.id).execute()
+        with redis_client.pipeline() as pipe:
+            pipe.set(f"arq:result:{meta.id}", result).zrem(queue_name, meta.id).execute()
         thread.join(60)
-        (error,) = outcome
-        assert isinstance(error, ArqJobError) and error.job_id == meta.id
-        assert str(error).startswith(
-            f"job {meta.id!r} cannot be read with the 'pickle' serializer (Deserialization"
-        )
-        assert str(error).endswith("; was it written by a client with another SERIALIZER?")
+        return meta.id, outcome
     finally:
         redis_client.delete(f"arq:result:{meta.id}")
         redis_client.zrem(abort_jobs_ss, meta.id)
         queue.close()
+
+
+def test_an_unreadable_result_met_while_an_abort_waits_names_the_job(
+    redis_url: str, redis_client, lonely_queue: str
+) -> None:
+    """A result another client wrote, in no format arq reads."""
+    job_id, (error,) = abort_meeting_a_result(redis_url, redis_client, lonely_queue, b"\x00not a result")
+    assert isinstance(error, ArqJobError) and error.job_id == job_id
+    assert str(error).startswith(
+        f"job {job_id!r} cannot be read with the 'pickle' serializer (Deserialization"
+    )
+    assert str(error).endswith("; was it written by a client with another SERIALIZER?")
 
 
 def test_a_job_that_returned_a_cancelled_error_is_not_reported_aborted(
     redis_url: str, redis_client, lonely_queue: str
 ) -> None:
     """Only a failed result of CancelledError is arq's record of an abort, not a value a job returned."""
-    queue = RedisArqQueue(redis_url, default_queue_name=lonely_queue)
-    try:
-        meta = queue.enqueue_sync("tests.jobs.add", 1, 2)
-        thread, outcome = abort_in_thread(queue, meta.id, lonely_queue)
-        wait_for(lambda: redis_client.zscore(abort_jobs_ss, meta.id) is not None)
-        now = timestamp_ms()
-        result = serialize_result(
-            "tests.jobs.add",
-            (1, 2),
-            {},
-            1,
-            now,
-            True,
-            asyncio.CancelledError(),
-            now,
-            now,
-            "ref",
-            lonely_queue,
-            meta.id,
-        )
-        with redis_client.pipeline() as pipe:  # a worker finished the job before it saw the request
-            pipe.set(f"arq:result:{meta.id}", result).zrem(lonely_queue, meta.id).execute()
-        thread.join(60)
-        assert outcome == [False]
-    finally:
-        redis_client.delete(f"arq:result:{meta.id}")
-        redis_client.zrem(abort_jobs_ss, meta.id)
-        queue.close()
+    now = timestamp_ms()
+    value = asyncio.CancelledError()
+    result = serialize_result(
+        "tests.jobs.add", (1, 2), {}, 1, now, True, value, now, now, "ref", lonely_queue, "j"
+    )
+    _, outcome = abort_meeting_a_result(redis_url, redis_client, lonely_queue, result)
+    assert outcome == [False]
 
 
 def test_an_abort_no_worker_confirms_waits_its_whole_timeout_and_keeps_the_request(
