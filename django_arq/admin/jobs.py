@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -31,6 +30,7 @@ from django.views.decorators.http import require_POST
 from ..audit.tries import try_status
 from ..conf import trace_url
 from ..models import ABORTED, JobRecord
+from ..queues.jobs import parse_aware_time
 from . import actions, dashboard, workers
 from .actions import Outcome, Report
 from .changelist import CappedPaginator, DistinctValuesFilter, JobChangeList, task_path
@@ -74,19 +74,6 @@ def show_time(value: Any) -> SafeString | str:
         return "-"
     day, time = formats.date_format(timezone.localtime(value), DATETIME_FORMAT).split(" ", 1)
     return format_html('<span class="arq-nowrap">{}</span> <span class="arq-nowrap">{}</span>', day, time)
-
-
-def _parsed_time(value: Any) -> datetime | None:
-    """A ``try_errors`` time (ISO 8601 text, with its offset) as a datetime; None if it is not one
-    that every time zone can show."""
-    if not isinstance(value, str):
-        return None
-    try:
-        time = datetime.fromisoformat(value)
-        time.astimezone(UTC)  # out of range within a day of year 1 or 9999
-    except (ValueError, OverflowError):
-        return None
-    return time if time.tzinfo is not None else None
 
 
 def _time_column(field: str, label: Any) -> Callable[[Any, JobRecord], SafeString | str]:
@@ -326,7 +313,7 @@ class JobRecordAdmin(admin.ModelAdmin):
         lines = [
             (
                 e.get("try", "?"),
-                show_time(_parsed_time(e.get("time"))),
+                show_time(parse_aware_time(e.get("time"))),
                 e.get("error", ""),
                 _(" (lost)") if e.get("lost") else "",
             )

@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -40,6 +40,7 @@ __all__ = [
     "check_queue_name",
     "is_abort_result",
     "is_valid_job_id",
+    "parse_aware_time",
 ]
 
 Seconds = int | float | timedelta
@@ -64,6 +65,19 @@ def check_delay(field: str, value: object) -> None:
         raise InvalidJob(f"{field} must be a number of seconds or a timedelta, not {type(value).__name__}")
     if not 0 <= number <= MAX_DELAY.total_seconds():  # also refuses NaN
         raise InvalidJob(f"{field} must be from 0 to {MAX_DELAY.total_seconds():.0f} seconds, not {value!r}")
+
+
+def parse_aware_time(value: object) -> datetime | None:
+    """ISO 8601 text with its UTC offset as a datetime; None if it is not one that every time zone
+    can show (no offset, not a time, or out of range in UTC within a day of year 1 or 9999)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        time = datetime.fromisoformat(value)
+        time.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return time if time.tzinfo is not None else None
 
 
 def _utf8(what: str, value: object) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .jobs import JobProgress
+from .jobs import JobProgress, parse_aware_time
 
 __all__ = [
     "MAX_MESSAGE_LENGTH",
@@ -142,18 +142,13 @@ def progress_from_json(data: object) -> JobProgress | None:
     """The report a JSON form holds; None if it is missing or not one (never raises)."""
     if not isinstance(data, Mapping):
         return None
+    time = parse_aware_time(data.get("time"))
+    if time is None:
+        return None
     try:
-        time = datetime.fromisoformat(data["time"])
-        progress = make_progress(data["done"], data.get("total"), data.get("message"), time)
+        return make_progress(data["done"], data.get("total"), data.get("message"), time)
     except (KeyError, TypeError, ValueError):
         return None
-    if progress.time.tzinfo is None:
-        return None
-    try:  # a time within a day of year 1 or 9999 whose offset takes it out of range in UTC
-        progress.time.astimezone(UTC)
-    except OverflowError:
-        return None
-    return progress
 
 
 def progress_key(job_id: str) -> str:
