@@ -144,7 +144,8 @@ def main() -> int:
     if unknown:
         parser.error(f"not in {CONFIG.name}: {', '.join(unknown)} (bin/mutate --list shows the modules)")
     run = config["run"]
-    env = {**os.environ, "DJANGO_ARQ_TEST_REDIS": run["redis_url"]}
+    redis_url = os.environ.get("DJANGO_ARQ_MUTATE_REDIS", run["redis_url"])
+    env = {**os.environ, "DJANGO_ARQ_TEST_REDIS": redis_url}
     env.pop("DJANGO_ARQ_TEST_DB", None)  # the SQLite leg
     totals = Counter[str]()
     for module in args.module or list(modules):
