@@ -253,6 +253,15 @@ def job_ids(specs: Sequence[JobSpec]) -> list[str]:
     return [spec.job_id or next(fresh) for spec in specs]
 
 
+def span_names(
+    specs: Sequence[JobSpec], ids: Sequence[str], default_queue: str
+) -> list[tuple[str, str, str]]:
+    """What names each job's enqueue span (``EnqueueTracer.spans``): function, queue and job id."""
+    return [
+        (spec.name, spec.queue_name or default_queue, job_id) for spec, job_id in zip(specs, ids, strict=True)
+    ]
+
+
 def check_distinct_ids(ids: Sequence[str]) -> None:
     """``JobNotQueued`` if one batch names a job id twice."""
     if len(set(ids)) != len(ids):

@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.utils.module_loading import import_string
 
+from ..tracing import JobTracer, TraceContext, enqueue_tracer, job_tracer
 from .arq_internals import JobExecutionFailed, ms_to_datetime, timestamp_ms
 from .base import DEFAULT_ABORT_TIMEOUT, ArqQueue, QueueConfig
 from .exceptions import JobNotFound, JobNotQueued, JobResultUnavailable
@@ -28,6 +29,7 @@ from .jobs import (
     ids_taken,
     job_ids,
     job_status,
+    span_names,
     unserializable,
 )
 from .reporting import CTX_KEY, DEFAULT_INTERVAL, WHILE_RUNNING, ProgressReports
@@ -64,6 +66,8 @@ class _Job:
     result: JobResult | None = None
     task: asyncio.Task[Any] | None = None
     start_time: datetime | None = None
+    #: The trace context of the job's enqueue span, which its run span is a child of.
+    carrier: Mapping[str, str] | None = None
 
     def alive(self, now_ms: int) -> bool:
         return self.result is not None or self.in_progress or now_ms < self.expires_ms
@@ -92,7 +96,9 @@ class MockArqQueue(ArqQueue):
     """Keeps jobs in memory, as Redis would: ids are global, results are kept, aborts are recorded.
 
     Nothing runs by itself: tests drive jobs with ``set_in_progress`` / ``set_complete``, or run
-    the queued jobs in-process with ``run_queued``. Safe to share between threads.
+    the queued jobs in-process with ``run_queued``. Safe to share between threads. With
+    ``tracing`` on and OpenTelemetry installed, enqueues and runs make the spans a Redis queue and
+    its worker make (``django_arq.tracing``).
     """
 
     jobs_run_in_process = True
@@ -104,6 +110,7 @@ class MockArqQueue(ArqQueue):
         abort_timeout: float = DEFAULT_ABORT_TIMEOUT,
         serializer: str = "pickle",
         progress_interval: float = DEFAULT_INTERVAL,
+        tracing: bool = True,
     ) -> None:
         super().__init__(
             default_queue_name=default_queue_name, abort_timeout=abort_timeout, serializer=serializer
@@ -112,6 +119,8 @@ class MockArqQueue(ArqQueue):
         self.progress_interval = progress_interval
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.RLock()
+        self.tracing = tracing
+        self._tracer = enqueue_tracer(tracing)  # None without OpenTelemetry: nothing of it is imported
 
     @classmethod
     def from_config(cls, config: QueueConfig) -> MockArqQueue:
@@ -120,6 +129,7 @@ class MockArqQueue(ArqQueue):
             abort_timeout=config.abort_timeout,
             serializer=config.serializer,
             progress_interval=config.worker.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL),
+            tracing=config.tracing,
         )
 
     def __repr__(self) -> str:
@@ -146,16 +156,25 @@ class MockArqQueue(ArqQueue):
 
     def _enqueue(self, specs: Sequence[JobSpec]) -> list[JobMetadata]:
         self._check_names(specs)
+        ids = job_ids(specs)
+        if self._tracer is None:
+            return self._store(specs, ids, None)
+        with self._tracer.spans(span_names(specs, ids, self.default_queue_name)) as contexts:
+            return self._store(specs, ids, contexts)
+
+    def _store(
+        self, specs: Sequence[JobSpec], ids: Sequence[str], traces: Sequence[TraceContext] | None
+    ) -> list[JobMetadata]:
         now_ms = timestamp_ms()
         new: list[_Job] = []
-        for spec, job_id in zip(specs, job_ids(specs), strict=True):
+        for i, (spec, job_id) in enumerate(zip(specs, ids, strict=True)):
             args, kwargs = self._copy(spec, job_id)
             score, ttl = spec.schedule(now_ms)
             status = job_status(False, score, now_ms)
             queue = spec.queue_name or self.default_queue_name
             meta = JobMetadata(job_id, spec.name, args, kwargs, ms_to_datetime(now_ms), status, queue)
-            new.append(_Job(meta, score, now_ms + ttl))
-        ids = [job.metadata.id for job in new]
+            carrier = None if traces is None else traces[i].carrier
+            new.append(_Job(meta, score, now_ms + ttl, carrier=carrier))
         check_distinct_ids(ids)
         with self._lock:
             taken = tuple(i for i in ids if self._live(i) is not None)
@@ -163,7 +182,12 @@ class MockArqQueue(ArqQueue):
                 raise ids_taken(taken)
             for job in new:
                 self._jobs[job.metadata.id] = job
-        return [JobMetadata(**vars(job.metadata)) for job in new]
+        # The trace id is the enqueue's answer only: not read back, as from Redis.
+        trace_ids = [None] * len(new) if traces is None else [t.trace_id for t in traces]
+        return [
+            JobMetadata(**{**vars(job.metadata), "trace_id": t})
+            for job, t in zip(new, trace_ids, strict=True)
+        ]
 
     def _find(self, job_id: str, queue_name: str | None) -> tuple[_Job, str]:
         queue = queue_name or self.default_queue_name
@@ -315,6 +339,7 @@ class MockArqQueue(ArqQueue):
         """
         queue = queue_name or self.default_queue_name
         progress = _MockProgress(self, self.progress_interval)
+        tracer = job_tracer(self.tracing, queue, self._aborted)
         results: list[JobResult] = []
         ran: set[str] = set()  # a job retried later in this call waits for its time, deferred or not
         while True:
@@ -322,7 +347,7 @@ class MockArqQueue(ArqQueue):
             if job is None:
                 return results
             ran.add(job.metadata.id)
-            result = await self._run_one(job, functions or {}, progress)
+            result = await self._run_one(job, functions or {}, progress, tracer)
             if result is not None:
                 results.append(result)
 
@@ -342,8 +367,18 @@ class MockArqQueue(ArqQueue):
             job.start_time = datetime.now(UTC)
             return job
 
+    def _aborted(self, job_id: str) -> bool:
+        """Whether a job whose run was cancelled was aborted (``_abort`` records its result first)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return job is not None and job.result is not None
+
     async def _run_one(
-        self, job: _Job, functions: Mapping[str, Callable[..., Any]], progress: ProgressReports
+        self,
+        job: _Job,
+        functions: Mapping[str, Callable[..., Any]],
+        progress: ProgressReports,
+        tracer: JobTracer | None,
     ) -> JobResult | None:
         m = job.metadata
         if job.job_try > MAX_TRIES:  # as arq's worker, with its default max_tries
@@ -359,6 +394,8 @@ class MockArqQueue(ArqQueue):
             CTX_KEY: progress,
         }  # fmt: skip
         call = fn if asyncio.iscoroutinefunction(fn) else _in_worker_thread(fn)
+        if tracer is not None:
+            call = tracer.traced(m.name, call, lambda: job.carrier)
         job.task = asyncio.ensure_future(call(ctx, *m.args, **m.kwargs))
         try:
             value = await job.task

@@ -42,6 +42,7 @@ from .jobs import (
     is_abort_result,
     job_ids,
     job_status,
+    span_names,
     unserializable,
 )
 from .progress import decode_progress, progress_key
@@ -240,10 +241,7 @@ class RedisProtocol:
         ids = job_ids(specs)
         if self.tracer is None:
             return self._enqueue(specs, ids, None)
-        jobs = [
-            (spec.name, spec.queue_name or self.default_queue_name, job_id)
-            for spec, job_id in zip(specs, ids, strict=True)
-        ]
+        jobs = span_names(specs, ids, self.default_queue_name)
         return self.tracer.trace(jobs, partial(self._enqueue, specs, ids))
 
     def _payload(self, spec: JobSpec, now_ms: int, trace: TraceContext | None) -> bytes:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from .context import ATTRIBUTES, TraceContext, error_type, otel
@@ -61,14 +62,13 @@ class EnqueueTracer:
         self._inject(carrier, context=self._in_context(span))
         return span, TraceContext(carrier, self._trace_id(span_context.trace_id))
 
-    def trace(
-        self, jobs: Sequence[tuple[str, str, str]], send: Callable[[list[TraceContext]], Send[T]]
-    ) -> Send[T]:
-        """``send(contexts)``, one context per job of ``jobs`` (function name, queue name, job id),
-        inside the jobs' spans, which end when it returns, or with its error if it raises."""
+    @contextmanager
+    def spans(self, jobs: Sequence[tuple[str, str, str]]) -> Iterator[list[TraceContext]]:
+        """One started span per job of ``jobs`` (function name, queue name, job id), each job's
+        context given to the block; they end with it, or with its error if it raises."""
         started = [self._span(name, queue, job_id) for name, queue, job_id in jobs]
         try:
-            sent = yield from send([context for _, context in started])
+            yield [context for _, context in started]
         except BaseException as exc:
             for span, _ in started:
                 span.set_attributes({_OUTCOME: "refused", ATTRIBUTES.error_type: error_type(exc)})
@@ -78,7 +78,13 @@ class EnqueueTracer:
             raise
         for span, _ in started:
             span.end()
-        return sent
+
+    def trace(
+        self, jobs: Sequence[tuple[str, str, str]], send: Callable[[list[TraceContext]], Send[T]]
+    ) -> Send[T]:
+        """``send(contexts)`` (an I/O-free operation) inside the jobs' ``spans``."""
+        with self.spans(jobs) as contexts:
+            return (yield from send(contexts))
 
 
 def enqueue_tracer(enabled: bool) -> EnqueueTracer | None:

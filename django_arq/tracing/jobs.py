@@ -21,6 +21,8 @@ __all__ = ["JobTracer", "job_tracer"]
 
 Coroutine = Callable[..., Awaitable[Any]]
 Loads = Callable[[bytes], Any]
+#: Gives the trace context of the job about to run (a propagator's carrier), if it has one.
+Carrier = Callable[[], "Mapping[str, str] | None"]
 #: The trace context of the job whose payload the current task read last.
 _carrier: ContextVar[Mapping[str, str] | None] = ContextVar("django_arq_trace_carrier", default=None)
 
@@ -52,8 +54,7 @@ class JobTracer:
 
         return read
 
-    def _parent(self) -> Any:
-        carrier = _carrier.get()
+    def _parent(self, carrier: Mapping[str, str] | None) -> Any:
         if not carrier:
             return None
         try:
@@ -61,8 +62,12 @@ class JobTracer:
         except Exception:  # a propagator refusing odd text: the job runs in a trace of its own
             return None
 
-    def traced(self, name: str, fn: Coroutine) -> Coroutine:
-        """``fn`` run inside a span, the current span while it runs; its trace id in ``ctx["trace_id"]``."""
+    def traced(self, name: str, fn: Coroutine, carrier: Carrier = _carrier.get) -> Coroutine:
+        """``fn`` run inside a span, the current span while it runs; its trace id in ``ctx["trace_id"]``.
+
+        The span is a child of the trace context ``carrier()`` gives when the job starts: by default
+        the one the worker's deserializer noted for the job (see ``reading``).
+        """
         trace, start, attach, detach = (
             self._otel.trace,
             self._otel.tracer.start_span,
@@ -78,7 +83,9 @@ class JobTracer:
                 ATTRIBUTES.function: name,
                 ATTRIBUTES.job_try: ctx["job_try"],
             }
-            span = start(f"run {name}", context=self._parent(), kind=self._consumer, attributes=attributes)
+            span = start(
+                f"run {name}", context=self._parent(carrier()), kind=self._consumer, attributes=attributes
+            )
             span_context = span.get_span_context()
             if span_context.is_valid:
                 ctx["trace_id"] = trace.format_trace_id(span_context.trace_id)
