@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 from .context import ATTRIBUTES, TraceContext, error_type, otel
 
-__all__ = ["EnqueueTracer", "enqueue_tracer"]
+__all__ = ["EnqueueTracer", "Spans", "enqueue_tracer"]
 
 T = TypeVar("T")
 #: What a job gets from a span that carries no trace.
@@ -62,22 +61,15 @@ class EnqueueTracer:
         self._inject(carrier, context=self._in_context(span))
         return span, TraceContext(carrier, self._trace_id(span_context.trace_id))
 
-    @contextmanager
-    def spans(self, jobs: Sequence[tuple[str, str, str]]) -> Iterator[list[TraceContext]]:
-        """One started span per job of ``jobs`` (function name, queue name, job id), each job's
-        context given to the block; they end with it, or with its error if it raises."""
-        started = [self._span(name, queue, job_id) for name, queue, job_id in jobs]
-        try:
-            yield [context for _, context in started]
-        except BaseException as exc:
-            for span, _ in started:
-                span.set_attributes({_OUTCOME: "refused", ATTRIBUTES.error_type: error_type(exc)})
-                span.record_exception(exc)
-                span.set_status(self._error, str(exc))
-                span.end()
-            raise
-        for span, _ in started:
-            span.end()
+    def spans(self, jobs: Sequence[tuple[str, str, str]]) -> Spans:
+        """One started span per job of ``jobs`` (function name, queue name, job id), to end with
+        ``with``, whose block gets each job's context."""
+        started = Spans(self._error)
+        for name, queue, job_id in jobs:
+            span, context = self._span(name, queue, job_id)
+            started.spans.append(span)
+            started.contexts.append(context)
+        return started
 
     def trace(
         self, jobs: Sequence[tuple[str, str, str]], send: Callable[[list[TraceContext]], Send[T]]
@@ -85,6 +77,31 @@ class EnqueueTracer:
         """``send(contexts)`` (an I/O-free operation) inside the jobs' ``spans``."""
         with self.spans(jobs) as contexts:
             return (yield from send(contexts))
+
+
+class Spans:
+    """The started spans of one enqueue: ``with`` gives their contexts and ends them, with its
+    block's error if it raises (a plain class: cheaper than a generator-based context manager)."""
+
+    __slots__ = ("_error", "contexts", "spans")
+
+    def __init__(self, error: Any) -> None:
+        self._error = error
+        self.spans: list[Any] = []
+        self.contexts: list[TraceContext] = []
+
+    def __enter__(self) -> list[TraceContext]:
+        return self.contexts
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None:
+            refused = {_OUTCOME: "refused", ATTRIBUTES.error_type: error_type(exc)}
+            for span in self.spans:
+                span.set_attributes(refused)
+                span.record_exception(exc)
+                span.set_status(self._error, str(exc))
+        for span in self.spans:
+            span.end()
 
 
 def enqueue_tracer(enabled: bool) -> EnqueueTracer | None:
