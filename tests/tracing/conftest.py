@@ -3,6 +3,9 @@ and real workers that export theirs to a file."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.helpers import wait_for
+from tests.helpers import ROOT, wait_for
 from tests.tracing.exporter import read_spans
 from tests.worker.conftest import WorkerRunner, queue_name  # noqa: F401 - a fixture
 
@@ -89,3 +92,48 @@ def traced_workers(queue_name: str, tmp_path: Path) -> Iterator[TracedWorkers]: 
     yield runner
     for process in runner.processes:
         process.kill()
+
+
+def job_attributes(queue: str, job_id: str, function: str, **more: Any) -> dict[str, Any]:
+    """The attributes of a job's span: those every span has, and ``more``."""
+    return {
+        "messaging.system": "arq",
+        "messaging.destination.name": queue,
+        "arq.job.id": job_id,
+        "arq.job.function": function,
+        **more,
+    }
+
+
+def assert_ran(ok: dict[str, Any], failed: dict[str, Any], queue: str) -> None:
+    """The run spans (as ``Span.to_json`` has them) of a ``tests.jobs.add`` job that succeeded
+    at its first try and of a ``tests.jobs.fail`` job."""
+    assert ok["name"] == "run tests.jobs.add"
+    job_id = ok["attributes"]["arq.job.id"]
+    assert ok["attributes"] == job_attributes(
+        queue, job_id, "tests.jobs.add", **{"arq.job.try": 1, "arq.job.outcome": "success"}
+    )
+    assert failed["name"] == "run tests.jobs.fail"
+    assert (failed["attributes"]["arq.job.outcome"], failed["attributes"]["error.type"]) == (
+        "failure",
+        "ValueError",
+    )
+    assert failed["status"]["status_code"] == "ERROR"
+    assert failed["events"][0]["name"] == "exception"
+
+
+def run_script(script: str, *args: str, redis_url: str) -> dict[str, Any]:
+    """What ``script`` (run with the tests' settings in a process of its own) prints as JSON on its
+    last line."""
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DJANGO_ARQ_TEST_REDIS": redis_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result

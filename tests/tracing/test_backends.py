@@ -13,7 +13,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from django_arq import ArqQueue, JobSpec, MockArqQueue, RedisArqQueue
-from tests.tracing.conftest import TracedWorkers
+from tests.tracing.conftest import TracedWorkers, assert_ran, job_attributes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,13 +74,9 @@ def test_both_backends_make_the_same_spans_in_one_trace(
     assert set(produced) == {ok.id, bad.id}
     assert produced[ok.id].name == "enqueue tests.jobs.add"
     assert produced[ok.id].parent.span_id == request.span_id
-    assert dict(produced[ok.id].attributes) == {
-        "messaging.system": "arq",
-        "messaging.destination.name": q,
-        "arq.job.id": ok.id,
-        "arq.job.function": "tests.jobs.add",
-        "arq.job.outcome": "enqueued",
-    }
+    assert dict(produced[ok.id].attributes) == job_attributes(
+        q, ok.id, "tests.jobs.add", **{"arq.job.outcome": "enqueued"}
+    )
 
     ran = run_jobs({ok.id, bad.id})
     for job in (ok, bad):
@@ -88,22 +84,7 @@ def test_both_backends_make_the_same_spans_in_one_trace(
         assert span["context"]["trace_id"] == f"0x{trace_id}"
         assert span["parent_id"] == f"0x{produced[job.id].context.span_id:016x}"
         assert span["kind"] == "SpanKind.CONSUMER"
-        assert span["name"] == f"run {job.name}"
-    assert ran[ok.id]["attributes"] == {
-        "messaging.system": "arq",
-        "messaging.destination.name": q,
-        "arq.job.id": ok.id,
-        "arq.job.function": "tests.jobs.add",
-        "arq.job.try": 1,
-        "arq.job.outcome": "success",
-    }
-    failed = ran[bad.id]
-    assert (failed["attributes"]["arq.job.outcome"], failed["attributes"]["error.type"]) == (
-        "failure",
-        "ValueError",
-    )
-    assert failed["status"]["status_code"] == "ERROR"
-    assert failed["events"][0]["name"] == "exception"
+    assert_ran(ran[ok.id], ran[bad.id], q)
 
 
 def test_an_enqueue_refused_by_either_backend_ends_its_span_with_the_error(

@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind
 from django_arq import JobSpec, RedisArqQueue, get_queue
 from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
-from tests.tracing.conftest import TracedWorkers
+from tests.tracing.conftest import TracedWorkers, assert_ran, job_attributes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,32 +49,15 @@ def test_sync_enqueue_and_worker_run_are_one_trace(
     produced = enqueue_spans(spans)
     assert produced[ok.id].parent.span_id == request_span.get_span_context().span_id
     assert produced[ok.id].name == "enqueue tests.jobs.add"
-    assert dict(produced[ok.id].attributes) == {
-        "messaging.system": "arq",
-        "messaging.destination.name": q,
-        "arq.job.id": ok.id,
-        "arq.job.function": "tests.jobs.add",
-        "arq.job.outcome": "enqueued",
-    }
+    assert dict(produced[ok.id].attributes) == job_attributes(
+        q, ok.id, "tests.jobs.add", **{"arq.job.outcome": "enqueued"}
+    )
 
     traced_workers.burst()
     ran = traced_workers.spans_of({ok.id, bad.id})
     assert_child(ran[ok.id], produced[ok.id])
     assert_child(ran[bad.id], produced[bad.id])
-    assert ran[ok.id]["name"] == "run tests.jobs.add"
-    assert ran[ok.id]["attributes"] == {
-        "messaging.system": "arq",
-        "messaging.destination.name": q,
-        "arq.job.id": ok.id,
-        "arq.job.function": "tests.jobs.add",
-        "arq.job.try": 1,
-        "arq.job.outcome": "success",
-    }
-    failed = ran[bad.id]
-    assert failed["attributes"]["arq.job.outcome"] == "failure"
-    assert failed["attributes"]["error.type"] == "ValueError"
-    assert failed["status"]["status_code"] == "ERROR"
-    assert failed["events"][0]["name"] == "exception"
+    assert_ran(ran[ok.id], ran[bad.id], q)
 
     flush_records()
     assert set(JobRecord.objects.filter(job_id__in=[ok.id, bad.id]).values_list("trace_id", flat=True)) == {

@@ -3,14 +3,11 @@ OpenTelemetry after Django started) is the one later enqueues use: nothing stale
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 
 from django.conf import settings
 
-from tests.helpers import ROOT
+from tests.tracing.conftest import run_script
 
 # In a process of its own: OpenTelemetry lets a process set its tracer provider once.
 SCRIPT = """
@@ -59,17 +56,7 @@ print(json.dumps({
 
 def test_a_provider_and_a_propagator_set_later_are_used(redis_url: str) -> None:
     queue_name = f"{settings.TEST_QUEUE}:later-{uuid.uuid4().hex}"
-    env = {
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DJANGO_ARQ_TEST_REDIS": redis_url,
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, queue_name],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.splitlines()[-1])
+    report = run_script(SCRIPT, queue_name, redis_url=redis_url)
     # Before: the API's no-op tracer, no context in the payload.
     assert report["before"] == [None, ["a", "et", "f", "k", "t"]]
     trace_id, carried = report["after"]

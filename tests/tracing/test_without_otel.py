@@ -3,15 +3,12 @@ enqueued and run as before, with no trace context in their payloads."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 
 import pytest
 from django.conf import settings
 
-from tests.helpers import ROOT
+from tests.tracing.conftest import run_script
 
 SCRIPT = """
 import importlib.abc, json, os, pickle, sys
@@ -52,17 +49,7 @@ print(json.dumps({
 @pytest.mark.parametrize("mode", ["not-installed", "off"])
 def test_nothing_of_opentelemetry_is_imported(mode: str, redis_url: str) -> None:
     queue_name = f"{settings.TEST_QUEUE}:untraced-{uuid.uuid4().hex}"
-    env = {
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DJANGO_ARQ_TEST_REDIS": redis_url,
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode, queue_name],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.splitlines()[-1])
+    report = run_script(SCRIPT, mode, queue_name, redis_url=redis_url)
     assert report == {
         "payload_keys": ["a", "et", "f", "k", "t"],
         "trace_id": None,
