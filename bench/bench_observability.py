@@ -2,22 +2,31 @@
 
 Target (DESIGN.md): metrics and traces each cost at most 10% of enqueue and worker throughput,
 i.e. every mode at least 0.9x of "off". A mode is a set of settings (``MODES``); each round runs
-every mode in a shuffled order on a private redis-server, with ``AUDIT`` off so that nothing
-but the observability differs:
+every mode in a shuffled order on a private redis-server:
 
 - enqueue: ``--jobs`` sequential async ``enqueue`` calls through ``get_queue()``, the modes
-  taking turns every few dozen calls;
+  taking turns every few dozen calls, each call inside a span of its own as a request's view
+  would be (``--no-request-span``: none, every enqueue span a root); that span's own start and
+  end are the request's cost, not django-arq's, and are left out of the time measured;
 - worker: a burst ``create_worker()`` run of ``--jobs`` prefilled no-op jobs, wall and CPU time.
+
+``AUDIT`` is off unless ``--audit`` (the project's default: a JobRecord written per job, by the
+background writer, whose writes each turn waits for and counts; the worker updates them too) on
+``--db`` (a SQLite file or a PostgreSQL database, made and dropped by the run). Off, nothing but
+the observability differs: the worst case for its ratios.
 
 The otel modes run an OpenTelemetry SDK whose spans go through a ``BatchSpanProcessor`` to an
 exporter that drops them: what a project that exports its spans pays, less the export itself
-(``--trace-sampling`` samples that fraction of traces, as ``ParentBased(TraceIdRatioBased)``).
+(``--trace-sampling`` samples that fraction of traces, as ``ParentBased(TraceIdRatioBased)``:
+under a request span the enqueue and the job's run follow the request's decision). The request
+spans are made in every mode, "off" too.
 
 The figures are the best of ``--rounds`` per mode, and in brackets the median over rounds of
 the ratio to "off" within a round (paired: steadier on a machine whose speed drifts; above 1 is
 better, for CPU per job too)::
 
     .venv/bin/python bench/bench_observability.py
+    .venv/bin/python bench/bench_observability.py --audit --db postgres
     .venv/bin/python bench/bench_observability.py --jobs 3000 --rounds 5 --modes off,prometheus
     .venv/bin/python bench/bench_observability.py --modes off,otel --trace-sampling 0.1
 """
@@ -84,13 +93,23 @@ RATES = (0, 2)
 WORKER = {"max_jobs": 10, "poll_delay": 0.05, "keep_result": 3600}
 
 
-async def enqueue_rates(modes: list[str], jobs: int, shuffle: Any) -> dict[str, tuple[float, float]]:
+async def enqueue_rates(
+    modes: list[str], jobs: int, shuffle: Any, request_span: bool, audit: bool
+) -> dict[str, tuple[float, float]]:
     """Jobs per second of sequential async enqueues in each mode, and CPU microseconds per job; the
-    modes take turns every ``CHUNK`` jobs (a machine whose load drifts slows them alike)."""
+    modes take turns every ``CHUNK`` jobs (a machine whose load drifts slows them alike). Each
+    enqueue runs in a request span if ``request_span``, made outside the time measured; with
+    ``audit``, each turn ends when its records are written."""
+    from contextlib import nullcontext
+
+    from asgiref.sync import sync_to_async
     from django.test.utils import override_settings
+    from opentelemetry import trace
 
     from django_arq import get_queue
+    from django_arq.audit.writer import flush_records
 
+    request = trace.get_tracer("bench.request").start_as_current_span if request_span else None
     queues = {}
     for mode in modes:
         with override_settings(**overrides(mode)):
@@ -100,11 +119,18 @@ async def enqueue_rates(modes: list[str], jobs: int, shuffle: Any) -> dict[str, 
         order = list(modes)
         shuffle(order)
         for mode in order:
-            queue, start, start_cpu = queues[mode], time.perf_counter(), time.process_time()
+            queue = queues[mode]
             for i in range(first, min(first + CHUNK, jobs)):
-                await queue.enqueue(NAME, i, 1, _queue_name=QUEUE)
-            seconds[mode] += time.perf_counter() - start
-            cpu[mode] += time.process_time() - start_cpu
+                with request("GET /bench") if request else nullcontext():
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    await queue.enqueue(NAME, i, 1, _queue_name=QUEUE)
+                    seconds[mode] += time.perf_counter() - start
+                    cpu[mode] += time.process_time() - start_cpu
+            if audit:
+                start, start_cpu = time.perf_counter(), time.process_time()
+                assert await sync_to_async(flush_records)(), "records not written"
+                seconds[mode] += time.perf_counter() - start
+                cpu[mode] += time.process_time() - start_cpu
     for queue in queues.values():
         await queue.aclose()
     return {mode: (jobs / seconds[mode], cpu[mode] / jobs * 1e6) for mode in modes}
@@ -124,7 +150,7 @@ async def worker_run(jobs: int) -> tuple[float, float]:
 
 
 async def run(
-    modes: list[str], jobs: int, rounds: int, redis: PrivateRedis
+    modes: list[str], jobs: int, rounds: int, redis: PrivateRedis, request_span: bool, audit: bool
 ) -> dict[str, list[tuple[float, ...]]]:
     from django.test.utils import override_settings
 
@@ -132,13 +158,14 @@ async def run(
     shuffle = random.Random(0).shuffle
     for _ in range(rounds):
         redis.client.flushdb()
-        enqueue = await enqueue_rates(modes, jobs, shuffle)
+        enqueue = await enqueue_rates(modes, jobs, shuffle, request_span, audit)
         order = list(modes)
         shuffle(order)
         workers = {}
         for mode in order:
             redis.client.flushdb()
-            await enqueue_rates([mode], jobs, shuffle)  # the jobs the worker runs (traced in otel modes)
+            # the jobs the worker runs (traced in otel modes)
+            await enqueue_rates([mode], jobs, shuffle, request_span, audit)
             with override_settings(**overrides(mode)):
                 workers[mode] = await worker_run(jobs)
         for mode in modes:
@@ -154,6 +181,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each mode")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, from: " + ", ".join(MODES))
     parser.add_argument("--trace-sampling", type=float, default=1.0, help="fraction of traces sampled (otel)")
+    parser.add_argument("--audit", action="store_true", help="write JobRecords (the default of a project)")
+    parser.add_argument(
+        "--db", choices=["sqlite", "postgres"], default="sqlite", help="the records' database"
+    )
+    parser.add_argument(
+        "--no-request-span", dest="request_span", action="store_false", help="enqueue outside any span"
+    )
     args = parser.parse_args()
     modes = ["off"] + [m for m in args.modes.split(",") if m != "off"]
     unknown = [m for m in modes if m not in MODES]
@@ -162,6 +196,7 @@ def main() -> int:
 
     redis = PrivateRedis()
     try:
+        os.environ["DJANGO_ARQ_TEST_DB"] = args.db if args.audit else "sqlite"
         import django
         from django.conf import settings
 
@@ -169,19 +204,40 @@ def main() -> int:
         settings.ARQ_QUEUES["default"] = {
             **settings.ARQ_QUEUES["default"],
             "REDIS_URL": redis.url,
-            "AUDIT": False,
+            "AUDIT": args.audit,
             "TRACING": False,
         }
-        settings.DATABASES["default"]["NAME"] = os.path.join(tempfile.mkdtemp(), "unused.db")
+        database = settings.DATABASES["default"]
+        if not args.audit:  # nothing is written: a file of its own, never made
+            database["NAME"] = os.path.join(tempfile.mkdtemp(), "unused.db")
+        else:
+            database.setdefault("TEST", {})["NAME"] = (
+                "django_arq_bench_observability"
+                if args.db == "postgres"
+                else os.path.join(tempfile.mkdtemp(), "observability.db")
+            )
         settings.DEBUG = False
         django.setup()
         install_tracing(args.trace_sampling)
-        results = asyncio.run(run(modes, args.jobs, args.rounds, redis))
+        from django.db import connection
+
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True) if args.audit else None
+        try:
+            results = asyncio.run(run(modes, args.jobs, args.rounds, redis, args.request_span, args.audit))
+        finally:
+            if old_name is not None:
+                from django.db import connections
+
+                connections.close_all()
+                connection.creation.destroy_test_db(old_name, verbosity=0)
     finally:
         redis.stop()
 
     sampled = f"traces sampled {args.trace_sampling:g}"
-    print(f"\n== {args.jobs} jobs per run, best of {args.rounds}, AUDIT off, {sampled}, worker {WORKER} ==")
+    audit = f"AUDIT on ({args.db})" if args.audit else "AUDIT off"
+    parent = "under request spans" if args.request_span else "no request span"
+    print(f"\n== {args.jobs} jobs per run, best of {args.rounds}, {audit}, {sampled}, {parent} ==")
+    print(f"   worker {WORKER}")
     base = results["off"]
     for mode in modes:
         runs = results[mode]
