@@ -55,16 +55,17 @@ def _accepts(port: int) -> bool:
 
 @pytest.fixture
 def start_live_server(redis_url: str) -> Iterator[Callable[..., str]]:
-    """Start uvicorn serving ``tests.api.asgi`` on a free loopback port, with ``TOKEN`` accepted.
+    """Start uvicorn serving ``tests.api.asgi`` (or ``app``) on a free loopback port, with ``TOKEN``
+    accepted.
 
     Call it with extra environment variables (read by ``tests.api.live_settings``); it returns the
     base URL. Servers are stopped at the end of the test, and their output printed.
     """
     servers: list[Process] = []
 
-    def start(**env: str) -> str:
+    def start(app: str = "tests.api.asgi:application", **env: str) -> str:
         port = free_port()
-        args = [sys.executable, "-m", "uvicorn", "tests.api.asgi:application", "--host", "127.0.0.1"]
+        args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1"]
         # A long keep-alive: a client reusing an idle connection never races the server closing it.
         args += ["--port", str(port), "--log-level", "warning", "--timeout-keep-alive", "300"]
         server = Process(args, env=live_env(ARQ_TEST_API_TOKEN=TOKEN, **env))

@@ -1,5 +1,5 @@
-"""A span exporter for worker processes: each ended span as one JSON line in a file, read back by
-the test that started the worker."""
+"""A span exporter for child processes (workers, servers): each ended span as one JSON line in a
+file, read back by the test that started the process."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 
 class JsonLinesExporter(SpanExporter):
@@ -34,3 +35,10 @@ def read_spans(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             break
     return spans
+
+
+def export_to_file(path: str) -> None:
+    """Make this process's tracer provider an SDK one that writes every span to ``path``."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(JsonLinesExporter(path)))
+    trace.set_tracer_provider(provider)

@@ -3,13 +3,7 @@ that writes every span to the file named by ``DJANGO_ARQ_TEST_SPANS``."""
 
 import os
 
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-from tests.tracing.exporter import JsonLinesExporter
+from tests.tracing.exporter import export_to_file
 from tests.worker.settings import *  # noqa: F403
 
-_provider = TracerProvider()
-_provider.add_span_processor(SimpleSpanProcessor(JsonLinesExporter(os.environ["DJANGO_ARQ_TEST_SPANS"])))
-trace.set_tracer_provider(_provider)
+export_to_file(os.environ["DJANGO_ARQ_TEST_SPANS"])
