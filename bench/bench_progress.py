@@ -73,7 +73,9 @@ async def per_call_us(calls: int) -> float:
         async def expire(self, job_id: str, keep_ms: int | None) -> None:
             pass
 
-    ctx: dict[str, Any] = {"job_id": "bench", CTX_KEY: Nowhere()}
+    reports = Nowhere()
+    reports.job_started("bench", 1)
+    ctx: dict[str, Any] = {"job_id": "bench", "job_try": 1, CTX_KEY: reports}
     start = time.perf_counter()
     for i in range(calls):
         await report_progress(ctx, i, calls, "items")

@@ -396,6 +396,7 @@ class MockArqQueue(ArqQueue):
         call = fn if asyncio.iscoroutinefunction(fn) else _in_worker_thread(fn)
         if tracer is not None:
             call = tracer.traced(m.name, call, lambda: job.carrier)
+        progress.job_started(m.id, job.job_try)
         job.task = asyncio.ensure_future(call(ctx, *m.args, **m.kwargs))
         try:
             value = await job.task

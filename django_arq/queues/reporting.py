@@ -9,6 +9,10 @@ at most one report per interval, each in one Redis command, and its last report 
 
 In Redis a report lives as long as a running job's in-progress key plus its result would, and once
 the job ends, exactly as long as its result (it is deleted with a job whose result is not kept).
+
+Reports are taken from a job's try between its start (``job_started``, by whoever runs it) and its
+end (``job_ended``); a report made after that, by a thread or task the job left running, or by a
+try that timed out, is ignored: it never replaces the last report or its lifetime.
 """
 
 from __future__ import annotations
@@ -71,15 +75,18 @@ def kept_for_ms(finished: bool, result_kept: bool, keep_result_s: float | None, 
 
 @dataclass(slots=True, eq=False)
 class _Job:
-    """The reports of one running job. ``latest`` is written by the job's thread without the lock
-    (the hot path) only while ``scheduled`` is set; the rest is changed under the lock."""
+    """The reports of one running try of a job. ``latest`` is written by the job's thread without the
+    lock (the hot path) only while ``scheduled`` is set; the rest is changed under the lock."""
 
+    job_try: int | None  # the try running: a report of another one is not taken
     latest: Report | None = None  # the latest report
     stored: Report | None = None  # the latest report stored (or being stored)
     next_at: float = 0.0  # monotonic time from which a report is stored at once
     scheduled: bool = False  # a store of ``latest`` is scheduled or running
     timer: asyncio.TimerHandle | None = None
     flush: asyncio.Task[None] | None = None
+    storing: int = 0  # stores of reports taken at once, under way on the event loop
+    stores_done: asyncio.Future[None] | None = None  # what ``job_ended`` waits on while ``storing``
 
 
 class ProgressReports:
@@ -114,31 +121,41 @@ class ProgressReports:
 
     # -- the rule, shared by the async and the sync call --------------------------------------
 
-    def take(self, job_id: str, report: Report) -> bool:
-        """True if ``report`` is to be stored now; else it waits, and its store is scheduled."""
-        job = self._jobs.get(job_id)
-        if job is not None and job.scheduled:  # the hot path: a store is coming, it takes the latest
-            job.latest = report
-            if job.scheduled:  # still: the flush's last look at ``latest`` comes after this write
-                return False
+    def job_started(self, job_id: str, job_try: int | None) -> None:
+        """A try of the job starts: its reports are taken until ``job_ended`` (the try's again, if
+        it runs already)."""
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is None:
-                job = self._jobs[job_id] = _Job()
+            if job is None or job.job_try != job_try:
+                self._jobs[job_id] = _Job(job_try)
+
+    def take(self, job_id: str, job_try: int | None, report: Report) -> _Job | None:
+        """The running try to store ``report`` for now (``store_now``); else None: it waits, and its
+        store is scheduled, or the try is not running (it ended), and the report is ignored."""
+        job = self._jobs.get(job_id)
+        if job is None or job.job_try != job_try:
+            return None
+        if job.scheduled:  # the hot path: a store is coming, it takes the latest
+            job.latest = report
+            if job.scheduled:  # still: the flush's last look at ``latest`` comes after this write
+                return None
+        with self._lock:
+            if self._jobs.get(job_id) is not job:  # it ended meanwhile
+                return None
             job.latest = report
             if job.scheduled:
-                return False
+                return None
             now = time.monotonic()
             if now >= job.next_at:
                 job.next_at, job.stored = now + self.interval, report
-                return True
+                return job
             job.scheduled = True
             delay = job.next_at - now
         if threading.get_ident() == self._loop_thread:
             self._schedule(job_id, job, delay)
         else:
             self.loop.call_soon_threadsafe(self._schedule, job_id, job, delay)
-        return False
+        return None
 
     def _schedule(self, job_id: str, job: _Job, delay: float) -> None:
         if self._jobs.get(job_id) is job:  # not ended meanwhile
@@ -179,13 +196,22 @@ class ProgressReports:
 
     # -- the calls -----------------------------------------------------------------------------
 
-    async def store_now(self, job_id: str, report: Report) -> None:
-        """Store a report ``take`` said is due, from the event loop."""
-        await self._store(job_id, report, WHILE_RUNNING)
+    async def store_now(self, job_id: str, job: _Job, report: Report) -> None:
+        """Store a report ``take`` said is due, from the event loop, unless its try ended meanwhile
+        (``job_ended`` waits for a store begun before)."""
+        if self._jobs.get(job_id) is not job:
+            return
+        job.storing += 1
+        try:
+            await self._store(job_id, report, WHILE_RUNNING)
+        finally:
+            job.storing -= 1
+            if not job.storing and job.stores_done is not None and not job.stores_done.done():
+                job.stores_done.set_result(None)
 
-    def store_now_sync(self, job_id: str, report: Report) -> None:
-        """Store a report ``take`` said is due, from a job's thread: on the event loop, waited for."""
-        store = self._store(job_id, report, WHILE_RUNNING)
+    def store_now_sync(self, job_id: str, job: _Job, report: Report) -> None:
+        """``store_now`` from a job's thread: on the event loop, waited for."""
+        store = self.store_now(job_id, job, report)
         if threading.get_ident() == self._loop_thread:  # a sync helper called by async code
             self._detach(store)
             return
@@ -202,17 +228,22 @@ class ProgressReports:
         task.add_done_callback(self._detached.discard)
 
     async def job_ended(self, job_id: str, keep_ms: int | None) -> None:
-        """Store a job's waiting report now and give its report the lifetime ``keep_ms``."""
+        """Store a job's waiting report now and give its report the lifetime ``keep_ms``; reports
+        made from now on are ignored."""
         with self._lock:
             job = self._jobs.pop(job_id, None)
-        if job is None:  # it never reported
+            latest = None if job is None else job.latest  # the last report taken
+        if job is None or latest is None:  # it never reported
             return
         if job.timer is not None:
             job.timer.cancel()
         if job.flush is not None:
             await asyncio.shield(job.flush)
-        if job.latest is not None and job.latest is not job.stored:
-            await self._store(job_id, job.latest, keep_ms)
+        if job.storing:
+            job.stores_done = self.loop.create_future()
+            await asyncio.shield(job.stores_done)
+        if latest is not job.stored:
+            await self._store(job_id, latest, keep_ms)
         elif keep_ms != WHILE_RUNNING:
             try:
                 await self.expire(job_id, keep_ms)
@@ -255,12 +286,12 @@ class RedisProgress(ProgressReports):
             await self.redis.execute_command("PEXPIRE", key, keep_ms)
 
 
-def _job_reports(ctx: object) -> tuple[ProgressReports, str]:
-    """The reports and the job id a report of ``ctx`` goes to; ``TypeError`` for anything else."""
+def _job_reports(ctx: object) -> tuple[ProgressReports, str, int | None]:
+    """The reports, the job id and the try a report of ``ctx`` goes to; ``TypeError`` for anything else."""
     if type(ctx) is dict:  # the usual case, first
         reports, job_id = ctx.get(CTX_KEY), ctx.get("job_id")
         if isinstance(reports, ProgressReports) and type(job_id) is str:
-            return reports, job_id
+            return reports, job_id, ctx.get("job_try")
     job: object = ctx
     if not isinstance(ctx, Mapping):  # a django.tasks TaskContext: the job running in this context
         job = current_job.get()
@@ -272,18 +303,20 @@ def _job_reports(ctx: object) -> tuple[ProgressReports, str]:
             )
     assert isinstance(job, Mapping)
     reports, job_id = job.get(CTX_KEY), job.get("job_id")
-    if reports is None and isinstance(job, dict) and "redis" in job:  # a plain arq worker's job
-        try:
+    if reports is None and isinstance(job, dict) and "redis" in job and isinstance(job_id, str):
+        try:  # a plain arq worker's job: its ctx is the try's own, running as long as it is used
             reports = job[CTX_KEY] = RedisProgress(job["redis"], running_ttl_ms=PLAIN_ARQ_TTL_MS)
         except RuntimeError:  # no event loop in this thread
             reports = None
+        else:
+            reports.job_started(job_id, job.get("job_try"))
     if not isinstance(reports, ProgressReports) or not isinstance(job_id, str):
         raise TypeError(
             "report_progress needs the ctx of a job run by an arq worker (manage.py arq_worker, or a "
             "plain arq worker for async jobs) or by MockArqQueue.run_queued; this ctx has neither "
             "django-arq's progress store nor arq's Redis pool"
         )
-    return reports, job_id
+    return reports, job_id, job.get("job_try")
 
 
 async def report_progress(
@@ -295,12 +328,14 @@ async def report_progress(
     ``PROGRESS_INTERVAL`` are coalesced, and the last one is always stored. ``done`` and ``total``
     are finite numbers >= 0 (``TypeError``/``ValueError`` otherwise); a message longer than
     ``MAX_MESSAGE_LENGTH`` is cut, and NUL characters and lone surrogates in it are replaced by
-    U+FFFD. A report that cannot be stored (Redis unreachable) is logged, not raised.
+    U+FFFD. A report that cannot be stored (Redis unreachable) is logged, not raised. A report made
+    once the job ended (by a task it left running) is ignored.
     """
     report = new_report(done, total, message)
-    reports, job_id = _job_reports(ctx)
-    if reports.take(job_id, report):
-        await reports.store_now(job_id, report)
+    reports, job_id, job_try = _job_reports(ctx)
+    job = reports.take(job_id, job_try, report)
+    if job is not None:
+        await reports.store_now(job_id, job, report)
 
 
 def report_progress_sync(
@@ -308,6 +343,7 @@ def report_progress_sync(
 ) -> None:
     """``report_progress`` for a sync job function (run in a thread), or a ``django.tasks`` task."""
     report = new_report(done, total, message)
-    reports, job_id = _job_reports(ctx)
-    if reports.take(job_id, report):
-        reports.store_now_sync(job_id, report)
+    reports, job_id, job_try = _job_reports(ctx)
+    job = reports.take(job_id, job_try, report)
+    if job is not None:
+        reports.store_now_sync(job_id, job, report)

@@ -176,7 +176,7 @@ class DjangoWorker(Worker):
             wrapped = retried(wrapped, policy, function.max_tries or self._max_tries)
         if self.metrics is not None:
             wrapped = self.metrics.metered(function.name, wrapped, partial(is_aborting, self))
-        recorded = self._recorded(function.name, wrapped)
+        recorded = self._recorded(function.name, self._reporting(wrapped))
         if self.tracer is not None:
             recorded = self.tracer.traced(function.name, recorded)
         return with_coroutine(function, recorded)
@@ -194,6 +194,17 @@ class DjangoWorker(Worker):
                 close_old_connections()
 
         return sync_to_async(run_sync, thread_sensitive=False, executor=self.sync_executor)
+
+    def _reporting(self, fn: Coroutine) -> Coroutine:
+        """``fn``, whose progress reports are taken from the start of each try (until ``finish_job``
+        ends it; a report after that is ignored)."""
+
+        async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            if self.progress is not None:
+                self.progress.job_started(ctx["job_id"], ctx.get("job_try"))
+            return await fn(ctx, *args, **kwargs)
+
+        return run
 
     def _recorded(self, name: str, fn: Coroutine) -> Coroutine:
         recorder = self.recorder

@@ -16,7 +16,7 @@ import redis.asyncio
 
 from django_arq import MockArqQueue, RedisArqQueue, report_progress, report_progress_sync
 from django_arq.queues.jobs import JobProgress
-from django_arq.queues.progress import make_progress, progress_key
+from django_arq.queues.progress import make_progress, new_report, progress_key
 from django_arq.queues.reporting import CTX_KEY, WHILE_RUNNING, ProgressReports, RedisProgress, kept_for_ms
 from tests.helpers import async_wait_for
 
@@ -48,8 +48,10 @@ class Recorded(ProgressReports):
         return [done for _, done, _ in self.stored]
 
 
-def job_ctx(reports: ProgressReports, job_id: str = "j") -> dict[str, Any]:
-    return {"job_id": job_id, "job_try": 1, CTX_KEY: reports}
+def job_ctx(reports: ProgressReports, job_id: str = "j", job_try: int = 1) -> dict[str, Any]:
+    """The ctx of a running try of a job (started, if it is not already)."""
+    reports.job_started(job_id, job_try)
+    return {"job_id": job_id, "job_try": job_try, CTX_KEY: reports}
 
 
 async def test_the_first_report_is_stored_at_once_and_a_burst_is_coalesced() -> None:
@@ -112,6 +114,59 @@ async def test_a_job_that_never_reported_costs_nothing_at_its_end() -> None:
     reports = Recorded()
     await reports.job_ended("quiet", 1000)
     assert (reports.stored, reports.expired) == ([], [])
+
+
+async def test_a_report_made_after_its_job_ended_is_ignored() -> None:
+    """A thread or task the job left running reports on: its job's last report and lifetime stay."""
+    reports = Recorded(interval=0.01)
+    ctx = job_ctx(reports)
+    await report_progress(ctx, 1)
+    await reports.job_ended("j", 5000)
+    assert (reports.stored, reports.expired) == ([("j", 1, WHILE_RUNNING)], [("j", 5000)])
+    await report_progress(ctx, 2)
+    await asyncio.to_thread(report_progress_sync, ctx, 3)
+    report_progress_sync(ctx, 4)  # a sync helper called on the event loop
+    await asyncio.sleep(0.05)  # several intervals: nothing waits to be stored either
+    assert (reports.stored, reports.expired) == ([("j", 1, WHILE_RUNNING)], [("j", 5000)])
+    assert reports.mirrored == [1]
+    assert reports._jobs == {}  # nor is anything kept for it
+
+
+async def test_a_report_of_an_earlier_try_is_ignored_while_the_next_one_runs() -> None:
+    reports = Recorded(interval=0.01)
+    first = job_ctx(reports, job_try=1)
+    await report_progress(first, 1)
+    await reports.job_ended("j", WHILE_RUNNING)  # to run again
+    second = job_ctx(reports, job_try=2)
+    await report_progress(first, 50)  # try 1's thread, still running
+    await report_progress(second, 2)
+    await reports.job_ended("j", 1000)
+    assert reports.stored == [("j", 1, WHILE_RUNNING), ("j", 2, WHILE_RUNNING)]
+    assert reports.expired == [("j", 1000)]
+
+
+async def test_a_report_taken_before_the_end_but_not_yet_stored_is_dropped() -> None:
+    reports = Recorded()
+    job_ctx(reports)
+    job = reports.take("j", 1, new_report(1, None, None))  # due at once; its store not begun yet
+    assert job is not None
+    await reports.job_ended("j", 5000)
+    await reports.store_now("j", job, new_report(1, None, None))  # comes on the event loop after the end
+    assert (reports.stored, reports.expired) == ([], [("j", 5000)])
+
+
+async def test_the_end_waits_for_a_store_under_way_then_sets_the_lifetime() -> None:
+    reports = Slow(interval=60)
+    ctx = job_ctx(reports)
+    reports.gate.clear()
+    reporting = asyncio.create_task(report_progress(ctx, 1))  # stored at once, held at the gate
+    await asyncio.wait_for(reports.storing.wait(), 5)
+    ending = asyncio.create_task(reports.job_ended("j", 5000))
+    await asyncio.sleep(0.05)
+    assert not ending.done() and reports.expired == []  # not before the store it would undo
+    reports.gate.set()
+    await asyncio.wait_for(asyncio.gather(reporting, ending), 5)
+    assert (reports.stored, reports.expired) == ([("j", 1, WHILE_RUNNING)], [("j", 5000)])
 
 
 async def test_jobs_are_coalesced_separately() -> None:

@@ -3,6 +3,7 @@
 import asyncio
 import os
 import sys
+import threading
 import time
 from typing import Any
 
@@ -100,6 +101,51 @@ def sync_stepwise(ctx: dict[str, Any], steps: int) -> int:
     finally:
         client.close()
     return steps
+
+
+def _reported_late_key(ctx: dict[str, Any]) -> str:
+    return f"django-arq-tests:reported-late:{ctx['job_id']}"
+
+
+#: Tasks that ``report_after_return`` leaves running (the loop keeps only weak references).
+_LEFT_RUNNING: set[asyncio.Task[None]] = set()
+
+
+async def report_after_return(ctx: dict[str, Any]) -> str:
+    """Report 1 of 2 and return, leaving a task that reports 2 of 2 once the test sets the job's go
+    key, then sets its reported-late key."""
+
+    async def late() -> None:
+        deadline = time.monotonic() + 60
+        while not await ctx["redis"].get(_go_key(ctx)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await report_progress(ctx, 2, 2, "after the job")
+        await ctx["redis"].set(_reported_late_key(ctx), 1)
+
+    await report_progress(ctx, 1, 2, "in the job")
+    task = asyncio.create_task(late())
+    _LEFT_RUNNING.add(task)
+    task.add_done_callback(_LEFT_RUNNING.discard)
+    return "returned"
+
+
+def sync_report_after_return(ctx: dict[str, Any]) -> str:
+    """``report_after_return``'s sync twin: the job's thread starts a thread that reports late."""
+
+    def late() -> None:
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            deadline = time.monotonic() + 60
+            while not client.get(_go_key(ctx)) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            report_progress_sync(ctx, 2, 2, "after the job")
+            client.set(_reported_late_key(ctx), 1)
+        finally:
+            client.close()
+
+    report_progress_sync(ctx, 1, 2, "in the job")
+    threading.Thread(target=late, daemon=True).start()
+    return "returned"
 
 
 async def say(ctx: dict[str, Any], message: Any, done: Any = 1) -> str:

@@ -35,6 +35,8 @@ ARQ_QUEUES["default"]["WORKER"] = {  # type: ignore[index]
         "tests.worker.jobs.stepwise",
         "tests.worker.jobs.sync_stepwise",
         "tests.worker.jobs.say",
+        "tests.worker.jobs.report_after_return",
+        "tests.worker.jobs.sync_report_after_return",
         "docs.examples.progress.import_rows",
         "tests.worker.jobs.mark_and_sleep",
         *OPTIONED_FUNCTIONS,

@@ -58,6 +58,45 @@ def test_the_record_and_the_metadata_see_the_progress_move(
         redis_client.delete(go, progress_key(meta.id))
 
 
+@pytest.mark.parametrize(
+    "job", ["tests.worker.jobs.report_after_return", "tests.worker.jobs.sync_report_after_return"]
+)
+def test_a_report_made_after_its_job_ended_is_ignored(
+    workers: WorkerRunner, redis_client: redis.Redis, job: str
+) -> None:
+    """The job returns, leaving a task (or thread) that reports once more: the job's last report,
+    its lifetime (its result's) and its record stay as the job ended."""
+    workers.start()
+    queue, q = get_queue(), workers.queue_name
+    meta = queue.enqueue_sync(job, _queue_name=q)
+    flush_records()
+    go, reported_late = f"django-arq-tests:go:{meta.id}", f"django-arq-tests:reported-late:{meta.id}"
+    try:
+        wait_for(lambda: JobRecord.objects.get(job_id=meta.id).status == "complete", timeout=30)
+        final = redis_client.get(progress_key(meta.id))
+        assert final is not None and b'"after the job"' not in final
+
+        redis_client.set(go, 1)
+        wait_for(lambda: redis_client.exists(reported_late), timeout=30)
+        # a later job's record is written after anything the late report would have mirrored
+        later = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=q)
+        flush_records()
+        wait_for(lambda: JobRecord.objects.get(job_id=later.id).status == "complete", timeout=30)
+
+        assert redis_client.get(progress_key(meta.id)) == final
+        report_ttl = redis_client.pttl(progress_key(meta.id))
+        result_ttl = redis_client.pttl(f"arq:result:{meta.id}")
+        assert 0 < report_ttl <= 3_600_000 and abs(report_ttl - result_ttl) < 5_000  # the result's
+        result = queue.get_job_result_sync(meta.id, q)
+        assert result.progress is not None and (result.progress.done, result.progress.message) == (
+            1,
+            "in the job",
+        )
+        assert JobRecord.objects.get(job_id=meta.id).progress == progress_to_json(result.progress)
+    finally:
+        redis_client.delete(go, reported_late, progress_key(meta.id))
+
+
 def test_hostile_reports_fail_their_job_or_are_made_storable_and_the_worker_runs_on(
     workers: WorkerRunner, redis_client: redis.Redis
 ) -> None:
