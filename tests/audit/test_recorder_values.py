@@ -5,42 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.test.utils import override_settings
 
 from django_arq import get_queue
+from django_arq.audit.payloads import JsonText
 from django_arq.audit.recorder import UNSERIALIZABLE, Creation, JobRecorder, Pending
 from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
-from django_arq.worker import create_worker
+from tests.audit.burst import run_burst
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def audit_jobs() -> Iterator[None]:
-    """The default alias, its workers running the jobs of ``tests.audit.jobs``."""
-    default = settings.ARQ_QUEUES["default"]
-    functions = ["tests.audit.jobs.give", "tests.audit.jobs.unpicklable", "tests.audit.jobs.fail"]
-    worker = {"FUNCTIONS": functions, "POLL_DELAY": 0.02, "RECORD_FLUSH_INTERVAL": 0.02}
-    with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "default": {**default, "WORKER": worker}}):
-        yield
-
-
-async def run_burst(queue_name: str) -> None:
-    """Run the queued jobs in an arq worker in this process (its recorder writes to the test database)."""
-    worker = create_worker(queue_name=queue_name, burst=True, handle_signals=False)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
 
 
 async def records(*ids: str) -> dict[str, JobRecord]:
@@ -112,3 +91,34 @@ def test_the_recorder_updates_the_record_the_enqueue_side_wrote_under_a_long_id(
         recorder._executor.shutdown()
     (record,) = JobRecord.objects.filter(alias="mock")
     assert (record.status, record.result, record.args, len(record.job_id)) == ("complete", 3, [1, 2], 255)
+
+
+def test_a_record_refused_for_its_json_values_is_written_in_its_safe_form(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """JSON text the database refuses (here not JSON at all) stands in for any value it cannot take:
+    the record is written with its JSON values replaced, its other fields kept."""
+    refused = JsonText("{not json")
+    JobRecord.objects.create(
+        job_id="existing", name="tests.jobs.add", args=[1], enqueue_time=T0, queue_name="q"
+    )
+    ended = {"status": "complete", "finish_time": T0, "success": True, "result": refused}
+    create = {"name": "tests.jobs.echo", "args": refused, "kwargs": JsonText("{}"), "enqueue_time": T0,
+              "queue_name": "q\u00e9", "trace_id": ""}  # fmt: skip
+    recorder = JobRecorder("default", "q")
+    try:
+        with caplog.at_level(logging.ERROR, logger="django_arq.records"):
+            recorder._write({"existing": Pending(dict(ended)), "missing": Pending(dict(ended), create)})
+    finally:
+        recorder._executor.shutdown()
+    stored = {r.job_id: r for r in JobRecord.objects.all()}
+    not_storable = {"repr": "<not storable>"}
+    assert (stored["existing"].status, stored["existing"].result, stored["existing"].args) == (
+        "complete", not_storable, [1],
+    )  # fmt: skip
+    missing = stored["missing"]
+    assert (missing.name, missing.args, missing.kwargs, missing.queue_name) == (
+        "tests.jobs.echo", [not_storable], not_storable, "q\\xe9",
+    )  # fmt: skip
+    assert (missing.status, missing.success, missing.result) == ("complete", True, not_storable)
+    assert "alias 'default', job 'missing'" in caplog.text and "safe form" in caplog.text

@@ -1,0 +1,82 @@
+"""The records of jobs whose worker was lost: the lost try is kept, and a job no other worker
+took since goes back to "queued" with an error naming the lost worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from django_arq.audit.recorder import JobRecorder
+from django_arq.audit.rows import storable_id
+from django_arq.models import JobRecord
+from django_arq.queues.heartbeats import LostJob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+EARLIER = {"try": 1, "error": "ValueError('x')", "time": T0.isoformat()}
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[JobRecorder]:
+    rec = JobRecorder("default", "q")
+    yield rec
+    await rec.close()
+
+
+async def record(job_id: str, alias: str = "default", **fields: Any) -> JobRecord:
+    values = {"name": "tests.jobs.add", "args": [1], "enqueue_time": T0, "queue_name": "q", **fields}
+    return await JobRecord.objects.acreate(job_id=job_id, alias=alias, **values)
+
+
+async def test_lost_tries_are_recorded_and_running_jobs_requeued(recorder: JobRecorder) -> None:
+    await record("lost", status="in_progress", worker_id="w-lost", job_try=2, try_errors=[EARLIER])
+    await record("anonymous", status="in_progress", worker_id="", job_try=1)
+    await record("taken", status="in_progress", worker_id="w-other", job_try=3)  # started again since
+    await record("lost", alias="other", status="in_progress", worker_id="w-lost")  # another alias's job
+    before = dt.datetime.now(dt.UTC)
+    await recorder.jobs_lost(
+        [LostJob("lost", "w-lost", 2), LostJob("anonymous", "w-gone", 1), LostJob("taken", "w-lost", 2)]
+    )
+    found = {(r.alias, r.job_id): r async for r in JobRecord.objects.all()}
+
+    lost = found["default", "lost"]
+    assert (lost.status, lost.error) == ("queued", "worker w-lost lost, re-queued as try 3")
+    assert lost.try_errors[0] == EARLIER
+    entry = lost.try_errors[1]
+    assert len(lost.try_errors) == 2
+    assert {k: entry[k] for k in ("try", "error", "lost")} == {
+        "try": 2,
+        "error": "worker w-lost lost",
+        "lost": True,
+    }
+    assert before <= dt.datetime.fromisoformat(entry["time"]) <= dt.datetime.now(dt.UTC)
+
+    anonymous = found["default", "anonymous"]
+    assert (anonymous.status, anonymous.error) == ("queued", "worker w-gone lost, re-queued as try 2")
+    assert [e["error"] for e in anonymous.try_errors] == ["worker w-gone lost"]
+
+    taken = found["default", "taken"]
+    assert (taken.status, taken.error) == ("in_progress", "")  # its new try runs: left alone
+    assert [(e["try"], e["lost"]) for e in taken.try_errors] == [(2, True)]
+
+    other = found["other", "lost"]
+    assert (other.status, other.try_errors) == ("in_progress", [])
+
+
+async def test_a_lost_job_that_is_no_longer_running_keeps_its_status(recorder: JobRecorder) -> None:
+    await record("done", status="complete", worker_id="w-lost", success=True, result=3)
+    await recorder.jobs_lost([LostJob("done", "w-lost", 1)])
+    done = await JobRecord.objects.aget(job_id="done")
+    assert (done.status, done.success, done.error) == ("complete", True, "")
+    assert [e["try"] for e in done.try_errors] == [1]
+
+
+async def test_a_lost_job_is_found_under_its_storable_id(recorder: JobRecorder) -> None:
+    long_id = "j" * 300
+    await record(storable_id(long_id), status="in_progress", worker_id="w")
+    await recorder.jobs_lost([LostJob(long_id, "w", 1)])
+    assert (await JobRecord.objects.aget(job_id=storable_id(long_id))).status == "queued"
