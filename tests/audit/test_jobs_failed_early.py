@@ -110,3 +110,18 @@ async def test_an_unreadable_result_is_named_in_the_log(caplog: pytest.LogCaptur
         ("cannot read the result of job early", True),
         ("cannot read the result of job returned", True),
     ]
+
+
+async def test_a_job_ended_early_without_a_result_nor_a_record_gets_none(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing to create its record from: the update is dropped quietly (``arq_reconcile`` sees it)."""
+    recorder = JobRecorder("default", "q")
+    try:
+        with caplog.at_level(logging.WARNING):
+            recorder.job_failed_early("no-record", None)
+            assert await recorder.flush() is True
+    finally:
+        await recorder.close()
+    assert not await JobRecord.objects.filter(job_id="no-record").aexists()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

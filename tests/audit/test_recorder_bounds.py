@@ -66,6 +66,10 @@ async def test_one_job_more_drops_the_oldest_and_says_so(
     assert errors(caplog) == [DROPPED.format(1)]
 
 
+async def test_a_flush_with_nothing_waiting_succeeds_without_writing(down: JobRecorder) -> None:
+    assert await down.flush() is True  # the failing write is not even tried
+
+
 async def test_close_retries_a_database_that_comes_back(caplog: pytest.LogCaptureFixture) -> None:
     recorder = JobRecorder("default", "q", flush_interval=3600)
     write, calls = recorder._write, []
