@@ -4,7 +4,6 @@ took since goes back to "queued" with an error naming the lost worker."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,18 +12,11 @@ from django_arq.audit.recorder import JobRecorder
 from django_arq.audit.rows import storable_id
 from django_arq.models import JobRecord
 from django_arq.queues.heartbeats import LostJob
+from tests.audit.recorders import T0
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 EARLIER = {"try": 1, "error": "ValueError('x')", "time": T0.isoformat()}
-
-
-@pytest.fixture
-async def recorder() -> AsyncIterator[JobRecorder]:
-    rec = JobRecorder("default", "q")
-    yield rec
-    await rec.close()
 
 
 async def record(job_id: str, alias: str = "default", **fields: Any) -> JobRecord:

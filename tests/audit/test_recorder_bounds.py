@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -24,15 +25,26 @@ DROPPED = (
 )
 
 
+class Down:
+    """Replaces a recorder's write: the first ``times`` calls fail as a database that is down
+    (all of them if None), later ones write; ``calls`` counts them."""
+
+    def __init__(self, recorder: JobRecorder, times: int | None = None) -> None:
+        self.write, self.times, self.calls = recorder._write, times, 0
+        recorder._write = self  # type: ignore[method-assign]
+
+    def __call__(self, batch: Any) -> None:
+        self.calls += 1
+        if self.times is None or self.calls <= self.times:
+            raise OSError("database down")
+        self.write(batch)
+
+
 @pytest.fixture
 async def down() -> AsyncIterator[JobRecorder]:
     """A recorder of at most 3 pending jobs whose every write fails."""
     recorder = JobRecorder("default", "q", max_pending=3)
-
-    def failing(batch: object) -> None:
-        raise OSError("database down")
-
-    recorder._write = failing  # type: ignore[method-assign]
+    Down(recorder)
     yield recorder
     recorder._executor.shutdown()
 
@@ -48,22 +60,18 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def test_exactly_max_pending_jobs_are_all_kept_silently(
-    down: JobRecorder, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("jobs", "kept", "logged"),
+    [(3, ["j0", "j1", "j2"], []), (4, ["j1", "j2", "j3"], [DROPPED.format(1)])],
+    ids=["exactly max_pending: all kept silently", "one more: the oldest dropped, and said so"],
+)
+async def test_the_newest_max_pending_jobs_are_kept(
+    down: JobRecorder, caplog: pytest.LogCaptureFixture, jobs: int, kept: list[str], logged: list[str]
 ) -> None:
-    start(down, 3)
+    start(down, jobs)
     assert await down.flush() is False
-    assert list(down._pending) == ["j0", "j1", "j2"]
-    assert errors(caplog) == []
-
-
-async def test_one_job_more_drops_the_oldest_and_says_so(
-    down: JobRecorder, caplog: pytest.LogCaptureFixture
-) -> None:
-    start(down, 4)
-    assert await down.flush() is False
-    assert list(down._pending) == ["j1", "j2", "j3"]
-    assert errors(caplog) == [DROPPED.format(1)]
+    assert list(down._pending) == kept
+    assert errors(caplog) == logged
 
 
 async def test_a_flush_with_nothing_waiting_succeeds_without_writing(down: JobRecorder) -> None:
@@ -72,36 +80,21 @@ async def test_a_flush_with_nothing_waiting_succeeds_without_writing(down: JobRe
 
 async def test_close_retries_a_database_that_comes_back(caplog: pytest.LogCaptureFixture) -> None:
     recorder = JobRecorder("default", "q", flush_interval=3600)
-    write, calls = recorder._write, []
-
-    def down_twice(batch: object) -> None:
-        calls.append(1)
-        if len(calls) <= 2:
-            raise OSError("database down")
-        write(batch)  # type: ignore[arg-type]
-
-    recorder._write = down_twice  # type: ignore[method-assign]
+    down = Down(recorder, times=2)
     recorder.start()
     start(recorder, 1)
     await recorder.close()
-    assert len(calls) == 3
+    assert down.calls == 3
     assert await JobRecord.objects.filter(job_id="j0").aexists()
     assert errors(caplog) == []
 
 
-async def test_close_gives_up_on_a_database_that_stays_down(
-    down: JobRecorder, caplog: pytest.LogCaptureFixture
-) -> None:
-    calls = []
-
-    def failing(batch: object) -> None:
-        calls.append(1)
-        raise OSError("database down")
-
-    down._write = failing  # type: ignore[method-assign]
-    start(down, 2)
-    await down.close()  # after a few tries
-    assert len(calls) > 1
+async def test_close_gives_up_on_a_database_that_stays_down(caplog: pytest.LogCaptureFixture) -> None:
+    recorder = JobRecorder("default", "q")
+    down = Down(recorder)
+    start(recorder, 2)
+    await recorder.close()  # after a few tries
+    assert down.calls > 1
     assert errors(caplog) == [
         "2 job record update(s) not written; `manage.py arq_reconcile` restores them from Redis"
     ]

@@ -3,31 +3,16 @@ missing from the database is created from whichever event knew the job's values.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from arq import Retry
 
 from django_arq.audit.recorder import JobRecorder
 from django_arq.models import JobRecord
+from tests.audit.recorders import ctx, made_from_echo, start_echo
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-async def recorder() -> AsyncIterator[JobRecorder]:
-    rec = JobRecorder("default", "q")
-    yield rec
-    await rec.close()
-
-
-def ctx(job_id: str, job_try: int) -> dict[str, Any]:
-    return {"job_id": job_id, "enqueue_time": T0, "job_try": job_try}
 
 
 async def test_every_try_of_a_batch_keeps_its_error(recorder: JobRecorder) -> None:
@@ -53,15 +38,10 @@ async def test_a_record_is_created_from_a_later_event_when_the_first_knew_nothin
     its record from), then run again at once: the start's values create the record."""
     job = uuid.uuid4().hex
     recorder.job_ended(job, finished=False, deferred=False)
-    recorder.job_started(ctx(job, 2), "tests.jobs.echo", ("x",), {"k": 1})
+    start_echo(recorder, job, 2)
     recorder.job_returned(job, "done")
     recorder.job_ended(job, finished=True, deferred=False)
     assert await recorder.flush() is True
     record = await JobRecord.objects.aget(job_id=job)
-    assert (record.name, record.args, record.kwargs, record.enqueue_time) == (
-        "tests.jobs.echo",
-        ["x"],
-        {"k": 1},
-        T0,
-    )
+    assert made_from_echo(record)
     assert (record.status, record.success, record.result, record.job_try) == ("complete", True, "done", 2)

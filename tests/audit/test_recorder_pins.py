@@ -7,10 +7,8 @@ until the events it wants in flight have arrived: no sleeps, every wait has a ge
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import threading
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,22 +16,11 @@ from django.db import OperationalError
 
 from django_arq.audit.recorder import JobRecorder
 from django_arq.models import JobRecord
+from tests.audit.recorders import T0, ctx
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 BEFORE_START = "ended by the worker before it started"
-
-
-@pytest.fixture
-async def recorder() -> AsyncIterator[JobRecorder]:
-    rec = JobRecorder("default", "q")
-    yield rec
-    await rec.close()
-
-
-def ctx(job_id: str, job_try: int) -> dict[str, Any]:
-    return {"job_id": job_id, "enqueue_time": T0, "job_try": job_try}
 
 
 class HeldFailure:
