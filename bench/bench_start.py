@@ -160,12 +160,21 @@ def process_round(kind: str, env: dict[str, str], redis: PrivateRedis, n: int, i
         # Ready once the first job ran; then idle for a while, then the latency jobs.
         asyncio.run(latencies(1))
         time.sleep(1.0)
+        calls = redis.command_calls()
         cpu, commands, t = cpu_seconds(worker.pid), redis.commands(), time.monotonic()
         time.sleep(idle)
         elapsed = time.monotonic() - t
         idle_cpu = (cpu_seconds(worker.pid) - cpu) / elapsed
         idle_commands = (redis.commands() - commands - 1) / elapsed  # minus our own INFO
-        return {"latency": asyncio.run(latencies(n)), "idle_cpu": idle_cpu, "idle_commands": idle_commands}
+        after = redis.command_calls()
+        after["info"] -= 3  # ours: the first snapshot and the two totals
+        by_command = {c: (v - calls.get(c, 0)) / elapsed for c, v in after.items() if v > calls.get(c, 0)}
+        return {
+            "latency": asyncio.run(latencies(n)),
+            "idle_cpu": idle_cpu,
+            "idle_commands": idle_commands,
+            "by_command": by_command,
+        }
     finally:
         worker.terminate()
         worker.wait(30)
@@ -249,7 +258,10 @@ def main() -> int:
     for kind, label in (("django", "django-arq (defaults)"), ("bare", BARE)):
         cpu = statistics.median(r["idle_cpu"] for r in started[kind]) * 1000
         commands = statistics.median(r["idle_commands"] for r in started[kind])
-        print(f"  {label:28} {cpu:6.1f} ms CPU/s   {commands:5.1f} Redis commands/s")
+        print(f"  {label:28} {cpu:6.1f} ms CPU/s   {commands:5.2f} Redis commands/s")
+        names = sorted({c for r in started[kind] for c in r["by_command"]})
+        by_command = {c: statistics.median(r["by_command"].get(c, 0.0) for r in started[kind]) for c in names}
+        print("    " + ", ".join(f"{c} {v:.2f}" for c, v in by_command.items() if v) + " (per s)")
     return 0
 
 

@@ -41,6 +41,11 @@ class PrivateRedis:
     def commands(self) -> int:
         return int(self.client.info("stats")["total_commands_processed"])
 
+    def command_calls(self) -> dict[str, int]:
+        """Calls so far by command name (those run inside Lua scripts included)."""
+        stats = self.client.info("commandstats")
+        return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
     def stop(self) -> None:
         self.client.close()
         self.proc.terminate()
