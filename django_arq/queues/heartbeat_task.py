@@ -1,4 +1,5 @@
-"""A worker's heartbeat task: beats every third of ``lost_after``, then recovers lost workers' jobs.
+"""A worker's heartbeat task: beats every third of ``lost_after``, recovering lost workers' jobs in
+the same call.
 
 The worker gives it a function describing itself, and a coroutine to call with the jobs it
 re-queued (to update their records). A live worker recovers others only while its own beats
@@ -19,11 +20,15 @@ from redis.exceptions import RedisError
 
 from .drivers import run_async
 from .exceptions import ArqJobError
-from .heartbeats import LostJob, beat, beat_interval, leave, recover_lost
+from .heartbeats import LostJob, beat, beat_interval, leave
 
 __all__ = ["Heartbeat"]
 
 logger = logging.getLogger("django_arq.worker")
+
+#: Seconds after which a beat writes the worker's whole entry (and the keys' lifetimes) even if
+#: nothing in it changed; in between, an idle worker's beat only moves its last beat.
+REWRITE_AFTER = 600.0
 
 
 class Heartbeat:
@@ -45,6 +50,7 @@ class Heartbeat:
         self._done: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._last_ok: float | None = None  # monotonic time of the last beat that succeeded
+        self._written: tuple[dict[str, Any], float] | None = None  # the entry last written whole, when
         self.recovered = 0
 
     def job_done(self, job_id: str) -> None:
@@ -63,13 +69,20 @@ class Heartbeat:
             await asyncio.sleep(self.interval)
 
     async def beat_once(self) -> list[LostJob]:
-        """One beat, then, if the beats before it were on time, one recovery; the jobs re-queued."""
+        """One beat, and, if the beats before it were on time, a recovery; the jobs re-queued."""
         done, self._done = self._done, set()
-        previous = self._last_ok
+        previous, now = self._last_ok, time.monotonic()
+        # just started or back from an outage (others may be back too): no recovery
+        recover = previous is not None and now - previous <= self.lost_after
         try:
-            await run_async(
-                beat(self.queue_name, self.worker_id, self.describe(), done), self.redis, self.queue_name
-            )
+            info = self.describe()
+            written = self._written
+            write = written is None or written[0] != info or now - written[1] > REWRITE_AFTER
+            op = beat(
+                self.queue_name, self.worker_id, info, done,
+                write=write, recover_after=self.lost_after if recover else None,
+            )  # fmt: skip
+            _, lost = await run_async(op, self.redis, self.queue_name)
         except (ArqJobError, RedisError, OSError) as exc:
             self._done |= done
             logger.warning("worker %s: heartbeat failed (%s)", self.worker_id, exc)
@@ -77,15 +90,9 @@ class Heartbeat:
         except BaseException:  # the jobs done go with the next beat
             self._done |= done
             raise
-        now = self._last_ok = time.monotonic()
-        if previous is None or now - previous > self.lost_after:
-            return []  # just started or back from an outage: others may be back too
-        try:
-            recovery = recover_lost(self.queue_name, self.worker_id, self.lost_after)
-            lost = await run_async(recovery, self.redis, self.queue_name)
-        except (ArqJobError, RedisError, OSError) as exc:
-            logger.warning("worker %s: recovery of lost workers' jobs failed (%s)", self.worker_id, exc)
-            return []
+        self._last_ok = time.monotonic()
+        if write:
+            self._written = info, now
         if lost:
             self.recovered += len(lost)
             for job in lost:

@@ -4,7 +4,8 @@ Each django-arq worker has an id and, under django-arq's own prefix:
 
 - ``django-arq:worker:<id>``: a hash describing it (host, pid, alias, queues, started, jobs running,
   done and failed, last beat, version; ``state`` "lost" once recovered), living ``ENTRY_TTL``
-  seconds after its last write, so that dead workers' entries vanish;
+  seconds after it was last written whole (at least every ``REWRITE_AFTER`` seconds of the worker's
+  ``Heartbeat``), so that dead workers' entries vanish;
 - ``django-arq:worker:<id>:running``: the ids of the jobs it claimed (added by the claim script
   itself, so a job is listed from the moment it is claimed; finished ones are dropped at a beat);
 - ``django-arq:workers:<queue>``: a sorted set of the live workers of a queue, scored by their last
@@ -12,13 +13,14 @@ Each django-arq worker has an id and, under django-arq's own prefix:
   time they were found lost.
 
 A django-arq worker sets arq's in-progress key of a job it claims to its own id (a plain arq worker
-sets ``1``; arq only checks that the key exists). Recovery, run by live workers at each beat, is one
-script: it takes the workers of the queue whose last beat is older than ``lost_after``, moves each
-to the lost set (so exactly one caller recovers it), and for each job on its running list whose
-in-progress key still holds that worker's id, deletes the key: the job, still in the queue at its
-old score, is due again, and arq's retry counter, raised when it started, counts the lost run as a
-try (arq fails the job at its next start if no try is left). Jobs a plain arq worker runs, or that
-another worker claimed since, are never touched.
+sets ``1``; arq only checks that the key exists). Recovery, run by live workers as part of their
+beat (one script): it takes the workers of the queue whose last beat is older than ``lost_after``,
+moves each to the lost set (so exactly one caller recovers it), and for each job on its running
+list whose in-progress key still holds that worker's id, deletes the key: the job, still in the
+queue at its old score, is due again (idle workers are woken as by an enqueue), and arq's retry
+counter, raised when it started, counts the lost run as a try (arq fails the job at its next start
+if no try is left). Jobs a plain arq worker runs, or that another worker claimed since, are never
+touched.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 
 from .arq_internals import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from .protocol import Call, Op, Script
+from .wakeup import wake_channel
 
 __all__ = [
     "ENTRY_TTL",
@@ -46,7 +49,6 @@ __all__ = [
     "lost_after_problem",
     "new_worker_id",
     "read_workers",
-    "recover_lost",
     "running_key",
 ]
 
@@ -87,52 +89,63 @@ def running_key(worker_id: str) -> str:
 
 _NOW = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
-# KEYS: entry, running set, live set.  ARGV: ttl s, in-progress prefix, owner id, job prefix,
-# n fields, field/value pairs, then the ids of jobs done since the last beat.  Drops from the
-# running set the done jobs this worker does not run again (its id in the in-progress key, and a
-# payload: a finished cron job keeps its in-progress key a while), refreshes the entry, returns
-# Redis time (ms).
+# KEYS: entry, running set, live set, lost set.  ARGV: ttl s, in-progress prefix, owner id, job prefix,
+# write ("1": the whole entry), lost after ms ("0": no recovery), kept, batch, entry prefix, retry
+# prefix, wake channel, queue, n fields, field/value pairs, then the ids of jobs done since the last
+# beat.
+#
+# The beat: drops from the running set the done jobs this worker does not run again (its id in the
+# in-progress key, and a payload: a finished cron job keeps its in-progress key a while), moves the
+# worker's score in the live set to Redis time and its entry's last beat. The whole entry, and the
+# keys' lifetimes, are written only when asked, or when the entry or the worker's place in the live
+# set was gone (a new worker, or one taken for lost): an idle worker's beat and recovery check are
+# four commands in one call.
+#
+# The recovery: takes the workers of the queue whose last beat is older than ``lost after``, moves
+# each to the lost set (so exactly one caller recovers it), and for each job on its running list whose
+# in-progress key still holds that worker's id, deletes the key; the jobs are due again at once, and
+# an enqueue's wake-up is published so that idle workers look. Returns {now, worker id, job id, tries
+# so far, ...}.
 BEAT = Script(
     _NOW
     + """
-local n = tonumber(ARGV[5])
+local me, entry = ARGV[3], KEYS[1]
+local n = tonumber(ARGV[13])
 local fields = {}
-for i = 6, 5 + 2 * n do fields[#fields + 1] = ARGV[i] end
-for i = 6 + 2 * n, #ARGV do
+for i = 14, 13 + 2 * n do fields[#fields + 1] = ARGV[i] end
+for i = 14 + 2 * n, #ARGV do
   local id = ARGV[i]
-  if redis.call('GET', ARGV[2] .. id) ~= ARGV[3] or redis.call('EXISTS', ARGV[4] .. id) == 0 then
+  if redis.call('GET', ARGV[2] .. id) ~= me or redis.call('EXISTS', ARGV[4] .. id) == 0 then
     redis.call('SREM', KEYS[2], id)
   end
 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'state', 'live', 'last_beat', now, unpack(fields))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
-redis.call('ZADD', KEYS[3], now, ARGV[3])
-redis.call('EXPIRE', KEYS[3], ARGV[1])
-return now
-"""
-)
-
-# KEYS: live set, lost set, queue.  ARGV: lost after ms, caller id, ttl s, kept, batch, entry prefix,
-# in-progress prefix, retry prefix, job prefix.  Returns {worker id, job id, tries so far, ...}.
-RECOVER = Script(
-    _NOW
-    + """
-local found = {}
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, ARGV[5])
-for _, wid in ipairs(dead) do
-  if wid ~= ARGV[2] then
-    redis.call('ZREM', KEYS[1], wid)
-    redis.call('ZADD', KEYS[2], now, wid)
-    local entry = ARGV[6] .. wid
-    local running = entry .. ':running'
+local new = redis.call('ZADD', KEYS[3], now, me) == 1
+if not new then new = redis.call('HSET', entry, 'last_beat', now) == 1 end
+if new or ARGV[5] == '1' then
+  redis.call('DEL', entry)
+  redis.call('HSET', entry, 'state', 'live', 'last_beat', now, unpack(fields))
+  redis.call('EXPIRE', entry, ARGV[1])
+  redis.call('EXPIRE', KEYS[2], ARGV[1])
+  redis.call('EXPIRE', KEYS[3], ARGV[1])
+end
+local found = {now}
+if ARGV[6] == '0' then return found end
+local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[6]),
+                        'WITHSCORES', 'LIMIT', 0, ARGV[8])
+if #dead == 0 then return found end
+for d = 1, #dead, 2 do
+  local wid = dead[d]
+  if wid ~= me then
+    redis.call('ZREM', KEYS[3], wid)
+    redis.call('ZADD', KEYS[4], now, wid)
+    local lost = ARGV[9] .. wid
+    local running = lost .. ':running'
     local requeued = {}
     for _, job in ipairs(redis.call('SMEMBERS', running)) do
-      if redis.call('GET', ARGV[7] .. job) == wid and redis.call('EXISTS', ARGV[9] .. job) == 1 then
-        redis.call('DEL', ARGV[7] .. job)
-        redis.call('ZADD', KEYS[3], 'NX', now, job)
-        local tries = redis.call('GET', ARGV[8] .. job) or '0'
+      if redis.call('GET', ARGV[2] .. job) == wid and redis.call('EXISTS', ARGV[4] .. job) == 1 then
+        redis.call('DEL', ARGV[2] .. job)
+        redis.call('ZADD', ARGV[12], 'NX', now, job)
+        local tries = redis.call('GET', ARGV[10] .. job) or '0'
         requeued[#requeued + 1] = job
         found[#found + 1] = wid
         found[#found + 1] = job
@@ -140,40 +153,17 @@ for _, wid in ipairs(dead) do
       end
     end
     redis.call('DEL', running)
-    redis.call('HSET', entry, 'state', 'lost', 'lost_at', now, 'recovered_by', ARGV[2],
-               'requeued', cjson.encode(requeued))
-    redis.call('EXPIRE', entry, ARGV[3])
+    redis.call('HSET', lost, 'state', 'lost', 'lost_at', now, 'last_beat', dead[d + 1],
+               'recovered_by', me, 'requeued', cjson.encode(requeued))
+    redis.call('EXPIRE', lost, ARGV[1])
   end
 end
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -1 - tonumber(ARGV[4]))
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -1 - tonumber(ARGV[7]))
+redis.call('EXPIRE', KEYS[4], ARGV[1])
+if #found > 1 then redis.call('PUBLISH', ARGV[11], ARGV[12]) end
 return found
 """
 )
-
-
-def beat(
-    queue_name: str, worker_id: str, info: Mapping[str, Any], done: Iterable[str], ttl: int = ENTRY_TTL
-) -> Op[int]:
-    """Write a worker's heartbeat: its entry with ``info`` (JSON-encoded values); returns Redis time (ms)."""
-    pairs: list[Any] = []
-    for key, value in info.items():
-        pairs += [key, json.dumps(value)]
-    keys = (PREFIX + worker_id, running_key(worker_id), LIVE_PREFIX + queue_name)
-    args = (ttl, in_progress_key_prefix, worker_id, job_key_prefix, len(info), *pairs, *done)
-    reply = yield Call(((keys, args),), script=BEAT)
-    return int(reply)
-
-
-def leave(queue_name: str, worker_id: str) -> Op[None]:
-    """A worker stopping cleanly: its entry, running list and place in the live set go."""
-    yield Call(
-        (
-            ("DEL", PREFIX + worker_id, running_key(worker_id)),
-            ("ZREM", LIVE_PREFIX + queue_name, worker_id),
-        ),
-        transaction=True,
-    )
 
 
 @dataclass(frozen=True)
@@ -185,18 +175,44 @@ class LostJob:
     tries: int
 
 
-def recover_lost(
-    queue_name: str, worker_id: str, lost_after: float, ttl: int = ENTRY_TTL
-) -> Op[list[LostJob]]:
-    """Recover the jobs of the queue's lost workers (not ``worker_id``'s own); those re-queued."""
-    keys = (LIVE_PREFIX + queue_name, LOST_PREFIX + queue_name, queue_name)
+def beat(
+    queue_name: str,
+    worker_id: str,
+    info: Mapping[str, Any],
+    done: Iterable[str],
+    *,
+    write: bool = True,
+    recover_after: float | None = None,
+    ttl: int = ENTRY_TTL,
+) -> Op[tuple[int, list[LostJob]]]:
+    """Write a worker's heartbeat (``info`` JSON-encoded, written whole if ``write``), then, given
+    ``recover_after`` (seconds), recover the jobs of the queue's workers silent that long; returns
+    Redis time (ms) and the jobs re-queued."""
+    pairs: list[Any] = []
+    for key, value in info.items():
+        pairs += [key, json.dumps(value)]
+    keys = (PREFIX + worker_id, running_key(worker_id), LIVE_PREFIX + queue_name, LOST_PREFIX + queue_name)
+    lost_ms = 0 if recover_after is None else max(1, int(recover_after * 1000))
     args = (
-        int(lost_after * 1000), worker_id, ttl, LOST_KEPT, RECOVER_BATCH,
-        PREFIX, in_progress_key_prefix, retry_key_prefix, job_key_prefix,
+        ttl, in_progress_key_prefix, worker_id, job_key_prefix, "1" if write else "0", lost_ms,
+        LOST_KEPT, RECOVER_BATCH, PREFIX, retry_key_prefix, wake_channel(queue_name), queue_name,
+        len(info), *pairs, *done,
     )  # fmt: skip
-    reply = yield Call(((keys, args),), script=RECOVER)
-    texts = [v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in reply]
-    return [LostJob(texts[i + 1], texts[i], _count(texts[i + 2])) for i in range(0, len(texts), 3)]
+    reply = yield Call(((keys, args),), script=BEAT)
+    texts = [v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in reply[1:]]
+    lost = [LostJob(texts[i + 1], texts[i], _count(texts[i + 2])) for i in range(0, len(texts), 3)]
+    return int(reply[0]), lost
+
+
+def leave(queue_name: str, worker_id: str) -> Op[None]:
+    """A worker stopping cleanly: its entry, running list and place in the live set go."""
+    yield Call(
+        (
+            ("DEL", PREFIX + worker_id, running_key(worker_id)),
+            ("ZREM", LIVE_PREFIX + queue_name, worker_id),
+        ),
+        transaction=True,
+    )
 
 
 def _count(text: str) -> int:

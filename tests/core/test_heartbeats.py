@@ -22,12 +22,12 @@ from django_arq.queues.heartbeats import (
     leave,
     lost_after_problem,
     read_workers,
-    recover_lost,
     running_key,
 )
 from django_arq.queues.protocol import claim_jobs
 from django_arq.queues.recycling import Recycling, memory_mb
-from tests.helpers import async_wait_for
+from django_arq.queues.wakeup import wake_channel
+from tests.helpers import async_wait_for, wait_for
 
 
 @pytest.fixture
@@ -54,6 +54,11 @@ def start(redis_client: redis.Redis, queue: str, worker: str, jobs: list[str]) -
     assert [c[0] for c in claimed] == jobs
     for job in jobs:
         redis_client.incr(f"arq:retry:{job}")
+
+
+def recover_lost(queue: str, worker: str, lost_after: float):  # type: ignore[no-untyped-def]
+    """``worker``'s beat with a recovery of the workers silent for ``lost_after`` seconds."""
+    return (yield from beat(queue, worker, {"pid": 9}, (), recover_after=lost_after))[1]
 
 
 def silence(redis_client: redis.Redis, queue: str, worker: str) -> None:
@@ -199,3 +204,45 @@ async def test_the_heartbeat_outlives_an_unexpected_error(redis_url: str, queue:
     finally:
         await heartbeat.stop()
         await client.aclose()
+
+
+def test_an_idle_beat_moves_the_last_beat_and_writes_the_entry_only_when_asked_or_gone(
+    redis_client: redis.Redis, queue: str
+) -> None:
+    me = f"{queue}-me"
+    first, _ = run(redis_client, beat(queue, me, {"pid": 1, "done": 0}, ()))
+    later, _ = run(redis_client, beat(queue, me, {"pid": 1, "done": 5}, (), write=False))
+    entry = redis_client.hgetall(PREFIX + me)
+    assert entry[b"done"] == b"0" and int(entry[b"last_beat"]) == later >= first  # not rewritten
+    assert redis_client.zscore(LIVE_PREFIX + queue, me) == later
+    run(redis_client, beat(queue, me, {"pid": 1, "done": 5}, ()))
+    assert redis_client.hget(PREFIX + me, "done") == b"5"
+    assert redis_client.ttl(PREFIX + me) > 0
+    redis_client.delete(PREFIX + me)  # gone (expired, or deleted by hand): written whole again
+    run(redis_client, beat(queue, me, {"pid": 1, "done": 6}, (), write=False))
+    assert redis_client.hget(PREFIX + me, "done") == b"6" and redis_client.ttl(PREFIX + me) > 0
+    redis_client.zrem(LIVE_PREFIX + queue, me)  # taken for lost: back in the live set, entry live
+    redis_client.hset(PREFIX + me, mapping={"state": "lost", "recovered_by": "x"})
+    run(redis_client, beat(queue, me, {"pid": 1, "done": 6}, (), write=False))
+    entry = redis_client.hgetall(PREFIX + me)
+    assert entry[b"state"] == b"live" and b"recovered_by" not in entry
+    assert redis_client.zscore(LIVE_PREFIX + queue, me) is not None
+
+
+def test_a_recovery_wakes_idle_workers_only_when_it_requeues(redis_client: redis.Redis, queue: str) -> None:
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(wake_channel(queue))
+    try:
+        wait_for(lambda: pubsub.get_message(timeout=0.1) is None and pubsub.subscribed, timeout=10)
+        live = f"{queue}-live"
+        run(redis_client, recover_lost(queue, live, 3.0))  # nobody lost
+        dead = f"{queue}-dead"
+        job = f"hbjob-{uuid.uuid4().hex[:8]}"
+        start(redis_client, queue, dead, [job])
+        silence(redis_client, queue, dead)
+        assert [j.job_id for j in run(redis_client, recover_lost(queue, live, 3.0))] == [job]
+        message = wait_for(lambda: pubsub.get_message(timeout=0.1), timeout=10)
+        assert message["channel"] == wake_channel(queue).encode() and message["data"] == queue.encode()
+        assert pubsub.get_message(timeout=0.2) is None  # one wake-up, and none for the first call
+    finally:
+        pubsub.close()
