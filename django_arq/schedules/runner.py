@@ -2,8 +2,10 @@
 
 The database and the enqueue calls are blocking, so each poll runs in a thread of the firer's
 own (one database connection, kept between polls and checked as Django checks it between
-requests). A failed poll (database or Redis unreachable) is logged once and retried: the slots
-stay due, and fire when the poll succeeds (within ``GRACE``, else by the catch-up policy).
+requests, but only every ``TIDY_INTERVAL`` and after a failed poll: with ``CONN_MAX_AGE`` 0 that
+check closes it, and a new connection at every poll was most of an idle worker's CPU). A failed
+poll (database or Redis unreachable) is logged once and retried: the slots stay due, and fire
+when the poll succeeds (within ``GRACE``, else by the catch-up policy).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -21,6 +24,9 @@ from ..conf import DEFAULT_ALIAS
 from .firing import POLL_INTERVAL, fire_due
 
 __all__ = ["ScheduleFirer"]
+
+#: Seconds between two checks of the firer's database connection.
+TIDY_INTERVAL = 60.0
 
 logger = logging.getLogger("django_arq.schedules")
 
@@ -35,6 +41,7 @@ class ScheduleFirer:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="django-arq-schedules")
         self._task: asyncio.Task[None] | None = None
         self._failing = False
+        self._tidied: float | None = None  # monotonic time of the last check of its connection
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="django-arq-schedules")
@@ -50,7 +57,10 @@ class ScheduleFirer:
         await loop.run_in_executor(None, self._executor.shutdown)
 
     def _poll_once(self) -> float:
-        close_old_connections()
+        now = time.monotonic()
+        if self._failing or self._tidied is None or now - self._tidied >= TIDY_INTERVAL:
+            close_old_connections()
+            self._tidied = now
         firing = fire_due(self.alias)
         self.polls += 1
         return firing.wait(timezone.now(), timedelta(seconds=self.poll))

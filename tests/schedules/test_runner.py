@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import OperationalError
+from django.db.backends.signals import connection_created
 
 from django_arq.models import Schedule
 from django_arq.queues.mock import MockArqQueue
@@ -60,3 +62,22 @@ async def test_a_failing_poll_is_logged_once_and_retried(
     assert messages[0] == "schedules of alias 'mock' not fired: the database is down; retrying"
     assert messages[1] == "schedules of alias 'mock' fired again"
     assert len(failures) == 3 and len(messages) == 2
+
+
+async def test_the_firer_keeps_its_database_connection_between_polls(mock: MockArqQueue) -> None:
+    """With CONN_MAX_AGE 0 (the tests' setting), Django's check between requests closes a
+    connection: the firer checks it only every TIDY_INTERVAL, not at each poll."""
+    opened: list[str] = []
+
+    def created(sender: Any, connection: Any, **kwargs: Any) -> None:
+        opened.append(threading.current_thread().name)
+
+    connection_created.connect(created)
+    firer = ScheduleFirer("mock", poll=0.02)
+    firer.start()
+    try:
+        await async_wait_for(lambda: firer.polls >= 10, timeout=30)
+    finally:
+        await firer.stop()
+        connection_created.disconnect(created)
+    assert len([name for name in opened if name.startswith("django-arq-schedules")]) == 1, opened
