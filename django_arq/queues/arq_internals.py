@@ -25,7 +25,9 @@ The worker (``DjangoWorker`` and ``manage.py arq_worker``):
 - ``arq.worker.Function`` is a dataclass with the fields of ``FUNCTION_FIELDS``; ``make_function``
   builds one by keyword for a sync function, which ``func()`` refuses.
 - ``arq.cron.CronJob`` is a dataclass with a ``coroutine`` field; ``with_coroutine`` swaps the
-  coroutine of a ``Function`` or ``CronJob`` (to run a sync function off-loop, and record it).
+  coroutine of a ``Function`` or ``CronJob`` (to run a sync function off-loop, and record it). Its
+  ``next_run`` field (a datetime, None until planned) is when arq enqueues it next, which
+  ``cron_runs_ms`` reads so that an idle worker polls in time for it.
 - ``Worker`` methods that ``DjangoWorker`` overrides, with the parameters of ``OVERRIDDEN``:
   ``run`` and ``async_run`` (a context of its own), ``_poll_iteration`` (polls woken by
   enqueues, Redis outages, the burst exit), ``_cancel_aborted_jobs`` (skipped while no job runs),
@@ -39,7 +41,9 @@ The worker (``DjangoWorker`` and ``manage.py arq_worker``):
   ``_release_sem_dec_counter_on_complete()``), ``_pool`` and ``pool``, ``loop``, ``ctx``,
   ``queue_name``, ``burst``, ``job_timeout_s``; for the command's banner and ``--check``,
   ``functions``, ``cron_jobs``, ``max_jobs``, ``max_tries``, ``keep_result_s``, ``poll_delay_s``,
-  ``allow_abort_jobs``, ``health_check_interval``, ``redis_settings`` and the job counters.
+  ``allow_abort_jobs``, ``health_check_interval``, ``redis_settings`` and the job counters;
+  ``_last_health_check`` (when ``record_health`` last wrote, by ``time()``), which
+  ``health_check_due_ms`` reads so that an idle worker polls in time to write the next one.
 - The burst exit: after each poll ``Worker.main()`` returns (once its running jobs end) when
   ``0 <= max_burst_jobs <= _jobs_started()``; ``end_burst`` lowers ``max_burst_jobs`` to get there.
 - ``Worker.main()`` makes its pool with ``create_pool`` (which pings, so one connection is open)
@@ -89,6 +93,7 @@ __all__ = [
     "JobExecutionFailed",
     "WorkerCoroutine",
     "abort_jobs_ss",
+    "cron_runs_ms",
     "default_log_config",
     "default_queue_name",
     "deserialize_job",
@@ -96,6 +101,7 @@ __all__ = [
     "end_burst",
     "expires_extra_ms",
     "give_back_job_slot",
+    "health_check_due_ms",
     "health_check_key_suffix",
     "in_progress_key_prefix",
     "in_progress_ms",
@@ -157,6 +163,7 @@ ATTRIBUTES = (
     "sem",
     "max_burst_jobs",
     "_pool",
+    "_last_health_check",
     "pool",
     "loop",
     "ctx",
@@ -213,6 +220,16 @@ def running_job(worker: Worker, job_id: str) -> asyncio.Task[Any] | None:
 def running_job_ids(worker: Worker) -> list[str]:
     """The ids of the jobs ``worker`` has claimed and not yet seen finish."""
     return list(worker.tasks)
+
+
+def cron_runs_ms(worker: Worker) -> list[int]:
+    """When each of ``worker``'s cron jobs is next due (Unix ms), of those arq has planned."""
+    return [to_unix_ms(job.next_run) for job in worker.cron_jobs if job.next_run is not None]
+
+
+def health_check_due_ms(worker: Worker) -> int:
+    """When ``worker``'s poll next writes arq's health check (Unix ms)."""
+    return int((worker._last_health_check + worker.health_check_interval) * 1000)
 
 
 def running_jobs(worker: Worker) -> int:

@@ -155,10 +155,12 @@ return {}
 
 # Requests an abort only for a job that is queued, deferred or running, so that no entry is
 # left in the abort set for an unknown or finished id. A deferred job is moved to the front
-# of its queue (as arq's Job.abort does) so that a worker picks it up and aborts it.
+# of its queue (as arq's Job.abort does), and idle workers are woken, so that one picks it up
+# and aborts it.
 # KEYS: result key, in-progress key, queue, abort set.  ARGV: id, now ms.
 # Returns 0 finished, -1 unknown, 1 requested.
 ABORT = Script(
+    f"local WAKE = '{WAKE_PREFIX}'\n"
     """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
@@ -166,6 +168,7 @@ local running = redis.call('EXISTS', KEYS[2])
 if (not score) and running == 0 then return -1 end
 if score and running == 0 and tonumber(score) > tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[3], 1, ARGV[1])
+  redis.call('PUBLISH', WAKE .. KEYS[3], '')
 end
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
 return 1

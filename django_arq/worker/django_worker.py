@@ -32,8 +32,10 @@ from ..queues.arq_internals import (
     CronJob,
     Function,
     WorkerCoroutine,
+    cron_runs_ms,
     default_queue_name,
     end_burst,
+    health_check_due_ms,
     in_progress_ms,
     is_aborting,
     job_slot_freed,
@@ -52,6 +54,7 @@ from ..queues.drivers import run_async
 from ..queues.exceptions import ArqJobError
 from ..queues.heartbeat_task import Heartbeat
 from ..queues.heartbeats import LOST_AFTER, LostJob, new_worker_id, running_key
+from ..queues.idle import IdleWait, next_deferred
 from ..queues.protocol import claim_jobs
 from ..queues.recycling import Recycling
 from ..queues.reporting import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_for_ms
@@ -149,6 +152,7 @@ class DjangoWorker(Worker):
         self._shut_down = False
         self._burst_horizon_ms = 0  # a burst also runs the retries of its jobs due before this
         self._wakeup: WakeUp | None = None  # enqueues wake the idle worker (not in burst)
+        self._idle: IdleWait | None = None  # when the idle worker polls next (not in burst)
         self._read = self._started = 0  # job ids read and jobs started by the current poll
         self._left = False  # whether the current poll left due jobs for want of a free slot
         self._jobs_tidied = -1  # jobs ended when the connections were last tidied
@@ -249,6 +253,7 @@ class DjangoWorker(Worker):
             self.schedules.start()
             self._wakeup = WakeUp(ctx["redis"], self.queue_name)
             self._wakeup.start()
+            self._idle = IdleWait(self.queue_name, self.poll_delay_s)
         if self._user_startup is not None:
             await self._user_startup(ctx)
 
@@ -341,10 +346,12 @@ class DjangoWorker(Worker):
     async def _poll_iteration(self) -> None:
         """Poll until ``poll_delay`` has passed: at once again while reads come back full, else when
         a job slot frees up for jobs waiting, or an enqueue wakes the worker; arq's own sleep between
-        two calls is then nil. A burst worker (no wake-ups) polls again when a job ends instead.
+        two calls is then nil. An idle worker waits longer, as ``queues/idle.py`` says. A burst
+        worker (no wake-ups) polls again when a job ends instead.
         """
         loop = asyncio.get_running_loop()
-        end = loop.time() + self.poll_delay_s
+        start = loop.time()
+        end = start + self.poll_delay_s
         while True:
             if not await job_slot_freed(self, end - loop.time()):
                 return  # every slot busy until the end of this poll
@@ -358,8 +365,32 @@ class DjangoWorker(Worker):
             if self._wakeup is None:  # a burst: on when a job ends (the last may end the burst)
                 if not await running_job_ended(self, end - loop.time()):
                     return
-            elif not await self._wakeup.wait(end - loop.time()):
-                return
+                continue
+            idle = await self._idle_seconds()
+            now = loop.time()
+            end = now + idle if idle is not None else min(end, now + self.poll_delay_s)
+            if await self._wakeup.wait(end - loop.time()):
+                if self._idle is not None:
+                    self._idle.changed()  # an enqueue, perhaps of a deferred job
+            elif loop.time() - start >= self.poll_delay_s:
+                return  # else a deferred job came due before arq's sleep would end: poll now
+
+    async def _idle_seconds(self) -> float | None:
+        """Seconds this worker may wait for a wake-up before it polls again, if it is idle (no job
+        running or just started, subscribed to its wake channel); else None: ``poll_delay``."""
+        idle, wakeup = self._idle, self._wakeup
+        if idle is None or wakeup is None:
+            return None
+        if self._started or running_jobs(self) or not wakeup.subscribed.is_set():
+            idle.changed()  # a job may defer a retry, or a job to come
+            return None
+        now = timestamp_ms()
+        if idle.read_needed(now, cron_runs_ms(self)):
+            try:
+                idle.read(await run_async(next_deferred(self.queue_name, now), self.pool, self.queue_name))
+            except (ArqJobError, RedisError, OSError):  # the next poll meets the outage
+                return None
+        return idle.seconds(now, health_check_due_ms(self))
 
     async def _cancel_aborted_jobs(self) -> None:
         """arq's abort check, skipped while no job function runs: a queued job's abort is seen

@@ -12,6 +12,7 @@ import dataclasses
 import inspect
 import threading
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import arq
@@ -61,7 +62,17 @@ def test_cron_job_is_a_dataclass_whose_coroutine_can_be_swapped() -> None:
     assert isinstance(job, internals.CronJob) and dataclasses.is_dataclass(job)
     swapped = internals.with_coroutine(job, len)
     assert (swapped.coroutine, swapped.name, swapped.minute) == (len, "cron:x", 5)
+    assert job.next_run is None  # planned by the worker's first poll
     assert internals.with_coroutine(func(noop, name="f"), len).coroutine is len
+
+
+async def test_cron_runs_are_read_once_planned() -> None:
+    job = cron(noop, name="cron:x", second=30)
+    worker = Worker([], cron_jobs=[job], redis_settings=RedisSettings(), handle_signals=False)
+    now = datetime.now(UTC)
+    await worker.run_cron(now, 0.5)  # plans the first run, enqueues nothing
+    assert job.next_run is not None and job.next_run > now
+    assert internals.cron_runs_ms(worker) == [internals.to_unix_ms(job.next_run)]
 
 
 @pytest.mark.parametrize("name", sorted(internals.OVERRIDDEN))
@@ -79,6 +90,8 @@ async def test_worker_attributes_and_helpers() -> None:
     assert not missing, f"arq's Worker no longer sets {missing}"
     assert isinstance(worker.tasks, dict) and isinstance(worker.aborting_tasks, set)
     assert isinstance(worker.sem, asyncio.Semaphore) and worker.job_counter == 0
+    assert internals.health_check_due_ms(worker) == worker.health_check_interval * 1000  # none yet
+    assert internals.cron_runs_ms(worker) == []
 
     task = asyncio.get_running_loop().create_future()
     worker.tasks["a"] = task  # type: ignore[assignment]
