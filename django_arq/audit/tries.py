@@ -37,26 +37,33 @@ __all__ = [
 ERROR_LENGTH = 300
 
 
-def short_error(exc: BaseException | None) -> str:
-    """``exc`` in one short line: its class and message (a ``Retry``'s cause, if it has one)."""
+def short_error(exc: BaseException | str | None) -> str:
+    """``exc`` in one short line: its class and message (a ``Retry``'s cause, if it has one); a
+    text (what happened to a try that raised nothing) as it is."""
     if isinstance(exc, Retry) and exc.__cause__ is not None:
         exc = exc.__cause__
-    if exc is None or isinstance(exc, asyncio.CancelledError):
+    if isinstance(exc, str):
+        text = exc
+    elif exc is None or isinstance(exc, asyncio.CancelledError):
         return "cancelled (the worker stopped): run again"
-    kind = type(exc)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-    try:
-        message = str(exc)
-    except Exception:  # a broken __str__ must not stop the record
-        message = "<message not readable>"
-    text = f"{name}: {message}" if message else name
+    else:
+        kind = type(exc)
+        name = (
+            kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        )
+        try:
+            message = str(exc)
+        except Exception:  # a broken __str__ must not stop the record
+            message = "<message not readable>"
+        text = f"{name}: {message}" if message else name
     return storable_text(" ".join(text.split()), ERROR_LENGTH)
 
 
 def try_error(
-    job_try: int, exc: BaseException | None, time: datetime, *, lost: bool = False
+    job_try: int, exc: BaseException | str | None, time: datetime, *, lost: bool = False
 ) -> dict[str, Any]:
-    """The ``try_errors`` entry of try ``job_try``, which ended at ``time`` by raising ``exc``."""
+    """The ``try_errors`` entry of try ``job_try``, which ended at ``time`` by raising ``exc`` (or
+    as the text ``exc`` says: a lost worker's try)."""
     return {"try": job_try, "error": short_error(exc), "time": time.isoformat(), "lost": lost}
 
 

@@ -72,3 +72,30 @@ async def test_a_lost_job_is_found_under_its_storable_id(recorder: JobRecorder) 
     await record(storable_id(long_id), status="in_progress", worker_id="w")
     await recorder.jobs_lost([LostJob(long_id, "w", 1)])
     assert (await JobRecord.objects.aget(job_id=storable_id(long_id))).status == "queued"
+
+
+async def test_entries_edited_by_hand_are_merged_as_the_worker_merges_them(recorder: JobRecorder) -> None:
+    """One entry per try, in try order, as the worker's own updates and the HTTP API make them:
+    an entry of the lost try is replaced, entries of another shape are left out."""
+    kept = {"try": 3, "error": "ValueError: no", "time": T0.isoformat(), "lost": False, "note": "by hand"}
+    stale = {"try": 2, "error": "edited", "time": T0.isoformat(), "lost": False}
+    edited = [kept, "a note", {"try": "1"}, stale]
+    await record("edited", status="in_progress", worker_id="w-lost", job_try=2, try_errors=edited)
+    await record("not-a-list", status="in_progress", worker_id="w-lost", try_errors={"edited": True})
+    await recorder.jobs_lost([LostJob("edited", "w-lost", 2), LostJob("not-a-list", "w-lost", 1)])
+    found = {r.job_id: r.try_errors async for r in JobRecord.objects.all()}
+    assert [(e["try"], e["error"]) for e in found["edited"]] == [
+        (2, "worker w-lost lost"),
+        (3, "ValueError: no"),
+    ]
+    assert found["edited"][1] == kept
+    assert [e["try"] for e in found["not-a-list"]] == [1]
+
+
+async def test_the_entry_of_a_long_or_odd_worker_id_is_one_short_line(recorder: JobRecorder) -> None:
+    worker_id = "w\n" + "x" * 400
+    await record("odd", status="in_progress", worker_id="")
+    await recorder.jobs_lost([LostJob("odd", worker_id, 1)])
+    ((entry),) = (await JobRecord.objects.aget(job_id="odd")).try_errors
+    assert entry["error"].startswith("worker w x") and len(entry["error"]) == 300
+    assert "\n" not in entry["error"]
