@@ -99,7 +99,9 @@ def test_an_enqueue_refused_by_either_backend_ends_its_span_with_the_error(
         span.attributes["error.type"]
         == f"{type(refused.value).__module__}.{type(refused.value).__qualname__}"
     )
-    assert span.status.status_code is trace.StatusCode.ERROR
+    assert (span.status.status_code, span.status.description) == (trace.StatusCode.ERROR, str(refused.value))
+    (event,) = span.events
+    assert (event.name, event.attributes["exception.message"]) == ("exception", str(refused.value))
 
 
 def test_a_mock_without_tracing_makes_no_spans(tracer: trace.Tracer, spans: InMemorySpanExporter) -> None:
