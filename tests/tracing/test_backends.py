@@ -4,6 +4,7 @@ RedisArqQueue and a real worker make, so a project's tests can assert on them.""
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from django_arq import ArqQueue, JobSpec, MockArqQueue, RedisArqQueue
 from tests.tracing.conftest import TracedWorkers, assert_ran, job_attributes
+from tests.tracing.exporter import read_spans
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,3 +115,31 @@ def test_a_mock_without_tracing_makes_no_spans(tracer: trace.Tracer, spans: InMe
     (result,) = async_to_sync(mock.run_queued)()
     assert (result.success, meta.trace_id) == (True, None)
     assert [s.name for s in spans.get_finished_spans()] == ["GET /quiet"]
+
+
+def test_a_trace_not_sampled_stays_unsampled_in_the_worker(
+    tracer: trace.Tracer, spans: InMemorySpanExporter, traced_workers: TracedWorkers, redis_client: Any
+) -> None:
+    """The enqueue of an unsampled request records nothing, yet its context travels in the payload,
+    so that the worker's parent-based sampler records nothing of the job's run either."""
+    from asgiref.sync import async_to_sync
+
+    unsampled = trace.SpanContext(0x5EED, 0xBEEF, is_remote=True, trace_flags=trace.TraceFlags(0))
+    redis = RedisArqQueue(settings.REDIS_URL, default_queue_name=traced_workers.queue_name)
+    mock = MockArqQueue(default_queue_name=traced_workers.queue_name)
+    with trace.use_span(trace.NonRecordingSpan(unsampled)):
+        sent = redis.enqueue_sync("tests.jobs.add", 1, 2)
+        kept = mock.enqueue_sync("tests.jobs.add", 3, 4)
+    assert sent.trace_id == kept.trace_id == f"{0x5EED:032x}"
+    traceparent = pickle.loads(redis_client.get(f"arq:job:{sent.id}"))["trace"]["traceparent"]
+    assert traceparent.startswith(f"00-{0x5EED:032x}-") and traceparent.endswith("-00")  # not sampled
+
+    traced_workers.burst()
+    (result,) = async_to_sync(mock.run_queued)()
+    assert result.success and redis.get_job_result_sync(sent.id).success
+    redis.close()
+    # The worker has ended (burst) and its exporter writes each span as it ends: none was recorded.
+    assert [
+        s for s in read_spans(traced_workers.spans_file) if s["attributes"].get("arq.job.id") == sent.id
+    ] == []
+    assert spans.get_finished_spans() == ()
