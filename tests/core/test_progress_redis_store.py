@@ -1,5 +1,5 @@
-"""queues/reporting.py: RedisProgress, the store a worker's jobs report to: its settings, a report
-kept forever, and a lifetime that cannot be set."""
+"""queues/reporting.py: RedisProgress, the store a worker's jobs report to: its settings, and a
+lifetime that cannot be set."""
 
 from __future__ import annotations
 
@@ -35,22 +35,6 @@ async def test_its_interval_and_mirror_are_the_ones_given(
             await report_progress(job_ctx(reports, job_id), done)
         assert [command[0] for command in counting.sent] == ["SET", "SET", "SET"]  # none waited
         assert mirrored == [(job_id, 1), (job_id, 2), (job_id, 3)]
-    finally:
-        redis_client.delete(progress_key(job_id))
-
-
-async def test_a_waiting_report_stored_at_the_end_of_a_job_kept_forever_does_not_expire(
-    counting: Counting, redis_client: redis.Redis
-) -> None:
-    job_id = f"forever-{uuid.uuid4().hex}"
-    reports = RedisProgress(counting, running_ttl_ms=60_000, interval=60)
-    try:
-        await report_progress(job_ctx(reports, job_id), 1)
-        await report_progress(job_ctx(reports, job_id), 2)  # waits
-        await reports.job_ended(job_id, None)
-        assert counting.sent[-1][0] == "SET" and counting.sent[-1][3:] == ()
-        assert redis_client.pttl(progress_key(job_id)) == -1
-        assert b'"done":2' in redis_client.get(progress_key(job_id))
     finally:
         redis_client.delete(progress_key(job_id))
 

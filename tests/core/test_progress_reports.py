@@ -314,16 +314,23 @@ async def test_the_lifetime_a_report_gets_when_its_job_ends(
     redis_client.delete(progress_key(job_id))
 
 
-async def test_a_waiting_report_stored_at_the_end_of_a_job_without_a_kept_result_is_deleted(
-    counting: Counting, redis_client: redis.Redis
+@pytest.mark.parametrize(
+    ("keep_ms", "last", "ttl"),
+    [(0, "DEL", -2), (None, "SET", -1)],  # no result kept: deleted; kept forever: no expiry
+)
+async def test_a_waiting_report_stored_at_the_end_of_a_job_gets_the_results_lifetime(
+    counting: Counting, redis_client: redis.Redis, keep_ms: int | None, last: str, ttl: int
 ) -> None:
-    job_id = f"gone-{uuid.uuid4().hex}"
+    job_id = f"end-{uuid.uuid4().hex}"
     reports = RedisProgress(counting, running_ttl_ms=60_000, interval=60)
     await report_progress(job_ctx(reports, job_id), 1)
-    await report_progress(job_ctx(reports, job_id), 2)
-    await reports.job_ended(job_id, 0)
-    assert [c[0] for c in counting.sent] == ["SET", "DEL"]
-    assert not redis_client.exists(progress_key(job_id))
+    await report_progress(job_ctx(reports, job_id), 2)  # waits
+    await reports.job_ended(job_id, keep_ms)
+    assert [c[0] for c in counting.sent] == ["SET", last]
+    if last == "SET":
+        assert counting.sent[-1][3:] == () and b'"done":2' in redis_client.get(progress_key(job_id))
+    assert redis_client.pttl(progress_key(job_id)) == ttl
+    redis_client.delete(progress_key(job_id))
 
 
 @pytest.mark.parametrize(

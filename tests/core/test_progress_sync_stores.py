@@ -67,3 +67,16 @@ async def test_a_sync_report_made_on_the_event_loop_holds_its_store_until_it_is_
     reports.gate.set()
     await async_wait_for(lambda: reports.done() == [1], timeout=5)
     await async_wait_for(lambda: not reports._detached, timeout=5)  # and it is let go once done
+
+
+async def test_a_sync_report_from_a_thread_schedules_its_store_on_the_event_loop() -> None:
+    asyncio.get_running_loop().set_debug(True)  # a timer set from another thread raises
+    reports = Recorded(interval=60)
+
+    def job() -> None:
+        for done in (1, 2, 3):  # 1 stored at once, 2 and 3 wait on a timer
+            report_progress_sync(job_ctx(reports), done)
+
+    await asyncio.to_thread(job)
+    await reports.job_ended("j", 1000)
+    assert reports.stored == [("j", 1, reporting.WHILE_RUNNING), ("j", 3, 1000)]
