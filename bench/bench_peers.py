@@ -1,15 +1,19 @@
 """django-arq against its peers, side by side in one run: bare arq, django-rq, Celery, django-tasks-db.
 
-    .venv/bin/python bench/bench_peers.py [--jobs 2000] [--latency-jobs 100] [--rounds 3]
-                                          [--systems django-arq,arq-0.05,...] [--idle 2]
+    .venv/bin/python bench/bench_peers.py [--jobs 2000] [--insert-jobs 500] [--latency-jobs 100]
+                                          [--rounds 3] [--systems django-arq,arq-0.05,...] [--idle 2]
 
-Each system runs in its own virtual environment (django-arq and bare arq in the one running this
-script, this project's .venv; the others under var/bench-venvs/<name>, created here from
-bench/peers/requirements-<name>.txt when missing or when the pins change), through a small
-driver, bench/peers/<system>_peer.py, run by bench/peers/run.py.
+From a fresh clone that one command is all: it needs the project's .venv (Python 3.11), a Python
+3.13 (python3.13 on PATH, or pyenv's), redis-server on PATH, PostgreSQL on 127.0.0.1:5432 (user
+postgres, trust) and PyPI. Each system runs in its own virtual environment (django-arq and bare
+arq in the one running this script; the others under var/bench-venvs/<name>, created here from
+bench/peers/requirements-<name>.txt when missing or when the pins change: a first run spends a
+few minutes on that), through a small driver, bench/peers/<system>_peer.py, run by
+bench/peers/run.py.
 All use one private redis-server on a free port started here (nobody else's traffic counts),
 PostgreSQL databases created here (bench_peers_<system>, dropped at the end) or a SQLite file,
-DEBUG off and CONN_MAX_AGE 600. The job body is a no-op; each system stores results its own way.
+DEBUG off and CONN_MAX_AGE 600. The job body is a no-op (or one ORM insert, below); each system
+stores results its own way.
 
 Per system and round (rounds interleaved, systems in a shuffled order each round):
 
@@ -28,9 +32,13 @@ Per system and round (rounds interleaved, systems in a shuffled order each round
    then sends ``--latency-jobs`` jobs one at a time to the now idle worker, at random gaps of up to
    ``--latency-gap`` s (so that they reach a polling worker at any point of its poll interval):
    start latency = body start - time before the enqueue call.
+4. insert (systems with a database): steps 1 and 2 again with M jobs whose body inserts one row
+   with the ORM (peers/peer_rows: ``Row.objects.create``, ``acreate`` in async job bodies), in a
+   new worker; jobs/s and CPU per job as above (not net of idle), once the M rows are there.
 
 Figures: medians over rounds; latency percentiles over all rounds' jobs. Failures are listed, and
-make the exit status 1. Worker output goes to var/bench-peers/<system>.log. A default run takes
+make the exit status 1. Worker output goes to var/bench-peers/<system>.log, the table so far to
+var/bench-peers/report.md after each round. A default run takes
 the best part of an hour on 2 cores (the latency jobs wait for pollers); for a quick look:
 
     .venv/bin/python bench/bench_peers.py --jobs 300 --latency-jobs 30 --rounds 1
@@ -39,6 +47,7 @@ the best part of an hour on 2 cores (the latency jobs wait for pollers); for a q
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -46,24 +55,25 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness import PrivateRedis, cpu_seconds
+from harness import PrivateRedis, tree_cpu_seconds
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PEERS = BENCH / "peers"
 VENVS = ROOT / "var" / "bench-venvs"
 LOGS = ROOT / "var" / "bench-peers"
+PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 MARKS = "bench:started"  # as in peers/common.py
-PY311 = "/root/.pyenv/versions/3.11.7/bin/python3"
-PY313 = "/root/.pyenv/versions/3.13.0/bin/python3"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +100,14 @@ SYSTEMS = [
     System("arq-0.5", "bare arq, poll_delay 0.5 (default)", "", "arq_peer", ("0.5",), db=""),
     System("rq-simple", "django-rq, SimpleWorker", "rq", "rq_peer", ("SimpleWorker",)),
     System("rq-fork", "django-rq, Worker (fork per job)", "rq", "rq_peer", ("Worker",), scale=0.25),
-    System("celery-solo", "Celery + django-celery-results, -P solo", "celery", "celery_peer"),
+    System("celery-solo", "Celery + django-celery-results, -P solo", "celery", "celery_peer", ("-P", "solo")),
+    System(
+        "celery-prefork",
+        "Celery + django-celery-results, -P prefork -c 2",
+        "celery",
+        "celery_peer",
+        ("-P", "prefork", "-c", "2"),
+    ),
     System("tasks-db-pg", "django-tasks-db, PostgreSQL", "tasks-db", "tasks_db_peer"),
     System("tasks-db-sqlite", "django-tasks-db, SQLite (WAL)", "tasks-db", "tasks_db_peer", db="sqlite"),
     System("arq-tasks-pg", "django-arq ArqBackend (django.tasks), PostgreSQL", "django6", "arq_tasks_peer"),
@@ -102,7 +119,7 @@ SYSTEMS = [
         db="sqlite",
     ),
 ]
-VENV_PYTHON = {"rq": PY311, "celery": PY311, "tasks-db": PY313, "django6": PY313}
+VENV_PYTHON = {"rq": "3.11", "celery": "3.11", "tasks-db": "3.13", "django6": "3.13"}
 TREE_ON_PATH = {"django6"}  # venvs that run this tree's django_arq from PYTHONPATH
 
 NOT_LIKE_FOR_LIKE = [
@@ -138,6 +155,19 @@ def python_of(system: System) -> Path:
     return VENVS / system.venv / "bin" / "python"
 
 
+def base_python(version: str) -> str:
+    """An interpreter of ``version`` to make a venv with: this one, python3.X on PATH, or pyenv's."""
+    if version == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return sys.executable
+    candidates = [shutil.which(f"python{version}"), *sorted(PYENV.glob(f"{version}.*/bin/python{version}"))]
+    for candidate in filter(None, candidates):
+        probe = [str(candidate), "-c", "import sys, venv; print(sys.version_info[:2])"]
+        found = subprocess.run(probe, capture_output=True, text=True).stdout.strip()
+        if found == str(tuple(int(part) for part in version.split("."))):
+            return str(candidate)
+    sys.exit(f"bench_peers.py: no Python {version} (python{version} on PATH, or pyenv install {version})")
+
+
 def ensure_venv(name: str) -> None:
     """Create var/bench-venvs/<name> from its pinned requirements, or bring it up to date."""
     requirements = PEERS / f"requirements-{name}.txt"
@@ -146,7 +176,7 @@ def ensure_venv(name: str) -> None:
         return
     print(f"# setting up {venv} from {requirements.name}", file=sys.stderr)
     if not (venv / "bin" / "python").exists():
-        subprocess.run([VENV_PYTHON[name], "-m", "venv", str(venv)], check=True)
+        subprocess.run([base_python(VENV_PYTHON[name]), "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", str(requirements)]
     subprocess.run(pip, check=True)
     shutil.copyfile(requirements, stamp)
@@ -197,26 +227,14 @@ def wait_mark(redis: Any, token: str, timeout: float, worker: subprocess.Popen[b
     raise Failed(f"no {token!r} marker within {timeout:.0f} s")
 
 
-def run_round(
-    system: System, env: dict[str, str], redis: PrivateRedis, args: argparse.Namespace, n: int, log: Path
-) -> dict[str, Any]:
-    redis.client.flushall()
-    enqueued = driver(system, env, "prefill", str(n))
+@contextlib.contextmanager
+def worker_process(system: System, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """One worker of ``system``, logging to ``log``; terminated on the way out."""
     cmd = [str(python_of(system)), str(PEERS / "run.py"), system.driver, "worker", *system.worker_args]
     with log.open("ab") as out:
         worker = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        begin = wait_mark(redis.client, "begin", 180, worker)
-        cpu0 = cpu_seconds(worker.pid)
-        end = wait_mark(redis.client, "end", 120 + n * 0.2, worker)
-        cpu1 = cpu_seconds(worker.pid)
-        time.sleep(0.5)
-        idle_cpu, idle_commands, idle_t = cpu_seconds(worker.pid), redis.commands(), time.monotonic()
-        time.sleep(args.idle)
-        idle_elapsed = time.monotonic() - idle_t
-        idle_rate = (cpu_seconds(worker.pid) - idle_cpu) / idle_elapsed
-        idle_commands = (redis.commands() - idle_commands - 1) / idle_elapsed  # minus our own INFO
-        checked = driver(system, env, "check", str(n), str(args.latency_jobs), str(args.latency_gap))
+        yield worker
         if worker.poll() is not None:
             raise Failed(f"worker exited ({worker.returncode}) during the run")
     finally:
@@ -226,13 +244,36 @@ def run_round(
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
-    wall = end - begin
+
+
+def drain(redis: Any, worker: subprocess.Popen[bytes], n: int) -> tuple[float, float]:
+    """Seconds from the begin marker's start to the end marker's, and the worker's CPU seconds meanwhile."""
+    begin = wait_mark(redis, "begin", 180, worker)
+    cpu0 = tree_cpu_seconds(worker.pid)
+    end = wait_mark(redis, "end", 120 + n * 0.2, worker)
+    return end - begin, tree_cpu_seconds(worker.pid) - cpu0
+
+
+def run_round(
+    system: System, env: dict[str, str], redis: PrivateRedis, args: argparse.Namespace, n: int, log: Path
+) -> dict[str, Any]:
+    redis.client.flushall()
+    enqueued = driver(system, env, "prefill", str(n), "noop")
+    with worker_process(system, env, log) as worker:
+        wall, cpu = drain(redis.client, worker, n)
+        time.sleep(0.5)
+        idle_cpu, idle_commands, idle_t = tree_cpu_seconds(worker.pid), redis.commands(), time.monotonic()
+        time.sleep(args.idle)
+        idle_elapsed = time.monotonic() - idle_t
+        idle_rate = (tree_cpu_seconds(worker.pid) - idle_cpu) / idle_elapsed
+        idle_commands = (redis.commands() - idle_commands - 1) / idle_elapsed  # minus our own INFO
+        checked = driver(system, env, "check", str(n), str(args.latency_jobs), str(args.latency_gap))
     result = {
         "enqueue_us": enqueued["enqueue_us"],
         "async_enqueue": enqueued["async"],
         "jobs_s": n / wall,
-        "cpu_ms": (cpu1 - cpu0) / n * 1000,
-        "net_cpu_ms": (cpu1 - cpu0 - idle_rate * wall) / n * 1000,
+        "cpu_ms": cpu / n * 1000,
+        "net_cpu_ms": (cpu - idle_rate * wall) / n * 1000,
         "idle_cpu_ms_s": idle_rate * 1000,
         "idle_commands_s": idle_commands,
         "latency_ms": checked["latency_ms"],
@@ -240,6 +281,17 @@ def run_round(
     }
     if checked["done"] != n + 2:
         result["errors"].insert(0, f"{checked['done']} successful results stored, not {n + 2}")
+    if system.db and args.insert_jobs:  # the same again, each job inserting one row with the ORM
+        m = max(1, int(args.insert_jobs * system.scale))
+        redis.client.flushall()
+        driver(system, env, "prefill", str(m), "insert")
+        with worker_process(system, env, log) as worker:
+            wall, cpu = drain(redis.client, worker, m)
+            rows = driver(system, env, "rows", str(m))["rows"]
+        if rows == m:
+            result["insert_jobs_s"], result["insert_cpu_ms"] = m / wall, cpu / m * 1000
+        else:
+            result["errors"].append(f"insert jobs wrote {rows} rows, not {m}")
     return result
 
 
@@ -296,33 +348,43 @@ def report(
     failures: dict[str, list[str]],
     args: argparse.Namespace,
     measured_tree: str,
+    rounds_done: int,
 ) -> None:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\n## Peer benchmark, {now}\n")
     print(f"Machine: {machine()}.  ")
     print(f"{versions(measured_tree)}.  ")
     print(
-        f"N = {args.jobs} no-op jobs per drain (scaled where noted), {args.latency_jobs} latency jobs per "
-        f"round, {args.rounds} interleaved round(s); medians over rounds.\n"
+        f"N = {args.jobs} no-op jobs and M = {args.insert_jobs} one-ORM-insert jobs per drain (scaled "
+        f"where noted), {args.latency_jobs} latency jobs per round, {rounds_done} of {args.rounds} "
+        "interleaved round(s); medians over rounds.\n"
     )
     print("| system | sync enqueue µs/job | jobs/s, one worker drains N | worker CPU ms/job (net of idle) "
-          "| idle worker CPU ms/s, Redis commands/s | start latency ms median / p90 / p99 |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+          "| one-ORM-insert jobs/s (CPU ms/job) | idle worker CPU ms/s, Redis commands/s "
+          "| start latency ms median / p90 / p99 |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for system in systems:
         runs = results[system.key]
         n = max(1, int(args.jobs * system.scale))
         label = system.label + (f" (N = {n})" if n != args.jobs else "")
         if not runs:
-            print(f"| {label} | failed | | | | |")
+            print(f"| {label} | failed | | | | | |")
             continue
         enqueue = statistics.median(r["enqueue_us"] for r in runs)
         enqueue_text = f"(async {enqueue:,.0f})" if runs[0]["async_enqueue"] else f"{enqueue:,.0f}"
         lat = [v for r in runs for v in r["latency_ms"]]
         lat_text = f"{pct(lat, 0.5):.1f} / {pct(lat, 0.9):.1f} / {pct(lat, 0.99):.1f}" if lat else "none"
+        inserts = [r for r in runs if "insert_jobs_s" in r]
+        insert_text = (
+            f"{statistics.median(r['insert_jobs_s'] for r in inserts):,.0f} "
+            f"({statistics.median(r['insert_cpu_ms'] for r in inserts):.2f})"
+            if inserts
+            else ("no database" if not system.db else "failed")
+        )
         print(
             f"| {label} | {enqueue_text} | {statistics.median(r['jobs_s'] for r in runs):,.0f} "
             f"| {statistics.median(r['net_cpu_ms'] for r in runs):.2f} "
-            f"({statistics.median(r['cpu_ms'] for r in runs):.2f} gross) "
+            f"({statistics.median(r['cpu_ms'] for r in runs):.2f} gross) | {insert_text} "
             f"| {statistics.median(r['idle_cpu_ms_s'] for r in runs):.0f}, "
             f"{statistics.median(r['idle_commands_s'] for r in runs):.1f} | {lat_text} |"
         )
@@ -350,6 +412,9 @@ def main() -> int:
         default=1.0,
         help="latency jobs are up to this many seconds apart, at random (at least the longest poll interval)",
     )
+    parser.add_argument(
+        "--insert-jobs", type=int, default=500, help="one-ORM-insert jobs drained per run (M; 0: none)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--idle", type=float, default=2.0, help="seconds of idle CPU measurement")
     keys = [s.key for s in SYSTEMS]
@@ -367,6 +432,7 @@ def main() -> int:
         (LOGS / f"{system.key}.log").unlink(missing_ok=True)
     measured_tree = tree()  # at the start: the tree may change during a run
     sqlite_dir = Path(tempfile.mkdtemp(prefix="bench-peers-sqlite-"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("# terminated"))  # still clean up below
     redis = PrivateRedis()
     databases = sorted({db_name(s, sqlite_dir) for s in chosen if s.db == "postgres"})
     results: dict[str, list[dict[str, Any]]] = {s.key: [] for s in chosen}
@@ -405,11 +471,14 @@ def main() -> int:
                 failures[system.key].extend(f"round {round_no}: {e}" for e in result["errors"])
                 if not any("results stored" in e for e in result["errors"]):
                     results[system.key].append(result)
+                inserts = f", inserts {result['insert_jobs_s']:.0f}/s" if "insert_jobs_s" in result else ""
                 print(
                     f"# round {round_no} {system.key}: {result['jobs_s']:.0f} jobs/s, "
-                    f"enqueue {result['enqueue_us']:.0f} µs, {time.monotonic() - started:.0f} s",
+                    f"enqueue {result['enqueue_us']:.0f} µs{inserts}, {time.monotonic() - started:.0f} s",
                     file=sys.stderr,
                 )
+            with (LOGS / "report.md").open("w") as out, contextlib.redirect_stdout(out):
+                report(chosen, results, failures, args, measured_tree, rounds_done=round_no)
     finally:
         redis.stop()
         for name in databases:
@@ -418,7 +487,7 @@ def main() -> int:
             except Exception as exc:
                 print(f"# could not drop {name}: {exc}", file=sys.stderr)
         shutil.rmtree(sqlite_dir, ignore_errors=True)
-    report(chosen, results, failures, args, measured_tree)
+    report(chosen, results, failures, args, measured_tree, rounds_done=args.rounds)
     return 1 if any(failures.values()) else 0
 
 

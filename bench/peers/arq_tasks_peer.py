@@ -30,6 +30,11 @@ def started(token: str) -> None:
     common.mark(token)
 
 
+@task
+def insert(value: int) -> None:
+    common.insert_row(value)
+
+
 def reset() -> None:
     from django_arq.models import JobRecord
 
@@ -42,6 +47,10 @@ def enqueue_noop() -> None:
 
 def enqueue_started(token: str) -> None:
     started.enqueue(token)
+
+
+def enqueue_insert(value: int) -> None:
+    insert.enqueue(value)
 
 
 def flush() -> None:

@@ -1,8 +1,9 @@
 """Celery 5.7 with django-celery-results 2.6 (var/bench-venvs/celery: Python 3.11, Django 5.2).
 
 Broker: Redis; results: ``CELERY_RESULT_BACKEND = "django-db"`` (a TaskResult row per task,
-written by the worker). Enqueues with ``task.delay()``. The worker is ``celery worker -P solo``
-(one task at a time, in the worker process), otherwise Celery's defaults.
+written by the worker). Enqueues with ``task.delay()``. The worker is ``celery worker`` with the
+pool given as worker arguments (``-P solo``: one task at a time, in the worker process; or
+``-P prefork -c 2``), otherwise Celery's defaults.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def started(token: str) -> None:
     common.mark(token)
 
 
+@app.task
+def insert(value: int) -> None:
+    common.insert_row(value)
+
+
 def reset() -> None:
     from django_celery_results.models import TaskResult
 
@@ -45,6 +51,10 @@ def enqueue_started(token: str) -> None:
     started.delay(token)
 
 
+def enqueue_insert(value: int) -> None:
+    insert.delay(value)
+
+
 def count_done() -> int:
     from django_celery_results.models import TaskResult
 
@@ -52,4 +62,4 @@ def count_done() -> int:
 
 
 def run_worker(args: list[str]) -> None:
-    app.worker_main(["worker", "-P", "solo", "--loglevel", "WARNING", *args])
+    app.worker_main(["worker", "--loglevel", "WARNING", *args])

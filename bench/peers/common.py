@@ -6,14 +6,17 @@ A driver is a module beside this one that defines the job functions of its syste
     reset()             empty the system's result tables (Redis is flushed by bench_peers.py)
     enqueue_noop()      enqueue one no-op job (sync, or a coroutine function for async-only systems)
     enqueue_started(t)  enqueue one job whose body calls ``mark(t)`` first
+    enqueue_insert(i)   optional (systems with Django): enqueue one job whose body is ``insert_row(i)``
     flush()             optional: wait for writes the enqueues left in the background
     count_done()        how many jobs have a stored successful result
     run_worker(args)    run one worker in this process, forever
 
 run.py imports a driver by name and runs one subcommand, each printing one JSON line:
 
-    prefill N      reset, then enqueue a "begin" marker, N no-op jobs (timed), an "end" marker
+    prefill N KIND reset, then enqueue a "begin" marker, N jobs of KIND (noop or insert; timed), an
+                   "end" marker
     check N M GAP  wait for N + 2 stored results, then start latency: M jobs one at a time
+    rows N         wait until the insert jobs have written N rows (or 60 s)
     worker ARGS    run the worker
 """
 
@@ -71,13 +74,14 @@ def database() -> dict[str, Any]:
 
 
 def django_settings(apps: list[str], **extra: Any) -> dict[str, Any]:
+    """DEBUG off, persistent connections, the system's apps and ``peer_rows`` (the insert job's table)."""
     return {
         "DEBUG": False,
         "SECRET_KEY": "bench-only",
         "USE_TZ": True,
         "TIME_ZONE": "UTC",
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
-        "INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth", *apps],
+        "INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth", "peer_rows", *apps],
         "DATABASES": {"default": database()},
         "LOGGING_CONFIG": None,
         **extra,
@@ -105,6 +109,26 @@ def truncate(*models: Any) -> None:
             cursor.execute(sql)
 
 
+def insert_row(value: int) -> None:
+    """The body of the one-ORM-insert job of the systems whose jobs are plain functions."""
+    from peer_rows.models import Row
+
+    Row.objects.create(value=value)
+
+
+async def ainsert_row(value: int) -> None:
+    """``insert_row`` for async job bodies: Django's async ORM call."""
+    from peer_rows.models import Row
+
+    await Row.objects.acreate(value=value)
+
+
+def count_rows() -> int:
+    from peer_rows.models import Row
+
+    return Row.objects.count()
+
+
 _loop: asyncio.AbstractEventLoop | None = None
 
 
@@ -122,18 +146,23 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def prefill(driver: ModuleType, n: int) -> dict[str, Any]:
-    """Enqueue begin, N no-ops (sequentially, timed, background writes flushed), end."""
+def prefill(driver: ModuleType, n: int, kind: str) -> dict[str, Any]:
+    """Enqueue begin, N jobs of ``kind`` (sequentially, timed, background writes flushed), end."""
     call(driver.reset)
+    if driver.SETTINGS is not None:
+        from peer_rows.models import Row
+
+        truncate(Row)
     flush = getattr(driver, "flush", lambda: None)
+    enqueue = driver.enqueue_noop if kind == "noop" else driver.enqueue_insert
 
     async def run() -> float:  # one event loop for the async-only systems
         await _maybe_await(driver.enqueue_started("begin"))
         await _maybe_await(flush())
         await asyncio.sleep(0.005)  # a later enqueue time: arq orders jobs by it, to the millisecond
         started = time.perf_counter()
-        for _ in range(n):
-            await _maybe_await(driver.enqueue_noop())
+        for i in range(n):
+            await _maybe_await(enqueue(i) if kind == "insert" else enqueue())
         await _maybe_await(flush())
         elapsed = time.perf_counter() - started
         await asyncio.sleep(0.005)
@@ -141,21 +170,24 @@ def prefill(driver: ModuleType, n: int) -> dict[str, Any]:
         await _maybe_await(flush())
         return elapsed
 
-    if inspect.iscoroutinefunction(driver.enqueue_noop):
+    if inspect.iscoroutinefunction(enqueue):
         elapsed = call(run)
     else:  # a plain loop: no event loop around the sync calls of sync systems
         driver.enqueue_started("begin")
         flush()
         time.sleep(0.005)
         started = time.perf_counter()
-        for _ in range(n):
-            driver.enqueue_noop()
+        for i in range(n):
+            if kind == "insert":
+                enqueue(i)
+            else:
+                enqueue()
         flush()
         elapsed = time.perf_counter() - started
         time.sleep(0.005)
         driver.enqueue_started("end")
         flush()
-    return {"enqueue_us": elapsed / n * 1e6, "async": inspect.iscoroutinefunction(driver.enqueue_noop)}
+    return {"enqueue_us": elapsed / n * 1e6, "async": inspect.iscoroutinefunction(enqueue)}
 
 
 def check(driver: ModuleType, n: int, m: int, gap: float) -> dict[str, Any]:
@@ -192,18 +224,29 @@ def check(driver: ModuleType, n: int, m: int, gap: float) -> dict[str, Any]:
     return {"done": done, "latency_ms": latencies, "errors": errors}
 
 
+def rows(n: int) -> dict[str, Any]:
+    """Wait until the insert jobs have written N rows, for a minute at most."""
+    deadline, count = time.monotonic() + 60, count_rows()
+    while count < n and time.monotonic() < deadline:
+        time.sleep(0.2)
+        count = count_rows()
+    return {"rows": count}
+
+
 def main(name: str, argv: list[str]) -> None:
     driver = importlib.import_module(name)  # sets Django up, for the systems that use it
     command, args = argv[0], argv[1:]
     if command == "migrate":
         from django.core.management import call_command
 
-        call_command("migrate", verbosity=0)
+        call_command("migrate", verbosity=0, run_syncdb=True)  # peer_rows has no migrations
         print(json.dumps({"ok": True}))
     elif command == "prefill":
-        print(json.dumps(prefill(driver, int(args[0]))))
+        print(json.dumps(prefill(driver, int(args[0]), args[1])))
     elif command == "check":
         print(json.dumps(check(driver, int(args[0]), int(args[1]), float(args[2]))))
+    elif command == "rows":
+        print(json.dumps(rows(int(args[0]))))
     elif command == "worker":
         driver.run_worker(args)
     else:

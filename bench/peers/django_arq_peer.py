@@ -18,7 +18,13 @@ SETTINGS = common.setup(
             "default": {
                 "BACKEND": "django_arq.RedisArqQueue",
                 "REDIS_URL": common.REDIS_URL,
-                "WORKER": {"FUNCTIONS": ["django_arq_peer.noop", "django_arq_peer.started"]},
+                "WORKER": {
+                    "FUNCTIONS": [
+                        "django_arq_peer.noop",
+                        "django_arq_peer.started",
+                        "django_arq_peer.insert",
+                    ]
+                },
             }
         },
     )
@@ -31,6 +37,10 @@ async def noop(ctx: dict[str, Any]) -> None:
 
 async def started(ctx: dict[str, Any], token: str) -> None:
     await common.amark(ctx["redis"], token)
+
+
+async def insert(ctx: dict[str, Any], value: int) -> None:
+    await common.ainsert_row(value)
 
 
 def reset() -> None:
@@ -49,6 +59,12 @@ def enqueue_started(token: str) -> None:
     from django_arq import get_queue
 
     get_queue().enqueue_sync("django_arq_peer.started", token)
+
+
+def enqueue_insert(value: int) -> None:
+    from django_arq import get_queue
+
+    get_queue().enqueue_sync("django_arq_peer.insert", value)
 
 
 def flush() -> None:

@@ -22,6 +22,10 @@ def started(token: str) -> None:
     common.mark(token)
 
 
+def insert(value: int) -> None:
+    common.insert_row(value)
+
+
 def reset() -> None:
     return None  # results live in Redis, which bench_peers.py flushes
 
@@ -36,6 +40,12 @@ def enqueue_started(token: str) -> None:
     import django_rq
 
     django_rq.enqueue(started, token)
+
+
+def enqueue_insert(value: int) -> None:
+    import django_rq
+
+    django_rq.enqueue(insert, value)
 
 
 def count_done() -> int:
