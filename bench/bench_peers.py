@@ -20,10 +20,11 @@ Per system and round (rounds interleaved, systems in a shuffled order each round
 1. enqueue: a Django process (bare arq: an event loop) enqueues a "begin" marker job, N no-op
    jobs one after the other (timed: µs per job; writes left in the background are flushed inside
    the timing), then an "end" marker. Nothing is running the jobs yet.
-2. drain: one worker process starts; the marker jobs push the time their body started onto a
-   Redis list. jobs/s = N / (end started - begin started); worker CPU per job from
-   /proc/<pid>/stat (user + system, children included: rq's forking worker), read as each
-   marker arrives, minus the worker's idle CPU rate measured right after over ``--idle`` s.
+2. drain: one worker process starts; the marker jobs push the time their body started, and the
+   worker's CPU then, onto a Redis list. jobs/s = N / (end started - begin started); worker CPU
+   per job from /proc/<pid>/stat (user + system of the worker and its descendants: rq's forks,
+   Celery's pool), read by the marker jobs themselves (the driver may get the CPU late on a
+   loaded machine), minus the worker's idle CPU rate measured right after over ``--idle`` s.
    (arq runs up to 10 jobs at once: a few no-ops may still be finishing as the end marker starts.)
    The idle figures: CPU (in clock ticks of 10 ms, so coarse) and the private Redis's commands/s.
 3. check: the driver waits until N + 2 successful results are stored (a failure otherwise),
@@ -65,7 +66,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness import PrivateRedis, tree_cpu_seconds
+from harness import PrivateRedis
+from peers.common import MARKS, tree_cpu_seconds
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -73,7 +75,6 @@ PEERS = BENCH / "peers"
 VENVS = ROOT / "var" / "bench-venvs"
 LOGS = ROOT / "var" / "bench-peers"
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-MARKS = "bench:started"  # as in peers/common.py
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,16 +213,16 @@ def driver(system: System, env: dict[str, str], *args: str, timeout: float = 900
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def wait_mark(redis: Any, token: str, timeout: float, worker: subprocess.Popen[bytes]) -> float:
-    """Time the marker job ``token`` started, read as soon as it is pushed."""
+def wait_mark(redis: Any, token: str, timeout: float, worker: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """When the marker job ``token`` started, and the worker's CPU seconds then."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         popped = redis.blpop([MARKS], timeout=1)
         if popped is not None:
-            got, at = popped[1].decode().split()
+            got, at, cpu = popped[1].decode().split()
             if got != token:
                 raise Failed(f"marker {got!r} started while waiting for {token!r}")
-            return float(at)
+            return float(at), float(cpu)
         if worker.poll() is not None:
             raise Failed(f"worker exited ({worker.returncode}) before the {token!r} marker started")
     raise Failed(f"no {token!r} marker within {timeout:.0f} s")
@@ -248,10 +249,9 @@ def worker_process(system: System, env: dict[str, str], log: Path) -> Iterator[s
 
 def drain(redis: Any, worker: subprocess.Popen[bytes], n: int) -> tuple[float, float]:
     """Seconds from the begin marker's start to the end marker's, and the worker's CPU seconds meanwhile."""
-    begin = wait_mark(redis, "begin", 180, worker)
-    cpu0 = tree_cpu_seconds(worker.pid)
-    end = wait_mark(redis, "end", 120 + n * 0.2, worker)
-    return end - begin, tree_cpu_seconds(worker.pid) - cpu0
+    begin, cpu0 = wait_mark(redis, "begin", 180, worker)
+    end, cpu1 = wait_mark(redis, "end", 120 + n * 0.2, worker)
+    return end - begin, cpu1 - cpu0
 
 
 def run_round(

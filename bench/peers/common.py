@@ -30,12 +30,38 @@ import os
 import random
 import sys
 import time
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-MARKS = "bench:started"  # the list each marker job pushes "<token> <time.time()>" onto
+MARKS = "bench:started"  # the list each marker job pushes "<token> <time.time()> <worker CPU s>" onto
+WORKER_PID = "BENCH_WORKER_PID"  # set by the worker subcommand; its forks and pool processes inherit it
 _client: Any = None
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, of its children that it waited for and of its live descendants
+    (a prefork pool, a forked job), from /proc."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue  # gone meanwhile
+    return total
+
+
+def _marker(token: str) -> str:
+    """What a marker job pushes: its start time, and for the drain's begin and end markers the
+    worker's CPU then (read in the job, not when the driver gets round to it on a loaded machine)."""
+    started = time.time()
+    cpu = tree_cpu_seconds(int(os.environ[WORKER_PID])) if token in ("begin", "end") else -1.0
+    return f"{token} {started!r} {cpu!r}"
 
 
 def mark(token: str) -> None:
@@ -45,12 +71,12 @@ def mark(token: str) -> None:
         import redis
 
         _client = redis.Redis.from_url(REDIS_URL)
-    _client.rpush(MARKS, f"{token} {time.time()!r}")
+    _client.rpush(MARKS, _marker(token))
 
 
 async def amark(redis: Any, token: str) -> None:
     """``mark`` for async job bodies, on the worker's own asyncio Redis client."""
-    await redis.rpush(MARKS, f"{token} {time.time()!r}")
+    await redis.rpush(MARKS, _marker(token))
 
 
 def database() -> dict[str, Any]:
@@ -215,7 +241,7 @@ def check(driver: ModuleType, n: int, m: int, gap: float) -> dict[str, Any]:
         if popped is None:
             errors.append(f"latency job {i}: not started within 30 s")
             break
-        got, at = popped[1].decode().split()
+        got, at, _ = popped[1].decode().split()
         if got != token:
             errors.append(f"latency job {i}: got marker {got}")
         elif i >= 0:
@@ -248,6 +274,7 @@ def main(name: str, argv: list[str]) -> None:
     elif command == "rows":
         print(json.dumps(rows(int(args[0]))))
     elif command == "worker":
+        os.environ[WORKER_PID] = str(os.getpid())
         driver.run_worker(args)
     else:
         sys.exit(f"unknown subcommand {command!r}")
