@@ -131,6 +131,13 @@ NOT_LIKE_FOR_LIKE = [
     "Concurrency: arq and django-arq run up to 10 jobs at once in one process (max_jobs); rq, "
     "Celery -P solo and django-tasks-db run one at a time. Bare arq reads at most 100 job ids per "
     "poll (queue_read_limit), so its jobs/s depend on poll_delay.",
+    "Processes: every worker is one process but rq's Worker (a fork per job) and Celery -P prefork "
+    "-c 2 (a parent and two pool processes, so up to two jobs at once on the machine's two cores); "
+    "their CPU is the whole process tree's.",
+    "One ORM insert: the same Row.objects.create() everywhere, but django-arq's async job body uses "
+    "acreate() (a hop to Django's sync thread per insert) and ArqBackend runs the def task in a "
+    "thread; on SQLite the enqueuing process and the worker write the same file. Its CPU per job is "
+    "not net of idle.",
     "Waiting for work: rq and Celery block on Redis and start a job at once; bare arq polls every "
     "poll_delay; django-tasks-db polls its table every second (db_worker's default --interval 1); "
     "django-arq does what this tree's worker does (the header names the commit).",
@@ -138,6 +145,12 @@ NOT_LIKE_FOR_LIKE = [
     "are sync calls (django_rq.enqueue, task.delay(), task.enqueue(), get_queue().enqueue_sync()). "
     "django_rq.enqueue() makes a new Redis client, so a new connection, per call (its documented use); "
     "code that holds an rq Queue avoids that cost.",
+    "Idle Redis commands: django-arq's first heartbeat after a drain drops the jobs done since the "
+    "last one from the worker's running set (two or three commands per job, in one script); when it "
+    "falls in the idle seconds it shows there, about 1,000 commands/s: the drain's bookkeeping, late.",
+    "Markers: the marker jobs push their start to Redis with a client of the worker's own (arq, "
+    "django-arq) or one made once per process, which for rq's Worker is once per job (a fork): its "
+    "start latency includes a Redis connect.",
     "Logging, each worker's default (to a file here): arq, django-arq, rq and django-tasks-db log a "
     "line or two per job, Celery only warnings.",
     "Versions: django-arq, bare arq, rq and Celery run on Python 3.11 / Django 5.2; django-tasks-db "
