@@ -392,7 +392,7 @@ def report(
             f"{statistics.median(r['insert_jobs_s'] for r in inserts):,.0f} "
             f"({statistics.median(r['insert_cpu_ms'] for r in inserts):.2f})"
             if inserts
-            else ("no database" if not system.db else "failed")
+            else ("no database" if not system.db else "not run" if not args.insert_jobs else "failed")
         )
         print(
             f"| {label} | {enqueue_text} | {statistics.median(r['jobs_s'] for r in runs):,.0f} "
