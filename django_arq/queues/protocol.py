@@ -180,18 +180,28 @@ ABORT_FINISHED, ABORT_UNKNOWN = 0, -1
 # Claims due jobs for a worker, as arq's Worker.start_jobs does one job at a time with WATCH/MULTI:
 # a job is claimed (its in-progress key set) only if it is still in the queue, due, and not in
 # progress. The in-progress key holds the claiming worker's id (arq's own worker writes 1), and
-# the claimed ids join that worker's running set (queues.heartbeats) unless it is "".
-# KEYS: queue, running set, then per job its in-progress key.  ARGV: now ms, in-progress ttl ms,
-# owner, ids.  Returns the claimed ids, each followed by its score.
+# the claimed ids join that worker's running set (queues.heartbeats) unless it is "". A claimed job
+# whose attempt-log key is given (queues.attempts) gets the attempt entry appended to that list,
+# which then expires the log's ttl after.
+# KEYS: queue, running set, then per job its in-progress key, then (only if some job has one) per
+# job its attempt-log key or "".  ARGV: now ms, in-progress ttl ms, owner, attempt entry, log ttl s,
+# ids.  Returns the claimed ids, each followed by its score.
 CLAIM = Script(
     """
+local n = #ARGV - 5
+local logs = #KEYS > n + 2
 local claimed = {}
-for i = 3, #KEYS do
-  local id = ARGV[i + 1]
+for i = 1, n do
+  local id = ARGV[i + 5]
   local score = redis.call('ZSCORE', KEYS[1], id)
-  if score and tonumber(score) <= tonumber(ARGV[1]) and redis.call('EXISTS', KEYS[i]) == 0 then
-    redis.call('PSETEX', KEYS[i], ARGV[2], ARGV[3])
+  if score and tonumber(score) <= tonumber(ARGV[1]) and redis.call('EXISTS', KEYS[i + 2]) == 0 then
+    redis.call('PSETEX', KEYS[i + 2], ARGV[2], ARGV[3])
     if KEYS[2] ~= '' then redis.call('SADD', KEYS[2], id) end
+    local log = logs and KEYS[i + n + 2] or ''
+    if log ~= '' then
+      redis.call('RPUSH', log, ARGV[4])
+      redis.call('EXPIRE', log, ARGV[5])
+    end
     claimed[#claimed + 1] = id
     claimed[#claimed + 1] = score
   end
@@ -456,17 +466,29 @@ class RedisProtocol:
 
 
 def claim_jobs(
-    queue_name: str, job_ids: Sequence[str], in_progress_ms: int, owner: str = "1", running_key: str = ""
+    queue_name: str,
+    job_ids: Sequence[str],
+    in_progress_ms: int,
+    owner: str = "1",
+    running_key: str = "",
+    logs: Sequence[str] = (),
+    entry: str = "",
+    log_ttl: int = 0,
 ) -> Op[list[tuple[str, int]]]:
     """Claim for a worker the due, not yet running jobs among ``job_ids``, in one round trip; their
-    in-progress keys hold ``owner``, and they join the set ``running_key`` if one is given.
+    in-progress keys hold ``owner``, and they join the set ``running_key`` if one is given. ``logs``
+    (one key per job, "" for none) are the attempt logs the claimed jobs append ``entry`` to, each
+    then kept ``log_ttl`` seconds.
 
     Returns (id, score) pairs of the jobs whose in-progress key this call set.
     """
     if not job_ids:
         return []
-    keys = (queue_name, running_key, *(in_progress_key_prefix + i for i in job_ids))
-    args = (timestamp_ms(), in_progress_ms, owner, *job_ids)
+    logged = tuple(logs) if any(logs) else ()
+    if logged and len(logged) != len(job_ids):
+        raise ValueError(f"{len(logged)} attempt logs for {len(job_ids)} jobs")
+    keys = (queue_name, running_key, *(in_progress_key_prefix + i for i in job_ids), *logged)
+    args = (timestamp_ms(), in_progress_ms, owner, entry, log_ttl, *job_ids)
     reply = yield Call(((keys, args),), script=CLAIM)
     return [(_text(reply[i]), int(float(reply[i + 1]))) for i in range(0, len(reply), 2)]
 

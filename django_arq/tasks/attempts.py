@@ -1,30 +1,28 @@
-"""The attempt log of a task: a small Redis list per job, so that attempts survive arq retries.
-
-Each run appends ``{"worker_id", "at"}`` to ``django-arq:task-attempts:<job id>``;
-``ArqBackend`` reads the list for ``worker_ids``, ``started_at`` and ``last_attempted_at``.
-Tasks that start together (a worker starts the jobs of one read at once) append their attempts
-with one script call between them.
+"""A task's attempt log (``queues.attempts``) from the task's side: reading it back on a retry,
+and appending to it for a task whose worker did not log the attempt when it claimed the job (a
+task enqueued with an id of another form, by an earlier version). Tasks that start together
+append their attempts with one script call between them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import socket
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
+from ..queues.attempts import (
+    ATTEMPTS_TTL,
+    Entry,
+    attempts_key,
+    encode_entry,
+    new_entry,
+    parse_attempts,
+    worker_id,
+)
 from ..queues.drivers import run_async
 from ..queues.protocol import Call, Op, Script
 
-__all__ = ["ATTEMPTS_TTL", "attempts_key", "parse_attempts", "record_attempt", "worker_id"]
-
-#: How long the attempt log of a task is kept after its latest attempt started (seconds).
-ATTEMPTS_TTL = 7 * 24 * 3600
-ATTEMPTS_PREFIX = "django-arq:task-attempts:"
+__all__ = ["ATTEMPTS_TTL", "attempts_key", "parse_attempts", "read_attempts", "record_attempt", "worker_id"]
 
 # Appends one attempt to each task's log and renews the log's expiry; returns, per log, the
 # whole list when it holds earlier attempts (a retry), else 0 (a first try: the one entry).
@@ -41,38 +39,22 @@ return out
 """
 )
 
-Entry = dict[str, Any]
-
-
-def attempts_key(job_id: str) -> str:
-    """Redis key of the list of attempts of one task."""
-    return ATTEMPTS_PREFIX + job_id
-
-
-def worker_id() -> str:
-    """How this worker process appears in ``TaskResult.worker_ids``: ``hostname:pid``."""
-    return _worker_id(os.getpid())
-
-
-@cache
-def _worker_id(pid: int) -> str:
-    return f"{socket.gethostname()}:{pid}"
-
-
-def parse_attempts(raw: Sequence[bytes | str]) -> list[Entry]:
-    """Decode the attempt log: ``[{"worker_id": ..., "at": datetime}, ...]``, oldest first."""
-    attempts = []
-    for item in raw:
-        data = json.loads(item)
-        attempts.append({"worker_id": data["worker_id"], "at": datetime.fromisoformat(data["at"])})
-    return attempts
-
 
 def _append(attempts: Sequence[tuple[str, Entry]]) -> Op[list[list[Entry]]]:
     keys = tuple(attempts_key(job_id) for job_id, _ in attempts)
-    entries = (json.dumps({"worker_id": e["worker_id"], "at": e["at"].isoformat()}) for _, e in attempts)
+    entries = (encode_entry(e) for _, e in attempts)
     logs = yield Call(((keys, (ATTEMPTS_TTL, *entries)),), script=APPEND_ATTEMPTS)
     return [[e] if log == 0 else parse_attempts(log) for (_, e), log in zip(attempts, logs, strict=True)]
+
+
+def _read(job_id: str) -> Op[list[Entry]]:
+    log = yield Call((("LRANGE", attempts_key(job_id), 0, -1),))
+    return parse_attempts(log)
+
+
+async def read_attempts(redis: Any, job_id: str) -> list[Entry]:
+    """The task's whole attempt log, on ``redis`` (the worker's asyncio client)."""
+    return await run_async(_read(job_id), redis, "the worker's connection")
 
 
 class _Batch:
@@ -112,6 +94,6 @@ async def record_attempt(redis: Any, job_id: str) -> list[Entry]:
     if batch is None:
         batch = _batches[redis] = _Batch(redis)
     index = len(batch.attempts)
-    batch.attempts.append((job_id, {"worker_id": worker_id(), "at": datetime.now(UTC)}))
+    batch.attempts.append((job_id, new_entry()))
     logs = await asyncio.shield(batch.logs)  # one task cancelled leaves the others' call alone
     return logs[index]

@@ -47,6 +47,7 @@ from ..queues.arq_internals import (
     job_key_prefix,
     result_key_prefix,
 )
+from ..queues.attempts import logged_job_id
 from ..queues.base import ArqQueue
 from ..queues.drivers import run_async, run_sync
 from ..queues.jobs import JobMetadata
@@ -166,6 +167,7 @@ class ArqBackend(BaseTaskBackend):
             "run_after": task.run_after,
             "_queue_name": self.arq_queue_name(task.queue_name),
             "_defer_until": task.run_after,
+            "_job_id": logged_job_id(),  # the worker logs each attempt when it claims the job
         }
         return (task.module_path, task_args, task_kwargs), options
 

@@ -1,9 +1,9 @@
 """The run of one Django task around its function, written once, and its driver.
 
 ``lifecycle`` is a generator free of I/O and threads (as ``queues.protocol`` is): it yields
-``Step``s (log the attempt, send ``task_started``, call the task function, send
-``task_finished``) and receives their outcomes. ``drive`` awaits the steps marked ``on_loop``
-(the attempt log's Redis call, a coroutine task's call) and performs each run of the others in
+``Step``s (get the attempt log unless the run has it, send ``task_started``, call the task
+function, send ``task_finished``) and receives their outcomes. ``drive`` awaits the steps marked
+``on_loop`` (the attempt log's Redis call, a coroutine task's call) and performs each run of the others in
 one worker thread: a sync task, with its signals, costs one thread hop; a coroutine task two.
 A signal whose only receivers are Django's own log ones is sent on the loop, without a hop.
 """
@@ -30,7 +30,7 @@ from django.utils.json import normalize_json
 
 from .common import TaskFailed, class_path
 
-__all__ = ["Run", "Step", "drive", "lifecycle"]
+__all__ = ["Attempts", "Run", "Step", "drive", "lifecycle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,8 @@ class Step:
 
 
 Lifecycle = Generator[Step, Any, Any]
+#: The attempt log of a run, oldest first, or a coroutine function that logs the attempt and returns it.
+Attempts = list[dict[str, Any]] | Callable[[], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ class Run:
     args: list[Any]
     kwargs: dict[str, Any]
     backend: str
-    log_attempt: Callable[[], Awaitable[list[dict[str, Any]]]]  # appends this attempt, returns the log
+    attempts: Attempts
     timeout: float | None = None  # of the call (the task's TIMEOUT option)
     retry_after: Callable[[BaseException], float | None] | None = None  # its RETRY_ON: defer, or None
 
@@ -81,7 +83,7 @@ def lifecycle(run: Run) -> Lifecycle:
     ImmediateBackend records them) and leave the worker running. ``arq.Retry`` passes through so
     that arq runs the task again later.
     """
-    attempts = yield Step(run.log_attempt, coroutine=True)
+    attempts = run.attempts if isinstance(run.attempts, list) else (yield Step(run.attempts, coroutine=True))
     result: TaskResult[..., Any] = TaskResult(
         task=run.task,
         id=run.job_id,

@@ -4,9 +4,9 @@ Every Django task travels as one arq job named ``django_arq.tasks.run_task`` who
 are the task's ``module_path``, its (JSON-normalised) args and kwargs, and keyword options
 naming the ``TASKS`` backend, the Django queue and ``run_after``. ``run_task`` imports the
 task (once per name), refuses anything that is not a ``django.tasks.Task`` of an ``ArqBackend``,
-and runs it (``lifecycle``): it appends the attempt to the task's attempt log, sends Django's
-task signals around the call, and leaves a result that ``ArqBackend.get_result`` turns back
-into a ``TaskResult``.
+and runs it (``lifecycle``): it sends Django's task signals around the call with the task's
+attempt log (which the worker appended this attempt to when it claimed the job), and leaves a
+result that ``ArqBackend.get_result`` turns back into a ``TaskResult``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ from django.utils.module_loading import import_string
 from ..conf import DEFAULT_ALIAS, RUN_TASK, max_tries
 from ..function_options import FunctionOptions
 from ..queues.arq_internals import Function, JobExecutionFailed
+from ..queues.attempts import Entry, drop_logged, take_logged
+from ..queues.drivers import run_async
 from ..queues.reporting import current_job
-from .attempts import record_attempt
+from .attempts import read_attempts, record_attempt
 from .backend import ArqBackend
 from .common import load_task
-from .lifecycle import Run, drive
+from .lifecycle import Attempts, Run, drive
 
 __all__ = ["run_task", "worker_functions"]
 
@@ -90,11 +92,17 @@ async def run_task(
     A failure is raised as ``TaskFailed`` (see ``lifecycle``). A sync task function runs in a
     worker thread together with the signals' receivers; a coroutine function on the loop.
     """
-    task, sender, options, tries = _resolve(module_path, backend, queue_name, run_after)
-    job_try: int = ctx["job_try"]
-    if job_try > tries:  # arq's own check, with this task's limit (run_task allows the most any has)
-        raise JobExecutionFailed(f"max {tries} retries exceeded")
     job_id: str = ctx["job_id"]
+    job_try: int = ctx["job_try"]
+    logged = take_logged(ctx, job_id)
+    try:
+        task, sender, options, tries = _resolve(module_path, backend, queue_name, run_after)
+        if job_try > tries:  # arq's own check, with this task's limit (run_task allows the most any has)
+            raise JobExecutionFailed(f"max {tries} retries exceeded")
+    except Exception:
+        if logged is not None:  # not an attempt: the task does not run
+            await run_async(drop_logged(job_id), ctx["redis"], "the worker's connection")
+        raise
     run = Run(
         task=task,
         sender=sender,
@@ -103,7 +111,7 @@ async def run_task(
         args=args,
         kwargs=kwargs,
         backend=backend,
-        log_attempt=partial(record_attempt, ctx["redis"], job_id),
+        attempts=_attempts(ctx["redis"], job_id, job_try, logged),
         timeout=options.timeout if options else None,
         retry_after=partial(options.retry.defer, job_try=job_try, max_tries=tries) if options else None,
     )
@@ -112,6 +120,17 @@ async def run_task(
         return await drive(run)
     finally:
         current_job.reset(job)
+
+
+def _attempts(redis: Any, job_id: str, job_try: int, logged: Entry | None) -> Attempts:
+    """The attempt log of this run, or how to get it: a first try's is the attempt the worker
+    logged when it claimed the job; a retry's is read back; an attempt the worker did not log
+    (a task id of another form) is appended now."""
+    if logged is None:
+        return partial(record_attempt, redis, job_id)
+    if job_try == 1:
+        return [logged]
+    return partial(read_attempts, redis, job_id)
 
 
 def worker_functions(alias: str) -> list[Function]:

@@ -50,6 +50,8 @@ from ..queues.arq_internals import (
     timestamp_ms,
     with_coroutine,
 )
+from ..queues.attempts import ATTEMPTS_TTL, attempts_key, drop_logged, encode_entry, is_logged, new_entry
+from ..queues.attempts import CTX_KEY as ATTEMPTS_CTX_KEY
 from ..queues.drivers import run_async
 from ..queues.exceptions import ArqJobError
 from ..queues.heartbeat_task import Heartbeat
@@ -156,6 +158,7 @@ class DjangoWorker(Worker):
         self._read = self._started = 0  # job ids read and jobs started by the current poll
         self._left = False  # whether the current poll left due jobs for want of a free slot
         self._jobs_tidied = -1  # jobs ended when the connections were last tidied
+        self.logged_attempts: dict[str, dict[str, Any]] = {}  # logged at claim, not yet taken, by job id
         kwargs.setdefault("handle_signals", threading.current_thread() is threading.main_thread())
         self.schedules: ScheduleFirer | None = None  # fires the alias's database schedules (not in burst)
         super().__init__(
@@ -235,6 +238,7 @@ class DjangoWorker(Worker):
         # sends some 18 commands per job, and redis-py's asyncio client packs them in Python.
         await repack_pool(ctx)
         ctx["alias"] = self.alias
+        ctx[ATTEMPTS_CTX_KEY] = self.logged_attempts
         self.progress = ctx[CTX_KEY] = RedisProgress(
             ctx["redis"],
             running_ttl_ms=in_progress_ms(self) + int(self.keep_result_s * 1000),
@@ -439,6 +443,8 @@ class DjangoWorker(Worker):
                 self._left = True
                 return
             batch, pending = pending[:slots], pending[slots:]
+            logs = [attempts_key(i) if is_logged(i) else "" for i in batch]
+            attempt = new_entry() if any(logs) else None
             try:
                 claimed = await run_async(
                     claim_jobs(
@@ -447,6 +453,9 @@ class DjangoWorker(Worker):
                         in_progress_ms(self),
                         self.worker_id,
                         running_key(self.worker_id),
+                        logs,
+                        encode_entry(attempt) if attempt is not None else "",
+                        ATTEMPTS_TTL,
                     ),
                     self.pool,
                     self.queue_name,
@@ -457,6 +466,8 @@ class DjangoWorker(Worker):
                     raise exc.__cause__ from None  # as the poll's outage handling expects it
                 raise
             for job_id, score in claimed:
+                if attempt is not None and is_logged(job_id):
+                    self.logged_attempts[job_id] = attempt
                 start_claimed_job(self, job_id, score)
             self._started += len(claimed)
             release_job_slots(self, slots - len(claimed))
@@ -470,6 +481,7 @@ class DjangoWorker(Worker):
                 raise
             logger.warning("job %s: Redis unreachable while starting or finishing it (%s)", job_id, exc)
         finally:
+            self.logged_attempts.pop(job_id, None)  # a run that ended before its job took it
             if self.heartbeat is not None:
                 self.heartbeat.job_done(job_id)
             if self.recycling.job_ended():
@@ -522,6 +534,8 @@ class DjangoWorker(Worker):
 
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
         await super().finish_failed_job(job_id, result_data)
+        if self.logged_attempts.pop(job_id, None) is not None:  # failed before it started
+            await run_async(drop_logged(job_id), self.pool, self.queue_name)
         if self.recorder is not None:
             self.recorder.job_failed_early(job_id, result_data)
         if self.metrics is not None:

@@ -154,3 +154,25 @@ def test_a_claim_without_a_running_set_marks_the_job_as_arq_does() -> None:
         finally:
             client.close()
             queue.close()
+
+
+def test_a_claim_appends_the_attempt_to_the_logs_of_the_jobs_it_claims(
+    queue: RedisArqQueue, redis_client: redis.Redis
+) -> None:
+    logged = enqueue(queue, 3)
+    (deferred,) = enqueue(queue, 1, defer_by=HOUR)
+    running(redis_client, logged[2])
+    ids = [*logged, deferred]
+    logs = [f"{queue.default_queue_name}:log-{i}" for i in ids]
+    logs[1] = ""  # a job without a log
+    redis_client.rpush(logs[0], b"earlier")
+    try:
+        claimed = claim(redis_client, queue, ids, logs=logs, entry="now", log_ttl=HOUR)
+        assert [i for i, _ in claimed] == logged[:2]
+        assert redis_client.lrange(logs[0], 0, -1) == [b"earlier", b"now"]
+        assert 0 < redis_client.ttl(logs[0]) <= HOUR
+        assert not redis_client.exists(logs[2], logs[3])  # running, deferred: not claimed, not logged
+        with pytest.raises(ValueError, match="2 attempt logs for 4 jobs"):
+            claim(redis_client, queue, ids, logs=logs[:2], entry="now", log_ttl=HOUR)
+    finally:
+        redis_client.delete(*(k for k in logs if k))

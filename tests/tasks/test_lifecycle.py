@@ -57,7 +57,7 @@ def make_run(task: Any, *args: Any, log: list[dict[str, Any]] | None = None) -> 
         args=list(args),
         kwargs={},
         backend="default",
-        log_attempt=log_attempt,
+        attempts=log_attempt,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 
 from django_arq import get_queue, report_progress_sync
+from django_arq.queues.attempts import attempts_key, is_logged, logged_job_id, parse_attempts
 from django_arq.tasks import RUN_TASK
 from tests.helpers import wait_for
 from tests.tasks import sample_tasks
@@ -218,3 +220,36 @@ def test_aborting_the_arq_job_fails_the_task() -> None:
     wait_finished(result)
     assert result.status == TaskResultStatus.FAILED
     assert [e.exception_class_path for e in result.errors] == ["asyncio.exceptions.CancelledError"]
+
+
+def test_the_worker_logs_the_attempt_when_it_claims_the_task(redis_client: redis.Redis) -> None:
+    result = wait_finished(sample_tasks.add.enqueue(1, 2))
+    assert is_logged(result.id)
+    (entry,) = parse_attempts(redis_client.lrange(attempts_key(result.id), 0, -1))
+    assert [entry["worker_id"]] == result.worker_ids and entry["at"] == result.started_at
+    assert_ran_once(result)
+
+
+def test_a_task_id_of_another_form_gets_its_attempt_logged_by_the_task() -> None:
+    """As a task enqueued by an earlier version, whose ids the worker does not log at claim."""
+    job_id = uuid.uuid4().hex
+    get_queue("tasks").enqueue_sync(RUN_TASK, "tests.tasks.sample_tasks.add", [2, 3], {}, _job_id=job_id)
+    result = wait_finished(sample_tasks.add.get_result(job_id))
+    assert result.return_value == 5
+    assert_ran_once(result)
+
+
+def test_a_run_that_never_starts_the_task_takes_its_logged_attempt_back(redis_client: redis.Redis) -> None:
+    queue = get_queue("tasks")
+    refused = logged_job_id()  # run_task refuses it: not a task
+    queue.enqueue_sync(RUN_TASK, "tests.tasks.sample_tasks.TaskBoom", [], {}, _job_id=refused)
+    expired = sample_tasks.add.using(run_after=timezone.now() + timedelta(seconds=1)).enqueue(1, 1)
+    redis_client.delete(f"arq:job:{expired.id}")  # arq fails it when it claims it: "job expired"
+
+    def ended_without_attempt(job_id: str) -> bool:
+        ended = redis_client.exists(f"arq:result:{job_id}")
+        return bool(ended) and not redis_client.exists(attempts_key(job_id))
+
+    wait_for(lambda: ended_without_attempt(refused) and ended_without_attempt(expired.id), timeout=15)
+    assert type(queue.get_job_result_sync(refused).result).__name__ == "InvalidTask"
+    assert "job expired" in str(queue.get_job_result_sync(expired.id).result)
