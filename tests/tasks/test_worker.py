@@ -243,13 +243,13 @@ def test_a_run_that_never_starts_the_task_takes_its_logged_attempt_back(redis_cl
     queue = get_queue("tasks")
     refused = logged_job_id()  # run_task refuses it: not a task
     queue.enqueue_sync(RUN_TASK, "tests.tasks.sample_tasks.TaskBoom", [], {}, _job_id=refused)
-    expired = sample_tasks.add.using(run_after=timezone.now() + timedelta(seconds=1)).enqueue(1, 1)
+    expired = sample_tasks.add.using(run_after=timezone.now() + timedelta(seconds=3)).enqueue(1, 1)
     redis_client.delete(f"arq:job:{expired.id}")  # arq fails it when it claims it: "job expired"
 
     def ended_without_attempt(job_id: str) -> bool:
         ended = redis_client.exists(f"arq:result:{job_id}")
         return bool(ended) and not redis_client.exists(attempts_key(job_id))
 
-    wait_for(lambda: ended_without_attempt(refused) and ended_without_attempt(expired.id), timeout=15)
+    wait_for(lambda: ended_without_attempt(refused) and ended_without_attempt(expired.id), timeout=30)
     assert type(queue.get_job_result_sync(refused).result).__name__ == "InvalidTask"
     assert "job expired" in str(queue.get_job_result_sync(expired.id).result)
