@@ -10,7 +10,12 @@ from django.test.utils import override_settings
 
 from django_arq.worker import create_worker
 
-FUNCTIONS = ["tests.audit.jobs.give", "tests.audit.jobs.unpicklable", "tests.audit.jobs.fail"]
+FUNCTIONS = [
+    "tests.audit.jobs.give",
+    "tests.audit.jobs.unpicklable",
+    "tests.audit.jobs.fail",
+    "tests.audit.jobs.fail_unpicklably",
+]
 
 
 @pytest.fixture

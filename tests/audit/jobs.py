@@ -16,3 +16,11 @@ async def unpicklable(ctx: dict[str, Any]) -> Any:
 
 async def fail(ctx: dict[str, Any], message: str) -> None:
     raise ValueError(message)
+
+
+class Unpicklable(Exception):
+    """An exception arq cannot serialize (it holds a lock)."""
+
+
+async def fail_unpicklably(ctx: dict[str, Any]) -> None:
+    raise Unpicklable(threading.Lock())

@@ -19,6 +19,7 @@ from django_arq import get_queue
 from django_arq.audit.recorder import JobRecorder
 from django_arq.models import ABORTED, JobRecord
 from tests.audit.burst import run_burst
+from tests.audit.recorders import T0
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,12 +104,14 @@ async def test_an_unreadable_result_is_named_in_the_log(caplog: pytest.LogCaptur
             recorder.job_ended(
                 "returned", finished=True, deferred=False, result_data=b"unable to serialize result"
             )
+            recorder.job_ended("cancelled", finished=True, deferred=False, result_data=b"\x00 not a pickle")
     finally:
         await recorder.close()
     warnings = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
     assert warnings == [
         ("cannot read the result of job early", True),
         ("cannot read the result of job returned", True),
+        ("cannot read the result of job cancelled", True),
     ]
 
 
@@ -125,3 +128,25 @@ async def test_a_job_ended_early_without_a_result_nor_a_record_gets_none(
         await recorder.close()
     assert not await JobRecord.objects.filter(job_id="no-record").aexists()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_a_job_cancelled_before_its_function_began_is_recorded_from_arqs_result() -> None:
+    """No start nor outcome reported: how it ended is what arq stored."""
+    await JobRecord.objects.acreate(
+        job_id="cancelled", alias="default", name="tests.jobs.add", args=[1], enqueue_time=T0, queue_name="q"
+    )
+    recorder = JobRecorder("default", "q", deserializer=json.loads)
+    try:
+        recorder.job_ended(
+            "cancelled", finished=True, deferred=False, result_data=json_result("cancelled", "gone")
+        )
+        assert await recorder.flush() is True
+    finally:
+        await recorder.close()
+    record = await JobRecord.objects.aget(job_id="cancelled")
+    assert (record.status, record.success, record.result, record.error) == (
+        "complete",
+        False,
+        "gone",
+        "'gone'",
+    )

@@ -122,3 +122,21 @@ def test_a_record_refused_for_its_json_values_is_written_in_its_safe_form(
     )  # fmt: skip
     assert (missing.status, missing.success, missing.result) == ("complete", True, not_storable)
     assert "alias 'default', job 'missing'" in caplog.text and "safe form" in caplog.text
+
+
+async def test_an_unserializable_exception_is_recorded_with_its_traceback(
+    audit_jobs: None, queue_name: str
+) -> None:
+    """arq stores "unable to serialize result" for it too, but the worker saw the exception itself."""
+    queue = get_queue()
+    job = await queue.enqueue("tests.audit.jobs.fail_unpicklably", _queue_name=queue_name)
+    await run_burst(queue_name)
+    in_redis = await queue.get_job_result(job.id, queue_name)
+    assert (in_redis.success, in_redis.result) == (False, UNSERIALIZABLE)
+    record = (await records(job.id))[job.id]
+    assert (record.status, record.success) == ("complete", False)
+    assert record.error.startswith("Traceback (most recent call last):")
+    assert record.error.splitlines()[-1].startswith(
+        "tests.audit.jobs.Unpicklable: <unlocked _thread.lock object"
+    )
+    assert record.result["exception"] == "tests.audit.jobs.Unpicklable"
