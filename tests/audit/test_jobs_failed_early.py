@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from arq import create_pool
@@ -73,10 +74,10 @@ def json_bytes(data: dict[str, object]) -> bytes:
     return json.dumps(data).encode()
 
 
-def json_result(job_id: str, result: object) -> bytes:
-    """arq's stored result of a failed job, written with a JSON serializer (a queue's SERIALIZER)."""
+def json_result(job_id: str, result: object, success: bool = False) -> bytes:
+    """arq's stored result of a job (a failure by default), written with a JSON serializer."""
     data = serialize_result(
-        "tests.jobs.add", (1,), {}, 2, 1_700_000_000_000, False, result, 1_700_000_000_500,
+        "tests.jobs.add", (1,), {}, 2, 1_700_000_000_000, success, result, 1_700_000_000_500,
         1_700_000_001_000, f"{job_id}:tests.jobs.add", "q", job_id, serializer=json_bytes,
     )  # fmt: skip
     assert data is not None
@@ -130,23 +131,29 @@ async def test_a_job_ended_early_without_a_result_nor_a_record_gets_none(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
-async def test_a_job_cancelled_before_its_function_began_is_recorded_from_arqs_result() -> None:
-    """No start nor outcome reported: how it ended is what arq stored."""
+@pytest.mark.parametrize(
+    ("stored", "success", "result", "error"),
+    [(None, False, None, ""), ((False, "gone"), False, "gone", "'gone'"), ((True, 5), True, 5, "")],
+    ids=["nothing stored", "a failure", "a success"],
+)
+async def test_a_job_cancelled_before_its_function_began_is_recorded_from_arqs_result(
+    stored: tuple[bool, Any] | None, success: bool, result: Any, error: str
+) -> None:
+    """No start nor outcome reported: how it ended is what arq stored, if anything."""
     await JobRecord.objects.acreate(
         job_id="cancelled", alias="default", name="tests.jobs.add", args=[1], enqueue_time=T0, queue_name="q"
     )
+    data = None if stored is None else json_result("cancelled", stored[1], success=stored[0])
     recorder = JobRecorder("default", "q", deserializer=json.loads)
     try:
-        recorder.job_ended(
-            "cancelled", finished=True, deferred=False, result_data=json_result("cancelled", "gone")
-        )
+        recorder.job_ended("cancelled", finished=True, deferred=False, result_data=data)
         assert await recorder.flush() is True
     finally:
         await recorder.close()
     record = await JobRecord.objects.aget(job_id="cancelled")
     assert (record.status, record.success, record.result, record.error) == (
         "complete",
-        False,
-        "gone",
-        "'gone'",
+        success,
+        result,
+        error,
     )

@@ -45,3 +45,4 @@ async def test_a_record_is_created_from_a_later_event_when_the_first_knew_nothin
     record = await JobRecord.objects.aget(job_id=job)
     assert made_from_echo(record)
     assert (record.status, record.success, record.result, record.job_try) == ("complete", True, "done", 2)
+    assert [e["try"] for e in record.try_errors] == [0]  # the first end's try is unknown

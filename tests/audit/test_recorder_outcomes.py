@@ -86,9 +86,14 @@ async def test_a_job_that_timed_out(
     }
 
 
-async def test_a_job_cancelled_by_a_shutdown_goes_back_to_the_queue(recorder: JobRecorder) -> None:
-    record = await ended(recorder, started(recorder), asyncio.CancelledError(), finished=False)
-    assert (record.status, record.success, record.error) == ("queued", None, "CancelledError()")
+@pytest.mark.parametrize(("deferred", "status"), [(False, "queued"), (True, "deferred")])
+async def test_a_job_cancelled_by_a_shutdown_goes_back_to_the_queue(
+    recorder: JobRecorder, deferred: bool, status: str
+) -> None:
+    record = await ended(
+        recorder, started(recorder), asyncio.CancelledError(), finished=False, deferred=deferred
+    )
+    assert (record.status, record.success, record.error) == (status, None, "CancelledError()")
     assert [e["try"] for e in record.try_errors] == [1]
 
 
