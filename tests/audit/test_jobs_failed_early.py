@@ -108,7 +108,7 @@ async def test_an_unreadable_result_is_named_in_the_log(caplog: pytest.LogCaptur
             recorder.job_ended("cancelled", finished=True, deferred=False, result_data=b"\x00 not a pickle")
     finally:
         await recorder.close()
-    warnings = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    warnings = [(r.getMessage(), bool(r.exc_info)) for r in caplog.records]
     assert warnings == [
         ("cannot read the result of job early", True),
         ("cannot read the result of job returned", True),

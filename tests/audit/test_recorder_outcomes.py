@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from arq import Retry
 
 from django_arq.audit.recorder import JobRecorder
 from django_arq.models import ABORTED, JobRecord
@@ -95,6 +96,16 @@ async def test_a_job_cancelled_by_a_shutdown_goes_back_to_the_queue(
     )
     assert (record.status, record.success, record.error) == (status, None, "CancelledError()")
     assert [e["try"] for e in record.try_errors] == [1]
+
+
+async def test_a_retried_try_keeps_its_error_and_when_it_runs_again(recorder: JobRecorder) -> None:
+    before = dt.datetime.now(dt.UTC)
+    record = await ended(recorder, started(recorder), Retry(defer=60), finished=False, deferred=True)
+    assert record.status == "deferred"
+    assert record.next_try_at is not None and record.next_try_at >= before + dt.timedelta(seconds=60)
+    assert [(e["try"], e["error"]) for e in record.try_errors] == [
+        (1, "arq.worker.Retry: <Retry defer 60.00s>")
+    ]
 
 
 async def test_the_end_recreates_a_record_deleted_while_the_job_ran(recorder: JobRecorder) -> None:
