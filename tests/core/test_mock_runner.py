@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_arq import JobNotQueued, JobStatus, MockArqQueue
+from django_arq import JobNotQueued, JobStatus, MockArqQueue, report_progress
 from django_arq.queues.mock import MAX_TRIES
 from tests.helpers import wait_for
 
@@ -126,3 +126,48 @@ async def test_a_job_retrying_at_once_fails_after_arqs_max_tries() -> None:
     assert tries == list(range(1, MAX_TRIES + 1))
     assert result.id == meta.id and result.success is False
     assert str(result.result) == f"max {MAX_TRIES} retries exceeded"
+
+
+async def test_a_sync_job_gets_its_keyword_arguments() -> None:
+    queue = MockArqQueue()
+    meta = await queue.enqueue("tests.jobs.sync_add", 1, b=2)
+    (result,) = await asyncio.wait_for(queue.run_queued(), timeout=30)
+    assert (result.id, result.success, result.result) == (meta.id, True, 3)
+
+
+async def test_a_failed_job_s_result_keeps_its_last_report() -> None:
+    """The last report, held back by the interval, is stored once the job has failed."""
+    queue = MockArqQueue(progress_interval=60)
+
+    async def fails_after_reports(ctx: dict[str, Any]) -> None:
+        await report_progress(ctx, 1, 10)
+        await report_progress(ctx, 9, 10, "almost")
+        raise ValueError("boom")
+
+    await queue.enqueue("fails_after_reports")
+    (result,) = await asyncio.wait_for(
+        queue.run_queued({"fails_after_reports": fails_after_reports}), timeout=30
+    )
+    assert result.success is False and result.progress is not None
+    assert (result.progress.done, result.progress.message) == (9, "almost")
+
+
+async def test_aborting_a_running_job_cancels_it() -> None:
+    queue = MockArqQueue()
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def waits(ctx: dict[str, Any]) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    meta = await queue.enqueue("waits")
+    runner = asyncio.ensure_future(queue.run_queued({"waits": waits}))
+    await asyncio.wait_for(started.wait(), timeout=30)
+    assert await asyncio.to_thread(queue.abort_job_sync, meta.id)
+    (result,) = await asyncio.wait_for(runner, timeout=30)
+    assert cancelled.is_set()
+    assert (result.id, result.success, type(result.result)) == (meta.id, False, asyncio.CancelledError)

@@ -1,0 +1,77 @@
+"""The mock's test controls and inspection: marking a job running or finished, counting and
+listing the jobs of a queue, and an alias's settings reaching the mock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from django_arq import JobNotFound, JobResult, JobResultUnavailable, JobStatus, MockArqQueue
+from django_arq.queues.base import QueueConfig
+from django_arq.queues.jobs import QueueCounts
+
+
+async def test_set_in_progress_finds_the_job_in_its_queue_and_marks_it_running_from_then() -> None:
+    queue = MockArqQueue()
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _queue_name="other")
+    with pytest.raises(JobNotFound):
+        await queue.set_in_progress(meta.id)  # not in the default queue
+    before = datetime.now(UTC)
+    await queue.set_in_progress(meta.id, queue_name="other")
+    marked = datetime.now(UTC)
+    assert (await queue.get_job_metadata(meta.id, "other")).status is JobStatus.in_progress
+    await queue.set_in_progress(meta.id, queue_name="other")  # again: the first start is kept
+    while datetime.now(UTC) <= marked:  # the clock moves past the mark before the job finishes
+        pass
+    result = await queue.set_complete(meta.id, result=3, queue_name="other")
+    assert result.start_time is not None and result.start_time.tzinfo is UTC
+    assert before <= result.start_time <= marked < result.finish_time
+    assert (result.success, result.result, result.status) == (True, 3, JobStatus.complete)
+
+
+async def test_counts_and_lists_of_each_queue_s_jobs() -> None:
+    queue = MockArqQueue(default_queue_name="a")
+    running, _, _ = [(await queue.enqueue("tests.jobs.add", i, i)).id for i in range(3)]
+    deferred = await queue.enqueue("tests.jobs.add", _defer_by=3600)
+    other = await queue.enqueue("tests.jobs.add", _queue_name="b")
+    await queue.set_in_progress(running)
+    expected = [QueueCounts("a", 2, 1, 1), QueueCounts("b", 1, 0, 0), QueueCounts("c", 0, 0, 0)]
+    assert queue.count_jobs_sync(["a", "b", "c"]) == expected
+    assert await queue.count_jobs(["a", "b", "c"]) == expected
+    by_id = {m.id: m for m in queue.jobs("a")}
+    assert len(by_id) == 4 and other.id not in by_id
+    assert (by_id[running].status, by_id[deferred.id].status) == (JobStatus.in_progress, JobStatus.deferred)
+    assert [(m.id, m.queue_name) for m in queue.jobs("b")] == [(other.id, "b")]
+    assert {m.id for m in queue.jobs()} == {*by_id, other.id}
+
+
+def test_an_alias_s_settings_reach_the_mock() -> None:
+    config = QueueConfig(
+        backend="django_arq.MockArqQueue",
+        default_queue_name="q",
+        serializer="json",
+        abort_timeout=7,
+        worker={"PROGRESS_INTERVAL": 0.5},
+    )
+    queue = MockArqQueue.from_config(config)
+    assert (queue.default_queue_name, queue.serializer.name, queue.abort_timeout) == ("q", "json", 7)
+    assert queue.progress_interval == 0.5
+    default = MockArqQueue.from_config(QueueConfig(backend="django_arq.MockArqQueue"))
+    assert default.progress_interval == MockArqQueue().progress_interval
+
+
+async def test_reads_and_aborts_of_a_job_in_another_queue() -> None:
+    queue = MockArqQueue()
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _queue_name="other")
+    found = await queue.get_job(meta.id, "other")
+    assert (found.id, found.queue_name, found.status) == (meta.id, "other", JobStatus.queued)
+    with pytest.raises(JobNotFound):
+        await queue.get_job(meta.id)
+    with pytest.raises(JobResultUnavailable):
+        await queue.get_job_result(meta.id, "other")
+    assert queue.abort_job_sync(meta.id) is False  # not in the default queue
+    assert queue.abort_job_sync(meta.id, "other") is True
+    aborted = await queue.get_job(meta.id, "other")
+    assert isinstance(aborted, JobResult) and aborted.success is False
+    assert (await queue.get_job_result(meta.id, "other")) == aborted
