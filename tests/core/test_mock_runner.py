@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from arq.utils import timestamp_ms
-from arq.worker import Retry
+from arq.utils import timestamp_ms, to_unix_ms
+from arq.worker import JobExecutionFailed, Retry
 from asgiref.sync import async_to_sync
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -171,3 +171,24 @@ async def test_aborting_a_running_job_cancels_it() -> None:
     (result,) = await asyncio.wait_for(runner, timeout=30)
     assert cancelled.is_set()
     assert (result.id, result.success, type(result.result)) == (meta.id, False, asyncio.CancelledError)
+
+
+async def test_a_job_of_an_unknown_function_fails_as_a_worker_s_does() -> None:
+    queue = MockArqQueue()
+    meta = await queue.enqueue("tests.jobs.no_such_function")
+    (result,) = await asyncio.wait_for(queue.run_queued(), timeout=30)
+    assert (result.id, result.success, type(result.result)) == (meta.id, False, JobExecutionFailed)
+    assert str(result.result) == "function 'tests.jobs.no_such_function' not found"
+    assert await queue.get_job_result(meta.id) == result
+
+
+async def test_a_job_s_context_has_its_enqueue_time_and_score() -> None:
+    queue = MockArqQueue()
+    when = datetime.now(UTC) - timedelta(seconds=5)
+
+    async def context(ctx: dict[str, Any]) -> tuple[Any, Any]:
+        return ctx["enqueue_time"], ctx["score"]
+
+    meta = await queue.enqueue("context", _defer_until=when)
+    (result,) = await asyncio.wait_for(queue.run_queued({"context": context}), timeout=30)
+    assert result.result == (meta.enqueue_time, to_unix_ms(when))
