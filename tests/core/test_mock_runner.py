@@ -192,3 +192,16 @@ async def test_a_job_s_context_has_its_enqueue_time_and_score() -> None:
     meta = await queue.enqueue("context", _defer_until=when)
     (result,) = await asyncio.wait_for(queue.run_queued({"context": context}), timeout=30)
     assert result.result == (meta.enqueue_time, to_unix_ms(when))
+
+
+async def test_aborting_a_job_that_waits_for_its_retry() -> None:
+    queue = MockArqQueue()
+
+    async def retry_later(ctx: dict[str, Any]) -> None:
+        raise Retry(defer=60)
+
+    meta = await queue.enqueue("retry_later")
+    assert await asyncio.wait_for(queue.run_queued({"retry_later": retry_later}), timeout=30) == []
+    assert await queue.abort_job(meta.id) is True
+    result = await queue.get_job_result(meta.id)
+    assert (result.success, type(result.result)) == (False, asyncio.CancelledError)
