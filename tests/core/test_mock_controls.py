@@ -75,3 +75,11 @@ async def test_reads_and_aborts_of_a_job_in_another_queue() -> None:
     aborted = await queue.get_job(meta.id, "other")
     assert isinstance(aborted, JobResult) and aborted.success is False
     assert (await queue.get_job_result(meta.id, "other")) == aborted
+
+
+async def test_set_complete_finds_a_queued_job_in_its_queue() -> None:
+    queue = MockArqQueue()
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _queue_name="other")
+    with pytest.raises(JobNotFound):
+        await queue.set_complete(meta.id, result=3)  # not in the default queue
+    assert (await queue.set_complete(meta.id, result=3, queue_name="other")).result == 3
