@@ -15,5 +15,7 @@ class DjangoArqConfig(AppConfig):
         from .audit.queue import audit_wrapper
         from .handler import queues
         from .metrics.enqueue import metered
+        from .schedules.changes import watch_schedule_edits
 
         queues.wrapper = metered(audit_wrapper)  # JobRecords for aliases with AUDIT: True, metrics if on
+        watch_schedule_edits()  # workers look at edited schedules at once

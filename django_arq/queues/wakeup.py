@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -31,17 +32,21 @@ def wake_channel(queue_name: str) -> str:
 
 
 class WakeUp:
-    """One worker's subscription to its queue's wake channel.
+    """One worker's subscription to its queue's wake channel (and to the channels of ``also``, each
+    setting its event when a message comes on it, and at every subscription).
 
     ``clear()`` before reading the queue, then ``wait(timeout)``: it returns at once if a job was
     enqueued since, else when one is, else after ``timeout`` seconds. Messages that arrive while
     the worker is busy are folded into one wake-up.
     """
 
-    def __init__(self, redis: Any, queue_name: str) -> None:
+    def __init__(self, redis: Any, queue_name: str, also: Mapping[str, asyncio.Event] | None = None) -> None:
         self._redis = redis
         self.channel = wake_channel(queue_name)
         self._event = asyncio.Event()
+        # other channels heard on the same connection, each setting its own event
+        heard = {self.channel: self._event, **(also or {})}
+        self._events = {channel.encode(): event for channel, event in heard.items()}
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
 
@@ -52,13 +57,14 @@ class WakeUp:
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.channel)
+                await pubsub.subscribe(*self._events)
                 self.subscribed.set()
-                self._event.set()  # jobs may have come while unsubscribed: look once
+                for event in self._events.values():  # jobs or edits may have come while unsubscribed
+                    event.set()
                 while True:
                     message = await pubsub.get_message(timeout=None)
                     if message is not None:
-                        self._event.set()
+                        self._heard(message.get("channel"))
             except (RedisError, OSError) as exc:
                 if self.subscribed.is_set():
                     logger.warning("wake-up subscription lost (%s); polling until it is back", exc)
@@ -67,6 +73,10 @@ class WakeUp:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
             await asyncio.sleep(RESUBSCRIBE_DELAY)
+
+    def _heard(self, channel: Any) -> None:
+        channel = channel.encode() if isinstance(channel, str) else channel
+        self._events.get(channel, self._event).set()
 
     def clear(self) -> None:
         """Forget earlier wake-ups: call before reading the queue."""

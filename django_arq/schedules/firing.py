@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from ..conf import DEFAULT_ALIAS
@@ -26,7 +26,16 @@ from ..models import Schedule
 from ..queues.exceptions import ArqJobError, JobNotQueued, RedisUnavailable
 from .timing import Timing, TimingError, make_timing, plan, slot_id
 
-__all__ = ["GRACE", "POLL_INTERVAL", "Firing", "fire_due", "refresh_next_run", "run_now", "timing_of"]
+__all__ = [
+    "GRACE",
+    "POLL_INTERVAL",
+    "Firing",
+    "fire_due",
+    "refresh_next_run",
+    "run_now",
+    "timing_of",
+    "until_next_run",
+]
 
 logger = logging.getLogger("django_arq.schedules")
 
@@ -133,6 +142,18 @@ def due_schedules(alias: str, by: datetime) -> QuerySet[Schedule]:
     query on the partial index of enabled schedules."""
     due = Q(next_run__lte=by) | Q(next_run__isnull=True)
     return Schedule.objects.filter(due, enabled=True, alias=alias).order_by("next_run")
+
+
+def until_next_run(alias: str, now: datetime, longest: timedelta) -> timedelta:
+    """Time from ``now`` to the earliest next run of ``alias``'s enabled schedules, at most
+    ``longest`` (one query; a schedule whose next run is unknown is due at once)."""
+    enabled = Schedule.objects.filter(enabled=True, alias=alias)
+    first = enabled.aggregate(first=Min("next_run"), unknown=Count("pk", filter=Q(next_run__isnull=True)))
+    if first["unknown"]:
+        return timedelta(0)
+    if first["first"] is None:
+        return longest
+    return max(timedelta(0), min(longest, first["first"] - now))
 
 
 def fire_due(

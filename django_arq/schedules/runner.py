@@ -1,5 +1,9 @@
 """``ScheduleFirer``: the task an ``arq_worker`` runs beside its jobs, calling ``fire_due`` each poll.
 
+It looks every ``POLL_INTERVAL`` while a schedule is due soon or while it cannot hear edits of the
+schedules; hearing them (``changes``, on the worker's wake-up subscription), it sleeps until the
+earliest next run, at most ``RECHECK_INTERVAL``, and looks at once when an edit is announced.
+
 The database and the enqueue calls are blocking, so each poll runs in a thread of the firer's
 own (one database connection, kept between polls and checked as Django checks it between
 requests, but only every ``TIDY_INTERVAL`` and after a failed poll: with ``CONN_MAX_AGE`` 0 that
@@ -21,7 +25,8 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from ..conf import DEFAULT_ALIAS
-from .firing import POLL_INTERVAL, fire_due
+from .changes import RECHECK_INTERVAL
+from .firing import POLL_INTERVAL, fire_due, until_next_run
 
 __all__ = ["ScheduleFirer"]
 
@@ -34,9 +39,20 @@ logger = logging.getLogger("django_arq.schedules")
 class ScheduleFirer:
     """Fires the due schedules of ``alias`` until stopped; ``start()`` on a running event loop."""
 
-    def __init__(self, alias: str = DEFAULT_ALIAS, *, poll: float = POLL_INTERVAL.total_seconds()) -> None:
+    def __init__(
+        self,
+        alias: str = DEFAULT_ALIAS,
+        *,
+        poll: float = POLL_INTERVAL.total_seconds(),
+        edits: asyncio.Event | None = None,
+        hearing: asyncio.Event | None = None,
+    ) -> None:
         self.alias = alias
         self.poll = poll
+        # Set when an edit of the schedules is announced (changes.announce), while ``hearing`` is:
+        # then the firer may sleep until the earliest next run instead of looking every ``poll``.
+        self.edits = edits
+        self.hearing = hearing
         self.polls = 0
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="django-arq-schedules")
         self._task: asyncio.Task[None] | None = None
@@ -56,20 +72,37 @@ class ScheduleFirer:
         await loop.run_in_executor(self._executor, connections.close_all)
         await loop.run_in_executor(None, self._executor.shutdown)
 
-    def _poll_once(self) -> float:
+    def _poll_once(self, heard: bool) -> float:
         now = time.monotonic()
         if self._failing or self._tidied is None or now - self._tidied >= TIDY_INTERVAL:
             close_old_connections()
             self._tidied = now
         firing = fire_due(self.alias)
         self.polls += 1
-        return firing.wait(timezone.now(), timedelta(seconds=self.poll))
+        longest = timedelta(seconds=self.poll)
+        if heard and firing.next_due is None:  # nothing due soon, and edits are announced: sleep long
+            longest = max(longest, until_next_run(self.alias, timezone.now(), RECHECK_INTERVAL))
+        return firing.wait(timezone.now(), longest)
+
+    def _heard(self) -> bool:
+        """Whether edits are announced to this firer now (its subscription is up)."""
+        if self.edits is None or self.hearing is None or not self.hearing.is_set():
+            return False
+        self.edits.clear()  # before the look: an edit announced from now on wakes the next sleep
+        return True
+
+    async def _sleep(self, wait: float) -> None:
+        if self.edits is None:
+            await asyncio.sleep(wait)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.edits.wait(), wait)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                wait = await loop.run_in_executor(self._executor, self._poll_once)
+                wait = await loop.run_in_executor(self._executor, self._poll_once, self._heard())
             except Exception as exc:
                 if not self._failing:
                     logger.warning("schedules of alias %r not fired: %s; retrying", self.alias, exc)
@@ -79,4 +112,4 @@ class ScheduleFirer:
                 if self._failing:
                     logger.warning("schedules of alias %r fired again", self.alias)
                 self._failing = False
-            await asyncio.sleep(wait)
+            await self._sleep(wait)

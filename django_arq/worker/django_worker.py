@@ -63,6 +63,7 @@ from ..queues.reporting import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_fo
 from ..queues.retry_policy import RetryPolicy, retried
 from ..queues.wakeup import WakeUp
 from ..schedules import ScheduleFirer
+from ..schedules.changes import schedules_channel
 from ..tracing import job_tracer
 
 if TYPE_CHECKING:
@@ -253,10 +254,11 @@ class DjangoWorker(Worker):
         )
         self.heartbeat.start()
         if not self.burst:
-            self.schedules = ScheduleFirer(self.alias)
-            self.schedules.start()
-            self._wakeup = WakeUp(ctx["redis"], self.queue_name)
+            edits = asyncio.Event()  # announced edits of the alias's schedules, heard with the wake-ups
+            self._wakeup = WakeUp(ctx["redis"], self.queue_name, also={schedules_channel(self.alias): edits})
             self._wakeup.start()
+            self.schedules = ScheduleFirer(self.alias, edits=edits, hearing=self._wakeup.subscribed)
+            self.schedules.start()
             self._idle = IdleWait(self.queue_name, self.poll_delay_s)
         if self._user_startup is not None:
             await self._user_startup(ctx)

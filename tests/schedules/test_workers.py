@@ -11,7 +11,8 @@ import pytest
 import redis
 
 from django_arq.models import JobRecord, Schedule
-from django_arq.schedules import GRACE, IntervalTiming
+from django_arq.schedules import GRACE, POLL_INTERVAL, IntervalTiming
+from django_arq.schedules.changes import RECHECK_INTERVAL, schedules_channel
 from tests.helpers import wait_for
 from tests.worker.conftest import WorkerRunner
 
@@ -136,3 +137,25 @@ def test_a_restarted_worker_fires_no_slot_twice_and_catches_up(
         stopped,
         restarted,
     )
+
+
+def test_an_idle_worker_takes_an_edit_at_once(
+    schedule_workers: ScheduleWorkers, redis_client: redis.Redis, queue_name: str
+) -> None:
+    """An idle worker's firer sleeps until the earliest next run (an hour away here, so as long as
+    RECHECK_INTERVAL); a schedule saved through the ORM is announced, and the worker looks at once."""
+    runs = f"django-arq-tests:schedules:{uuid.uuid4().hex[:8]}:edited-while-idle"
+    fields = {"function": "tests.schedules.jobs.count_run", "queue_name": queue_name}
+    schedule = Schedule.objects.create(name="hourly", interval=3600, args=[runs], **fields)
+    channel = schedules_channel(schedule.alias)
+    listening = dict(redis_client.pubsub_numsub(channel))[channel.encode()]
+    schedule_workers.start()
+    wait_for(lambda: dict(redis_client.pubsub_numsub(channel))[channel.encode()] > listening, timeout=30)
+    wait_for(lambda: Schedule.objects.get(pk=schedule.pk).next_run is not None, timeout=30)  # it looked
+    time.sleep(3 * POLL_INTERVAL.total_seconds())  # and, hearing edits, looked again and went to sleep
+    schedule.interval = 1
+    schedule.save()  # announced on commit
+    edited = time.monotonic()
+    wait_for(lambda: redis_client.llen(runs) >= 2, timeout=RECHECK_INTERVAL.total_seconds() / 3)
+    assert time.monotonic() - edited < RECHECK_INTERVAL.total_seconds() / 3
+    Schedule.objects.update(enabled=False, next_run=None)
