@@ -35,6 +35,8 @@ async def test_events_are_written_every_flush_interval_without_a_flush_call() ->
         # idle in between, then woken by the next event
         start(recorder, second)
         await async_wait_for(lambda: recorded(second), timeout=30)
+        # the row is visible as soon as its write commits, the count once the write returns
+        await async_wait_for(lambda: recorder.written >= 2, timeout=30)
         assert recorder.written == 2
     finally:
         await recorder.close()
