@@ -6,10 +6,10 @@ earliest next run, at most ``RECHECK_INTERVAL``, and looks at once when an edit 
 
 The database and the enqueue calls are blocking, so each poll runs in a thread of the firer's
 own (one database connection, kept between polls and checked as Django checks it between
-requests, but only every ``TIDY_INTERVAL`` and after a failed poll: with ``CONN_MAX_AGE`` 0 that
-check closes it, and a new connection at every poll was most of an idle worker's CPU). A failed
-poll (database or Redis unreachable) is logged once and retried: the slots stay due, and fire
-when the poll succeeds (within ``GRACE``, else by the catch-up policy).
+requests, but only every ``CONNECTION_CHECK_INTERVAL`` and after a failed poll: with
+``CONN_MAX_AGE`` 0 that check closes it, and a new connection at every poll was most of an idle
+worker's CPU). A failed poll (database or Redis unreachable) is logged once and retried: the
+slots stay due, and fire when the poll succeeds (within ``GRACE``, else by the catch-up policy).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .firing import POLL_INTERVAL, fire_due, until_next_run
 __all__ = ["ScheduleFirer"]
 
 #: Seconds between two checks of the firer's database connection.
-TIDY_INTERVAL = 60.0
+CONNECTION_CHECK_INTERVAL = 60.0
 
 logger = logging.getLogger("django_arq.schedules")
 
@@ -74,7 +74,7 @@ class ScheduleFirer:
 
     def _poll_once(self, heard: bool) -> float:
         now = time.monotonic()
-        if self._failing or self._tidied is None or now - self._tidied >= TIDY_INTERVAL:
+        if self._failing or self._tidied is None or now - self._tidied >= CONNECTION_CHECK_INTERVAL:
             close_old_connections()
             self._tidied = now
         firing = fire_due(self.alias)

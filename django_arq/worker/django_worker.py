@@ -76,7 +76,8 @@ from .functions import Coroutine
 
 __all__ = ["REDIS_DOWN", "VERSION", "DjangoWorker", "redis_down"]
 
-TIDY_INTERVAL = 1.0
+#: Seconds between two looks at whether jobs ended since the last tidy of the connections.
+TIDY_CHECK_INTERVAL = 1.0
 #: Seconds between two tidies of an idle worker's connections.
 IDLE_TIDY_INTERVAL = 60.0
 #: Seconds between polls while Redis is unreachable.
@@ -264,13 +265,14 @@ class DjangoWorker(Worker):
             await self._user_startup(ctx)
 
     async def _tidy_connections(self) -> None:
-        """Let the async ORM's thread drop obsolete connections, as between requests: every second
-        after jobs ended, else every ``IDLE_TIDY_INTERVAL`` (an idle worker stays idle)."""
+        """Let the async ORM's thread drop obsolete connections, as between requests: soon after
+        jobs ended (within ``TIDY_CHECK_INTERVAL``), else every ``IDLE_TIDY_INTERVAL`` (an idle
+        worker stays idle)."""
         idle = 0.0
         while True:
-            await asyncio.sleep(TIDY_INTERVAL)
+            await asyncio.sleep(TIDY_CHECK_INTERVAL)
             ended = self.jobs_complete + self.jobs_failed + self.jobs_retried
-            idle += TIDY_INTERVAL
+            idle += TIDY_CHECK_INTERVAL
             if ended != self._jobs_tidied or idle >= IDLE_TIDY_INTERVAL:
                 self._jobs_tidied, idle = ended, 0.0
                 await sync_to_async(close_old_connections)()

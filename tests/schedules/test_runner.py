@@ -66,7 +66,7 @@ async def test_a_failing_poll_is_logged_once_and_retried(
 
 async def test_the_firer_keeps_its_database_connection_between_polls(mock: MockArqQueue) -> None:
     """With CONN_MAX_AGE 0 (the tests' setting), Django's check between requests closes a
-    connection: the firer checks it only every TIDY_INTERVAL, not at each poll."""
+    connection: the firer checks it only every CONNECTION_CHECK_INTERVAL, not at each poll."""
     opened: list[str] = []
 
     def created(sender: Any, connection: Any, **kwargs: Any) -> None:
