@@ -99,3 +99,12 @@ async def test_the_entry_of_a_long_or_odd_worker_id_is_one_short_line(recorder: 
     ((entry),) = (await JobRecord.objects.aget(job_id="odd")).try_errors
     assert entry["error"].startswith("worker w x") and len(entry["error"]) == 300
     assert "\n" not in entry["error"]
+
+
+async def test_records_of_jobs_not_lost_are_left_alone(recorder: JobRecorder) -> None:
+    await record("lost", status="in_progress", worker_id="w-lost")
+    await record("running", status="in_progress", worker_id="w-lost", job_try=1)  # same worker, not listed
+    await recorder.jobs_lost([LostJob("lost", "w-lost", 1)])
+    running = await JobRecord.objects.aget(job_id="running")
+    assert (running.status, running.error, running.try_errors) == ("in_progress", "", [])
+    assert (await JobRecord.objects.aget(job_id="lost")).status == "queued"
