@@ -88,6 +88,22 @@ async def test_retried_raises_retry_with_the_job_exception_as_cause() -> None:
     assert retried(job, RetryPolicy(), 3) is job  # no RETRY_ON: the function as it was
 
 
+def test_jitter_is_symmetric_around_the_capped_delay() -> None:
+    backoff = Backoff(10, 300, 0.5)
+    assert backoff.delay(1, lambda: 0.5) == 10  # the middle draw: no spread
+    assert backoff.delay(1, lambda: 0.75) == 12.5  # a quarter above the middle: half the spread up
+    assert backoff.delay(1, lambda: 0.25) == 7.5
+
+
+async def test_retried_passes_the_job_its_arguments_and_returns_its_value() -> None:
+    async def job(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        return ctx, args, kwargs
+
+    wrapped = retried(job, RetryPolicy((ConnectionError,)), 3)
+    ctx = {"job_try": 1}
+    assert await wrapped(ctx, 1, 2, key="value") == (ctx, (1, 2), {"key": "value"})
+
+
 # -- FUNCTIONS dicts ---------------------------------------------------------------------------
 
 
