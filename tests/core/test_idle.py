@@ -57,3 +57,23 @@ def test_the_earliest_deferred_job_is_read_again_after_a_change_or_once_due() ->
     assert not wait.read_needed(NOW + 4_999, [])
     assert wait.read_needed(NOW + 5_000, [])  # due: polled, so the next one is wanted
     assert wait.seconds(NOW, FAR) == 5.0 and IdleWait("q", 2.0).idle_poll_ms == 2_000 * IDLE_POLLS
+
+
+def test_next_deferred_reads_the_pairs_of_a_resp3_client(redis_url: str, queue: str) -> None:
+    client = redis.Redis.from_url(redis_url, protocol=3)
+    try:
+        client.zadd(queue, {"later": NOW + 7_000, "soon": NOW + 1_500})
+        assert run_sync(next_deferred(queue, NOW), client, queue) == NOW + 1_500
+    finally:
+        client.close()
+
+
+def test_before_its_first_read_an_idle_worker_waits_its_idle_poll() -> None:
+    assert IdleWait("q", 0.5).seconds(NOW, FAR) == 0.5 * IDLE_POLLS
+
+
+def test_a_cron_job_is_awaited_one_poll_delay_ahead_of_its_run() -> None:
+    wait = IdleWait("q", 2.0)
+    assert wait.read_needed(NOW, [NOW + 5_000])
+    wait.read(None)
+    assert wait.seconds(NOW, FAR) == 3.0  # arq enqueues it one poll delay (2 s) early
