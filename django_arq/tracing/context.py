@@ -11,7 +11,15 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-__all__ = ["ATTRIBUTES", "PAYLOAD_KEY", "TRACER_NAME", "TraceContext", "otel", "tracing_available"]
+__all__ = [
+    "ATTRIBUTES",
+    "PAYLOAD_KEY",
+    "TRACER_NAME",
+    "TraceContext",
+    "otel",
+    "tracing_available",
+    "unsampled",
+]
 
 #: The key of the serialized job dict that holds the trace context (arq's own are t, f, a, k, et).
 PAYLOAD_KEY = "trace"
@@ -53,6 +61,11 @@ class TraceContext(NamedTuple):
 
     carrier: dict[str, str]
     trace_id: str | None
+
+
+def unsampled(span_context: Any) -> bool:
+    """Whether ``span_context`` is of a trace whose spans are not sampled (a valid context saying so)."""
+    return bool(span_context.is_valid and not span_context.trace_flags.sampled)
 
 
 def error_type(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from arq import Retry
 
-from .context import ATTRIBUTES, PAYLOAD_KEY, error_type, otel
+from .context import ATTRIBUTES, PAYLOAD_KEY, error_type, otel, unsampled
 
 __all__ = ["JobTracer", "job_tracer"]
 
@@ -66,7 +66,8 @@ class JobTracer:
         """``fn`` run inside a span, the current span while it runs; its trace id in ``ctx["trace_id"]``.
 
         The span is a child of the trace context ``carrier()`` gives when the job starts: by default
-        the one the worker's deserializer noted for the job (see ``reading``).
+        the one the worker's deserializer noted for the job (see ``reading``). A context that says
+        "not sampled" gets no span (as on the enqueue side): it is current while the job runs.
         """
         trace, start, attach, detach = (
             self._otel.trace,
@@ -76,20 +77,24 @@ class JobTracer:
         )
 
         async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            attributes = {
-                ATTRIBUTES.system: "arq",
-                ATTRIBUTES.queue: self._queue_name,
-                ATTRIBUTES.job_id: ctx["job_id"],
-                ATTRIBUTES.function: name,
-                ATTRIBUTES.job_try: ctx["job_try"],
-            }
-            span = start(
-                f"run {name}", context=self._parent(carrier()), kind=self._consumer, attributes=attributes
-            )
+            parent = self._parent(carrier())
+            carried = trace.get_current_span(parent) if parent is not None else None
+            if carried is not None and unsampled(carried.get_span_context()):
+                span, context = carried, parent  # records nothing: the job runs in the carried context
+            else:
+                attributes = {
+                    ATTRIBUTES.system: "arq",
+                    ATTRIBUTES.queue: self._queue_name,
+                    ATTRIBUTES.job_id: ctx["job_id"],
+                    ATTRIBUTES.function: name,
+                    ATTRIBUTES.job_try: ctx["job_try"],
+                }
+                span = start(f"run {name}", context=parent, kind=self._consumer, attributes=attributes)
+                context = trace.set_span_in_context(span)
             span_context = span.get_span_context()
             if span_context.is_valid:
                 ctx["trace_id"] = trace.format_trace_id(span_context.trace_id)
-            token = attach(trace.set_span_in_context(span))
+            token = attach(context)
             try:
                 result = await fn(ctx, *args, **kwargs)
             except BaseException as exc:

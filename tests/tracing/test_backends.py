@@ -132,7 +132,8 @@ def test_a_trace_not_sampled_stays_unsampled_in_the_worker(
         kept = mock.enqueue_sync("tests.jobs.add", 3, 4)
     assert sent.trace_id == kept.trace_id == f"{0x5EED:032x}"
     traceparent = pickle.loads(redis_client.get(f"arq:job:{sent.id}"))["trace"]["traceparent"]
-    assert traceparent.startswith(f"00-{0x5EED:032x}-") and traceparent.endswith("-00")  # not sampled
+    # no span of its own: the job carries the request's context, "not sampled"
+    assert traceparent == f"00-{0x5EED:032x}-{0xBEEF:016x}-00"
 
     traced_workers.burst()
     (result,) = async_to_sync(mock.run_queued)()
