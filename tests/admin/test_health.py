@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from django_arq.conf import HEALTH_CHECK_INTERVAL
 from django_arq.models import JobRecord
-from django_arq.queues.health import STALE_GRACE, read_health
+from django_arq.queues.health import CLOCK_SKEW, STALE_GRACE, read_health
 
 DASHBOARD = "/admin/django_arq/jobrecord/dashboard/"
 NOW = dt.datetime(2026, 12, 1, 15, 30, 0)
@@ -73,6 +73,25 @@ def test_without_a_readable_time_the_age_comes_from_the_time_to_live() -> None:
         report(NOW + dt.timedelta(hours=2)), ttl=10.5, interval=10, now=NOW
     )  # other time zone
     assert ahead.age == 0.5 and not ahead.stale
+
+
+def test_the_limits_of_a_report_s_time() -> None:
+    """A time up to ``CLOCK_SKEW`` ahead reads as now; a day ahead is this year's, gone past that is
+    last year's (arq writes no year); a report exactly an interval and the grace old is not stale."""
+    assert read_health(report(NOW + dt.timedelta(seconds=CLOCK_SKEW)), None, 10, now=NOW).age == 0.0
+    assert read_health(report(NOW + dt.timedelta(days=1)), None, 10, now=NOW).age is None
+    ahead = NOW + dt.timedelta(days=1, hours=12)
+    last_year = (NOW - ahead.replace(year=NOW.year - 1)).total_seconds()
+    assert read_health(report(ahead), None, 10, now=NOW).age == last_year
+    on_the_limit = read_health(report(NOW - dt.timedelta(seconds=10 + STALE_GRACE)), None, 10, now=NOW)
+    assert (on_the_limit.age, on_the_limit.stale) == (10 + STALE_GRACE, False)
+
+
+@pytest.mark.parametrize(("ttl", "age"), [(0.0, 11.0), (0.5, 10.5), (1.5, 9.5), (11.0, 0.0), (11.5, None)])
+def test_the_time_to_live_tells_the_age_only_within_one_interval_and_a_second(
+    ttl: float, age: float | None
+) -> None:
+    assert read_health("no time here", ttl=ttl, interval=10, now=NOW).age == age
 
 
 def test_text_that_is_not_arq_s_is_shown_as_it_is() -> None:
