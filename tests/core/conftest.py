@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
+import redis
 from django.conf import settings
 
 from django_arq import ArqQueue, MockArqQueue, RedisArqQueue
+from django_arq.queues.heartbeats import LIVE_PREFIX, LOST_PREFIX, PREFIX
 from tests.helpers import Process, start_arq_worker
 
 StartWorker = Callable[[str], Awaitable[None]]
@@ -79,3 +82,14 @@ def sync_queue(request: pytest.FixtureRequest, redis_url: str) -> Iterator[ArqQu
         queue = MockArqQueue(default_queue_name=settings.TEST_QUEUE + ":sync", abort_timeout=0.3)
     yield queue
     queue.close()
+
+
+@pytest.fixture
+def heartbeat_queue(redis_client: redis.Redis) -> Iterator[str]:
+    """A queue name of the test's own; its heartbeat keys and ``hbjob-*`` jobs are deleted afterwards."""
+    name = f"django-arq-tests:hb:{uuid.uuid4().hex[:10]}"
+    yield name
+    keys = [name, LIVE_PREFIX + name, LOST_PREFIX + name]
+    for pattern in (f"{PREFIX}{name}*", "arq:*:hbjob-*"):
+        keys += list(redis_client.scan_iter(pattern))
+    redis_client.delete(*keys)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -31,13 +30,8 @@ from tests.helpers import async_wait_for, wait_for
 
 
 @pytest.fixture
-def queue(redis_client: redis.Redis) -> Iterator[str]:
-    name = f"django-arq-tests:hb:{uuid.uuid4().hex[:10]}"
-    yield name
-    keys = [name, LIVE_PREFIX + name, f"django-arq:workers-lost:{name}"]
-    for pattern in (f"{PREFIX}{name}*", "arq:*:hbjob-*"):
-        keys += list(redis_client.scan_iter(pattern))
-    redis_client.delete(*keys)
+def queue(heartbeat_queue: str) -> str:
+    return heartbeat_queue
 
 
 def run(redis_client: redis.Redis, op):  # type: ignore[no-untyped-def]
@@ -178,7 +172,9 @@ def test_recovery_goes_on_past_values_edited_by_hand(redis_client: redis.Redis, 
     assert all(redis_client.zscore(queue, job) is not None for job in (good, odd, bad))
 
 
-async def test_the_heartbeat_outlives_an_unexpected_error(redis_url: str, queue: str) -> None:
+async def test_the_heartbeat_outlives_an_unexpected_error(
+    redis_url: str, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """A beat that raises what no one foresaw is logged; the next beat comes (a worker that stopped
     beating would be taken for lost, and its running jobs run twice)."""
     calls = []
@@ -204,6 +200,9 @@ async def test_the_heartbeat_outlives_an_unexpected_error(redis_url: str, queue:
     finally:
         await heartbeat.stop()
         await client.aclose()
+    failed = [r for r in caplog.records if r.name == "django_arq.worker" and r.exc_info]
+    assert [r.getMessage() for r in failed] == [f"worker {queue}-me: heartbeat failed"]
+    assert isinstance(failed[0].exc_info[1], ValueError)  # type: ignore[index]
 
 
 def test_an_idle_beat_moves_the_last_beat_and_writes_the_entry_only_when_asked_or_gone(
