@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.test.utils import override_settings
 
 from django_arq import JobSpec, RedisUnavailable
@@ -93,3 +97,55 @@ async def test_async_form_joins_the_transaction(queue_name: str, redis_client: r
     assert redis_client.zscore(queue_name, sent) is not None
     assert await aflush_records()
     assert await JobRecord.objects.filter(job_id=sent).aexists()
+
+
+def test_the_schedule_and_expiry_reach_the_queue(queue_name: str, redis_client: redis.Redis) -> None:
+    before_ms = time.time() * 1000
+    with transaction.atomic():
+        later = enqueue_on_commit("tests.jobs.add", 1, 2, _queue_name=queue_name, _defer_by=60, _expires=600)
+        at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+        fixed = enqueue_on_commit("tests.jobs.add", 3, 4, _queue_name=queue_name, _defer_until=at)
+    after_ms = time.time() * 1000
+    assert before_ms + 60_000 <= (redis_client.zscore(queue_name, later) or 0) <= after_ms + 60_000
+    assert 0 < redis_client.pttl(f"arq:job:{later}") <= 600_000  # not the default: a day past its start
+    assert redis_client.zscore(queue_name, fixed) == at.timestamp() * 1000
+
+
+@contextmanager
+def another_database() -> Iterator[None]:
+    """A second connection to the test database, as "elsewhere": an alias the settings list only
+    while it is made (Django's test case allows such connections)."""
+    connections.settings["elsewhere"] = {**connection.settings_dict}
+    try:
+        other = connections["elsewhere"]
+    finally:
+        del connections.settings["elsewhere"]
+    try:
+        yield
+    finally:
+        other.close()
+        del connections["elsewhere"]
+
+
+def test_the_transaction_of_the_database_given_counts(queue_name: str, redis_client: redis.Redis) -> None:
+    """A job bound to another database's transaction is sent at once while that database has none."""
+    spec = JobSpec("tests.jobs.add", (3, 4), queue_name=queue_name)
+    with another_database(), transaction.atomic():  # the default database's transaction
+        one = enqueue_on_commit("tests.jobs.add", 1, 2, _queue_name=queue_name, _using="elsewhere")
+        (many,) = enqueue_many_on_commit([spec], using="elsewhere")
+        assert redis_client.zscore(queue_name, one) is not None
+        assert redis_client.zscore(queue_name, many) is not None
+
+
+def test_a_failed_send_is_logged_with_every_job_id(queue_name: str, settings, caplog) -> None:  # type: ignore[no-untyped-def]
+    down = {**settings.ARQ_QUEUES["default"], "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    down["OPTIONS"] = {"conn_timeout": 0.2, "conn_retries": 0}
+    specs = [JobSpec("tests.jobs.add", (1, 2), queue_name=queue_name, job_id=i) for i in ("first", "second")]
+    with (
+        override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "down": down}),
+        caplog.at_level(logging.ERROR, logger="django_arq.records"),
+        pytest.raises(RedisUnavailable),
+    ):
+        enqueue_many_on_commit(specs, alias="down")
+    (message,) = caplog.messages
+    assert message == "could not enqueue job(s) first, second after commit (alias 'down')"
