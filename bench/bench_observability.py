@@ -21,6 +21,11 @@ exporter that drops them: what a project that exports its spans pays, less the e
 under a request span the enqueue and the job's run follow the request's decision). The request
 spans are made in every mode, "off" too.
 
+``--steps`` measures instead the two steps that traces add to, without Redis or a worker: the
+enqueue's protocol step (the job's payload and its span, its Redis call answered at once) and a job's run
+(its span around a no-op coroutine), each traced and not, in turns: the CPU the SDK and
+django-arq add per job, with less noise than throughput (its batching thread's CPU is counted).
+
 The figures are the best of ``--rounds`` per mode, and in brackets the median over rounds of
 the ratio to "off" within a round (paired: steadier on a machine whose speed drifts; above 1 is
 better, for CPU per job too)::
@@ -29,12 +34,14 @@ better, for CPU per job too)::
     .venv/bin/python bench/bench_observability.py --audit --db postgres
     .venv/bin/python bench/bench_observability.py --jobs 3000 --rounds 5 --modes off,prometheus
     .venv/bin/python bench/bench_observability.py --modes off,otel --trace-sampling 0.1
+    .venv/bin/python bench/bench_observability.py --steps --trace-sampling 0.1
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -149,6 +156,62 @@ async def worker_run(jobs: int) -> tuple[float, float]:
     return jobs / wall, cpu / jobs * 1e6
 
 
+async def step_costs(calls: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """CPU microseconds per call of each traced step, untraced and traced (medians over rounds;
+    the two take turns every ``CHUNK`` calls), each call under a request span."""
+    from opentelemetry import trace
+
+    from django_arq import JobSpec
+    from django_arq.queues.protocol import RedisProtocol
+    from django_arq.queues.serializers import get_serializer
+    from django_arq.tracing import enqueue_tracer, job_tracer
+
+    request = trace.get_tracer("bench.request").start_as_current_span
+    serializer, specs = get_serializer("pickle"), [JobSpec(NAME, (1, 1))]
+    enqueuer, jobs = enqueue_tracer(True), job_tracer(True, QUEUE, lambda job_id: False)
+    assert enqueuer is not None and jobs is not None, "OpenTelemetry is not installed"
+    protocols = (RedisProtocol(serializer, QUEUE), RedisProtocol(serializer, QUEUE, tracer=enqueuer))
+    carriers: list[dict[str, str]] = []
+
+    async def noop(ctx: dict[str, Any]) -> None:
+        return None
+
+    runs = (noop, jobs.traced(NAME, noop, carrier=carriers.pop))
+
+    async def enqueue_turn(traced: int) -> float:
+        start = time.process_time()
+        for _ in range(CHUNK):
+            with request("GET /bench"):
+                step = protocols[traced].enqueue(specs)
+                next(step)  # its Redis call, answered: no id was taken
+                with contextlib.suppress(StopIteration):
+                    step.send([])
+        return time.process_time() - start
+
+    async def run_turn(traced: int) -> float:
+        for _ in range(CHUNK):  # the contexts of as many enqueues, for the traced runs to read
+            with request("GET /bench"):
+                carriers.append(enqueuer.spans([(NAME, QUEUE, "j")]).contexts[0].carrier)
+        start = time.process_time()
+        for _ in range(CHUNK):
+            await runs[traced]({"job_id": "j", "job_try": 1})
+        carriers.clear()
+        return time.process_time() - start
+
+    costs: dict[str, list[list[float]]] = {"enqueue": [], "run": []}
+    for _ in range(rounds):
+        for step, turn in (("enqueue", enqueue_turn), ("run", run_turn)):
+            spent = [0.0, 0.0]
+            for _ in range(0, calls, CHUNK):
+                for traced in (0, 1):
+                    spent[traced] += await turn(traced)
+            costs[step].append([t / calls * 1e6 for t in spent])
+    return {
+        step: (statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows))
+        for step, rows in costs.items()
+    }
+
+
 async def run(
     modes: list[str], jobs: int, rounds: int, redis: PrivateRedis, request_span: bool, audit: bool
 ) -> dict[str, list[tuple[float, ...]]]:
@@ -180,6 +243,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2000, help="jobs per run")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each mode")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, from: " + ", ".join(MODES))
+    parser.add_argument("--steps", action="store_true", help="CPU per traced step, without Redis")
     parser.add_argument("--trace-sampling", type=float, default=1.0, help="fraction of traces sampled (otel)")
     parser.add_argument("--audit", action="store_true", help="write JobRecords (the default of a project)")
     parser.add_argument(
@@ -221,6 +285,13 @@ def main() -> int:
         install_tracing(args.trace_sampling)
         from django.db import connection
 
+        if args.steps:
+            costs = asyncio.run(step_costs(args.jobs, args.rounds))
+            sampled = f"traces sampled {args.trace_sampling:g}"
+            print(f"\n== CPU per step, {args.jobs} calls, median of {args.rounds} rounds, {sampled} ==")
+            for step, (off, on) in costs.items():
+                print(f"  {step:8} untraced {off:6.1f} us, traced {on:6.1f} us: +{on - off:5.1f} us")
+            return 0
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True) if args.audit else None
         try:
             results = asyncio.run(run(modes, args.jobs, args.rounds, redis, args.request_span, args.audit))
