@@ -73,7 +73,11 @@ class ArqQueue(abc.ABC):
     @classmethod
     def from_config(cls, config: QueueConfig) -> ArqQueue:
         """Build the backend for one ``ARQ_QUEUES`` alias."""
-        return cls(default_queue_name=config.default_queue_name, abort_timeout=config.abort_timeout)
+        return cls(
+            default_queue_name=config.default_queue_name,
+            abort_timeout=config.abort_timeout,
+            serializer=config.serializer,
+        )
 
     @property
     def default_queue_name(self) -> str:
