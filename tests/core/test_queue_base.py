@@ -141,10 +141,14 @@ def test_enqueue_builds_one_spec_of_every_option() -> None:
     second = queue.enqueue_sync(
         "task", 3, _queue_name="q2", _job_id="job-2", _defer_by=5, _expires=timedelta(seconds=9), x=1
     )
-    assert (first.id, second.id) == ("job-1", "job-2")
+    third = asyncio.run(queue.enqueue("task", _defer_by=7))
+    fourth = queue.enqueue_sync("task", _defer_until=until)
+    assert (first.id, second.id, third.id, fourth.id) == ("job-1", "job-2", "id-0", "id-0")
     assert queue.calls == [
         ("enqueue_many", [JobSpec("task", (1, "two"), {"key": "value"}, "q1", "job-1", until, None, 30)]),
         ("enqueue_many", [JobSpec("task", (3,), {"x": 1}, "q2", "job-2", None, 5, timedelta(seconds=9))]),
+        ("enqueue_many", [JobSpec("task", defer_by=7)]),
+        ("enqueue_many", [JobSpec("task", defer_until=until)]),
     ]
 
 
