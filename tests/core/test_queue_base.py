@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -16,6 +16,7 @@ from django_arq.queues.exceptions import JobNotFound
 from django_arq.queues.jobs import JobMetadata, JobResult, JobSpec, JobStatus
 from django_arq.queues.serializers import get_serializer
 
+Found = TypeVar("Found", bound=JobMetadata)
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
@@ -25,6 +26,14 @@ def metadata(job_id: str, status: JobStatus) -> JobMetadata:
 
 def result(job_id: str) -> JobResult:
     return JobResult(job_id, "task", (), {}, WHEN, JobStatus.complete, "q", WHEN, WHEN, True, "done")
+
+
+def known(table: dict[str, Found], job_id: str) -> Found:
+    """The entry of ``job_id``; ``JobNotFound`` if there is none, as a backend answers."""
+    try:
+        return table[job_id]
+    except KeyError:
+        raise JobNotFound(job_id) from None
 
 
 class Plain(ArqQueue):
@@ -49,17 +58,11 @@ class Plain(ArqQueue):
 
     async def get_job_metadata(self, job_id: str, queue_name: str | None = None) -> JobMetadata:
         self.calls.append(("get_job_metadata", job_id, queue_name))
-        try:
-            return self.metadata[job_id]
-        except KeyError:
-            raise JobNotFound(job_id) from None
+        return known(self.metadata, job_id)
 
     async def get_job_result(self, job_id: str, queue_name: str | None = None) -> JobResult:
         self.calls.append(("get_job_result", job_id, queue_name))
-        try:
-            return self.results[job_id]
-        except KeyError:
-            raise JobNotFound(job_id) from None
+        return known(self.results, job_id)
 
 
 def test_defaults_are_arqs_queue_the_default_abort_timeout_and_pickle() -> None:
