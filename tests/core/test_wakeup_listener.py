@@ -32,6 +32,14 @@ async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
     await named.aclose()
 
 
+@pytest.fixture
+async def wakeup(client: redis.asyncio.Redis, queue: str) -> AsyncIterator[WakeUp]:
+    """A started listener of ``queue``, subscribed."""
+    listening = await started(WakeUp(client, queue))
+    yield listening
+    await listening.close()
+
+
 async def started(wakeup: WakeUp) -> WakeUp:
     wakeup.start()
     await asyncio.wait_for(wakeup.subscribed.wait(), 10)
@@ -69,44 +77,40 @@ async def test_each_channel_sets_its_own_event(redis_url: str, queue: str, decod
 
 
 async def test_a_subscription_kept_wakes_no_one_by_itself(
-    client: redis.asyncio.Redis, queue: str, monkeypatch: pytest.MonkeyPatch
+    wakeup: WakeUp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(wakeup_module, "RESUBSCRIBE_DELAY", 0.01)  # a subscription taken again would show
-    wakeup = await started(WakeUp(client, queue))
-    try:
-        wakeup.clear()
-        assert not await wakeup.wait(0.3)
-        assert wakeup.subscribed.is_set()
-    finally:
-        await wakeup.close()
+    wakeup.clear()
+    assert not await wakeup.wait(0.3)
+    assert wakeup.subscribed.is_set()
 
 
 async def test_a_lost_subscription_is_logged_and_taken_again(
-    client: redis.asyncio.Redis, queue: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    wakeup: WakeUp,
+    client: redis.asyncio.Redis,
+    queue: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(wakeup_module, "RESUBSCRIBE_DELAY", 0.05)
-    wakeup = await started(WakeUp(client, queue))
     name = client.connection_pool.connection_kwargs["client_name"]
-    try:
-        wakeup.clear()
-        with caplog.at_level(logging.WARNING, logger="django_arq.worker"):
-            for entry in await client.client_list(_type="pubsub"):
-                if entry["name"] == name:
-                    await client.client_kill_filter(_id=entry["id"])
-            for _ in range(100):
-                if not wakeup.subscribed.is_set():
-                    break
-                await asyncio.sleep(0.02)
-            await asyncio.wait_for(wakeup.subscribed.wait(), 10)
-        assert [r.getMessage() for r in caplog.records if r.name == "django_arq.worker"] == [
-            "wake-up subscription lost (Connection closed by server.); polling until it is back"
-        ]
-        assert await wakeup.wait(0)  # subscribed again: a job may have come while it was not
-        wakeup.clear()
-        await client.publish(wake_channel(queue), queue)
-        assert await wakeup.wait(5)
-    finally:
-        await wakeup.close()
+    wakeup.clear()
+    with caplog.at_level(logging.WARNING, logger="django_arq.worker"):
+        for entry in await client.client_list(_type="pubsub"):
+            if entry["name"] == name:
+                await client.client_kill_filter(_id=entry["id"])
+        for _ in range(100):
+            if not wakeup.subscribed.is_set():
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(wakeup.subscribed.wait(), 10)
+    assert [r.getMessage() for r in caplog.records if r.name == "django_arq.worker"] == [
+        "wake-up subscription lost (Connection closed by server.); polling until it is back"
+    ]
+    assert await wakeup.wait(0)  # subscribed again: a job may have come while it was not
+    wakeup.clear()
+    await client.publish(wake_channel(queue), queue)
+    assert await wakeup.wait(5)
 
 
 class BrokenPubSub:
@@ -154,32 +158,24 @@ async def test_errors_closing_a_failed_subscription_are_ignored(
 
 
 async def test_wait_without_time_left_reports_a_wake_up_already_heard(
-    client: redis.asyncio.Redis, queue: str
+    wakeup: WakeUp, client: redis.asyncio.Redis, queue: str
 ) -> None:
-    wakeup = await started(WakeUp(client, queue))
-    try:
-        wakeup.clear()
-        assert not await wakeup.wait(0)
-        await client.publish(wake_channel(queue), queue)
-        await asyncio.sleep(0.2)
-        assert await wakeup.wait(0) and await wakeup.wait(-1)
-    finally:
-        await wakeup.close()
+    wakeup.clear()
+    assert not await wakeup.wait(0)
+    await client.publish(wake_channel(queue), queue)
+    await asyncio.sleep(0.2)
+    assert await wakeup.wait(0) and await wakeup.wait(-1)
 
 
 async def test_wait_returns_when_a_job_comes_before_its_timeout(
-    client: redis.asyncio.Redis, queue: str
+    wakeup: WakeUp, client: redis.asyncio.Redis, queue: str
 ) -> None:
-    wakeup = await started(WakeUp(client, queue))
-    try:
-        wakeup.clear()
-        waiting = asyncio.create_task(wakeup.wait(0.9))
-        await asyncio.sleep(0.1)
-        assert not waiting.done()
-        await client.publish(wake_channel(queue), queue)
-        assert await waiting
-    finally:
-        await wakeup.close()
+    wakeup.clear()
+    waiting = asyncio.create_task(wakeup.wait(0.9))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    await client.publish(wake_channel(queue), queue)
+    assert await waiting
 
 
 async def test_close_ends_the_named_listener_and_may_be_repeated(
