@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from arq import Worker, create_pool, cron, func
@@ -142,72 +143,107 @@ async def test_job_slot_freed_at_once_while_a_slot_is_free() -> None:
     assert await internals.job_slot_freed(w, 0) is True
 
 
-async def full_worker(job_id: str) -> tuple[Worker, Runs]:
-    """A worker of one slot, running job ``job_id`` until the test ends it."""
-    w = worker(max_jobs=1)
+class Tasks(dict[str, "asyncio.Task[None]"]):
+    """A worker's ``tasks`` that counts how often its running tasks are looked over."""
+
+    looked = 0
+
+    def values(self) -> Any:
+        self.looked += 1
+        return super().values()
+
+
+async def busy_worker(max_jobs: int, *job_ids: str) -> tuple[Worker, Runs]:
+    """A worker running jobs ``job_ids`` (each in a slot) until the test ends them."""
+    w = worker(max_jobs=max_jobs)
+    w.tasks = Tasks()
     runs = Runs()
     w.run_job = runs  # type: ignore[method-assign]
-    assert await internals.take_job_slots(w, 1) == 1
-    internals.start_claimed_job(w, job_id, 1)
+    assert await internals.take_job_slots(w, len(job_ids)) == len(job_ids)
+    for score, job_id in enumerate(job_ids):
+        internals.start_claimed_job(w, job_id, score)
     return w, runs
 
 
-async def test_job_slot_freed_waits_for_a_running_job_to_end() -> None:
-    w, runs = await full_worker("slow")
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delay of every ``asyncio.sleep`` during the test (each still sleeps)."""
+    delays: list[float] = []
+    real = asyncio.sleep
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+        await real(delay)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    return delays
+
+
+async def test_job_slot_freed_waits_for_a_running_job_to_end_without_spinning(sleeps: list[float]) -> None:
+    w, runs = await busy_worker(1, "slow")
     asyncio.get_running_loop().call_later(0.05, runs.end, "slow")
-    started = time.monotonic()
-    assert await internals.job_slot_freed(w, 30) is True
-    assert time.monotonic() - started < 20
+    assert await asyncio.wait_for(internals.job_slot_freed(w, 30), 20) is True
     assert w.job_counter == 0
+    assert isinstance(w.tasks, Tasks) and w.tasks.looked == 1  # one wait, not a loop polling the jobs
+    assert sleeps == [0]  # a yield for the slot's callback, not a pause
 
 
-async def test_job_slot_freed_gives_up_at_its_timeout() -> None:
-    w, runs = await full_worker("stuck")
+async def test_job_slot_freed_returns_when_the_first_of_the_running_jobs_ends() -> None:
+    w, runs = await busy_worker(2, "quick", "stuck")
+    asyncio.get_running_loop().call_later(0.05, runs.end, "quick")
     started = time.monotonic()
-    assert await internals.job_slot_freed(w, 0.2) is False
-    assert 0.15 < time.monotonic() - started < 20
-    assert await internals.job_slot_freed(w, 0) is False
-    w.job_counter = 1
+    assert await asyncio.wait_for(internals.job_slot_freed(w, 20), 20) is True
+    assert time.monotonic() - started < 10  # not when the last one ends, or at the timeout
+    assert w.job_counter == 1
+    runs.end("stuck")
+
+
+async def test_job_slot_freed_gives_up_at_its_timeout(sleeps: list[float]) -> None:
+    w, runs = await busy_worker(1, "stuck")
+    started = time.monotonic()
+    assert await asyncio.wait_for(internals.job_slot_freed(w, 0.2), 10) is False
+    assert 0.15 < time.monotonic() - started < 10
+    assert await asyncio.wait_for(internals.job_slot_freed(w, 0), 10) is False
     w.tasks.clear()  # full, and nothing running to wait on
-    assert await internals.job_slot_freed(w, 0.05) is False
+    assert await asyncio.wait_for(internals.job_slot_freed(w, 0.05), 10) is False
+    assert set(sleeps) == {0}
     runs.end("stuck")
 
 
 async def test_running_job_ended_is_false_at_once_when_none_runs_or_no_time_is_given() -> None:
     w = worker()
     assert await internals.running_job_ended(w, 30) is False
-    runs = Runs()
-    w.run_job = runs  # type: ignore[method-assign]
-    internals.start_claimed_job(w, "a", 1)
-    started = time.monotonic()
+    w, runs = await busy_worker(2, "a")
+    runs.end("a")  # ready to end at its first step, which the calls below give no chance to run
     assert await internals.running_job_ended(w, 0) is False
     assert await internals.running_job_ended(w, -1) is False
-    assert time.monotonic() - started < 20
-    runs.end("a")
+    assert runs.started == []
     await asyncio.wait_for(w.tasks["a"], 5)
+    assert runs.started == [("a", 0)]
     assert await internals.running_job_ended(w, 30) is False  # done: not running any more
 
 
-async def test_running_job_ended_returns_when_the_first_of_several_ends() -> None:
-    w = worker(max_jobs=3)
-    runs = Runs()
-    w.run_job = runs  # type: ignore[method-assign]
-    internals.start_claimed_job(w, "quick", 1)
-    internals.start_claimed_job(w, "stuck", 2)
+async def test_running_job_ended_returns_when_the_first_of_several_ends(sleeps: list[float]) -> None:
+    w, runs = await busy_worker(3, "quick", "stuck")
     asyncio.get_running_loop().call_later(0.05, runs.end, "quick")
     started = time.monotonic()
-    assert await internals.running_job_ended(w, 30) is True
-    assert time.monotonic() - started < 20
+    assert await asyncio.wait_for(internals.running_job_ended(w, 30), 20) is True
+    assert time.monotonic() - started < 10
     assert w.job_counter == 1  # the ended job's slot is back
+    assert sleeps == [0]
     runs.end("stuck")
 
 
+async def test_running_job_ended_within_less_than_a_second() -> None:
+    w, runs = await busy_worker(2, "quick")
+    runs.end("quick")  # it ends at its first step, in the wait
+    assert await internals.running_job_ended(w, 0.5) is True
+    assert runs.started == [("quick", 0)]
+
+
 async def test_running_job_ended_is_false_when_none_ends_in_time() -> None:
-    w = worker()
-    runs = Runs()
-    w.run_job = runs  # type: ignore[method-assign]
-    internals.start_claimed_job(w, "stuck", 1)
-    assert await internals.running_job_ended(w, 0.05) is False
+    w, runs = await busy_worker(1, "stuck")
+    assert await asyncio.wait_for(internals.running_job_ended(w, 0.05), 10) is False
     runs.end("stuck")
 
 
