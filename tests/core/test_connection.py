@@ -23,8 +23,10 @@ def test_packed_like_redis_py(command: tuple[object, ...]) -> None:
 
 
 def test_unpackable_arguments_raise_redis_py_error() -> None:
-    with pytest.raises(DataError):
+    with pytest.raises(DataError) as raised:
         PackedByHiredis().pack_command("SET", "k", None)
+    cause = raised.value.__cause__
+    assert isinstance(cause, TypeError) and str(raised.value) == str(cause) != ""  # hiredis's reason
 
 
 @pytest.mark.parametrize(
