@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Group
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.test.utils import override_settings
 
 from django_arq import JobSpec, RedisUnavailable
@@ -24,6 +22,7 @@ from django_arq.audit.on_commit import (
 )
 from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
+from tests.audit.databases import another_database
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,22 +108,6 @@ def test_the_schedule_and_expiry_reach_the_queue(queue_name: str, redis_client: 
     assert before_ms + 60_000 <= (redis_client.zscore(queue_name, later) or 0) <= after_ms + 60_000
     assert 0 < redis_client.pttl(f"arq:job:{later}") <= 600_000  # not the default: a day past its start
     assert redis_client.zscore(queue_name, fixed) == at.timestamp() * 1000
-
-
-@contextmanager
-def another_database() -> Iterator[None]:
-    """A second connection to the test database, as "elsewhere": an alias the settings list only
-    while it is made (Django's test case allows such connections)."""
-    connections.settings["elsewhere"] = {**connection.settings_dict}
-    try:
-        other = connections["elsewhere"]
-    finally:
-        del connections.settings["elsewhere"]
-    try:
-        yield
-    finally:
-        other.close()
-        del connections["elsewhere"]
 
 
 def test_the_transaction_of_the_database_given_counts(queue_name: str, redis_client: redis.Redis) -> None:
