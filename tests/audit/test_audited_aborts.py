@@ -56,6 +56,7 @@ def make_records() -> None:
     JobRecord.objects.create(job_id="finished", alias="a", finish_time=T0, **values)
     JobRecord.objects.create(job_id="asked", alias="a", abort_requested_at=T0, **values)
     JobRecord.objects.create(job_id=storable_id(LONG_ID), alias="a", **values)
+    JobRecord.objects.create(job_id="idle", alias="a", **values)  # never aborted
 
 
 def requested() -> dict[tuple[str, str], dt.datetime | None]:
@@ -85,7 +86,7 @@ def test_an_abort_the_backend_took_is_noted_once(abort: Callable[[AuditedQueue],
         at = found["a", job_id]
         assert at is not None and before <= at <= timezone.now()
     assert found["a", "asked"] == T0  # the first request's time is kept
-    assert found["b", "running"] is None
+    assert found["b", "running"] is None and found["a", "idle"] is None
 
 
 def test_an_abort_the_backend_refused_is_not_noted(abort: Callable[[AuditedQueue], Abort]) -> None:
@@ -109,7 +110,7 @@ def test_an_abort_waiting_for_a_worker_is_noted_on_unfinished_records(
     assert found["a", "running"] is not None and found["a", storable_id(LONG_ID)] is not None
     assert found["a", "finished"] is None  # it ended before the request: nothing to abort
     assert found["a", "asked"] == T0
-    assert found["b", "running"] is None
+    assert found["b", "running"] is None and found["a", "idle"] is None
 
 
 def test_the_audit_setting_decides_the_wrapper() -> None:
@@ -121,6 +122,7 @@ def test_the_audit_setting_decides_the_wrapper() -> None:
     assert isinstance(batched, AuditedQueue) and isinstance(immediate, AuditedQueue)
     assert (batched.alias, batched.immediate, batched.backend) == ("mock", False, backend)
     assert (immediate.alias, immediate.immediate) == ("mock", True)
+    assert AuditedQueue(backend, "a").immediate is False  # batched unless asked
 
 
 def test_repr_names_the_alias_and_the_backend() -> None:
