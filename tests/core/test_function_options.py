@@ -11,7 +11,8 @@ from arq.worker import Retry
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
-from hypothesis import given
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from django_arq.checks import check_queues
@@ -195,6 +196,9 @@ anything = st.one_of(
 )
 
 
+# Not too_slow: in a fresh clone (bin/mutate's scratch copies too) Hypothesis's first text draw
+# also collects the constants of every module loaded, which takes seconds, once.
+@hypothesis_settings(suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(st.sampled_from(["MAX_TRIES", "TIMEOUT", "KEEP_RESULT", "RETRY_ON", "BACKOFF"]), anything)
 )
