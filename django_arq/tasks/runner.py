@@ -64,7 +64,7 @@ def _load(module_path: Any, backend: Any, queue_name: Any, run_after: datetime |
 
 
 def _resolve(module_path: Any, backend: Any, queue_name: Any, run_after: datetime | None) -> Runnable:
-    if run_after is None and all(type(v) is str for v in (module_path, backend, queue_name)):
+    if run_after is None and type(module_path) is type(backend) is type(queue_name) is str:
         return _runnable(module_path, backend, queue_name)
     return _load(module_path, backend, queue_name, run_after)
 
