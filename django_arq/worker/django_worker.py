@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, cast
 
 from arq import Worker, func
@@ -52,6 +52,7 @@ from ..queues.arq_internals import (
 )
 from ..queues.attempts import ATTEMPTS_TTL, attempts_key, drop_logged, encode_entry, is_logged, new_entry
 from ..queues.attempts import CTX_KEY as ATTEMPTS_CTX_KEY
+from ..queues.connection import client_url
 from ..queues.drivers import run_async
 from ..queues.exceptions import ArqJobError
 from ..queues.heartbeat_task import Heartbeat
@@ -277,6 +278,11 @@ class DjangoWorker(Worker):
                 self._jobs_tidied, idle = ended, 0.0
                 await sync_to_async(close_old_connections)()
 
+    @cached_property
+    def redis_url(self) -> str:
+        """Where the worker's Redis pool connects, for messages (read once the pool exists)."""
+        return client_url(self.pool)
+
     def describe(self) -> dict[str, Any]:
         """What this worker's heartbeat says of it."""
         return {
@@ -395,7 +401,7 @@ class DjangoWorker(Worker):
         now = timestamp_ms()
         if idle.read_needed(now, cron_runs_ms(self)):
             try:
-                idle.read(await run_async(next_deferred(self.queue_name, now), self.pool, self.queue_name))
+                idle.read(await run_async(next_deferred(self.queue_name, now), self.pool, self.redis_url))
             except (ArqJobError, RedisError, OSError):  # the next poll meets the outage
                 return None
         return idle.seconds(now, health_check_due_ms(self))
@@ -462,7 +468,7 @@ class DjangoWorker(Worker):
                         ATTEMPTS_TTL,
                     ),
                     self.pool,
-                    self.queue_name,
+                    self.redis_url,
                 )
             except BaseException as exc:
                 release_job_slots(self, slots)
@@ -539,7 +545,7 @@ class DjangoWorker(Worker):
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
         await super().finish_failed_job(job_id, result_data)
         if self.logged_attempts.pop(job_id, None) is not None:  # failed before it started
-            await run_async(drop_logged(job_id), self.pool, self.queue_name)
+            await run_async(drop_logged(job_id), self.pool, self.redis_url)
         if self.recorder is not None:
             self.recorder.job_failed_early(job_id, result_data)
         if self.metrics is not None:
