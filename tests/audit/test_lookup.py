@@ -141,6 +141,7 @@ async def test_a_job_redis_lacks_is_found_in_its_record() -> None:
 async def test_a_job_neither_has_is_not_found() -> None:
     job_id = new_id()
     await record(job_id, alias="default")  # another alias's record
+    await record(new_id())  # another job's record
     with pytest.raises(JobNotFound) as raised:
         await find_job(ALIAS, job_id)
     assert str(raised.value) == f"job {job_id!r} not found in Redis nor in the job records of 'mock'"
