@@ -5,6 +5,7 @@ statement and record by record."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import Any
 
 import pytest
@@ -111,3 +112,33 @@ def test_nothing_to_update_reads_nothing() -> None:
     with CaptureQueriesContext(connection) as queries:
         assert update_records("default", "default", {}, NOW) == set()
     assert len(queries) == 0
+
+
+def statements(count: int) -> int:
+    """How many statements update_records sends to update ``count`` records."""
+    for i in range(count):
+        record(f"many-{i}")
+    updates = {f"many-{i}": {"job_try": 2} for i in range(count)}
+    with CaptureQueriesContext(connection) as queries:
+        assert update_records("default", "default", updates, NOW) == set()
+    assert set(JobRecord.objects.values_list("job_try", flat=True)) == {2}
+    return len(queries)
+
+
+def test_the_bulk_way_sends_a_few_statements_whatever_the_batch() -> None:
+    assert statements(30) < 10
+
+
+def test_other_databases_update_record_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(connection, "vendor", "other")
+    assert statements(30) >= 30
+
+
+@pytest.mark.parametrize(("version", "bulk"), [((3, 33, 0), True), ((3, 32, 3), False)])
+def test_sqlite_updates_in_bulk_from_3_33(
+    version: tuple[int, ...], bulk: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's version")
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", version)
+    assert (statements(30) < 10) is bulk
