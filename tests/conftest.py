@@ -7,8 +7,17 @@ from collections.abc import Iterator
 import pytest
 import redis
 from django.conf import settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.helpers import Process, start_arq_worker
+
+# Hypothesis's timing checks measure the machine, not the code: the suite runs on busy machines and
+# from fresh clones (where the first text drawn also collects the loaded modules' constants).
+hypothesis_settings.register_profile(
+    "django-arq", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("django-arq")
 
 
 @pytest.fixture(scope="session")
