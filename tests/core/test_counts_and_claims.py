@@ -176,3 +176,18 @@ def test_a_claim_appends_the_attempt_to_the_logs_of_the_jobs_it_claims(
             claim(redis_client, queue, ids, logs=logs[:2], entry="now", log_ttl=HOUR)
     finally:
         redis_client.delete(*(k for k in logs if k))
+
+
+def test_a_claim_s_log_defaults_an_empty_entry_kept_no_time_and_logs_naming_no_key_are_ignored(
+    queue: RedisArqQueue, redis_client: redis.Redis
+) -> None:
+    first, second, third = enqueue(queue, 3)
+    logs = [f"{queue.default_queue_name}:log-{i}" for i in (first, second)]
+    try:
+        assert [i for i, _ in claim(redis_client, queue, [first], logs=logs[:1], log_ttl=HOUR)] == [first]
+        assert redis_client.lrange(logs[0], 0, -1) == [b""]
+        assert [i for i, _ in claim(redis_client, queue, [second], logs=logs[1:], entry="now")] == [second]
+        assert not redis_client.exists(logs[1])  # expired at once: a log ttl of 0 s
+        assert [i for i, _ in claim(redis_client, queue, [third], logs=["", ""])] == [third]
+    finally:
+        redis_client.delete(*logs)
