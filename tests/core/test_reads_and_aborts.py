@@ -96,6 +96,19 @@ def test_a_job_that_returned_a_cancelled_error_is_not_reported_aborted(
     assert outcome == [False]
 
 
+def test_a_job_that_failed_with_a_cancelled_error_is_reported_aborted(
+    redis_url: str, redis_client, lonely_queue: str
+) -> None:
+    """arq's record of an abort, written as a worker writes it while the abort waits."""
+    now = timestamp_ms()
+    value = asyncio.CancelledError()
+    result = serialize_result(
+        "tests.jobs.add", (1, 2), {}, 1, now, False, value, now, now, "ref", lonely_queue, "j"
+    )
+    _, outcome = abort_meeting_a_result(redis_url, redis_client, lonely_queue, result)
+    assert outcome == [True]
+
+
 def test_an_abort_no_worker_confirms_waits_its_whole_timeout_and_keeps_the_request(
     redis_url: str, redis_client, lonely_queue: str
 ) -> None:
