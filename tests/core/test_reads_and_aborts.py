@@ -180,14 +180,15 @@ def test_a_queue_without_tracing_enqueues_and_reads_back(
 def test_reads_of_a_queued_job_name_its_queue_and_a_missing_result_names_the_job(
     redis_url: str, lonely_queue: str
 ) -> None:
-    queue = RedisArqQueue(redis_url, default_queue_name=lonely_queue)
+    queue = RedisArqQueue(redis_url, default_queue_name=f"{lonely_queue}:default")
     try:
-        meta = queue.enqueue_sync("tests.jobs.add", 1, 2, _defer_by=3600)
-        read = queue.get_job_metadata_sync
-        for found in (read(meta.id), read(meta.id, lonely_queue)):
-            assert (found.id, found.queue_name, found.status) == (meta.id, lonely_queue, JobStatus.deferred)
+        meta = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=lonely_queue, _defer_by=3600)
+        found = queue.get_job_metadata_sync(meta.id, lonely_queue)
+        assert (found.id, found.queue_name, found.status) == (meta.id, lonely_queue, JobStatus.deferred)
+        with pytest.raises(JobNotFound, match=f"not found in queue '{lonely_queue}:default'"):
+            queue.get_job_metadata_sync(meta.id)
         with pytest.raises(JobResultUnavailable) as info:
-            queue.get_job_result_sync(meta.id)
+            queue.get_job_result_sync(meta.id, lonely_queue)
         assert info.value.job_id == meta.id
     finally:
         queue.close()
