@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from django_arq import JobNotQueued, JobSpec
+from django_arq import InvalidJob, JobNotQueued, JobSpec
 from django_arq.queues.drivers import run_sync
 from django_arq.queues.protocol import RedisProtocol
 from django_arq.queues.serializers import get_serializer
@@ -21,7 +21,7 @@ def queue_name(redis_client: redis.Redis) -> Iterator[str]:
     """A queue of its own; every job it holds is removed afterwards."""
     name = f"{settings.TEST_QUEUE}:protocol-{uuid.uuid4().hex}"
     yield name
-    ids = [i.decode() for i in redis_client.zrange(name, 0, -1)]
+    ids = [i.decode() for i in redis_client.zrange(name, 0, -1)] if redis_client.type(name) == b"zset" else []
     redis_client.delete(name, *(f"arq:job:{i}" for i in ids))
 
 
@@ -39,3 +39,16 @@ def test_unserializable_arguments_name_the_job_and_the_serializer_and_write_noth
     )
     assert redis_client.zcard(queue_name) == 0
     assert not redis_client.exists(f"arq:job:{fine.job_id}", f"arq:job:{bad.job_id}")
+
+
+def test_a_queue_key_of_another_type_is_named_in_the_refusal(
+    queue_name: str, redis_client: redis.Redis
+) -> None:
+    redis_client.set(queue_name, b"not a sorted set")
+    protocol = RedisProtocol(get_serializer("pickle"), queue_name)
+    with pytest.raises(InvalidJob) as info:
+        run_sync(protocol.enqueue([JobSpec("tests.jobs.add", (1, 2))]), redis_client, "test")
+    assert str(info.value) == (
+        f"Redis key {queue_name!r} is not a queue (it holds another type than a sorted set); "
+        "nothing was enqueued"
+    )

@@ -4,6 +4,7 @@ abort that is waiting for a worker does when the job's result cannot be read."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
 
@@ -23,6 +24,7 @@ from django_arq import (
     JobStatus,
     RedisArqQueue,
 )
+from django_arq.queues.progress import encode_progress, make_progress, progress_key
 from tests.api.conftest import lonely_queue
 from tests.core.test_redis_backend import abort_in_thread
 from tests.helpers import wait_for
@@ -191,4 +193,48 @@ def test_reads_of_a_queued_job_name_its_queue_and_a_missing_result_names_the_job
             queue.get_job_result_sync(meta.id, lonely_queue)
         assert info.value.job_id == meta.id
     finally:
+        queue.close()
+
+
+def test_a_finished_job_is_read_with_every_field_of_its_result_and_its_last_progress_report(
+    redis_url: str, redis_client, lonely_queue: str
+) -> None:
+    """A result as a worker writes it, each field its own value, read without a worker."""
+    job_id = f"reads-{uuid.uuid4().hex}"
+    et, st, ft = timestamp_ms() - 3000, timestamp_ms() - 2000, timestamp_ms() - 1000
+    result = serialize_result(
+        "tests.jobs.add",
+        (1, 2),
+        {"k": "v"},
+        2,
+        et,
+        False,
+        ValueError("boom"),
+        st,
+        ft,
+        "ref",
+        lonely_queue,
+        job_id,
+    )
+    report = make_progress(3, 4, "three of four", dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+    redis_client.set(f"arq:result:{job_id}", result)
+    redis_client.set(progress_key(job_id), encode_progress(report))
+    queue = RedisArqQueue(redis_url, default_queue_name=f"{lonely_queue}:default")
+    try:
+        found = queue.get_job_result_sync(job_id)
+        assert (found.id, found.name, found.args, found.kwargs, found.status) == (
+            job_id,
+            "tests.jobs.add",
+            (1, 2),
+            {"k": "v"},
+            JobStatus.complete,
+        )
+        assert (found.enqueue_time, found.start_time, found.finish_time) == tuple(
+            dt.datetime.fromtimestamp(ms / 1000, dt.UTC) for ms in (et, st, ft)
+        )
+        assert found.queue_name == lonely_queue
+        assert found.success is False and isinstance(found.result, ValueError)
+        assert found.progress == report
+    finally:
+        redis_client.delete(f"arq:result:{job_id}", progress_key(job_id))
         queue.close()
