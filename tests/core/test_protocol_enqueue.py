@@ -52,3 +52,17 @@ def test_a_queue_key_of_another_type_is_named_in_the_refusal(
         f"Redis key {queue_name!r} is not a queue (it holds another type than a sorted set); "
         "nothing was enqueued"
     )
+
+
+def test_a_taken_id_is_named_in_the_refusal(queue_name: str, redis_client: redis.Redis) -> None:
+    protocol = RedisProtocol(get_serializer("pickle"), queue_name)
+    taken = f"taken-{uuid.uuid4().hex}"
+    run_sync(protocol.enqueue([JobSpec("tests.jobs.add", (1, 2), job_id=taken)]), redis_client, "test")
+    fresh = JobSpec("tests.jobs.add", (3, 4), job_id=f"fresh-{uuid.uuid4().hex}")
+    with pytest.raises(JobNotQueued) as info:
+        run_sync(protocol.enqueue([fresh, JobSpec("tests.jobs.add", job_id=taken)]), redis_client, "test")
+    assert (str(info.value), info.value.job_ids) == (
+        f"job id {taken!r} already exist; nothing was enqueued",
+        (taken,),
+    )
+    assert not redis_client.exists(f"arq:job:{fresh.job_id}")

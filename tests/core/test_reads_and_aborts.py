@@ -238,3 +238,23 @@ def test_a_finished_job_is_read_with_every_field_of_its_result_and_its_last_prog
     finally:
         redis_client.delete(f"arq:result:{job_id}", progress_key(job_id))
         queue.close()
+
+
+def test_a_running_job_is_read_in_progress_with_its_report_and_an_unknown_one_is_named(
+    redis_url: str, redis_client, lonely_queue: str
+) -> None:
+    queue = RedisArqQueue(redis_url, default_queue_name=lonely_queue)
+    report = make_progress(1, 2, "half", dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+    try:
+        meta = queue.enqueue_sync("tests.jobs.add", 1, 2)
+        redis_client.psetex(f"arq:in-progress:{meta.id}", 60_000, b"1")  # as a worker claims it
+        redis_client.set(progress_key(meta.id), encode_progress(report))
+        found = queue.get_job_metadata_sync(meta.id)
+        assert (found.status, found.progress) == (JobStatus.in_progress, report)
+        unknown = uuid.uuid4().hex
+        with pytest.raises(JobNotFound) as info:
+            queue.get_job_metadata_sync(unknown)
+        assert info.value.job_id == unknown
+    finally:
+        redis_client.delete(f"arq:in-progress:{meta.id}", progress_key(meta.id))
+        queue.close()
