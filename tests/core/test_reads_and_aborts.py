@@ -85,30 +85,19 @@ def test_an_unreadable_result_met_while_an_abort_waits_names_the_job(
     assert str(error).endswith("; was it written by a client with another SERIALIZER?")
 
 
-def test_a_job_that_returned_a_cancelled_error_is_not_reported_aborted(
-    redis_url: str, redis_client, lonely_queue: str
+@pytest.mark.parametrize(("success", "aborted"), [(True, False), (False, True)])
+def test_only_a_failed_cancelled_error_is_reported_aborted(
+    success: bool, aborted: bool, redis_url: str, redis_client, lonely_queue: str
 ) -> None:
-    """Only a failed result of CancelledError is arq's record of an abort, not a value a job returned."""
+    """A failed result of CancelledError is arq's record of an abort, as a worker writes it while the
+    abort waits; the same value returned by a job is not."""
     now = timestamp_ms()
     value = asyncio.CancelledError()
     result = serialize_result(
-        "tests.jobs.add", (1, 2), {}, 1, now, True, value, now, now, "ref", lonely_queue, "j"
+        "tests.jobs.add", (1, 2), {}, 1, now, success, value, now, now, "ref", lonely_queue, "j"
     )
     _, outcome = abort_meeting_a_result(redis_url, redis_client, lonely_queue, result)
-    assert outcome == [False]
-
-
-def test_a_job_that_failed_with_a_cancelled_error_is_reported_aborted(
-    redis_url: str, redis_client, lonely_queue: str
-) -> None:
-    """arq's record of an abort, written as a worker writes it while the abort waits."""
-    now = timestamp_ms()
-    value = asyncio.CancelledError()
-    result = serialize_result(
-        "tests.jobs.add", (1, 2), {}, 1, now, False, value, now, now, "ref", lonely_queue, "j"
-    )
-    _, outcome = abort_meeting_a_result(redis_url, redis_client, lonely_queue, result)
-    assert outcome == [True]
+    assert outcome == [aborted]
 
 
 def test_an_abort_no_worker_confirms_waits_its_whole_timeout_and_keeps_the_request(
