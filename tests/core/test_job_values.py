@@ -25,6 +25,8 @@ from django_arq.queues.jobs import (
     is_valid_job_id,
     job_ids,
     job_status,
+    parse_aware_time,
+    span_names,
     unserializable,
 )
 from django_arq.queues.serializers import SerializedError
@@ -195,6 +197,13 @@ def test_new_ids_are_uuid4_hex_with_random_bits_and_given_ids_are_kept(missing: 
                 assert same < missing / 2, (byte, other)
 
 
+def test_span_names_are_the_function_the_queue_or_the_default_and_the_id() -> None:
+    specs = [JobSpec("a"), JobSpec("b", queue_name="other")]
+    assert span_names(specs, ["i1", "i2"], "main") == [("a", "main", "i1"), ("b", "other", "i2")]
+    with pytest.raises(ValueError):
+        span_names(specs, ["i1"], "main")
+
+
 def test_a_batch_naming_an_id_twice_is_refused() -> None:
     check_distinct_ids(["a", "b", "c"])
     check_distinct_ids([])
@@ -320,3 +329,35 @@ def test_refusals_are_arq_job_errors() -> None:
 @pytest.mark.parametrize("job_id", ["X", "XX.X", "..X", "x.", "0"])
 def test_ids_of_any_letters_with_dots_are_safe(job_id: str) -> None:
     assert is_valid_job_id(job_id)
+
+
+# -- aware times ------------------------------------------------------------------------------
+
+
+def test_an_iso_time_with_its_offset_is_read_as_it_is() -> None:
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    parsed = parse_aware_time("2026-03-04T07:06:07+02:00")
+    assert parsed == WHEN and parsed is not None and parsed.tzinfo == plus_two
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        42,
+        WHEN,  # a datetime, not text
+        "",
+        "yesterday",
+        "2026-03-04T05:06:07",  # no offset
+        "0001-01-01T00:00:00+01:00",  # before the first time in UTC
+        "9999-12-31T23:30:00-01:00",  # after the last time in UTC
+    ],
+)
+def test_what_is_not_an_aware_time_every_zone_can_show_is_none(value: object) -> None:
+    assert parse_aware_time(value) is None
+
+
+def test_the_edges_of_the_utc_range_are_aware_times() -> None:
+    assert parse_aware_time("0001-01-01T00:00:00+00:00") == dt.datetime.min.replace(tzinfo=dt.UTC)
+    last = dt.datetime.max.replace(microsecond=0, tzinfo=dt.UTC)
+    assert parse_aware_time("9999-12-31T23:59:59-00:00") == last
