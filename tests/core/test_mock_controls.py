@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from django_arq import JobNotFound, JobResult, JobResultUnavailable, JobStatus, MockArqQueue
-from django_arq.queues.base import QueueConfig
+from django_arq.queues.base import DEFAULT_ABORT_TIMEOUT, QueueConfig
 from django_arq.queues.jobs import QueueCounts
 
 
@@ -83,3 +83,22 @@ async def test_set_complete_finds_a_queued_job_in_its_queue() -> None:
     with pytest.raises(JobNotFound):
         await queue.set_complete(meta.id, result=3)  # not in the default queue
     assert (await queue.set_complete(meta.id, result=3, queue_name="other")).result == 3
+
+
+def test_a_mock_s_defaults_are_a_redis_queue_s() -> None:
+    queue = MockArqQueue()
+    assert (queue.default_queue_name, queue.serializer.name, queue.abort_timeout) == (
+        "arq:queue",
+        "pickle",
+        DEFAULT_ABORT_TIMEOUT,
+    )
+    assert queue.tracing is True
+
+
+async def test_a_job_not_found_names_its_id_and_the_queue_looked_in() -> None:
+    queue = MockArqQueue()
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _queue_name="other")
+    with pytest.raises(JobNotFound) as excinfo:
+        await queue.get_job_metadata(meta.id)
+    assert excinfo.value.job_id == meta.id
+    assert str(excinfo.value) == f"job {meta.id!r} not found in queue 'arq:queue'"

@@ -205,3 +205,18 @@ async def test_aborting_a_job_that_waits_for_its_retry() -> None:
     assert await queue.abort_job(meta.id) is True
     result = await queue.get_job_result(meta.id)
     assert (result.success, type(result.result)) == (False, asyncio.CancelledError)
+
+
+async def test_a_run_job_s_start_time_is_when_it_was_picked_up() -> None:
+    queue = MockArqQueue()
+    seen: list[datetime] = []
+
+    async def stamp(ctx: dict[str, Any]) -> None:
+        seen.append(datetime.now(UTC))
+        while datetime.now(UTC) <= seen[0]:  # the clock moves on before the job finishes
+            pass
+
+    await queue.enqueue("stamp")
+    (result,) = await asyncio.wait_for(queue.run_queued({"stamp": stamp}), timeout=30)
+    assert result.start_time is not None and result.finish_time is not None
+    assert result.start_time <= seen[0] < result.finish_time
