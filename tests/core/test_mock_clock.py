@@ -1,0 +1,52 @@
+"""MockArqQueue at the edges of its clock: a job due in the very millisecond it is looked at, and
+a job whose payload expires in it (the mock's clock is pinned, so no timing is involved)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from django_arq import JobNotFound, JobStatus, MockArqQueue
+from django_arq.queues import mock
+from django_arq.queues.arq_internals import ms_to_datetime, timestamp_ms
+
+
+class Clock:
+    """The mock's ``timestamp_ms``, pinned to a millisecond the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = timestamp_ms()
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    pinned = Clock()
+    monkeypatch.setattr(mock, "timestamp_ms", pinned)
+    return pinned
+
+
+async def test_a_job_due_this_very_millisecond_is_run(clock: Clock) -> None:
+    queue = MockArqQueue()
+
+    async def done(ctx: dict[str, Any]) -> str:
+        return "done"
+
+    meta = await queue.enqueue("done", _defer_until=ms_to_datetime(clock.now))
+    assert meta.status is JobStatus.queued
+    (result,) = await queue.run_queued({"done": done})
+    assert (result.id, result.result) == (meta.id, "done")
+
+
+async def test_a_job_is_gone_in_the_millisecond_its_payload_expires(clock: Clock) -> None:
+    queue = MockArqQueue()
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _defer_by=60, _expires=timedelta(seconds=1))
+    clock.now += 999
+    assert (await queue.get_job_metadata(meta.id)).status is JobStatus.deferred
+    clock.now += 1
+    with pytest.raises(JobNotFound):
+        await queue.get_job_metadata(meta.id)
