@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from django_arq import JobNotFound, JobResult, JobResultUnavailable, JobStatus, MockArqQueue
+from django_arq import JobNotFound, JobNotQueued, JobResult, JobResultUnavailable, JobStatus, MockArqQueue
 from django_arq.queues.base import DEFAULT_ABORT_TIMEOUT, QueueConfig
 from django_arq.queues.jobs import QueueCounts
 
@@ -102,3 +102,14 @@ async def test_a_job_not_found_names_its_id_and_the_queue_looked_in() -> None:
         await queue.get_job_metadata(meta.id)
     assert excinfo.value.job_id == meta.id
     assert str(excinfo.value) == f"job {meta.id!r} not found in queue 'arq:queue'"
+
+
+async def test_arguments_the_serializer_cannot_encode_are_refused_naming_the_job_and_serializer() -> None:
+    queue = MockArqQueue(serializer="json")
+    with pytest.raises(JobNotQueued) as excinfo:
+        await queue.enqueue("tests.jobs.add", object(), _job_id="unencodable")
+    assert excinfo.value.job_id == "unencodable"
+    assert str(excinfo.value).startswith(
+        "cannot serialize the arguments of 'tests.jobs.add' with the json serializer: "
+    )
+    assert queue.jobs() == []
