@@ -37,7 +37,7 @@ async def test_a_job_due_this_very_millisecond_is_run(clock: Clock) -> None:
         return "done"
 
     meta = await queue.enqueue("done", _defer_until=ms_to_datetime(clock.now))
-    assert meta.status is JobStatus.queued
+    assert (meta.status, meta.enqueue_time) == (JobStatus.queued, ms_to_datetime(clock.now))
     (result,) = await queue.run_queued({"done": done})
     assert (result.id, result.result) == (meta.id, "done")
 
@@ -45,6 +45,7 @@ async def test_a_job_due_this_very_millisecond_is_run(clock: Clock) -> None:
 async def test_a_job_is_gone_in_the_millisecond_its_payload_expires(clock: Clock) -> None:
     queue = MockArqQueue()
     meta = await queue.enqueue("tests.jobs.add", 1, 2, _defer_by=60, _expires=timedelta(seconds=1))
+    assert (meta.status, meta.enqueue_time) == (JobStatus.deferred, ms_to_datetime(clock.now))
     clock.now += 999
     assert (await queue.get_job_metadata(meta.id)).status is JobStatus.deferred
     clock.now += 1
