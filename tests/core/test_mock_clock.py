@@ -51,3 +51,14 @@ async def test_a_job_is_gone_in_the_millisecond_its_payload_expires(clock: Clock
     clock.now += 1
     with pytest.raises(JobNotFound):
         await queue.get_job_metadata(meta.id)
+
+
+async def test_a_running_job_and_a_finished_one_outlive_their_payload_s_expiry(clock: Clock) -> None:
+    queue = MockArqQueue()
+    running = await queue.enqueue("tests.jobs.add", 1, 2, _expires=timedelta(seconds=1))
+    finished = await queue.enqueue("tests.jobs.add", 3, 4, _expires=timedelta(seconds=1))
+    await queue.set_in_progress(running.id)
+    await queue.set_complete(finished.id, result=7)
+    clock.now += 60_000
+    assert (await queue.get_job_metadata(running.id)).status is JobStatus.in_progress
+    assert (await queue.get_job_result(finished.id)).result == 7
