@@ -3,13 +3,14 @@ listing the jobs of a queue, and an alias's settings reaching the mock."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
 from django_arq import JobNotFound, JobNotQueued, JobResult, JobResultUnavailable, JobStatus, MockArqQueue
 from django_arq.queues.base import DEFAULT_ABORT_TIMEOUT, QueueConfig
-from django_arq.queues.jobs import QueueCounts
+from django_arq.queues.jobs import JobSpec, QueueCounts
 
 
 async def test_set_in_progress_finds_the_job_in_its_queue_and_marks_it_running_from_then() -> None:
@@ -113,3 +114,19 @@ async def test_arguments_the_serializer_cannot_encode_are_refused_naming_the_job
         "cannot serialize the arguments of 'tests.jobs.add' with the json serializer: "
     )
     assert queue.jobs() == []
+
+
+async def test_the_name_check_sees_the_jobs_and_refuses_them_before_anything_is_kept() -> None:
+    queue = MockArqQueue()
+    seen: list[list[str]] = []
+
+    def refuse(jobs: Sequence[JobSpec]) -> None:
+        seen.append([j.name for j in jobs])
+        raise LookupError("not allowed")
+
+    queue.name_check = refuse
+    with pytest.raises(LookupError, match="not allowed"):
+        await queue.enqueue_many([JobSpec("a"), JobSpec("b")])
+    with pytest.raises(LookupError, match="not allowed"):
+        queue.enqueue_many_sync([JobSpec("c")])
+    assert seen == [["a", "b"], ["c"]] and queue.jobs() == []
