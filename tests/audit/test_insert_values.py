@@ -1,0 +1,55 @@
+"""upsert_records' values row by row: defaults for what a row leaves out, ``updated_at`` always
+now, and on SQLite as many rows per statement as the library allows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from django_arq.audit.inserts import upsert_records
+from django_arq.models import JobRecord
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def row(job_id: str, **fields: object) -> dict[str, object]:
+    return {
+        "alias": "default",
+        "job_id": job_id,
+        "name": "n",
+        "enqueue_time": T0,
+        "queue_name": "q",
+        **fields,
+    }
+
+
+def test_a_row_without_a_column_other_rows_give_gets_the_default() -> None:
+    upsert_records("default", [row("a", status="complete", job_try=3), row("b")])
+    b = JobRecord.objects.get(job_id="b")
+    assert (b.status, b.job_try) == ("queued", 0)
+    a = JobRecord.objects.get(job_id="a")
+    assert (a.status, a.job_try) == ("complete", 3)
+
+
+def test_updated_at_is_always_now_whatever_a_row_says() -> None:
+    before = timezone.now()
+    upsert_records("default", [row("a", updated_at=T0), row("b")])
+    for record in JobRecord.objects.all():
+        assert record.updated_at >= before
+
+
+def test_on_sqlite_a_batch_is_one_statement_up_to_the_librarys_limit() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the parameter limit of SQLite's library")
+    rows = [row(f"j{i}") for i in range(200)]  # several thousand parameters, more than Django's 999
+    with CaptureQueriesContext(connection) as queries:
+        upsert_records("default", rows)
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    assert JobRecord.objects.count() == 200
