@@ -8,11 +8,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.db import IntegrityError, connections
 
 from django_arq.audit import writer as writer_module
 from django_arq.audit.writer import IDLE_EXIT, MAX_BACKOFF, Handed, RecordWriter
+from django_arq.models import JobRecord
 from django_arq.queues.jobs import JobMetadata, JobStatus
 from tests.helpers import wait_for
 
@@ -206,3 +209,80 @@ def test_an_idle_thread_ends_after_idle_exit_seconds_without_records(writers: li
     assert not thread.is_alive()
     assert IDLE_EXIT / 2 < time.monotonic() - written < IDLE_EXIT + 10
     assert writer._thread is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_threads_connection_is_kept_from_one_write_to_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    used: list[object] = []
+    real = writer_module.upsert_records
+
+    def upsert(using: str, rows: Any) -> None:
+        real(using, rows)
+        used.append(connections[using].connection)
+
+    monkeypatch.setattr(writer_module, "upsert_records", upsert)
+    writer = RecordWriter(interval=3600)
+    try:
+        for _ in range(3):
+            writer.add("default", jobs(1))
+            assert writer.flush(10)
+    finally:
+        writer.stop(10)
+    assert len(used) == 3 and used[0] is not None
+    assert used[1] is used[0] and used[2] is used[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_database_refuses_is_written_in_a_safe_form(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = writer_module.upsert_records
+
+    def upsert(using: str, rows: Any) -> None:
+        if any("\u00e9" in row["name"] for row in rows):
+            raise IntegrityError("no accents here")
+        real(using, rows)
+
+    monkeypatch.setattr(writer_module, "upsert_records", upsert)
+    writer = RecordWriter(interval=3600)
+    refused, kept = jobs(1), jobs(2)
+    refused[0].name = "tests.jobs.caf\u00e9"
+    try:
+        writer.add("default", [*kept, *refused])
+        assert writer.flush(10)
+    finally:
+        writer.stop(10)
+    names = dict(JobRecord.objects.values_list("job_id", "name"))
+    assert names == {
+        kept[0].id: "tests.jobs.add",
+        kept[1].id: "tests.jobs.add",
+        refused[0].id: "tests.jobs.caf\\xe9",
+    }
+    assert f"job {refused[0].id!r}" in caplog.text and "wrote it in a safe form" in caplog.text
+
+
+def test_records_added_during_a_failed_write_are_kept_behind_the_retried_ones(
+    writers: list[RecordWriter],
+) -> None:
+    writer = RecordWriter(interval=3600)
+    writers.append(writer)
+    writing, release = threading.Event(), threading.Event()
+    written: list[list[Handed]] = []
+
+    def write(batch: list[Handed]) -> None:
+        if not written:
+            written.append([])
+            writing.set()
+            release.wait(10)
+            raise OSError("database down")
+        written.append(batch)
+
+    writer._write = write  # type: ignore[method-assign]
+    first, meanwhile = jobs(1), jobs(2)
+    writer.add("default", first)
+    assert writer.flush(0.01) is False
+    assert writing.wait(5)
+    writer.add("default", meanwhile)
+    release.set()
+    assert writer.flush(10)
+    assert [[h.jobs for h in batch] for batch in written[1:]] == [[first, meanwhile]]
