@@ -4,13 +4,15 @@ now, and on SQLite as many rows per statement as the library allows."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_arq.audit.inserts import upsert_records
+from django_arq.audit import inserts
+from django_arq.audit.inserts import COPY_MIN_ROWS, upsert_records
 from django_arq.models import JobRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,3 +55,21 @@ def test_on_sqlite_a_batch_is_one_statement_up_to_the_librarys_limit() -> None:
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
     assert len(inserts) == 1
     assert JobRecord.objects.count() == 200
+
+
+def test_on_postgresql_batches_of_copy_min_rows_or_more_are_copied(monkeypatch: pytest.MonkeyPatch) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    copied: list[str] = []
+    real = inserts._copy
+
+    def copy(cursor: Any, table: str, names: str, values: Any) -> None:
+        copied.append(table)
+        real(cursor, table, names, values)
+
+    monkeypatch.setattr(inserts, "_copy", copy)
+    upsert_records("default", [row(f"a{i}") for i in range(COPY_MIN_ROWS - 1)])
+    assert copied == []
+    upsert_records("default", [row(f"b{i}") for i in range(COPY_MIN_ROWS)])
+    assert copied == [connection.ops.quote_name(JobRecord._meta.db_table)]
+    assert JobRecord.objects.count() == 2 * COPY_MIN_ROWS - 1
