@@ -184,31 +184,30 @@ def test_a_stopped_writer_starts_a_new_thread_on_the_next_add(writers: list[Reco
     assert [len(batch[0].jobs) for batch in written] == [1, 2]
 
 
-def test_after_a_write_the_thread_waits_for_more_records(writers: list[RecordWriter]) -> None:
-    writer = RecordWriter(interval=3600)
+def thread_after_one_write(writers: list[RecordWriter], interval: float) -> threading.Thread:
+    """The thread of a new writer that has written one (faked) record."""
+    writer = RecordWriter(interval=interval)
     writers.append(writer)
     fail_then_succeed(writer, 0, OSError())
     writer.add("default", jobs(1))
     assert writer.flush(5)
-    thread = writer._thread
-    assert thread is not None
+    assert writer._thread is not None
+    return writer._thread
+
+
+def test_after_a_write_the_thread_waits_for_more_records(writers: list[RecordWriter]) -> None:
+    thread = thread_after_one_write(writers, interval=3600)
     thread.join(0.2)
     assert thread.is_alive()
 
 
 def test_an_idle_thread_ends_after_idle_exit_seconds_without_records(writers: list[RecordWriter]) -> None:
-    writer = RecordWriter(interval=0.01)
-    writers.append(writer)
-    fail_then_succeed(writer, 0, OSError())
-    writer.add("default", jobs(1))
-    assert writer.flush(5)
+    thread = thread_after_one_write(writers, interval=0.01)
     written = time.monotonic()
-    thread = writer._thread
-    assert thread is not None
     thread.join(IDLE_EXIT + 10)
     assert not thread.is_alive()
     assert IDLE_EXIT / 2 < time.monotonic() - written < IDLE_EXIT + 10
-    assert writer._thread is None
+    assert writers[0]._thread is None
 
 
 @pytest.mark.django_db(transaction=True)
