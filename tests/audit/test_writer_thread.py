@@ -232,14 +232,25 @@ def test_the_threads_connection_is_kept_from_one_write_to_the_next(monkeypatch: 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_row_the_database_refuses_is_written_in_a_safe_form(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("refused_text", "stored", "logged"),
+    [
+        ("\u00e9", "tests.jobs.caf\\xe9", "wrote it in a safe form"),
+        ("caf", None, "refused it even in a safe form"),
+    ],
+)
+def test_a_row_the_database_refuses_is_written_in_a_safe_form_or_dropped(
+    refused_text: str,
+    stored: str | None,
+    logged: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     real = writer_module.upsert_records
 
     def upsert(using: str, rows: Any) -> None:
-        if any("\u00e9" in row["name"] for row in rows):
-            raise IntegrityError("no accents here")
+        if any(refused_text in row["name"] for row in rows):
+            raise IntegrityError("not this one")
         real(using, rows)
 
     monkeypatch.setattr(writer_module, "upsert_records", upsert)
@@ -252,12 +263,9 @@ def test_a_row_the_database_refuses_is_written_in_a_safe_form(
     finally:
         writer.stop(10)
     names = dict(JobRecord.objects.values_list("job_id", "name"))
-    assert names == {
-        kept[0].id: "tests.jobs.add",
-        kept[1].id: "tests.jobs.add",
-        refused[0].id: "tests.jobs.caf\\xe9",
-    }
-    assert f"job {refused[0].id!r}" in caplog.text and "wrote it in a safe form" in caplog.text
+    expected = {kept[0].id: "tests.jobs.add", kept[1].id: "tests.jobs.add", refused[0].id: stored}
+    assert names == {job_id: name for job_id, name in expected.items() if name is not None}
+    assert f"job {refused[0].id!r}" in caplog.text and logged in caplog.text
 
 
 def test_records_added_during_a_failed_write_are_kept_behind_the_retried_ones(
