@@ -293,3 +293,22 @@ def test_records_added_during_a_failed_write_are_kept_behind_the_retried_ones(
     release.set()
     assert writer.flush(10)
     assert [[h.jobs for h in batch] for batch in written[1:]] == [[first, meanwhile]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_no_row_can_be_made_of_is_dropped_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    first, broken, last = jobs(3)
+    broken.status = "queued"  # type: ignore[assignment]  # not a JobStatus: no row can be made of it
+    writer = RecordWriter(interval=3600)
+    try:
+        writer.add("default", [first, broken, last])
+        assert writer.flush(10)
+    finally:
+        writer.stop(10)
+    assert sorted(JobRecord.objects.values_list("alias", "job_id", "args")) == sorted(
+        [("default", first.id, [0]), ("default", last.id, [2])]
+    )
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "django_arq.records"]
+    assert logged == [
+        ("ERROR", f"dropped the job record of alias 'default', job {broken.id!r}: no row can be made of it")
+    ]
