@@ -1,5 +1,5 @@
-"""A job's end as the recorder writes it when part of the job is missing: a retried try whose record
-was deleted, a try's error time, a timeout whose start this worker never saw."""
+"""How the recorder writes a job's end: a retried try whose record was deleted, a try's error time,
+a timeout whose start this worker never saw, and which failed last try joins the try errors."""
 
 from __future__ import annotations
 
@@ -62,3 +62,17 @@ async def test_a_timeout_of_a_job_whose_start_was_not_seen_says_how_long(recorde
     record = await JobRecord.objects.aget(job_id=job)
     assert (record.status, record.success) == ("complete", False)
     assert record.error == "TimeoutError('job timed out after 5s')"
+
+
+@pytest.mark.parametrize(("job_try", "kept"), [(1, []), (2, [2])])
+async def test_a_failed_last_try_is_kept_among_the_try_errors_only_after_others(
+    recorder: JobRecorder, job_try: int, kept: list[int]
+) -> None:
+    job = uuid.uuid4().hex
+    start_echo(recorder, job, job_try)
+    recorder.job_raised(job, ValueError("boom"), aborted=False)
+    recorder.job_ended(job, finished=True, deferred=False)
+    assert await recorder.flush() is True
+    record = await JobRecord.objects.aget(job_id=job)
+    assert (record.status, record.success) == ("complete", False)
+    assert [e["try"] for e in record.try_errors] == kept
