@@ -190,11 +190,13 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
     now = timezone.now()
     defaults = _defaults(now)
     if not connection.features.supports_update_conflicts_with_target:
+        # MySQL and MariaDB: their upsert takes the conflict from any unique key, and Django
+        # refuses one named (unique_fields) where the database cannot target it.
         objs = [JobRecord(**{**defaults, **_loaded(row), "updated_at": now}) for row in rows]
         conflicts = (
             {"update_conflicts": True, "update_fields": fields} if fields else {"ignore_conflicts": True}
         )
-        JobRecord.objects.using(using).bulk_create(objs, unique_fields=["alias", "job_id"], **conflicts)
+        JobRecord.objects.using(using).bulk_create(objs, **conflicts)
         return
     columns = _columns(using)
     quote = connection.ops.quote_name

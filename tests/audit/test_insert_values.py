@@ -39,6 +39,19 @@ def test_a_row_without_a_column_other_rows_give_gets_the_default() -> None:
     assert (a.status, a.job_try) == ("complete", 3)
 
 
+def test_a_database_that_cannot_name_the_conflict_gets_an_upsert_django_accepts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MySQL and MariaDB upsert on any unique key, and Django refuses ``unique_fields`` there
+    (NotSupportedError before any SQL). Faked on SQLite, whose statement is then a plain INSERT:
+    new rows only."""
+    if connection.vendor != "sqlite":
+        pytest.skip("faked on SQLite, whose SQL without a conflict target is a plain INSERT")
+    monkeypatch.setattr(connection.features, "supports_update_conflicts_with_target", False)
+    upsert_records("default", [row("a", status="complete"), row("b")], update=["status"])
+    assert dict(JobRecord.objects.values_list("job_id", "status")) == {"a": "complete", "b": "queued"}
+
+
 def test_updated_at_is_always_now_whatever_a_row_says() -> None:
     before = timezone.now()
     upsert_records("default", [row("a", updated_at=T0), row("b")])
