@@ -113,6 +113,8 @@ async def test_a_job_with_nothing_waiting_gets_its_lifetime_set() -> None:
 async def test_a_job_that_never_reported_costs_nothing_at_its_end() -> None:
     reports = Recorded()
     await reports.job_ended("quiet", 1000)
+    job_ctx(reports, "started")  # a try started, and never reported
+    await reports.job_ended("started", 1000)
     assert (reports.stored, reports.expired) == ([], [])
 
 
