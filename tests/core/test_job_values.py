@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 
 import pytest
@@ -361,3 +362,15 @@ def test_the_edges_of_the_utc_range_are_aware_times() -> None:
     assert parse_aware_time("0001-01-01T00:00:00+00:00") == dt.datetime.min.replace(tzinfo=dt.UTC)
     last = dt.datetime.max.replace(microsecond=0, tzinfo=dt.UTC)
     assert parse_aware_time("9999-12-31T23:59:59-00:00") == last
+
+
+@pytest.mark.skipif(not hasattr(time, "tzset"), reason="the process's zone is set through TZ")
+def test_the_utc_range_is_checked_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: the last UTC hours are past year 9999
+    time.tzset()
+    try:
+        last_hour = dt.datetime(9999, 12, 31, 23, tzinfo=dt.UTC)
+        assert parse_aware_time("9999-12-31T23:00:00+00:00") == last_hour
+    finally:
+        monkeypatch.undo()
+        time.tzset()
