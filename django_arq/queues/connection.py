@@ -27,7 +27,6 @@ __all__ = [
     "REDIS_OPTIONS",
     "ConnectionFactory",
     "PackedByHiredis",
-    "client_url",
     "redact_url",
     "repack_in_c",
 ]
@@ -51,17 +50,6 @@ def redact_url(url: str) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-def client_url(client: Any) -> str:
-    """Where a client connects, as a URL without credentials, for messages and logs."""
-    pool = getattr(client, "connection_pool", None)
-    kwargs = getattr(pool, "connection_kwargs", None) or {}
-    if "path" in kwargs:
-        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    if "host" not in kwargs:  # a pool of another kind (sentinels): no single address
-        return "the worker's Redis"
-    return f"redis://{kwargs['host']}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
 
 class ConnectionFactory:

@@ -18,7 +18,6 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from .connection import client_url
 from .drivers import run_async
 from .exceptions import ArqJobError
 from .heartbeats import LostJob, beat, beat_interval, leave
@@ -43,9 +42,10 @@ class Heartbeat:
         lost_after: float,
         describe: Callable[[], dict[str, Any]],
         on_lost: Callable[[list[LostJob]], Awaitable[None]],
+        location: str = "the worker's Redis",
     ) -> None:
         self.redis, self.queue_name, self.worker_id = redis, queue_name, worker_id
-        self.redis_url = client_url(redis)  # for messages
+        self.location = location  # the Redis errors name
         self.lost_after = lost_after
         self.interval = beat_interval(lost_after)
         self.describe, self.on_lost = describe, on_lost
@@ -84,7 +84,7 @@ class Heartbeat:
                 self.queue_name, self.worker_id, info, done,
                 write=write, recover_after=self.lost_after if recover else None,
             )  # fmt: skip
-            _, lost = await run_async(op, self.redis, self.redis_url)
+            _, lost = await run_async(op, self.redis, self.location)
         except (ArqJobError, RedisError, OSError) as exc:
             self._done |= done
             logger.warning("worker %s: heartbeat failed (%s)", self.worker_id, exc)
@@ -115,6 +115,6 @@ class Heartbeat:
                 await self._task
             self._task = None
         try:
-            await run_async(leave(self.queue_name, self.worker_id), self.redis, self.redis_url)
+            await run_async(leave(self.queue_name, self.worker_id), self.redis, self.location)
         except (ArqJobError, RedisError, OSError) as exc:
             logger.warning("worker %s: could not remove its heartbeat (%s)", self.worker_id, exc)

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property, partial
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from arq import Worker, func
@@ -52,7 +52,6 @@ from ..queues.arq_internals import (
 )
 from ..queues.attempts import ATTEMPTS_TTL, attempts_key, drop_logged, encode_entry, is_logged, new_entry
 from ..queues.attempts import CTX_KEY as ATTEMPTS_CTX_KEY
-from ..queues.connection import client_url
 from ..queues.drivers import run_async
 from ..queues.exceptions import ArqJobError
 from ..queues.heartbeat_task import Heartbeat
@@ -128,9 +127,11 @@ class DjangoWorker(Worker):
         max_jobs_per_process: int | None = None,
         max_memory: int | None = None,
         retry_policies: Mapping[str, RetryPolicy] | None = None,
+        location: str = "the worker's Redis",
         **kwargs: Any,
     ) -> None:
         self.alias = alias
+        self.location = location  # its Redis, as errors name it: the backend's URL, password hidden
         self.recorder = recorder
         self.progress_interval = progress_interval
         self.progress: RedisProgress | None = None  # the jobs' progress reports, from startup on
@@ -252,7 +253,13 @@ class DjangoWorker(Worker):
         if self.recorder is not None:
             self.recorder.start()
         self.heartbeat = Heartbeat(
-            ctx["redis"], self.queue_name, self.worker_id, self.lost_after, self.describe, self._jobs_lost
+            ctx["redis"],
+            self.queue_name,
+            self.worker_id,
+            self.lost_after,
+            self.describe,
+            self._jobs_lost,
+            location=self.location,
         )
         self.heartbeat.start()
         if not self.burst:
@@ -277,11 +284,6 @@ class DjangoWorker(Worker):
             if ended != self._jobs_tidied or idle >= IDLE_TIDY_INTERVAL:
                 self._jobs_tidied, idle = ended, 0.0
                 await sync_to_async(close_old_connections)()
-
-    @cached_property
-    def redis_url(self) -> str:
-        """Where the worker's Redis pool connects, for messages (read once the pool exists)."""
-        return client_url(self.pool)
 
     def describe(self) -> dict[str, Any]:
         """What this worker's heartbeat says of it."""
@@ -401,7 +403,7 @@ class DjangoWorker(Worker):
         now = timestamp_ms()
         if idle.read_needed(now, cron_runs_ms(self)):
             try:
-                idle.read(await run_async(next_deferred(self.queue_name, now), self.pool, self.redis_url))
+                idle.read(await run_async(next_deferred(self.queue_name, now), self.pool, self.location))
             except (ArqJobError, RedisError, OSError):  # the next poll meets the outage
                 return None
         return idle.seconds(now, health_check_due_ms(self))
@@ -468,7 +470,7 @@ class DjangoWorker(Worker):
                         ATTEMPTS_TTL,
                     ),
                     self.pool,
-                    self.redis_url,
+                    self.location,
                 )
             except BaseException as exc:
                 release_job_slots(self, slots)
@@ -545,7 +547,7 @@ class DjangoWorker(Worker):
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
         await super().finish_failed_job(job_id, result_data)
         if self.logged_attempts.pop(job_id, None) is not None:  # failed before it started
-            await run_async(drop_logged(job_id), self.pool, self.redis_url)
+            await run_async(drop_logged(job_id), self.pool, self.location)
         if self.recorder is not None:
             self.recorder.job_failed_early(job_id, result_data)
         if self.metrics is not None:

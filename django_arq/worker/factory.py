@@ -52,7 +52,7 @@ def create_worker(
     if problems:
         raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]: " + "; ".join(problems))
     backend = build_backend(config)
-    redis_settings = backend.redis_settings
+    redis_settings, location = backend.redis_settings, backend.location
     serializer = backend.serializer
     backend.close()
     if redis_settings is None:
@@ -95,6 +95,7 @@ def create_worker(
         functions,
         **_metrics(alias, queue, settings, serializer.loads),
         alias=alias,
+        location=location,
         lost_after=float(settings.get("LOST_AFTER", LOST_AFTER)),
         **recycling,
         recorder=recorder,

@@ -66,17 +66,3 @@ async def test_a_client_with_open_connections_is_repacked() -> None:
     connections = [*pool.connection_pool._available_connections]
     assert connections and all(isinstance(c, PackedByHiredis) for c in connections)
     await pool.aclose()
-
-
-def test_client_url_names_where_a_client_connects_without_its_password() -> None:
-    import redis.asyncio
-
-    from django_arq.queues.connection import client_url
-
-    assert client_url(redis.Redis.from_url("redis://:hunter2@cache.example:6380/4")) == (
-        "redis://cache.example:6380/4"
-    )
-    assert client_url(redis.asyncio.Redis(unix_socket_path="/run/redis.sock", db=2)) == (
-        "unix:///run/redis.sock?db=2"
-    )
-    assert client_url(object()) == "the worker's Redis"  # no pool of one address: no address

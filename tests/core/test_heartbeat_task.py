@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis
+from django.conf import settings
 from redis.asyncio import Redis as AsyncRedis
 
 from django_arq.queues import heartbeat_task
@@ -68,7 +69,9 @@ class Worker:
 
 
 def heartbeat(client: AsyncRedis, queue: str, worker: Worker) -> Heartbeat:
-    return Heartbeat(client, queue, f"{queue}-me", LOST_AFTER, worker.describe, worker.on_lost)
+    return Heartbeat(
+        client, queue, f"{queue}-me", LOST_AFTER, worker.describe, worker.on_lost, location=settings.REDIS_URL
+    )
 
 
 def with_a_job_done(beats: Heartbeat, redis_client: redis.Redis) -> Heartbeat:
@@ -266,7 +269,15 @@ async def test_stopping_ends_the_beats_and_leaves_the_live_set(
 
 async def test_a_failed_stop_is_logged_not_raised(queue: str, caplog: pytest.LogCaptureFixture) -> None:
     down = AsyncRedis(port=1)
-    beats = Heartbeat(down, queue, f"{queue}-me", LOST_AFTER, Worker().describe, Worker().on_lost)
+    beats = Heartbeat(
+        down,
+        queue,
+        f"{queue}-me",
+        LOST_AFTER,
+        Worker().describe,
+        Worker().on_lost,
+        location="redis://localhost:1/0",
+    )
     caplog.set_level(logging.WARNING, "django_arq.worker")
     try:
         await beats.stop()

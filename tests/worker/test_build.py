@@ -38,6 +38,17 @@ def test_settings_map_to_arq() -> None:
     assert worker.progress_interval == 1.5
 
 
+def test_the_worker_names_its_redis_as_the_alias_backend_does_password_hidden() -> None:
+    from django.conf import settings
+
+    queues: dict[str, dict[str, Any]] = getattr(settings, "ARQ_QUEUES")  # noqa: B009 - typed
+    url = settings.REDIS_URL.replace("redis://", "redis://:hunter2@", 1)
+    alias = {**queues["default"], "REDIS_URL": url, "WORKER": {"FUNCTIONS": ["tests.jobs.add"]}}
+    with override_settings(ARQ_QUEUES={**queues, "default": alias}):
+        worker = create_worker(handle_signals=False)
+    assert worker.location == settings.REDIS_URL.replace("redis://", "redis://:***@", 1)
+
+
 def test_queue_defaults_to_the_alias_queue(settings) -> None:  # type: ignore[no-untyped-def]
     worker = build(FUNCTIONS=["tests.jobs.add"], ALLOW_ABORT_JOBS=False)
     assert worker.queue_name == settings.TEST_QUEUE
