@@ -64,9 +64,7 @@ class EnqueueTracer:
             return span, NO_CONTEXT
         # Injected even when the span is not recording: its context says so, and carries the
         # sampling decision to the worker (a parent-based sampler follows it there).
-        carrier: dict[str, str] = {}
-        self._inject(carrier, context=self._in_context(span))
-        return span, TraceContext(carrier, self._trace_id(span_context.trace_id))
+        return span, self._carried(span_context.trace_id, self._in_context(span))
 
     def _unsampled(self) -> TraceContext | None:
         """The context of the current span if its trace is not sampled (and it records nothing)."""
@@ -74,9 +72,14 @@ class EnqueueTracer:
         span_context = current.get_span_context()
         if not unsampled(span_context) or current.is_recording():
             return None
+        return self._carried(span_context.trace_id)
+
+    def _carried(self, trace_id: int, context: Any = None) -> TraceContext:
+        """What a job carries: the propagator's carrier of ``context`` (the current one if None)
+        and the trace id."""
         carrier: dict[str, str] = {}
-        self._inject(carrier)
-        return TraceContext(carrier, self._trace_id(span_context.trace_id))
+        self._inject(carrier, context=context)
+        return TraceContext(carrier, self._trace_id(trace_id))
 
     def spans(self, jobs: Sequence[tuple[str, str, str]]) -> Spans:
         """One started span per job of ``jobs`` (function name, queue name, job id), to end with
