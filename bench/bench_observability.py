@@ -25,6 +25,10 @@ spans are made in every mode, "off" too.
 enqueue's protocol step (the job's payload and its span, its Redis call answered at once) and a job's run
 (its span around a no-op coroutine), each traced and not, in turns: the CPU the SDK and
 django-arq add per job, with less noise than throughput (its batching thread's CPU is counted).
+Beside them, the SDK's floor: what the same span and carrier cost made by hand with the
+OpenTelemetry API (enqueue: a producer span with the same attributes, injected and ended; run:
+the carrier extracted, a consumer span made current and ended), so that django-arq's own share is
+what the traced step adds above it.
 
 The figures are the best of ``--rounds`` per mode, and in brackets the median over rounds of
 the ratio to "off" within a round (paired: steadier on a machine whose speed drifts; above 1 is
@@ -176,40 +180,87 @@ async def step_costs(calls: int, rounds: int) -> dict[str, tuple[float, float]]:
     async def noop(ctx: dict[str, Any]) -> None:
         return None
 
-    runs = (noop, jobs.traced(NAME, noop, carrier=carriers.pop))
+    floor = by_hand()
+    runs = (noop, jobs.traced(NAME, noop, carrier=carriers.pop), floor.run(noop, carriers.pop))
 
-    async def enqueue_turn(traced: int) -> float:
+    async def enqueue_turn(variant: int) -> float:
         start = time.process_time()
         for _ in range(CHUNK):
             with request("GET /bench"):
-                step = protocols[traced].enqueue(specs)
+                if variant == FLOOR:
+                    floor.enqueue()
+                step = protocols[variant == 1].enqueue(specs)  # FLOOR: its span by hand, the step untraced
                 next(step)  # its Redis call, answered: no id was taken
                 with contextlib.suppress(StopIteration):
                     step.send([])
         return time.process_time() - start
 
-    async def run_turn(traced: int) -> float:
+    async def run_turn(variant: int) -> float:
         for _ in range(CHUNK):  # the contexts of as many enqueues, for the traced runs to read
             with request("GET /bench"):
                 carriers.append(enqueuer.spans([(NAME, QUEUE, "j")]).contexts[0].carrier)
         start = time.process_time()
         for _ in range(CHUNK):
-            await runs[traced]({"job_id": "j", "job_try": 1})
+            await runs[variant]({"job_id": "j", "job_try": 1})
         carriers.clear()
         return time.process_time() - start
 
     costs: dict[str, list[list[float]]] = {"enqueue": [], "run": []}
     for _ in range(rounds):
         for step, turn in (("enqueue", enqueue_turn), ("run", run_turn)):
-            spent = [0.0, 0.0]
+            spent = [0.0, 0.0, 0.0]
             for _ in range(0, calls, CHUNK):
-                for traced in (0, 1):
-                    spent[traced] += await turn(traced)
+                for variant in (0, 1, FLOOR):
+                    spent[variant] += await turn(variant)
             costs[step].append([t / calls * 1e6 for t in spent])
     return {
-        step: (statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows))
-        for step, rows in costs.items()
+        step: tuple(statistics.median(r[i] for r in rows) for i in range(3)) for step, rows in costs.items()
     }
+
+
+#: The variant of a step that makes its span by hand (``by_hand``), after untraced (0) and traced (1).
+FLOOR = 2
+
+
+def by_hand() -> Any:
+    """The span and carrier of each step made with the OpenTelemetry API alone, as the least an
+    instrumentation can spend on them: ``enqueue()`` (without the protocol step, which the caller
+    runs untraced) and ``run(fn, carrier)``, a coroutine function as ``JobTracer.traced`` makes."""
+    from types import SimpleNamespace
+
+    from opentelemetry import context, propagate, trace
+
+    tracer = trace.get_tracer("bench.floor")
+    producer, consumer = trace.SpanKind.PRODUCER, trace.SpanKind.CONSUMER
+    attributes = {
+        "messaging.system": "arq",
+        "messaging.destination.name": QUEUE,
+        "arq.job.id": "j",
+        "arq.job.function": NAME,
+        "arq.job.outcome": "enqueued",
+    }
+
+    def enqueue() -> dict[str, str]:
+        span = tracer.start_span(f"enqueue {NAME}", kind=producer, attributes=attributes)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=trace.set_span_in_context(span))
+        span.end()
+        return carrier
+
+    def run(fn: Any, carrier: Any) -> Any:
+        async def traced(ctx: dict[str, Any]) -> Any:
+            parent = propagate.extract(carrier())
+            span = tracer.start_span(f"run {NAME}", context=parent, kind=consumer, attributes=attributes)
+            token = context.attach(trace.set_span_in_context(span))
+            try:
+                return await fn(ctx)
+            finally:
+                context.detach(token)
+                span.end()
+
+        return traced
+
+    return SimpleNamespace(enqueue=enqueue, run=run)
 
 
 async def run(
@@ -289,8 +340,11 @@ def main() -> int:
             costs = asyncio.run(step_costs(args.jobs, args.rounds))
             sampled = f"traces sampled {args.trace_sampling:g}"
             print(f"\n== CPU per step, {args.jobs} calls, median of {args.rounds} rounds, {sampled} ==")
-            for step, (off, on) in costs.items():
-                print(f"  {step:8} untraced {off:6.1f} us, traced {on:6.1f} us: +{on - off:5.1f} us")
+            for step, (off, on, floor) in costs.items():
+                print(
+                    f"  {step:8} untraced {off:6.1f} us, traced {on:6.1f} us: +{on - off:5.1f} us"
+                    f" (the SDK's floor, by hand: +{floor - off:5.1f} us)"
+                )
             return 0
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True) if args.audit else None
         try:
