@@ -14,8 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache, partial
-from inspect import iscoroutinefunction
+from functools import partial
 from traceback import format_exception
 from typing import Any
 
@@ -66,12 +65,9 @@ class Run:
     kwargs: dict[str, Any]
     backend: str
     attempts: Attempts
+    coroutine: bool  # whether the task function is a coroutine function (run on the loop)
     timeout: float | None = None  # of the call (the task's TIMEOUT option)
     retry_after: Callable[[BaseException], float | None] | None = None  # its RETRY_ON: defer, or None
-
-
-#: Whether a task function is a coroutine function, worked out once per function.
-_is_coroutine = lru_cache(maxsize=256)(iscoroutinefunction)
 
 
 def _set(result: TaskResult, **changes: Any) -> None:
@@ -106,7 +102,7 @@ def lifecycle(run: Run) -> Lifecycle:
     args = [TaskContext(task_result=result), *result.args] if run.task.takes_context else result.args
     function = partial(run.task.func, *args, **result.kwargs)
     try:
-        value = normalize_json((yield Step(function, _is_coroutine(run.task.func), run.timeout)))
+        value = normalize_json((yield Step(function, run.coroutine, run.timeout)))
     except (Retry, asyncio.CancelledError):
         raise
     except BaseException as exc:

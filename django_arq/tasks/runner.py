@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache, partial
+from inspect import iscoroutinefunction
 from typing import Any, NamedTuple
 
 from arq import func
@@ -42,6 +43,7 @@ class Runnable(NamedTuple):
     sender: type[ArqBackend]
     options: FunctionOptions | None  # OPTIONS["TASKS"][path]
     tries: int  # its MAX_TRIES, else run_task's
+    coroutine: bool  # whether its function is a coroutine function
 
 
 @lru_cache(maxsize=256)
@@ -60,7 +62,7 @@ def _load(module_path: Any, backend: Any, queue_name: Any, run_after: datetime |
         )
     options = task_backend.task_options.get(module_path)
     tries = (options.max_tries if options else None) or max_tries(task_backend.arq_alias, RUN_TASK)
-    return Runnable(task, type(task_backend), options, tries)
+    return Runnable(task, type(task_backend), options, tries, iscoroutinefunction(task.func))
 
 
 def _resolve(module_path: Any, backend: Any, queue_name: Any, run_after: datetime | None) -> Runnable:
@@ -96,7 +98,7 @@ async def run_task(
     job_try: int = ctx["job_try"]
     logged = take_logged(ctx, job_id)
     try:
-        task, sender, options, tries = _resolve(module_path, backend, queue_name, run_after)
+        task, sender, options, tries, coroutine = _resolve(module_path, backend, queue_name, run_after)
         if job_try > tries:  # arq's own check, with this task's limit (run_task allows the most any has)
             raise JobExecutionFailed(f"max {tries} retries exceeded")
     except Exception:
@@ -112,6 +114,7 @@ async def run_task(
         kwargs=kwargs,
         backend=backend,
         attempts=_attempts(ctx["redis"], job_id, job_try, logged),
+        coroutine=coroutine,
         timeout=options.timeout if options else None,
         retry_after=partial(options.retry.defer, job_try=job_try, max_tries=tries) if options else None,
     )

@@ -7,6 +7,7 @@ which thread each step runs in, what is sent on a Retry or a cancellation, the c
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from django_arq.tasks.runner import _resolve, _runnable
 from tests.tasks import sample_tasks
 
 ADD = "tests.tasks.sample_tasks.add"
+ASYNC_ADD = "tests.tasks.sample_tasks.async_add"
 
 
 @pytest.fixture
@@ -58,6 +60,7 @@ def make_run(task: Any, *args: Any, log: list[dict[str, Any]] | None = None) -> 
         kwargs={},
         backend="default",
         attempts=log_attempt,
+        coroutine=inspect.iscoroutinefunction(task.func),
     )
 
 
@@ -196,9 +199,10 @@ async def test_the_attempt_log_gives_the_times_and_workers(seen: list[Any]) -> N
 
 @pytest.mark.parametrize("setting", ["TASKS", "ARQ_QUEUES"])
 def test_the_task_is_resolved_once_per_name_until_settings_change(settings: Any, setting: str) -> None:
-    task, sender, options, tries = _resolve(ADD, "default", "default", None)
+    task, sender, options, tries, coroutine = _resolve(ADD, "default", "default", None)
     assert sender is ArqBackend and task.func is sample_tasks.add.func
     assert options is None and tries == 3  # the tasks alias's MAX_TRIES
+    assert coroutine is False and _resolve(ASYNC_ADD, "default", "default", None).coroutine is True
     assert _resolve(ADD, "default", "default", None).task is task
     assert _resolve(ADD, "default", "other", None).task.queue_name == "other"
     setattr(settings, setting, {**getattr(settings, setting)})  # setting_changed clears the cache
