@@ -1,18 +1,12 @@
-"""MockArqQueue's async calls and their sync twins, each given a queue other than the default, an
-alias's tracing switch, and a retry "at once" under a clock that does not move."""
+"""MockArqQueue's async calls and their sync twins, each given a queue other than the default, and
+an alias's tracing switch."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from arq.worker import Retry
 
 from django_arq import JobNotFound, JobResultUnavailable, JobStatus, MockArqQueue
-from django_arq.queues import mock
-from django_arq.queues.arq_internals import timestamp_ms
 from django_arq.queues.base import QueueConfig
-from django_arq.queues.mock import MAX_TRIES
 
 
 async def test_each_async_call_reads_and_aborts_in_the_queue_it_is_given() -> None:
@@ -63,26 +57,3 @@ def test_an_alias_s_tracing_switch_reaches_the_mock() -> None:
     assert untraced.tracing is False
     traced = MockArqQueue.from_config(QueueConfig(backend="django_arq.MockArqQueue"))
     assert traced.tracing is True
-
-
-async def test_a_job_retrying_at_once_is_run_again_in_the_same_millisecond(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """``Retry()`` without a delay makes the job due at once: not a millisecond later."""
-    now = timestamp_ms()
-    monkeypatch.setattr(mock, "timestamp_ms", lambda: now)
-    queue = MockArqQueue()
-    tries: list[int] = []
-
-    async def retry_now(ctx: dict[str, Any]) -> None:
-        tries.append(ctx["job_try"])
-        raise Retry()
-
-    meta = await queue.enqueue("retry_now")
-    (result,) = await queue.run_queued({"retry_now": retry_now})
-    assert tries == list(range(1, MAX_TRIES + 1))
-    assert (result.id, result.success, str(result.result)) == (
-        meta.id,
-        False,
-        f"max {MAX_TRIES} retries exceeded",
-    )

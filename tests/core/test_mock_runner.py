@@ -16,6 +16,7 @@ from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_arq import JobNotQueued, JobStatus, MockArqQueue, report_progress
+from django_arq.queues import mock
 from django_arq.queues.mock import MAX_TRIES
 from tests.helpers import wait_for
 
@@ -113,7 +114,10 @@ async def test_a_job_raising_retry_with_a_delay_ends_up_deferred() -> None:
     assert (await queue.get_job_metadata(meta.id)).status is JobStatus.deferred
 
 
-async def test_a_job_retrying_at_once_fails_after_arqs_max_tries() -> None:
+async def test_a_job_retrying_at_once_fails_after_arqs_max_tries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Retry()`` makes the job due at once, not a millisecond later: the mock's clock stands still."""
+    now = timestamp_ms()
+    monkeypatch.setattr(mock, "timestamp_ms", lambda: now)
     queue = MockArqQueue()
     tries: list[int] = []
 
