@@ -1,0 +1,135 @@
+"""The record writer's calls: ``add`` (its one daemon thread), ``flush`` and ``stop`` (their time
+limits, the wake-up of a busy thread), ``flush_records``, and the records dropped beyond
+``max_pending`` once some were written (counted, logged)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from django_arq.audit import writer as writer_module
+from django_arq.audit.writer import Handed, RecordWriter, flush_records
+from django_arq.models import JobRecord
+from django_arq.queues.jobs import JobMetadata, JobStatus
+from tests.helpers import wait_for
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+class RecordedTimeouts(threading.Condition):
+    """A condition that records the time limit of each ``wait_for``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
+        self.timeouts.append(timeout)
+        return super().wait_for(predicate, timeout)
+
+
+def jobs(count: int) -> list[JobMetadata]:
+    return [
+        JobMetadata(uuid.uuid4().hex, "tests.jobs.add", (i,), {}, NOW, JobStatus.queued, "q")
+        for i in range(count)
+    ]
+
+
+@pytest.fixture
+def writers() -> Iterator[list[RecordWriter]]:
+    made: list[RecordWriter] = []
+    yield made
+    for writer in made:
+        writer.stop(10)
+
+
+def test_flush_and_stop_wait_ten_seconds_at_most_by_default() -> None:
+    writer = RecordWriter()
+    writer._cond = waits = RecordedTimeouts()
+    assert writer.flush() is True  # nothing handed over: at once
+    writer.stop()
+    writer.flush(0.25)
+    assert waits.timeouts == [10.0, 10.0, 0.25]
+
+
+def test_flush_records_flushes_the_process_s_writer_with_its_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = RecordWriter()
+    writer._cond = waits = RecordedTimeouts()
+    monkeypatch.setattr(writer_module, "writer", writer)
+    assert flush_records() is True
+    assert flush_records(0.25) is True
+    assert waits.timeouts == [10.0, 0.25]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_daemon_thread_writes_the_records_of_every_add(writers: list[RecordWriter]) -> None:
+    writer = RecordWriter(interval=3600)
+    writers.append(writer)
+    first, second = jobs(1), jobs(2)
+    writer.add("default", first)
+    thread = writer._thread
+    assert thread is not None and thread.is_alive()
+    assert thread.daemon and thread.name == "django-arq-records"
+    writer.add("other", second)
+    assert writer._thread is thread
+    assert writer.flush(10)
+    assert sorted(JobRecord.objects.values_list("alias", "job_id")) == sorted(
+        [("default", first[0].id), ("other", second[0].id), ("other", second[1].id)]
+    )
+    assert (writer._added, writer._written) == (3, 3)
+
+
+def test_a_flush_during_a_write_has_the_thread_write_the_next_batch_without_waiting(
+    writers: list[RecordWriter],
+) -> None:
+    """The thread was writing, not waiting, when the flush asked: it does not wait for the interval."""
+    writer = RecordWriter(interval=3600)
+    writers.append(writer)
+    writing, release = threading.Event(), threading.Event()
+    written: list[list[Handed]] = []
+
+    def write(batch: list[Handed]) -> None:
+        written.append(batch)
+        if len(written) == 1:
+            writing.set()
+            release.wait(10)
+
+    writer._write = write  # type: ignore[method-assign]
+    first, second = jobs(1), jobs(1)
+    writer.add("default", first)
+    assert writer.flush(0.01) is False  # wakes the thread, whose write then waits for `release`
+    assert writing.wait(10)
+    writer.add("default", second)
+    assert writer.flush(0.01) is False  # asked while the thread writes
+    release.set()
+    wait_for(lambda: len(written) == 2)  # no flush waiting: the thread took the batch on its own
+    assert [[h.jobs for h in batch] for batch in written] == [[first], [second]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_dropped_beyond_max_pending_count_as_written_after_earlier_writes(
+    writers: list[RecordWriter], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only the records waiting count against ``max_pending``, not those written before."""
+    writer = RecordWriter(interval=3600, max_pending=3)
+    writers.append(writer)
+    earlier, oldest, kept, newest = jobs(2), jobs(1), jobs(1), jobs(2)
+    writer.add("default", earlier)
+    assert writer.flush(10)
+    writer.add("default", oldest)
+    writer.add("default", kept)  # 2 waiting: all kept
+    writer.add("default", newest)  # 4 waiting, more than 3: the oldest hand-over is dropped
+    assert writer.flush(10)
+    assert (writer._added, writer._written) == (6, 6)
+    assert set(JobRecord.objects.values_list("job_id", flat=True)) == {j.id for j in earlier + kept + newest}
+    assert [r.getMessage() for r in caplog.records if r.name == "django_arq.records"] == [
+        "dropped 1 job record(s) waiting for the database (more than 3 waited); the worker creates "
+        "them when it runs the jobs, `manage.py arq_reconcile` restores the others"
+    ]
