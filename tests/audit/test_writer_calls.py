@@ -4,21 +4,17 @@ limits, the wake-up of a busy thread), ``flush_records``, and the records droppe
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from django_arq.audit import writer as writer_module
-from django_arq.audit.writer import Handed, RecordWriter, flush_records
+from django_arq.audit.writer import RecordWriter, flush_records
 from django_arq.models import JobRecord
-from django_arq.queues.jobs import JobMetadata, JobStatus
+from tests.audit.handovers import HeldWrite, jobs
 from tests.helpers import wait_for
-
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 class RecordedTimeouts(threading.Condition):
@@ -31,21 +27,6 @@ class RecordedTimeouts(threading.Condition):
     def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
         self.timeouts.append(timeout)
         return super().wait_for(predicate, timeout)
-
-
-def jobs(count: int) -> list[JobMetadata]:
-    return [
-        JobMetadata(uuid.uuid4().hex, "tests.jobs.add", (i,), {}, NOW, JobStatus.queued, "q")
-        for i in range(count)
-    ]
-
-
-@pytest.fixture
-def writers() -> Iterator[list[RecordWriter]]:
-    made: list[RecordWriter] = []
-    yield made
-    for writer in made:
-        writer.stop(10)
 
 
 def test_flush_and_stop_wait_ten_seconds_at_most_by_default() -> None:
@@ -92,25 +73,16 @@ def test_a_flush_during_a_write_has_the_thread_write_the_next_batch_without_wait
     """The thread was writing, not waiting, when the flush asked: it does not wait for the interval."""
     writer = RecordWriter(interval=3600)
     writers.append(writer)
-    writing, release = threading.Event(), threading.Event()
-    written: list[list[Handed]] = []
-
-    def write(batch: list[Handed]) -> None:
-        written.append(batch)
-        if len(written) == 1:
-            writing.set()
-            release.wait(10)
-
-    writer._write = write  # type: ignore[method-assign]
+    writer._write = held = HeldWrite()  # type: ignore[method-assign]
     first, second = jobs(1), jobs(1)
     writer.add("default", first)
     assert writer.flush(0.01) is False  # wakes the thread, whose write then waits for `release`
-    assert writing.wait(10)
+    assert held.writing.wait(10)
     writer.add("default", second)
     assert writer.flush(0.01) is False  # asked while the thread writes
-    release.set()
-    wait_for(lambda: len(written) == 2)  # no flush waiting: the thread took the batch on its own
-    assert [[h.jobs for h in batch] for batch in written] == [[first], [second]]
+    held.release.set()
+    wait_for(lambda: len(held.written) == 2)  # no flush waiting: the thread took the batch on its own
+    assert [[h.jobs for h in batch] for batch in held.written] == [[first], [second]]
 
 
 @pytest.mark.django_db(transaction=True)

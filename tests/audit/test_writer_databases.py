@@ -5,8 +5,6 @@ database."""
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +16,11 @@ from django.test.utils import override_settings
 from django_arq.audit import writer as writer_module
 from django_arq.audit.writer import RecordWriter
 from django_arq.models import JobRecord
-from django_arq.queues.jobs import JobMetadata, JobStatus
+from tests.audit.handovers import jobs
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 ELSEWHERE = "elsewhere"
 RETRY = "could not write 1 job record(s), will retry: "
 
@@ -38,13 +35,6 @@ class ToElsewhere:
 class ToGone:
     def db_for_write(self, model: Any, **hints: Any) -> str:
         return "gone"
-
-
-def jobs(count: int) -> list[JobMetadata]:
-    return [
-        JobMetadata(uuid.uuid4().hex, "tests.jobs.add", (i,), {}, NOW, JobStatus.queued, "q")
-        for i in range(count)
-    ]
 
 
 def routed_to(router: type) -> Any:

@@ -6,20 +6,18 @@ what is kept or dropped depends only on the order of the ``add`` calls.
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from django_arq.audit.writer import RecordWriter
 from django_arq.models import JobRecord
-from django_arq.queues.jobs import JobMetadata, JobStatus
+from django_arq.queues.jobs import JobMetadata
+from tests.audit.handovers import jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MakeWriter = Callable[..., RecordWriter]
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -34,13 +32,6 @@ def make_writer() -> Iterator[MakeWriter]:
     yield make
     for writer in made:
         writer.stop(10)
-
-
-def jobs(count: int) -> list[JobMetadata]:
-    return [
-        JobMetadata(uuid.uuid4().hex, "tests.jobs.add", (i,), {}, NOW, JobStatus.queued, "q")
-        for i in range(count)
-    ]
 
 
 def recorded(handed: list[list[JobMetadata]]) -> list[bool]:

@@ -3,11 +3,8 @@ and how ``stop`` ends it, with the waits recorded rather than slept and the writ
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,10 +13,9 @@ from django.db import IntegrityError, connections
 from django_arq.audit import writer as writer_module
 from django_arq.audit.writer import IDLE_EXIT, MAX_BACKOFF, Handed, RecordWriter
 from django_arq.models import JobRecord
-from django_arq.queues.jobs import JobMetadata, JobStatus
+from tests.audit.handovers import HeldWrite, jobs
 from tests.helpers import wait_for
 
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 THREAD = "django-arq-records"
 
 
@@ -36,23 +32,6 @@ class RecordedWaits(threading.Condition):
         self.delays.append(timeout)
         super().wait(0.001)
         return False
-
-
-def jobs(count: int) -> list[JobMetadata]:
-    return [
-        JobMetadata(uuid.uuid4().hex, "tests.jobs.add", (i,), {}, NOW, JobStatus.queued, "q")
-        for i in range(count)
-    ]
-
-
-@pytest.fixture
-def writers() -> Iterator[list[RecordWriter]]:
-    """Writers to end after the test: their writes made to succeed, then stopped."""
-    made: list[RecordWriter] = []
-    yield made
-    for writer in made:
-        writer._write = lambda batch: None  # type: ignore[method-assign]
-        writer.stop(5)
 
 
 def fail_then_succeed(writer: RecordWriter, failures: int, error: Exception) -> list[list[Handed]]:
@@ -273,26 +252,15 @@ def test_records_added_during_a_failed_write_are_kept_behind_the_retried_ones(
 ) -> None:
     writer = RecordWriter(interval=3600)
     writers.append(writer)
-    writing, release = threading.Event(), threading.Event()
-    written: list[list[Handed]] = []
-
-    def write(batch: list[Handed]) -> None:
-        if not written:
-            written.append([])
-            writing.set()
-            release.wait(10)
-            raise OSError("database down")
-        written.append(batch)
-
-    writer._write = write  # type: ignore[method-assign]
+    writer._write = held = HeldWrite(OSError("database down"))  # type: ignore[method-assign]
     first, meanwhile = jobs(1), jobs(2)
     writer.add("default", first)
     assert writer.flush(0.01) is False
-    assert writing.wait(5)
+    assert held.writing.wait(5)
     writer.add("default", meanwhile)
-    release.set()
+    held.release.set()
     assert writer.flush(10)
-    assert [[h.jobs for h in batch] for batch in written[1:]] == [[first, meanwhile]]
+    assert [[h.jobs for h in batch] for batch in held.written] == [[first, meanwhile]]
 
 
 @pytest.mark.django_db(transaction=True)
