@@ -217,7 +217,11 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
             cursor.execute(f"{create}{names} FROM {table} WITH NO DATA")
             _copy(cursor, stage, names, copied())
             order = f" ORDER BY {quote('alias')}, {quote('job_id')}"
-            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage}{order}{conflict}")  # noqa: S608
+            # Emptied as it is read (it empties itself only at commit): a second staged write in
+            # the same transaction must not find this one's rows.
+            staged = f"WITH staged AS (DELETE FROM {stage} RETURNING {names}) "  # noqa: S608
+            insert = f"INSERT INTO {table} ({names}) SELECT {names} FROM staged{order}{conflict}"  # noqa: S608
+            cursor.execute(staged + insert)
         return
     params = list(_values(rows, columns, defaults, for_copy=False))
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
