@@ -162,11 +162,11 @@ class RecordWriter:
         for handed in batch:
             groups.setdefault((handed.using, handed.database), []).append(handed)
         for i, ((using, database), group) in enumerate(groups.items()):
-            if database_of(using) != database:
+            if database is None or database_of(using) != database:  # never written: not retried
                 count = sum(len(handed.jobs) for handed in group)
                 logger.warning(
-                    "dropped %d job record(s) meant for database %r (NAME %r): it is no longer configured "
-                    "(a test database that was dropped, for example)",
+                    "dropped %d job record(s) meant for database %r (NAME %r): it is not configured now "
+                    "(a test database that was dropped, or a router naming an alias DATABASES lacks)",
                     count,
                     using,
                     database[1] if database else None,

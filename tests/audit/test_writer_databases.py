@@ -131,9 +131,28 @@ def test_rows_of_a_database_changed_since_are_dropped_and_the_others_of_the_batc
     assert written_ids() == {job.id for job in kept}
     name = repr(gone_name) if configured_at_hand_over else "None"
     assert messages(caplog) == [
-        f"dropped 1 job record(s) meant for database 'gone' (NAME {name}): it is no longer configured "
-        "(a test database that was dropped, for example)"
+        f"dropped 1 job record(s) meant for database 'gone' (NAME {name}): it is not configured now "
+        "(a test database that was dropped, or a router naming an alias DATABASES lacks)"
     ]
+
+
+def test_rows_routed_to_an_alias_never_configured_are_dropped_not_retried_before_the_others(
+    writer: RecordWriter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A router naming an alias that DATABASES lacks: its rows can never be written, so they are
+    dropped (logged) and the rows of the batch meant for other databases are written."""
+    lost, kept = jobs(1), jobs(2)
+    with routed_to(ToGone):
+        writer.add("default", lost)
+    writer.add("default", kept)
+    assert writer.flush(10)
+    assert written_ids() == {job.id for job in kept}
+    assert messages(caplog) == [
+        "dropped 1 job record(s) meant for database 'gone' (NAME None): it is not configured now "
+        "(a test database that was dropped, or a router naming an alias DATABASES lacks)"
+    ]
+    with writer._cond:
+        assert writer._pending == []
 
 
 def test_a_refused_row_is_kept_for_a_retry_when_its_own_database_fails_the_probe(
