@@ -1,0 +1,78 @@
+"""``arq_enqueue``'s own argument handling, in process: ``--kwargs``, the FUNCTIONS warning, and
+what is printed with and without ``--json`` and ``--wait`` (on a queue no worker serves)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from django_arq import get_queue
+
+pytestmark = pytest.mark.django_db
+
+USAGE, TIMEOUT = 2, 4
+
+
+def enqueue(*args: str) -> tuple[list[str], str]:
+    """``arq_enqueue ARGS``: its stdout's lines and its stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command("arq_enqueue", *args, stdout=out, stderr=err)
+    return out.getvalue().splitlines(), err.getvalue()
+
+
+def refusal(*args: str) -> tuple[str, int]:
+    with pytest.raises(CommandError) as info:
+        enqueue(*args)
+    return str(info.value), info.value.returncode
+
+
+def test_kwargs_that_are_not_a_json_object_are_refused_by_name(lonely_queue: str) -> None:
+    assert refusal("tests.jobs.add", "--kwargs", "[1]", "--queue", lonely_queue) == (
+        "--kwargs must be a JSON object",
+        USAGE,
+    )
+    message, code = refusal("tests.jobs.add", "--kwargs", "{nope", "--queue", lonely_queue)
+    assert code == USAGE
+    assert message.startswith("--kwargs is not valid JSON: Expecting property name enclosed in double quotes")
+    assert refusal("tests.jobs.add", "--kwargs", "[" * 100_000, "--queue", lonely_queue)[1] == USAGE
+
+
+def test_a_task_outside_functions_is_enqueued_with_a_warning(lonely_queue: str) -> None:
+    (job_id,), err = enqueue("tests.jobs.not_listed", "--queue", lonely_queue)
+    assert err == "warning: 'tests.jobs.not_listed' is not in ARQ_QUEUES['default']['WORKER']['FUNCTIONS']\n"
+    assert get_queue().get_job_metadata_sync(job_id, lonely_queue).name == "tests.jobs.not_listed"
+    assert enqueue("tests.jobs.add", "--queue", lonely_queue)[1] == ""
+
+
+def test_kwargs_and_defer_by_reach_the_job(lonely_queue: str) -> None:
+    (job_id,), _ = enqueue("tests.jobs.echo", "--kwargs", '{"k": [1, "2"]}', "--queue", lonely_queue)
+    metadata = get_queue().get_job_metadata_sync(job_id, lonely_queue)
+    assert (metadata.args, metadata.kwargs, metadata.status.value) == ((), {"k": [1, "2"]}, "queued")
+    (deferred,), _ = enqueue("tests.jobs.echo", "--defer-by", "600", "--queue", lonely_queue)
+    assert get_queue().get_job_metadata_sync(deferred, lonely_queue).status.value == "deferred"
+
+
+def test_wait_without_json_prints_the_id_then_the_live_status(lonely_queue: str) -> None:
+    out = io.StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "arq_enqueue", "tests.jobs.add", "--queue", lonely_queue, "--wait", "--timeout", "0.2",
+            stdout=out, stderr=io.StringIO(),
+        )  # fmt: skip
+    assert info.value.returncode == TIMEOUT
+    job_id, *statuses = out.getvalue().splitlines()
+    assert statuses == ["status: queued"]
+    assert str(info.value) == f"job {job_id!r} did not finish within 0.2s (it is queued)"
+
+
+def test_wait_with_json_prints_nothing_but_the_job(lonely_queue: str) -> None:
+    out = io.StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "arq_enqueue", "tests.jobs.add", "--queue", lonely_queue, "--wait", "--timeout", "0.2", "--json",
+            stdout=out, stderr=io.StringIO(),
+        )  # fmt: skip
+    assert info.value.returncode == TIMEOUT and out.getvalue() == ""  # no id, no status lines
