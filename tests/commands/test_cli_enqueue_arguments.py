@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 
 from django_arq import get_queue
 
@@ -68,6 +70,19 @@ def test_wait_without_json_prints_the_id_then_the_live_status(lonely_queue: str)
     assert str(info.value) == f"job {job_id!r} did not finish within 0.2s (it is queued)"
 
 
+def test_wait_looks_for_the_job_on_its_own_queue(lonely_queue: str) -> None:
+    """Without a record to fall back on, only Redis's queue of the job knows it is queued."""
+    no_audit = {**settings.ARQ_QUEUES, "default": {**settings.ARQ_QUEUES["default"], "AUDIT": False}}
+    out = io.StringIO()
+    with override_settings(ARQ_QUEUES=no_audit), pytest.raises(CommandError) as info:
+        call_command(
+            "arq_enqueue", "tests.jobs.add", "--queue", lonely_queue, "--wait", "--timeout", "0.2",
+            stdout=out, stderr=io.StringIO(),
+        )  # fmt: skip
+    assert info.value.returncode == TIMEOUT
+    assert out.getvalue().splitlines()[1:] == ["status: queued"]
+
+
 def test_wait_with_json_prints_nothing_but_the_job(lonely_queue: str) -> None:
     out = io.StringIO()
     with pytest.raises(CommandError) as info:
@@ -76,3 +91,21 @@ def test_wait_with_json_prints_nothing_but_the_job(lonely_queue: str) -> None:
             stdout=out, stderr=io.StringIO(),
         )  # fmt: skip
     assert info.value.returncode == TIMEOUT and out.getvalue() == ""  # no id, no status lines
+
+
+def test_its_options_explain_themselves_in_help() -> None:
+    from django_arq.management.commands.arq_enqueue import Command
+
+    text = " ".join(Command().create_parser("manage.py", "arq_enqueue").format_help().split())
+    for line in (
+        "[--kwargs JSON] [--alias ALIAS] [--queue QUEUE] [--job-id JOB_ID] [--defer-by SECONDS] [--wait]",
+        "task [ARG ...]",
+        "task task name, e.g. myapp.jobs.send_email",
+        "ARG positional arguments (JSON literals or strings)",
+        "--kwargs JSON keyword arguments as a JSON object",
+        "--job-id JOB_ID job id (default: a random one); taken ids are refused",
+        "--defer-by SECONDS start no sooner than this",
+        "--wait wait until the job finishes, then print its result",
+        "--json print the job as one line of JSON",
+    ):
+        assert line in text, text
