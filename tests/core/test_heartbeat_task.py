@@ -287,3 +287,20 @@ async def test_a_failed_stop_is_logged_not_raised(queue: str, caplog: pytest.Log
     assert record.getMessage().startswith(
         f"worker {queue}-me: could not remove its heartbeat (Redis at redis://localhost:1/0 is unavailable: "
     )
+
+
+async def test_without_a_location_errors_name_the_worker_s_redis(
+    queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Heartbeat made without ``location`` (create_worker always gives one) still names a Redis."""
+    down = AsyncRedis(port=1)
+    beats = Heartbeat(down, queue, f"{queue}-me", LOST_AFTER, Worker().describe, Worker().on_lost)
+    caplog.set_level(logging.WARNING, "django_arq.worker")
+    try:
+        await beats.stop()
+    finally:
+        await down.aclose()
+    (record,) = caplog.records
+    assert record.getMessage().startswith(
+        f"worker {queue}-me: could not remove its heartbeat (Redis at the worker's Redis is unavailable: "
+    )
