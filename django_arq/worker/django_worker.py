@@ -4,6 +4,7 @@ heartbeats, wake-ups, batched claims, riding out Redis outages)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import importlib.metadata
 import inspect
@@ -13,7 +14,7 @@ import pickle
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
@@ -82,6 +83,8 @@ TIDY_CHECK_INTERVAL = 1.0
 IDLE_TIDY_INTERVAL = 60.0
 #: Seconds between polls while Redis is unreachable.
 REDIS_RETRY_DELAY = 1.0
+#: Seconds a shutdown waits, at most, for the ends of jobs still being stored when it began.
+ENDS_WAIT = 10.0
 
 logger = logging.getLogger("django_arq.worker")
 #: Errors that mean Redis cannot be reached (not a job's own failure).
@@ -156,6 +159,7 @@ class DjangoWorker(Worker):
         self._tidy: asyncio.Task[None] | None = None
         self._redis_down_since: float | None = None
         self._shut_down = False
+        self._ends: set[asyncio.Task[Any]] = set()  # stores of jobs' ends under way (_finishing)
         self._burst_horizon_ms = 0  # a burst also runs the retries of its jobs due before this
         self._wakeup: WakeUp | None = None  # enqueues wake the idle worker (not in burst)
         self._idle: IdleWait | None = None  # when the idle worker polls next (not in burst)
@@ -309,6 +313,8 @@ class DjangoWorker(Worker):
 
     async def _shutdown(self, ctx: dict[str, Any]) -> None:
         self._shut_down = True
+        if self._ends:  # ends of jobs being stored when a stop ended their runs: recorded first
+            await asyncio.wait(set(self._ends), timeout=ENDS_WAIT)
         if self._tidy is not None:
             self._tidy.cancel()
         if self.heartbeat is not None:
@@ -485,9 +491,15 @@ class DjangoWorker(Worker):
             release_job_slots(self, slots - len(claimed))
 
     async def run_job(self, job_id: str, score: int) -> None:
-        """arq's run_job; Redis failing around the job is logged here, not raised at a later poll."""
+        """arq's run_job; Redis failing around the job is logged here, not raised at a later poll,
+        and a stop that cancels the run outside the job function ends it."""
         try:
             await super().run_job(job_id, score)
+        except asyncio.CancelledError:
+            # arq handles a cancelled job function itself; a stop that comes while it reads the job
+            # or stores its end (a step it shields, which goes on: see _shutdown) would leave this
+            # task cancelled, and arq's close() would raise on it before on_shutdown.
+            pass
         except (RedisError, OSError) as exc:
             if not redis_down(exc):
                 raise
@@ -529,25 +541,45 @@ class DjangoWorker(Worker):
         incr_score: int | None,
         keep_in_progress: float | None,
     ) -> None:
-        await super().finish_job(
-            job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
-        )
-        if self.progress is not None:  # the last report stored, with the lifetime of the result
-            result_kept = bool(result_data) and (keep_result_forever or bool(result_timeout_s))
-            keep_ms = kept_for_ms(finish, result_kept, result_timeout_s, keep_result_forever)
-            await self.progress.job_ended(job_id, keep_ms)
-        if self.burst and not finish and incr_score:  # retried later: this run waits for it
-            score = await self.pool.zscore(self.queue_name, job_id)
-            self._burst_horizon_ms = max(self._burst_horizon_ms, int(score or 0))
+        async with self._finishing():
+            await super().finish_job(
+                job_id,
+                finish,
+                result_data,
+                result_timeout_s,
+                keep_result_forever,
+                incr_score,
+                keep_in_progress,
+            )
+            if self.progress is not None:  # the last report stored, with the lifetime of the result
+                result_kept = bool(result_data) and (keep_result_forever or bool(result_timeout_s))
+                keep_ms = kept_for_ms(finish, result_kept, result_timeout_s, keep_result_forever)
+                await self.progress.job_ended(job_id, keep_ms)
+            if self.burst and not finish and incr_score:  # retried later: this run waits for it
+                score = await self.pool.zscore(self.queue_name, job_id)
+                self._burst_horizon_ms = max(self._burst_horizon_ms, int(score or 0))
         if self.recorder is not None:
             self.recorder.job_ended(job_id, finish, bool(incr_score), self.job_timeout_s, result_data)
         if self.metrics is not None:
             self.metrics.job_ended(job_id, finish)
 
+    @contextlib.asynccontextmanager
+    async def _finishing(self) -> AsyncIterator[None]:
+        """The current task (arq's shielded store of a job's end) noted while it runs: a stop does
+        not cancel it, and the shutdown waits for it before the last record flush."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._ends.add(task)
+        try:
+            yield
+        finally:
+            self._ends.discard(task)
+
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
-        await super().finish_failed_job(job_id, result_data)
-        if self.logged_attempts.pop(job_id, None) is not None:  # failed before it started
-            await run_async(drop_logged(job_id), self.pool, self.location)
+        async with self._finishing():
+            await super().finish_failed_job(job_id, result_data)
+            if self.logged_attempts.pop(job_id, None) is not None:  # failed before it started
+                await run_async(drop_logged(job_id), self.pool, self.location)
         if self.recorder is not None:
             self.recorder.job_failed_early(job_id, result_data)
         if self.metrics is not None:
