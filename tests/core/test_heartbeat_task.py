@@ -267,34 +267,18 @@ async def test_stopping_ends_the_beats_and_leaves_the_live_set(
     assert redis_client.zscore(LIVE_PREFIX + queue, me) is None and not redis_client.exists(PREFIX + me)
 
 
-async def test_a_failed_stop_is_logged_not_raised(queue: str, caplog: pytest.LogCaptureFixture) -> None:
-    down = AsyncRedis(port=1)
-    beats = Heartbeat(
-        down,
-        queue,
-        f"{queue}-me",
-        LOST_AFTER,
-        Worker().describe,
-        Worker().on_lost,
-        location="redis://localhost:1/0",
-    )
-    caplog.set_level(logging.WARNING, "django_arq.worker")
-    try:
-        await beats.stop()
-    finally:
-        await down.aclose()
-    (record,) = caplog.records
-    assert record.getMessage().startswith(
-        f"worker {queue}-me: could not remove its heartbeat (Redis at redis://localhost:1/0 is unavailable: "
-    )
-
-
-async def test_without_a_location_errors_name_the_worker_s_redis(
-    queue: str, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"location": "redis://localhost:1/0"}, "redis://localhost:1/0"),
+        ({}, "the worker's Redis"),  # none given (create_worker always gives one): still a Redis
+    ],
+)
+async def test_a_failed_stop_is_logged_not_raised_naming_the_redis(
+    queue: str, caplog: pytest.LogCaptureFixture, given: dict[str, str], named: str
 ) -> None:
-    """A Heartbeat made without ``location`` (create_worker always gives one) still names a Redis."""
     down = AsyncRedis(port=1)
-    beats = Heartbeat(down, queue, f"{queue}-me", LOST_AFTER, Worker().describe, Worker().on_lost)
+    beats = Heartbeat(down, queue, f"{queue}-me", LOST_AFTER, Worker().describe, Worker().on_lost, **given)
     caplog.set_level(logging.WARNING, "django_arq.worker")
     try:
         await beats.stop()
@@ -302,5 +286,5 @@ async def test_without_a_location_errors_name_the_worker_s_redis(
         await down.aclose()
     (record,) = caplog.records
     assert record.getMessage().startswith(
-        f"worker {queue}-me: could not remove its heartbeat (Redis at the worker's Redis is unavailable: "
+        f"worker {queue}-me: could not remove its heartbeat (Redis at {named} is unavailable: "
     )
