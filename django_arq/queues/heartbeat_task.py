@@ -22,7 +22,10 @@ from .drivers import run_async
 from .exceptions import ArqJobError
 from .heartbeats import LostJob, beat, beat_interval, leave
 
-__all__ = ["Heartbeat"]
+__all__ = ["WORKERS_REDIS", "Heartbeat"]
+
+#: How Redis errors name a worker's Redis when it was given no location (its URL).
+WORKERS_REDIS = "the worker's Redis"
 
 logger = logging.getLogger("django_arq.worker")
 
@@ -42,7 +45,7 @@ class Heartbeat:
         lost_after: float,
         describe: Callable[[], dict[str, Any]],
         on_lost: Callable[[list[LostJob]], Awaitable[None]],
-        location: str = "the worker's Redis",
+        location: str = WORKERS_REDIS,
     ) -> None:
         self.redis, self.queue_name, self.worker_id = redis, queue_name, worker_id
         self.location = location  # the Redis errors name

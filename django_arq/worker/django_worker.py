@@ -55,7 +55,7 @@ from ..queues.attempts import ATTEMPTS_TTL, attempts_key, drop_logged, encode_en
 from ..queues.attempts import CTX_KEY as ATTEMPTS_CTX_KEY
 from ..queues.drivers import run_async
 from ..queues.exceptions import ArqJobError
-from ..queues.heartbeat_task import Heartbeat
+from ..queues.heartbeat_task import WORKERS_REDIS, Heartbeat
 from ..queues.heartbeats import LOST_AFTER, LostJob, new_worker_id, running_key
 from ..queues.idle import IdleWait, next_deferred
 from ..queues.protocol import claim_jobs
@@ -130,7 +130,7 @@ class DjangoWorker(Worker):
         max_jobs_per_process: int | None = None,
         max_memory: int | None = None,
         retry_policies: Mapping[str, RetryPolicy] | None = None,
-        location: str = "the worker's Redis",
+        location: str = WORKERS_REDIS,
         **kwargs: Any,
     ) -> None:
         self.alias = alias
