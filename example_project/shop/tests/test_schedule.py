@@ -3,6 +3,7 @@ times by the next poll (here ``fire_due``, which every ``arq_worker`` calls as i
 
 import datetime as dt
 import io
+import zoneinfo
 
 import pytest
 from django.core.management import call_command
@@ -27,14 +28,20 @@ def test_the_demo_schedule_edited_in_the_admin_fires_at_its_new_times(admin_clie
     }  # fmt: skip
     response = admin_client.post(reverse("admin:django_arq_schedule_change", args=[schedule.pk]), form)
     assert response.status_code == 302, response.content.decode()[:2000]
+    assert response.url == reverse("admin:django_arq_schedule_changelist")  # saved, not sent to log in
 
-    # The next poll fires nothing before noon Paris time, then exactly the noon slot, once.
-    paris = dt.timezone(dt.timedelta(hours=1))  # a winter day: Paris is UTC+1
-    fire_due("default", now=dt.datetime(2026, 12, 2, 11, 59, tzinfo=paris))
+    # The next poll fires nothing before noon Paris time, then exactly the noon slot, once: the
+    # first noon after the edit (the new timing's first slot), whatever day the test runs on.
+    schedule.refresh_from_db()
+    assert (schedule.cron, schedule.time_zone) == ("0 12 * * *", "Europe/Paris")
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    edited = schedule.updated_at.astimezone(paris)
+    day = edited.date() if edited.hour < 12 else edited.date() + dt.timedelta(days=1)
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=paris)
+    fire_due("default", now=noon - dt.timedelta(minutes=1))
     assert queue.jobs() == []
-    noon = dt.datetime(2026, 12, 2, 12, 0, 1, tzinfo=paris)
-    fire_due("default", now=noon)
-    fire_due("default", now=noon)  # a second worker's poll: refused, the slot is fired once
+    fire_due("default", now=noon + dt.timedelta(seconds=1))
+    fire_due("default", now=noon + dt.timedelta(seconds=1))  # a second worker's poll: refused, fired once
     (job,) = queue.jobs()
     assert job.name == "shop.jobs.take_sales_snapshot"
-    assert job.id == f"schedule:{schedule.pk}:{int(noon.replace(second=0).timestamp())}"
+    assert job.id == f"schedule:{schedule.pk}:{int(noon.timestamp())}"
