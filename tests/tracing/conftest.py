@@ -107,7 +107,7 @@ def job_attributes(queue: str, job_id: str, function: str, **more: Any) -> dict[
 
 def assert_ran(ok: dict[str, Any], failed: dict[str, Any], queue: str) -> None:
     """The run spans (as ``Span.to_json`` has them) of a ``tests.jobs.add`` job that succeeded
-    at its first try and of a ``tests.jobs.fail`` job."""
+    at its first try and of a ``tests.jobs.fail`` job given ``"boom"``."""
     assert ok["name"] == "run tests.jobs.add"
     job_id = ok["attributes"]["arq.job.id"]
     assert ok["attributes"] == job_attributes(
@@ -118,8 +118,13 @@ def assert_ran(ok: dict[str, Any], failed: dict[str, Any], queue: str) -> None:
         "failure",
         "ValueError",
     )
-    assert failed["status"]["status_code"] == "ERROR"
-    assert failed["events"][0]["name"] == "exception"
+    assert (failed["status"]["status_code"], failed["status"]["description"]) == ("ERROR", "boom")
+    (event,) = failed["events"]
+    assert event["name"] == "exception"
+    assert (event["attributes"]["exception.type"], event["attributes"]["exception.message"]) == (
+        "ValueError",
+        "boom",
+    )
 
 
 def run_script(script: str, *args: str, redis_url: str) -> dict[str, Any]:

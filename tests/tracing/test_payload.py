@@ -27,6 +27,8 @@ BARE_WORKERS = {
 }
 #: arq's job dict, as the worker's deserializer reads it.
 JOB = {"f": "tests.jobs.fn", "a": (), "k": {}, "t": 1, "et": 0}
+#: A sampled span's context, as a propagator writes it.
+CARRIED = {"traceparent": f"00-{0xACE:032x}-{0xBEE:016x}-01"}
 
 
 @pytest.mark.parametrize("serializer", ["pickle", "json"])
@@ -64,6 +66,8 @@ HOSTILE = [
     {"traceparent": "\x00"},
     {"traceparent": "\ud800"},
     {"traceparent": "x" * 100_000, "tracestate": "\ud800=\x00"},
+    {**CARRIED, 1: "a"},  # a valid context beside something that is not text: ignored whole
+    {**CARRIED, "tracestate": 5},
 ]
 
 
@@ -94,6 +98,37 @@ def test_a_malformed_trace_context_gives_a_trace_of_its_own(
     assert span.parent is None
     assert trace_id == f"{span.context.trace_id:032x}"
     assert span.attributes["arq.job.outcome"] == "success"
+
+
+def test_the_reader_gives_each_payload_as_read_and_notes_only_its_own_context(
+    spans: InMemorySpanExporter,
+) -> None:
+    """The deserializer arq is given returns what the serializer's ``loads`` read, whatever it is
+    (arq judges it), and the context of the last payload read is the one the next job runs in."""
+    tracer = job_tracer(True, "q", lambda job_id: False)
+    assert tracer is not None
+    read = tracer.reading(pickle.loads)
+    job = tracer.traced("tests.jobs.fn", _returns_trace_id)
+    traced = {**JOB, PAYLOAD_KEY: CARRIED}
+
+    async def run() -> list[Any]:
+        runs = []
+        for payload in (traced, ["not", "a", "job"], traced, "junk"):
+            assert read(pickle.dumps(payload)) == payload
+            runs.append(await job({"job_id": "j1", "job_try": 1}))
+        return runs
+
+    carried = f"{0xACE:032x}"
+    assert [trace_id == carried for trace_id in asyncio.run(run())] == [True, False, True, False]
+    children, own = [], []
+    for span in spans.get_finished_spans():
+        (children if span.parent is not None else own).append(span)
+    assert [(s.parent.trace_id, s.parent.span_id) for s in children] == [(0xACE, 0xBEE)] * 2
+    assert len(own) == 2 and all(s.context.trace_id != 0xACE for s in own)
+
+
+async def _returns_trace_id(ctx: dict[str, Any]) -> str:
+    return ctx["trace_id"]
 
 
 class Unprintable(Exception):

@@ -3,6 +3,7 @@ context (and its decision not to sample) travels with the job and is current whi
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 from typing import Any
 
@@ -71,3 +72,25 @@ def test_a_job_runs_in_the_context_it_carries_with_a_span_only_if_sampled(
     else:  # no span: the carried one is current, and what the job starts is not recorded either
         assert seen["current"].span_id == 0xDEF and not seen["inner"].is_recording()
         assert finished == {}
+
+
+def test_a_job_without_a_context_started_in_an_unsampled_span_gets_an_unsampled_span_of_its_own(
+    tracer: trace.Tracer, spans: InMemorySpanExporter
+) -> None:
+    """As when a project's test runs a mock's jobs (enqueued untraced) inside an unsampled span:
+    the sampler follows that span, the job runs in a span of its own that records nothing."""
+    unsampled = trace.SpanContext(0xABC, 0xDEF, is_remote=False, trace_flags=trace.TraceFlags(0))
+    jobs = job_tracer(True, "sampling", lambda job_id: False)
+    assert jobs is not None
+
+    async def job(ctx: dict[str, Any]) -> tuple[trace.SpanContext, trace.SpanContext]:
+        with tracer.start_as_current_span("inside the job") as inner:
+            return trace.get_current_span().get_span_context(), inner.get_span_context()
+
+    ctx: dict[str, Any] = {"job_id": "j1", "job_try": 1}
+    with trace.use_span(trace.NonRecordingSpan(unsampled)):
+        current, inner = asyncio.run(jobs.traced("tests.jobs.add", job, carrier=lambda: None)(ctx))
+    assert ctx["trace_id"] == f"{0xABC:032x}"
+    assert (current.trace_id, inner.trace_id) == (0xABC, 0xABC)
+    assert not inner.trace_flags.sampled
+    assert spans.get_finished_spans() == ()

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from django.conf import settings
 
+from django_arq.tracing import enqueue, jobs
 from tests.tracing.conftest import run_script
 
 SCRIPT = """
@@ -57,3 +58,13 @@ def test_nothing_of_opentelemetry_is_imported(mode: str, redis_url: str) -> None
         "result": 3,
         "modules": [],
     }
+
+
+def test_no_tracer_is_made_when_opentelemetry_cannot_be_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process, with the import of OpenTelemetry failing (``otel()`` finding nothing):
+    neither an alias's enqueues nor a worker's jobs get a tracer, and nothing raises."""
+    assert enqueue.enqueue_tracer(True) is not None  # installed here
+    for module in (enqueue, jobs):
+        monkeypatch.setattr(module, "otel", lambda: None)
+    assert enqueue.enqueue_tracer(True) is None
+    assert jobs.job_tracer(True, "q", lambda job_id: False) is None
