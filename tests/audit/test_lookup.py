@@ -281,6 +281,9 @@ async def test_a_job_redis_forgets_without_a_record_is_not_found() -> None:
 async def test_a_waiter_holds_no_database_connection() -> None:
     job_id = new_id()
     await enqueue(job_id)
-    await sync_to_async(connection.ensure_connection)()
+    # ``connection`` is looked up in asgiref's thread, as a view's reads are: looked up here, in the
+    # event loop, it would be another connection (this context's), opened and never closed.
+    await sync_to_async(lambda: connection.ensure_connection())()
+    assert await sync_to_async(lambda: connection.connection)() is not None
     await wait_for_job(ALIAS, job_id, "lookup-q", timeout=0.05)
     assert await sync_to_async(lambda: connection.connection)() is None
