@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
 from django.conf import settings
+from django.db import connections
+from django.db.backends.signals import connection_created
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -58,3 +62,26 @@ def _records_written() -> Iterator[None]:
     from django_arq.audit.writer import flush_records
 
     assert flush_records(10), "the background record writer did not catch up"
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_left_in_an_event_loop() -> Iterator[None]:
+    """A test closes the connections it opened for the main thread's event-loop contexts.
+
+    Under an event loop (an async test, Playwright's sync API in the browser tests) the main thread's
+    connections live in context-local storage that later tests may share: one left open there
+    outlives its test, and once test_database_outage has ended its session, the next test that
+    uses it fails (AdminShutdown). The main thread's own connection (pytest-django's) may stay."""
+    main = threading.get_ident()
+    opened: list[Any] = []
+
+    def note(sender: Any, connection: Any, **kwargs: Any) -> None:
+        if connection._thread_ident == main:  # made in the main thread (opened in any)
+            opened.append(connection)
+
+    connection_created.connect(note, weak=False)
+    yield
+    connection_created.disconnect(note)
+    own = {id(conn) for conn in connections.all(initialized_only=True)}
+    left = [conn.alias for conn in opened if id(conn) not in own and conn.connection is not None]
+    assert not left, f"connections left open in an event loop's context of the main thread: {left}"
