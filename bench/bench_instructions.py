@@ -35,15 +35,9 @@ def phase(phase: str, mode: str, jobs: int, sampling: float, redis_url: str) -> 
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     os.environ["DJANGO_ARQ_TEST_DB"] = "sqlite"
     import bench_observability as observability
-    import django
-    from django.conf import settings
+    from harness import setup_django_without_records
 
-    settings.ARQ_QUEUES  # noqa: B018 - load tests.settings before changing it
-    alias = {"REDIS_URL": redis_url, "AUDIT": False, "TRACING": False}
-    settings.ARQ_QUEUES["default"] = {**settings.ARQ_QUEUES["default"], **alias}
-    settings.DATABASES["default"]["NAME"] = os.path.join(tempfile.mkdtemp(), "unused.db")
-    settings.DEBUG = False
-    django.setup()
+    setup_django_without_records(redis_url)
     observability.install_tracing(sampling)
     from django.test.utils import override_settings
 

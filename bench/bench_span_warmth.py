@@ -27,7 +27,6 @@ import importlib
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +36,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-from harness import PrivateRedis  # noqa: E402 - after the path above
+from harness import PrivateRedis, setup_django_without_records  # noqa: E402 - after the path above
 
 QUEUE = "django-arq-bench:warmth"
 CARRIER = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
@@ -102,22 +101,7 @@ def main() -> int:
     args = parser.parse_args()
     redis = PrivateRedis()
     try:
-        import django
-        from django.conf import settings
-
-        settings.ARQ_QUEUES  # noqa: B018 - load tests.settings before changing it
-        alias = settings.ARQ_QUEUES["default"]
-        worker = {**alias["WORKER"], "FUNCTIONS": ["bench_span_warmth.probe"]}
-        settings.ARQ_QUEUES["default"] = {
-            **alias,
-            "REDIS_URL": redis.url,
-            "AUDIT": False,
-            "TRACING": False,
-            "WORKER": worker,
-        }
-        settings.DATABASES["default"]["NAME"] = os.path.join(tempfile.mkdtemp(), "unused.db")
-        settings.DEBUG = False
-        django.setup()
+        setup_django_without_records(redis.url, WORKER={"FUNCTIONS": ["bench_span_warmth.probe"]})
         import bench_observability
 
         bench_observability.install_tracing(1.0)

@@ -53,6 +53,22 @@ class PrivateRedis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def setup_django_without_records(redis_url: str, **alias: object) -> None:
+    """Set Django up on tests.settings for a benchmark that writes no records: the default alias on
+    ``redis_url`` with AUDIT and TRACING off (``alias`` overrides its keys), a database file never
+    made, DEBUG off."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+    from django.conf import settings
+
+    settings.ARQ_QUEUES  # noqa: B018 - load tests.settings before changing it
+    off = {"REDIS_URL": redis_url, "AUDIT": False, "TRACING": False}
+    settings.ARQ_QUEUES["default"] = {**settings.ARQ_QUEUES["default"], **off, **alias}
+    settings.DATABASES["default"]["NAME"] = os.path.join(tempfile.mkdtemp(), "unused.db")
+    settings.DEBUG = False
+    django.setup()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and of its children that it waited for, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
