@@ -291,8 +291,9 @@ class JobRecorder:
             if not self._pending:  # an idle worker's recorder sleeps until there is something
                 self._busy.clear()
                 await self._busy.wait()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._delay())
+            with contextlib.suppress(TimeoutError):  # asyncio.wait_for may lose a stop on Python 3.11
+                async with asyncio.timeout(self._delay()):
+                    await self._wake.wait()
             self._wake.clear()
             await self.flush()
 

@@ -86,8 +86,9 @@ class WakeUp:
         """Wait for an enqueue at most ``timeout`` seconds; True if one came."""
         if timeout <= 0:
             return self._event.is_set()
-        try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+        try:  # not asyncio.wait_for: on Python 3.11 it loses a stop that comes as the event is set
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
         except TimeoutError:
             return False
         return True

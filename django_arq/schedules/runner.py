@@ -95,8 +95,9 @@ class ScheduleFirer:
         if self.edits is None:
             await asyncio.sleep(wait)
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.edits.wait(), wait)
+        with contextlib.suppress(TimeoutError):  # asyncio.wait_for may lose a stop on Python 3.11
+            async with asyncio.timeout(wait):
+                await self.edits.wait()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -187,3 +187,24 @@ async def test_close_ends_the_named_listener_and_may_be_repeated(
     await wakeup.close()
     assert listener.cancelled()
     await wakeup.close()
+
+
+@pytest.mark.parametrize("steps", range(4))
+async def test_a_stop_that_comes_as_the_wake_up_does_is_not_lost(steps: int) -> None:
+    """The worker's poll loop waits here, and a SIGTERM cancels it. A cancel that comes once an
+    enqueue set the event, at any step of the loop's way back, ends the wait unless it had already
+    returned: asyncio.wait_for on Python 3.11 returned True instead, and the worker ran on with its
+    stop lost (a CI run hung on it)."""
+    wake = WakeUp(None, "q")
+    waiting = asyncio.ensure_future(wake.wait(30))
+    await asyncio.sleep(0)  # the poll loop waits
+    wake._event.set()  # an enqueue is announced
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    returned = waiting.done()
+    waiting.cancel()  # the stop
+    if returned:
+        assert waiting.result() is True
+    else:
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
