@@ -8,7 +8,8 @@ every mode in a shuffled order on a private redis-server:
   taking turns every few dozen calls, each call inside a span of its own as a request's view
   would be (``--no-request-span``: none, every enqueue span a root); that span's own start and
   end are the request's cost, not django-arq's, and are left out of the time measured;
-- worker: a burst ``create_worker()`` run of ``--jobs`` prefilled no-op jobs, wall and CPU time.
+- worker: a burst ``create_worker()`` run of ``--jobs`` prefilled no-op jobs, wall and CPU time,
+  once the prefill's spans are exported and its garbage collected (``settle``).
 
 ``AUDIT`` is off unless ``--audit`` (the project's default: a JobRecord written per job, by the
 background writer, whose writes each turn waits for and counts; the worker updates them too) on
@@ -147,6 +148,17 @@ async def enqueue_rates(
     return {mode: (jobs / seconds[mode], cpu[mode] / jobs * 1e6) for mode in modes}
 
 
+def settle() -> None:
+    """The spans of the enqueues that filled the queue exported, and the garbage collected: a
+    worker's run pays for neither (a web process made them)."""
+    import gc
+
+    from opentelemetry import trace
+
+    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+    gc.collect()
+
+
 async def worker_run(jobs: int) -> tuple[float, float]:
     """Jobs per second of a burst worker on ``jobs`` queued jobs, and its CPU microseconds per job."""
     from django_arq.worker import create_worker
@@ -280,6 +292,7 @@ async def run(
             redis.client.flushdb()
             # the jobs the worker runs (traced in otel modes)
             await enqueue_rates([mode], jobs, shuffle, request_span, audit)
+            settle()
             with override_settings(**overrides(mode)):
                 workers[mode] = await worker_run(jobs)
         for mode in modes:
