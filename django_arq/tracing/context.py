@@ -1,8 +1,9 @@
 """OpenTelemetry, imported only when a traced alias first needs it, and the trace context in a job.
 
 The context travels in the serialized job dict under ``PAYLOAD_KEY``, as the W3C ``traceparent``
-(and ``tracestate``) that the globally configured propagator writes; arq's ``deserialize_job_raw``
-reads only its own keys, so a plain arq worker runs such a job as any other.
+(and ``tracestate``) that the globally configured propagator writes (or django-arq in its place,
+for a plain context: see ``traceparent``); arq's ``deserialize_job_raw`` reads only its own keys,
+so a plain arq worker runs such a job as any other.
 """
 
 from __future__ import annotations
@@ -39,14 +40,18 @@ ATTRIBUTES = SimpleNamespace(
 
 @cache
 def otel() -> Any:
-    """The ``opentelemetry`` modules the spans need (``trace``, ``propagate``, ``context``), or None if the
-    package is not installed; imported on first use only."""
+    """The ``opentelemetry`` modules the spans need (``trace``, ``propagate``, ``context``,
+    ``baggage``), or None if the package is not installed; imported on first use only."""
     try:
-        from opentelemetry import context, propagate, trace
+        from opentelemetry import baggage, context, propagate, trace
     except ImportError:
         return None
     return SimpleNamespace(
-        trace=trace, propagate=propagate, context=context, tracer=trace.get_tracer(TRACER_NAME)
+        trace=trace,
+        propagate=propagate,
+        context=context,
+        baggage=baggage,
+        tracer=trace.get_tracer(TRACER_NAME),
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 from .context import ATTRIBUTES, TraceContext, error_type, otel, unsampled
+from .traceparent import Traceparent
 
 __all__ = ["EnqueueTracer", "Spans", "enqueue_tracer"]
 
@@ -44,6 +45,7 @@ class EnqueueTracer:
         self._trace_id = modules.trace.format_trace_id
         self._producer = modules.trace.SpanKind.PRODUCER
         self._error = modules.trace.StatusCode.ERROR
+        self._traceparent = Traceparent(modules)
 
     def _span(self, name: str, queue: str, job_id: str) -> tuple[Any, TraceContext]:
         """A started span for one job, and its context for the payload (none for an invalid span,
@@ -64,7 +66,7 @@ class EnqueueTracer:
             return span, NO_CONTEXT
         # Injected even when the span is not recording: its context says so, and carries the
         # sampling decision to the worker (a parent-based sampler follows it there).
-        return span, self._carried(span_context.trace_id, self._in_context(span))
+        return span, self._carried(span_context, self._in_context(span))
 
     def _unsampled(self) -> TraceContext | None:
         """The context of the current span if its trace is not sampled (and it records nothing)."""
@@ -72,14 +74,16 @@ class EnqueueTracer:
         span_context = current.get_span_context()
         if not unsampled(span_context) or current.is_recording():
             return None
-        return self._carried(span_context.trace_id)
+        return self._carried(span_context)
 
-    def _carried(self, trace_id: int, context: Any = None) -> TraceContext:
-        """What a job carries: the propagator's carrier of ``context`` (the current one if None)
-        and the trace id."""
-        carrier: dict[str, str] = {}
-        self._inject(carrier, context=context)
-        return TraceContext(carrier, self._trace_id(trace_id))
+    def _carried(self, span_context: Any, context: Any = None) -> TraceContext:
+        """What a job carries: the carrier of ``context`` (the current one if None), whose span's
+        context is ``span_context``, and the trace id."""
+        carrier = self._traceparent.write(span_context, context)
+        if carrier is None:
+            carrier = {}
+            self._inject(carrier, context=context)
+        return TraceContext(carrier, self._trace_id(span_context.trace_id))
 
     def spans(self, jobs: Sequence[tuple[str, str, str]]) -> Spans:
         """One started span per job of ``jobs`` (function name, queue name, job id), to end with

@@ -16,6 +16,7 @@ from typing import Any
 from arq import Retry
 
 from .context import ATTRIBUTES, PAYLOAD_KEY, error_type, otel, unsampled
+from .traceparent import Traceparent
 
 __all__ = ["JobTracer", "job_tracer"]
 
@@ -43,6 +44,7 @@ class JobTracer:
         self._aborting = aborting
         self._consumer = modules.trace.SpanKind.CONSUMER
         self._error = modules.trace.StatusCode.ERROR
+        self._traceparent = Traceparent(modules)
 
     def reading(self, loads: Loads) -> Loads:
         """The worker's job deserializer, noting the trace context of each payload it reads."""
@@ -58,7 +60,8 @@ class JobTracer:
         if not carrier:
             return None
         try:
-            return self._otel.propagate.extract(carrier)
+            context = self._traceparent.read(carrier)
+            return self._otel.propagate.extract(carrier) if context is None else context
         except Exception:  # a propagator refusing odd text: the job runs in a trace of its own
             return None
 
