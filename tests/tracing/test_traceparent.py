@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from opentelemetry import baggage, propagate, trace
-from opentelemetry.context import Context, create_key, get_value, set_value
+from opentelemetry.context import Context, attach, create_key, detach, get_value, set_value
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
@@ -112,6 +112,22 @@ def traceparents() -> st.SearchStrategy[str]:
 @example({"traceparent": f"00-{1:032x}-{1:016x}-01", "tracestate": "k=v"})
 def test_any_carrier_is_read_as_the_propagator_reads_it(carrier: dict[str, str]) -> None:
     assert read(carrier) == extracted(carrier)
+    context = Traceparent(otel()).read(carrier)  # never an error, for the worker to ignore
+    assert context is None or parts(context) == extracted(carrier)
+
+
+def test_the_current_context_is_not_part_of_what_is_written_or_read() -> None:
+    carrier = {"traceparent": f"00-{0xACE:032x}-{0xBEE:016x}-01"}
+    token = attach(baggage.set_baggage("tenant", "acme"))
+    try:
+        plain = Traceparent(otel())  # tried first here, with baggage in the current context
+        context = plain.read(carrier)
+        assert context is not None
+        assert (
+            parts(context) == extracted(carrier) == (trace.get_current_span(context).get_span_context(), {})
+        )
+    finally:
+        detach(token)
 
 
 def test_a_context_with_baggage_or_trace_state_goes_through_the_propagator() -> None:
@@ -150,6 +166,14 @@ class Stamped(TraceContextTextMapPropagator):
     @property
     def fields(self) -> set[str]:
         return {*super().fields, "baggage"}
+
+
+class Masking(TraceContextTextMapPropagator):
+    """W3C's carrier, written with the sampled flag alone."""
+
+    def inject(self, carrier: Any, context: Any = None, setter: Any = None) -> None:
+        super().inject(carrier, context)
+        carrier["traceparent"] = carrier["traceparent"][:-2] + carrier["traceparent"][-2:].replace("3", "1")
 
 
 class Sampling(TraceContextTextMapPropagator):
@@ -205,6 +229,7 @@ class Broken(TraceContextTextMapPropagator):
         CompositePropagator([W3C, Tenant()]),
         Sometimes(),
         Stamped(),
+        Masking(),
         Sampling(),
         Stating(),
         Enriching(),
@@ -214,6 +239,7 @@ class Broken(TraceContextTextMapPropagator):
         "a field of its own",
         "one at times",
         "written otherwise",
+        "written with fewer flags",
         "read sampled",
         "read with a state",
         "read with baggage",
