@@ -35,8 +35,11 @@ def textmap() -> Iterator[Any]:
     propagate.set_global_textmap(before)
 
 
-def context_of(trace_id: int, span_id: int, flags: int, state: TraceState | None = None) -> Any:
-    span_context = SpanContext(trace_id, span_id, False, TraceFlags(flags), state)
+def context_of(
+    trace_id: int, span_id: int, flags: int, state: TraceState | None = None, remote: bool = False
+) -> Any:
+    """A context of its own whose current span has this span context, and nothing else."""
+    span_context = SpanContext(trace_id, span_id, remote, TraceFlags(flags), state)
     return trace.set_span_in_context(NonRecordingSpan(span_context), Context())
 
 
@@ -181,8 +184,7 @@ class Sampling(TraceContextTextMapPropagator):
 
     def extract(self, carrier: Any, context: Any = None, getter: Any = None) -> Any:
         read = trace.get_current_span(super().extract(carrier, context)).get_span_context()
-        sampled = SpanContext(read.trace_id, read.span_id, True, TraceFlags(TraceFlags.SAMPLED))
-        return trace.set_span_in_context(NonRecordingSpan(sampled), Context())
+        return context_of(read.trace_id, read.span_id, TraceFlags.SAMPLED, remote=True)
 
 
 class Stating(TraceContextTextMapPropagator):
@@ -191,8 +193,7 @@ class Stating(TraceContextTextMapPropagator):
     def extract(self, carrier: Any, context: Any = None, getter: Any = None) -> Any:
         read = trace.get_current_span(super().extract(carrier, context)).get_span_context()
         state = TraceState([("vendor", "x")])
-        stated = SpanContext(read.trace_id, read.span_id, True, read.trace_flags, state)
-        return trace.set_span_in_context(NonRecordingSpan(stated), Context())
+        return context_of(read.trace_id, read.span_id, read.trace_flags, state, remote=True)
 
 
 class Enriching(TraceContextTextMapPropagator):
