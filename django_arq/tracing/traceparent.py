@@ -29,8 +29,8 @@ class Traceparent:
     """Writes and reads the carrier of a span context, as the global propagator would, when it can."""
 
     def __init__(self, modules: Any) -> None:
-        self._otel = modules
         trace = modules.trace
+        self._current = trace.get_current_span
         self._span_context, self._flags = trace.SpanContext, trace.TraceFlags
         self._non_recording, self._in_context = trace.NonRecordingSpan, trace.set_span_in_context
         self._empty = modules.context.Context
@@ -53,14 +53,13 @@ class Traceparent:
             if not set(textmap.fields) <= W3C_FIELDS:
                 return False
             for trace_id, span_id, flags in PROBES:
-                span_context = self._span_context(trace_id, span_id, True, self._flags(flags))
+                span_context, alone = self._remote(trace_id, span_id, flags)
                 carrier: dict[str, str] = {}
-                alone = self._in_context(self._non_recording(span_context), self._empty())
                 textmap.inject(carrier, context=alone)
                 if carrier != {KEY: _written(span_context)}:
                     return False
                 extracted = textmap.extract(carrier)
-                read = self._otel.trace.get_current_span(extracted).get_span_context()
+                read = self._current(extracted).get_span_context()
                 if read != span_context or self._baggage(extracted):  # its trace state in read
                     return False
         except Exception:  # a propagator that cannot do that does the work itself
@@ -85,8 +84,13 @@ class Traceparent:
         trace_id, span_id, flags = (int(group, 16) for group in match.groups())
         if not (trace_id and span_id):
             return None
+        return self._remote(trace_id, span_id, flags)[1]
+
+    def _remote(self, trace_id: int, span_id: int, flags: int) -> tuple[Any, Any]:
+        """A remote span context, and a context of its own with it in a span that records nothing
+        (what the W3C propagator's ``extract`` makes of its ``traceparent``)."""
         span_context = self._span_context(trace_id, span_id, True, self._flags(flags))
-        return self._in_context(self._non_recording(span_context), self._empty())
+        return span_context, self._in_context(self._non_recording(span_context), self._empty())
 
 
 def _written(span_context: Any) -> str:
