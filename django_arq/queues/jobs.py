@@ -24,7 +24,6 @@ from .arq_internals import (
     result_key_prefix,
     retry_key_prefix,
     to_ms,
-    to_unix_ms,
 )
 from .exceptions import InvalidJob, JobNotQueued
 
@@ -41,6 +40,7 @@ __all__ = [
     "is_abort_result",
     "is_valid_job_id",
     "parse_aware_time",
+    "score_not_before",
 ]
 
 Seconds = int | float | timedelta
@@ -51,6 +51,21 @@ MAX_DELAY = timedelta(days=366 * 1000)
 
 #: Redis keys arq keeps for itself: a "queue" of such a name would write into them (``arq:abort``).
 ARQ_KEY_PREFIXES = (job_key_prefix, result_key_prefix, in_progress_key_prefix, retry_key_prefix)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def score_not_before(when: datetime) -> int:
+    """The lowest queue score (ms) at which a job cannot start before ``when``.
+
+    A worker, arq's or the mock's, starts a job once its clock rounded to the nearest millisecond
+    reaches the score, so it may start half a millisecond before it. arq's own ``to_unix_ms`` also
+    rounds to the nearest: together a job could start up to a millisecond early. The score is
+    therefore at least half a millisecond past ``when``, counted in whole microseconds.
+    """
+    micros = (when - _EPOCH) // _MICROSECOND
+    return (micros + 500 + 999) // 1000
 
 
 def check_delay(field: str, value: object) -> None:
@@ -217,10 +232,11 @@ class JobSpec:
     def schedule(self, now_ms: int, extra_ms: int = expires_extra_ms) -> tuple[int, int]:
         """The queue score (when the job may start) and the payload's time to live, both in ms.
 
-        Exactly arq's rule in ``ArqRedis.enqueue_job``.
+        arq's rule in ``ArqRedis.enqueue_job``, but for ``defer_until``: its score is
+        ``score_not_before``, so the job never starts before the time it was given.
         """
         if self.defer_until is not None:
-            score = to_unix_ms(self.defer_until)
+            score = score_not_before(self.defer_until)
         elif self.defer_by:
             score = now_ms + int(to_ms(self.defer_by) or 0)
         else:

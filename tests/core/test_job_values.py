@@ -7,10 +7,14 @@ import asyncio
 import datetime as dt
 import time
 import uuid
+from unittest import mock
 
+import arq.utils
 import pytest
 from arq.constants import expires_extra_ms
 from arq.jobs import JobStatus
+from hypothesis import given
+from hypothesis import strategies as st
 
 from django_arq import ArqJobError, JobMetadata, JobResult, JobSpec
 from django_arq.queues.exceptions import InvalidJob, JobNotQueued
@@ -27,6 +31,7 @@ from django_arq.queues.jobs import (
     job_ids,
     job_status,
     parse_aware_time,
+    score_not_before,
     span_names,
     unserializable,
 )
@@ -133,8 +138,9 @@ def test_a_job_spec_takes_good_options() -> None:
         ({"defer_by": 0}, 1000, (WHEN_MS, 1000)),
         ({"defer_by": 2.5}, 1000, (WHEN_MS + 2500, 3500)),
         ({"defer_by": dt.timedelta(minutes=1)}, 1000, (WHEN_MS + 60_000, 61_000)),
-        ({"defer_until": WHEN + dt.timedelta(seconds=9)}, 1000, (WHEN_MS + 9000, 10_000)),
-        ({"defer_until": WHEN - dt.timedelta(seconds=9)}, 1000, (WHEN_MS - 9000, 1)),  # in the past
+        # a deferred job's score is a millisecond past its time: it may not start before it
+        ({"defer_until": WHEN + dt.timedelta(seconds=9)}, 1000, (WHEN_MS + 9001, 10_001)),
+        ({"defer_until": WHEN - dt.timedelta(seconds=9)}, 1000, (WHEN_MS - 8999, 1)),  # in the past
         ({"defer_by": 0.0004}, 1000, (WHEN_MS, 1000)),  # rounds to 0 ms: not deferred, as arq
         ({"expires": 7}, 1000, (WHEN_MS, 7000)),
         ({"expires": 0}, 1000, (WHEN_MS, 1000)),  # as arq: no expiry given
@@ -145,6 +151,33 @@ def test_a_job_spec_takes_good_options() -> None:
 )
 def test_schedule_is_arqs_rule(options: dict, extra: int, expected: tuple[int, int]) -> None:
     assert JobSpec("t", **options).schedule(WHEN_MS, extra) == expected
+
+
+@given(
+    when=st.datetimes(
+        min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(2200, 1, 1), timezones=st.just(dt.UTC)
+    ),
+    late_us=st.integers(min_value=-3000, max_value=3000),
+)
+def test_a_job_deferred_until_a_time_starts_neither_before_it_nor_two_ms_after(
+    when: dt.datetime, late_us: int
+) -> None:
+    """The worker's test is arq's own: the clock rounded to the nearest ms against the score."""
+    score, _ = JobSpec("t", defer_until=when).schedule(WHEN_MS)
+    clock = when + dt.timedelta(microseconds=late_us)
+    with mock.patch("arq.utils.time", return_value=clock.timestamp()):
+        due = score <= arq.utils.timestamp_ms()
+    if late_us < 0:
+        assert not due, (score, clock)
+    if late_us >= 2000:
+        assert due, (score, clock)
+
+
+def test_a_deferred_score_counts_whole_microseconds_not_floats() -> None:
+    # 0.0005 s past a millisecond: a float timestamp would round this either way
+    assert score_not_before(dt.datetime(2026, 3, 4, 5, 6, 7, 500, tzinfo=dt.UTC)) == WHEN_MS + 1
+    assert score_not_before(dt.datetime(2026, 3, 4, 5, 6, 7, 501, tzinfo=dt.UTC)) == WHEN_MS + 2
+    assert score_not_before(dt.datetime(1, 1, 1, tzinfo=dt.UTC)) == -62_135_596_800_000 + 1
 
 
 def test_schedule_keeps_a_payload_a_day_past_its_start_by_default() -> None:

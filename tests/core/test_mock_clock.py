@@ -36,7 +36,12 @@ async def test_a_job_due_this_very_millisecond_is_run(clock: Clock) -> None:
     async def done(ctx: dict[str, Any]) -> str:
         return "done"
 
-    meta = await queue.enqueue("done", _defer_until=ms_to_datetime(clock.now))
+    # deferred until a millisecond ago, its score is now: a clock rounded to now may be that early
+    meta = await queue.enqueue("done", _defer_until=ms_to_datetime(clock.now - 1))
+    assert (await queue.get_job_metadata(meta.id)).status is JobStatus.queued
+    clock.now -= 1
+    assert (await queue.get_job_metadata(meta.id)).status is JobStatus.deferred
+    clock.now += 1
     assert (meta.status, meta.enqueue_time) == (JobStatus.queued, ms_to_datetime(clock.now))
     (result,) = await queue.run_queued({"done": done})
     assert (result.id, result.result) == (meta.id, "done")
