@@ -55,7 +55,7 @@ from ..queues.protocol import Call, Op
 from ..queues.redis import RedisArqQueue
 from ..queues.serializers import Serializer
 from .attempts import attempts_key, parse_attempts
-from .common import load_task, task_error
+from .common import load_task, task_error, task_times
 
 __all__ = ["ArqBackend"]
 
@@ -253,10 +253,7 @@ class ArqBackend(BaseTaskBackend):
             # RUNNING once the task has logged its attempt: a worker that has only claimed the job
             # (arq's in-progress key) has not started the task yet, and there is no start time
             status=TaskResultStatus.RUNNING if running and attempts else TaskResultStatus.READY,
-            enqueued_at=job.enqueue_time,
-            started_at=attempts[0]["at"] if attempts else None,
-            finished_at=None,
-            last_attempted_at=attempts[-1]["at"] if attempts else None,
+            **task_times(job.enqueue_time, attempts, job.finish_time if stored is not None else None),
             args=args,
             kwargs=kwargs,
             backend=self.alias,
@@ -264,7 +261,6 @@ class ArqBackend(BaseTaskBackend):
             worker_ids=[a["worker_id"] for a in attempts],
         )
         if stored is not None:
-            object.__setattr__(result, "finished_at", job.finish_time)
             if job.success:
                 object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
                 object.__setattr__(result, "_return_value", job.result)

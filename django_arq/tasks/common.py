@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 
 from ..queues.serializers import SerializedError
 
-__all__ = ["TaskFailed", "class_path", "load_task", "task_error"]
+__all__ = ["TaskFailed", "class_path", "load_task", "task_error", "task_times"]
 
 
 def class_path(cls: type) -> str:
@@ -34,6 +34,29 @@ class TaskFailed(Exception):
 
     def __str__(self) -> str:
         return f"{self.exception_class_path}\n{self.traceback}"
+
+
+def task_times(
+    enqueued_at: datetime | None, attempts: list[dict[str, Any]], finished_at: datetime | None = None
+) -> dict[str, datetime | None]:
+    """A task result's four times, in their order.
+
+    arq keeps the enqueue and finish times rounded to the nearest millisecond, the attempt log to
+    the microsecond: a task claimed or ended within half a millisecond would otherwise seem to
+    start before it was enqueued, or to finish before its last attempt.
+    """
+    started = attempts[0]["at"] if attempts else None
+    last = attempts[-1]["at"] if attempts else None
+    if enqueued_at is not None and started is not None:
+        enqueued_at = min(enqueued_at, started)
+    if finished_at is not None and last is not None:
+        finished_at = max(finished_at, last)
+    return {
+        "enqueued_at": enqueued_at,
+        "started_at": started,
+        "last_attempted_at": last,
+        "finished_at": finished_at,
+    }
 
 
 def task_error(value: Any) -> TaskError:

@@ -27,7 +27,7 @@ from django.tasks.base import TaskError
 from django.tasks.signals import log_task_finished, log_task_started, task_finished, task_started
 from django.utils.json import normalize_json
 
-from .common import TaskFailed, class_path
+from .common import TaskFailed, class_path, task_times
 
 __all__ = ["Attempts", "Run", "Step", "drive", "lifecycle"]
 
@@ -88,10 +88,7 @@ def lifecycle(run: Run) -> Lifecycle:
         task=run.task,
         id=run.job_id,
         status=TaskResultStatus.RUNNING,
-        enqueued_at=run.enqueued_at,
-        started_at=attempts[0]["at"],
-        finished_at=None,
-        last_attempted_at=attempts[-1]["at"],
+        **task_times(run.enqueued_at, attempts),
         args=run.args,
         kwargs=run.kwargs,
         backend=run.backend,

@@ -11,7 +11,7 @@ import inspect
 import logging
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,11 +21,13 @@ from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.tasks.signals import task_finished, task_started
 
 from django_arq.tasks import ArqBackend, TaskFailed
+from django_arq.tasks.common import task_times
 from django_arq.tasks.lifecycle import Run, drive
 from django_arq.tasks.runner import _resolve, _runnable
 from tests.tasks import sample_tasks
 
 ADD = "tests.tasks.sample_tasks.add"
+T0, MS = datetime(2026, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
 ASYNC_ADD = "tests.tasks.sample_tasks.async_add"
 
 
@@ -195,6 +197,27 @@ async def test_the_attempt_log_gives_the_times_and_workers(seen: list[Any]) -> N
     assert (result.started_at, result.last_attempted_at) == (first, later)
     assert result.worker_ids == ["a:1", "b:2"] and result.attempts == 2
     assert result.status == TaskResultStatus.SUCCESSFUL  # the same object, finished since
+
+
+@pytest.mark.parametrize(
+    ("enqueued", "finished", "expected"),
+    [
+        (T0, T0 + 3 * MS, (T0, T0 + 3 * MS)),  # in order already: kept
+        (T0 + MS / 2, T0 + 3 * MS, (T0 + MS / 4, T0 + 3 * MS)),  # arq's enqueue time rounded up
+        (T0, T0 + MS, (T0, T0 + 2 * MS)),  # arq's finish time rounded down, before the last attempt
+        (None, None, (None, None)),
+    ],
+)
+def test_a_results_times_keep_their_order_through_arqs_millisecond_rounding(
+    enqueued: datetime | None, finished: datetime | None, expected: tuple[Any, Any]
+) -> None:
+    log = [{"worker_id": "a:1", "at": T0 + MS / 4}, {"worker_id": "a:1", "at": T0 + 2 * MS}]
+    times = task_times(enqueued, log, finished)
+    assert (times["started_at"], times["last_attempted_at"]) == (T0 + MS / 4, T0 + 2 * MS)
+    assert (times["enqueued_at"], times["finished_at"]) == expected
+    assert task_times(enqueued, [], finished) == {
+        "enqueued_at": enqueued, "started_at": None, "last_attempted_at": None, "finished_at": finished
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("setting", ["TASKS", "ARQ_QUEUES"])
