@@ -44,7 +44,12 @@ def _seconds_problem(value: Any, what: str, *, zero: bool) -> str | None:
     """Why ``value`` is not a number of seconds (> 0, or >= 0 if ``zero``), or None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"{what} must be a number of seconds, not {type(value).__name__}"
-    if not math.isfinite(value) or value > MAX_SECONDS:
+    # An int of any size compares with the bound exactly; only a float can be infinite or NaN
+    # (math.isfinite would raise on an int too large for a float, repr on one of too many digits).
+    if isinstance(value, int) and value > MAX_SECONDS:
+        bits = value.bit_length()
+        return f"{what} must be a finite number of seconds up to {MAX_SECONDS}, not an int of {bits} bits"
+    if isinstance(value, float) and (not math.isfinite(value) or value > MAX_SECONDS):
         return f"{what} must be a finite number of seconds up to {MAX_SECONDS}, not {value!r}"
     if value < 0 or (value == 0 and not zero):
         return f"{what} must be {'>= 0' if zero else '> 0'}, not {value!r}"

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 
 from .errors import error_response
 from .parsing import max_wait
@@ -42,6 +43,7 @@ def openapi_document(mount: str = "/arq") -> dict[str, Any]:
     return document
 
 
+@csrf_exempt  # read-only: another method gets the API's JSON 405, not Django's CSRF page
 async def document(request: HttpRequest) -> HttpResponse:
     """``GET openapi.json``: the document, for anyone (it holds no secret and no job)."""
     if request.method not in ("GET", "HEAD"):

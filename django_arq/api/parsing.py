@@ -17,15 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from ..conf import DEFAULT_ALIAS, allowed_tasks, queue_settings
-from ..queues.arq_internals import (
-    abort_jobs_ss,
-    health_check_key_suffix,
-    in_progress_key_prefix,
-    job_key_prefix,
-    result_key_prefix,
-    retry_key_prefix,
-)
-from ..queues.jobs import JobSpec, is_valid_job_id
+from ..queues.jobs import JobSpec, is_valid_job_id, reserved_key_owner
 from .errors import ApiError
 
 __all__ = [
@@ -43,6 +35,11 @@ __all__ = [
 DEFAULT_MAX_BODY_SIZE = 256 * 1024
 #: ``ARQ_API_MAX_WAIT``: the longest ``?wait=`` / ``?timeout=`` accepted, in seconds.
 DEFAULT_MAX_WAIT = 30.0
+
+#: The deepest nesting of arrays and objects accepted in a body (the body itself is level 1):
+#: deep enough for any job's arguments, well within what every serializer and reader can take
+#: (the interpreter's recursion limit, which each reaches at a different depth, is not).
+MAX_JSON_DEPTH = 256
 
 #: The longest ``defer_by`` accepted: a hundred years (a due time Redis and ``datetime`` can hold).
 MAX_DEFER_BY = 100 * 365.25 * 24 * 3600
@@ -67,6 +64,25 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "body_too_large", f"the request body is larger than {limit} bytes")
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused if a key appears twice: which one counts differs between parsers (a
+    proxy that checks the first would let the last through)."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key[:50]!r} appears twice in one object")
+            seen.add(key)
+    return data
+
+
+def _too_deep() -> ApiError:
+    return ApiError(
+        400, "invalid_json", f"the JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels)"
+    )
+
+
 def read_json(request: HttpRequest) -> dict[str, Any]:
     """The request body as a JSON object; 413 if too large, 415 if not JSON, 400 if malformed."""
     limit = max_body_size()
@@ -84,14 +100,30 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as Content-Type: application/json")
     try:
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=_object)
     except RecursionError:
-        raise ApiError(400, "invalid_json", "the JSON body is nested too deeply") from None
+        raise _too_deep() from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        raise _too_deep()
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
     return data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels deep in ``data`` (without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth == limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _invalid(field: str, message: str) -> ApiError:
@@ -115,22 +147,10 @@ def _string(data: dict[str, Any], field: str) -> str | None:
     return _name(field, data.get(field))
 
 
-#: Redis keys arq keeps for itself: a "queue" of such a name would write into them (e.g. ``arq:abort``).
-ARQ_KEY_PREFIXES = (
-    job_key_prefix,
-    result_key_prefix,
-    in_progress_key_prefix,
-    retry_key_prefix,
-)
-
-
 def _queue(value: str | None) -> str | None:
-    if value is not None and (
-        value == abort_jobs_ss
-        or value.startswith(ARQ_KEY_PREFIXES)
-        or value.endswith(health_check_key_suffix)
-    ):
-        raise _invalid("queue", f"names one of arq's own Redis keys ({value!r}), not a queue")
+    owner = None if value is None else reserved_key_owner(value)
+    if owner is not None:  # a "queue" of such a name would write into them (e.g. ``arq:abort``)
+        raise _invalid("queue", f"names one of {owner}'s own Redis keys ({value!r}), not a queue")
     return value
 
 
@@ -156,7 +176,14 @@ def _seconds(field: str, value: Any, maximum: float) -> float:
             value = float(value)
         except ValueError:
             raise _invalid(field, "must be a number of seconds") from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+    # A JSON integer may be too large for a float (math.isfinite would raise): only floats can be
+    # infinite or NaN, and an int of any size compares with the maximum exactly.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or value < 0
+    ):
         raise _invalid(field, "must be a number of seconds >= 0")
     if value > maximum:
         raise _invalid(field, f"must be at most {maximum:g} seconds")

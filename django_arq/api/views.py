@@ -6,6 +6,7 @@ Mount with ``path("arq/", include("django_arq.urls"))``. Authentication and erro
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -99,12 +100,32 @@ async def job_result(request: HttpRequest, caller: Caller, job_id: str) -> HttpR
     return JsonResponse(await _found_json(query, found))
 
 
-async def _note_abort_request(query: JobQuery, caller: Caller) -> None:
-    """Name the caller on the job's record (the audit layer notes the time of the request)."""
-    await JobRecord.objects.filter(alias=query.alias, job_id=storable_id(query.job_id)).aupdate(
+async def _note_abort_request(query: JobQuery, caller: Caller, *, unfinished: bool = False) -> None:
+    """Name the caller on the job's record (the audit layer notes the time of the request); with
+    ``unfinished``, only on the record of a job not finished (a request whose answer nobody read)."""
+    records = JobRecord.objects.filter(alias=query.alias, job_id=storable_id(query.job_id))
+    if unfinished:
+        records = records.filter(finish_time__isnull=True)
+    await records.aupdate(
         abort_requested_at=Coalesce("abort_requested_at", Value(timezone.now())),
         abort_requested_by=caller.label[:150],
     )
+
+
+async def _abort(query: JobQuery, timeout: float) -> FoundJob | None:
+    """Abort the job in the queue asked, else in the one its record names (where GET finds it too):
+    None once aborted, else the job as found (``JobNotFound`` if nowhere, ``TimeoutError`` if no
+    worker answered in time)."""
+    queue = get_queue(query.alias)
+    if await queue.abort_job(query.job_id, query.queue_name, timeout=timeout):
+        return None
+    found = await find_job(query.alias, query.job_id, query.queue_name)
+    elsewhere = found.job.queue_name
+    if found.source == "record" and not found.finished and elsewhere != query.queue_name:
+        if await queue.abort_job(query.job_id, elsewhere, timeout=timeout):
+            return None
+        found = await find_job(query.alias, query.job_id, elsewhere)
+    return found
 
 
 @endpoint(method="POST", permission=OPERATE)
@@ -115,14 +136,16 @@ async def abort_job(request: HttpRequest, caller: Caller, job_id: str) -> HttpRe
     timeout = query.timeout if query.timeout is not None else min(queue.abort_timeout, max_wait())
     body: dict[str, object] = {"id": job_id, "alias": query.alias}
     try:
-        aborted = await queue.abort_job(job_id, query.queue_name, timeout=timeout)
+        found = await _abort(query, timeout)  # JobNotFound -> 404
     except TimeoutError as exc:
         await _note_abort_request(query, caller)
         return JsonResponse({**body, "aborted": False, "requested": True, "detail": str(exc)}, status=202)
-    if aborted:
+    except asyncio.CancelledError:  # the client went away while waiting: its request stays, and who made it
+        await asyncio.shield(_note_abort_request(query, caller, unfinished=True))
+        raise
+    if found is None:
         await _note_abort_request(query, caller)
         return JsonResponse({**body, "aborted": True, "requested": True, "status": "complete"})
-    found = await find_job(query.alias, job_id, query.queue_name)  # JobNotFound -> 404
     status = found.job.status.value
     detail = f"job {job_id!r} is {status}; only queued, deferred or running jobs can be aborted"
     return JsonResponse({**body, "aborted": False, "requested": False, "status": status, "detail": detail})

@@ -18,6 +18,7 @@ use ``enqueue_on_commit`` (``audit.on_commit``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from functools import partial
 
@@ -107,6 +108,11 @@ class AuditedQueue(QueueWrapper):
             aborted = await self._backend.abort_job(job_id, queue_name, timeout=timeout)
         except TimeoutError:  # the request stays until a worker picks the job up
             await sync_to_async(self._mark_abort_requested)(job_id, False)
+            raise
+        except asyncio.CancelledError:
+            # The caller stopped waiting (an HTTP client gone, a task cancelled): the request, made
+            # in the first step, stays as after a timeout. Noted even if this cancel came again.
+            await asyncio.shield(sync_to_async(self._mark_abort_requested)(job_id, False))
             raise
         if aborted:
             await sync_to_async(self._mark_abort_requested)(job_id, True)

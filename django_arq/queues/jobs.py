@@ -40,6 +40,7 @@ __all__ = [
     "is_abort_result",
     "is_valid_job_id",
     "parse_aware_time",
+    "reserved_key_owner",
     "score_not_before",
 ]
 
@@ -51,6 +52,8 @@ MAX_DELAY = timedelta(days=366 * 1000)
 
 #: Redis keys arq keeps for itself: a "queue" of such a name would write into them (``arq:abort``).
 ARQ_KEY_PREFIXES = (job_key_prefix, result_key_prefix, in_progress_key_prefix, retry_key_prefix)
+#: The prefix of every Redis key django-arq keeps (workers, progress, attempts, schedules, wake-ups).
+OWN_KEY_PREFIX = "django-arq:"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -105,15 +108,24 @@ def _utf8(what: str, value: object) -> str:
     return value
 
 
-def check_queue_name(name: object) -> str:
-    """``name`` if it can name an arq queue: text, and none of arq's own keys (``InvalidJob`` if not)."""
-    queue = _utf8("queue name", name)
+def reserved_key_owner(queue: str) -> str | None:
+    """Whose own Redis key ``queue`` would name: "arq" or "django-arq"; None for a name free to use."""
     if (
         queue == abort_jobs_ss
         or queue.startswith(ARQ_KEY_PREFIXES)
         or queue.endswith(health_check_key_suffix)
     ):
-        raise InvalidJob(f"queue name {queue!r} names one of arq's own Redis keys, not a queue")
+        return "arq"
+    return "django-arq" if queue.startswith(OWN_KEY_PREFIX) else None
+
+
+def check_queue_name(name: object) -> str:
+    """``name`` if it can name an arq queue: text, and none of arq's or django-arq's own keys
+    (``InvalidJob`` if not)."""
+    queue = _utf8("queue name", name)
+    owner = reserved_key_owner(queue)
+    if owner is not None:
+        raise InvalidJob(f"queue name {queue!r} names one of {owner}'s own Redis keys, not a queue")
     return queue
 
 

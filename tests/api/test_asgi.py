@@ -11,6 +11,7 @@ import pytest
 
 from django_arq.models import JobRecord
 from tests.api.conftest import TOKEN
+from tests.helpers import async_wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,3 +53,27 @@ async def test_concurrent_enqueues_over_http(
     print(
         f"\n{CONCURRENT} concurrent enqueues over HTTP in {elapsed:.2f}s ({CONCURRENT / elapsed:.0f} req/s)"
     )
+
+
+async def test_an_abort_whose_client_goes_away_mid_wait_is_still_noted(
+    live_server_url: str, lonely_queue: str, redis_client: Any
+) -> None:
+    """The request stays in Redis (a worker will abort the job), so the record says so, and who."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=live_server_url, headers=headers, timeout=60) as client:
+        body = {"name": "tests.jobs.add", "args": [1, 2], "queue": lonely_queue, "defer_by": 600}
+        job_id = (await client.post("/arq/jobs/", json=body)).json()["id"]
+        await async_wait_for(JobRecord.objects.filter(job_id=job_id).aexists)
+        params = {"queue": lonely_queue, "timeout": 20}  # longer than the wait below: no 202 notes it
+        waiting = asyncio.ensure_future(client.post(f"/arq/jobs/{job_id}/abort/", params=params))
+        await async_wait_for(lambda: redis_client.zscore("arq:abort", job_id) is not None)
+        waiting.cancel()  # the client goes away while the server waits for a worker
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    async def noted() -> JobRecord | None:
+        return await JobRecord.objects.filter(job_id=job_id, abort_requested_at__isnull=False).afirst()
+
+    record = await async_wait_for(noted, timeout=15)
+    assert record.abort_requested_by == "api token"
+    assert redis_client.zscore(lonely_queue, job_id) == 1  # made due: the first worker aborts it

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import AsyncClient
 
+from django_arq.audit.on_commit import aflush_records
 from django_arq.models import JobRecord
 from tests.api.conftest import finished_record, post_json
 from tests.helpers import async_wait_for
@@ -165,6 +166,33 @@ async def test_abort_finished_job_is_not_aborted(auth: dict[str, str], arq_worke
 
 async def test_abort_unknown_job_is_404(auth: dict[str, str], redis_url: str) -> None:
     response = await AsyncClient().post(f"/arq/jobs/unknown-{uuid.uuid4().hex}/abort/", headers=auth)
+    assert (response.status_code, response.json()["error"]) == (404, "job_not_found")
+
+
+@pytest.mark.parametrize("asked", [None, "wrong"], ids=["no queue", "another queue"])
+async def test_abort_finds_the_job_in_the_queue_its_record_names(
+    auth: dict[str, str], lonely_queue: str, redis_client: Any, asked: str | None
+) -> None:
+    """As GET does: a job not in the queue asked (the alias's default, or a wrong one) is aborted
+    where its record says it is, not answered "deferred; only ... deferred jobs can be aborted"."""
+    client = AsyncClient()
+    job_id = await enqueue(client, auth, "tests.jobs.add", 1, 1, queue=lonely_queue, defer_by=600)
+    assert await aflush_records()
+    query = "timeout=0.2" if asked is None else f"timeout=0.2&queue={lonely_queue}-{asked}"
+    response = await client.post(f"/arq/jobs/{job_id}/abort/?{query}", headers=auth)
+    assert response.status_code == 202, response.content
+    assert (response.json()["aborted"], response.json()["requested"]) == (False, True)
+    assert redis_client.zscore("arq:abort", job_id) is not None
+    assert redis_client.zscore(lonely_queue, job_id) == 1  # made due, for a worker to abort it at once
+    record = await JobRecord.objects.aget(job_id=job_id)
+    assert record.abort_requested_at is not None and record.abort_requested_by
+
+
+async def test_abort_of_a_job_on_no_queue_and_without_a_record_is_404(
+    auth: dict[str, str], lonely_queue: str
+) -> None:
+    job_id = f"nowhere-{uuid.uuid4().hex}"
+    response = await AsyncClient().post(f"/arq/jobs/{job_id}/abort/?queue={lonely_queue}", headers=auth)
     assert (response.status_code, response.json()["error"]) == (404, "job_not_found")
 
 

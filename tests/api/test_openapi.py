@@ -119,6 +119,18 @@ async def test_served_document_names_the_mount_point_and_the_settings(settings: 
     assert (refused.status_code, refused["Allow"]) == (405, "GET")
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+async def test_other_methods_on_the_document_get_the_apis_json_405_even_with_csrf_checks(method: str) -> None:
+    """Not Django's HTML CSRF page: the document is read-only, so no CSRF check applies to it."""
+    refused = await getattr(AsyncClient(enforce_csrf_checks=True), method)("/arq/openapi.json")
+    assert (refused.status_code, refused["Content-Type"], refused["Allow"]) == (
+        405,
+        "application/json",
+        "GET",
+    )
+    assert refused.json()["error"] == "method_not_allowed"
+
+
 def _with_max_wait(item: dict[str, Any], maximum: float) -> dict[str, Any]:
     item = copy.deepcopy(item)
     for op in item.values():

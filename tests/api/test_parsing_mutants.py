@@ -15,6 +15,7 @@ from django_arq.api.parsing import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_MAX_WAIT,
     MAX_DEFER_BY,
+    MAX_JSON_DEPTH,
     NAME_MAX_LENGTH,
     max_wait,
     parse_enqueue,
@@ -22,6 +23,7 @@ from django_arq.api.parsing import (
     read_json,
 )
 
+TOO_DEEP = f"the JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels)"
 FIELDS = "['name', 'args', 'kwargs', 'queue', 'alias', 'job_id', 'defer_by']"
 
 
@@ -129,6 +131,21 @@ ENQUEUE_REFUSALS = [
         "invalid_field",
         f"'defer_by' must be at most {MAX_DEFER_BY:g} seconds",
     ),
+    (  # a JSON integer too large for a float
+        {"name": "tests.jobs.add", "defer_by": 10**400},
+        "invalid_field",
+        f"'defer_by' must be at most {MAX_DEFER_BY:g} seconds",
+    ),
+    (
+        {"name": "tests.jobs.add", "defer_by": -(10**400)},
+        "invalid_field",
+        "'defer_by' must be a number of seconds >= 0",
+    ),
+    (
+        {"name": "tests.jobs.add", "queue": "django-arq:workers:q"},
+        "invalid_field",
+        "'queue' names one of django-arq's own Redis keys ('django-arq:workers:q'), not a queue",
+    ),
 ]
 
 
@@ -231,14 +248,40 @@ def test_the_default_body_limit() -> None:
             (415, "unsupported_media_type", "send the body as Content-Type: application/json"),
         ),
         (b"[1]", "application/json", (400, "invalid_body", "the body must be a JSON object")),
-        (b"[" * 100_000, "application/json", (400, "invalid_json", "the JSON body is nested too deeply")),
+        (b"[" * 100_000, "application/json", (400, "invalid_json", TOO_DEEP)),
+        (b'{"a": ' * 257 + b"1" + b"}" * 257, "application/json", (400, "invalid_json", TOO_DEEP)),
+        (
+            b'{"name": "a", "args": [], "name": "b"}',
+            "application/json",
+            (400, "invalid_json", "the body is not valid JSON: the key 'name' appears twice in one object"),
+        ),
+        (
+            b'{"kwargs": {"k": 1, "k": 2}}',
+            "application/json",
+            (400, "invalid_json", "the body is not valid JSON: the key 'k' appears twice in one object"),
+        ),
     ],
-    ids=["empty", "not json", "array", "deep"],
+    ids=["empty", "not json", "array", "deep", "deep parseable", "key twice", "nested key twice"],
 )
 def test_each_bad_body_is_refused_with_its_sentence(
     data: bytes, content_type: str, expected: tuple[int, str, str]
 ) -> None:
     assert refusal(read_json, body(data, content_type)) == expected
+
+
+def test_nesting_up_to_the_limit_is_accepted_and_one_more_level_refused() -> None:
+    """The body is level 1: its deepest array may be MAX_JSON_DEPTH levels down, whatever holds it."""
+    deepest: Any = 1
+    for level in range(MAX_JSON_DEPTH - 1):
+        deepest = [deepest] if level % 2 else {"k": deepest}
+    data = {"args": [0, deepest]}  # 1 + 1 + (MAX_JSON_DEPTH - 1) levels: one too many
+    assert refusal(read_json, body(json.dumps(data).encode()))[:2] == (400, "invalid_json")
+    assert read_json(body(json.dumps({"args": deepest}).encode())) == {"args": deepest}
+    assert read_json(body(json.dumps({"k": 1, "K": 2, "l": {"k": 3}}).encode())) == {
+        "k": 1,
+        "K": 2,
+        "l": {"k": 3},
+    }
 
 
 def test_malformed_json_names_the_parser_error() -> None:

@@ -3,6 +3,7 @@ request, and which keep what they had; and which aliases get the audit layer."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
@@ -110,6 +111,44 @@ def test_an_abort_waiting_for_a_worker_is_noted_on_unfinished_records(
     assert found["a", "running"] is not None and found["a", storable_id(LONG_ID)] is not None
     assert found["a", "finished"] is None  # it ended before the request: nothing to abort
     assert found["a", "asked"] == T0
+    assert found["b", "running"] is None and found["a", "idle"] is None
+
+
+class Waiting(MockArqQueue):
+    """Takes every abort request, then waits for a worker that never answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requested: asyncio.Event | None = None
+
+    async def abort_job(
+        self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None
+    ) -> bool:
+        assert self.requested is not None
+        self.requested.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable: the wait is cancelled")
+
+
+def test_an_abort_whose_caller_stops_waiting_is_noted_on_unfinished_records() -> None:
+    """A cancelled wait (an HTTP client gone) leaves the request in place, as a timeout does: noted."""
+    make_records()
+    backend = Waiting()
+    queue = AuditedQueue(backend, "a")
+
+    async def abort_then_cancel(job_id: str) -> None:
+        backend.requested = asyncio.Event()
+        waiting = asyncio.ensure_future(queue.abort_job(job_id, "q", timeout=30))
+        await backend.requested.wait()
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    for job_id in ("running", "finished", "asked"):
+        async_to_sync(abort_then_cancel)(job_id)
+    found = requested()
+    assert found["a", "running"] is not None
+    assert found["a", "finished"] is None and found["a", "asked"] == T0
     assert found["b", "running"] is None and found["a", "idle"] is None
 
 

@@ -145,6 +145,11 @@ BAD_ENTRIES = [
         {"FUNCTION": "tests.jobs.add", "KEEP_RESULT": 1e300},
         "KEEP_RESULT must be a finite number of seconds up to",
     ),
+    (  # too large for a float, and for repr: the check says so instead of raising
+        {"FUNCTION": "tests.jobs.add", "TIMEOUT": 10**5000},
+        "TIMEOUT must be a finite number of seconds up to 31622400, not an int of 16610 bits",
+    ),
+    ({"FUNCTION": "tests.jobs.add", "BACKOFF": {"BASE": 10**400}}, "BACKOFF['BASE'] must be a finite number"),
     (
         {"FUNCTION": "tests.jobs.add", "RETRY_ON": "builtins.OSError"},
         "RETRY_ON must be a list of dotted paths",

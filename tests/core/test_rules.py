@@ -15,7 +15,13 @@ from django.conf import settings
 
 from django_arq import ArqJobError, ArqQueue, JobSpec, JobStatus, RedisArqQueue
 from django_arq.queues.exceptions import InvalidJob
-from django_arq.queues.jobs import MAX_DELAY, check_queue_name, is_valid_job_id
+from django_arq.queues.jobs import (
+    MAX_DELAY,
+    OWN_KEY_PREFIX,
+    check_queue_name,
+    is_valid_job_id,
+    reserved_key_owner,
+)
 from django_arq.queues.serializers import SerializedError, json_dumps, json_loads
 from tests.helpers import ROOT, Process, redis_server, wait_for
 
@@ -110,6 +116,8 @@ def test_delays_in_range_are_accepted(value: object) -> None:
         "arq:in-progress:x",
         "arq:retry:x",
         "q:health-check",
+        "django-arq:workers:q",
+        "django-arq:progress:x",
         "",
         "\ud800",
     ],
@@ -119,6 +127,25 @@ def test_queue_names_that_are_arq_keys_or_not_text_are_refused(name: str) -> Non
         check_queue_name(name)
     with pytest.raises(InvalidJob):
         JobSpec("tests.jobs.add", queue_name=name)
+
+
+def test_every_key_django_arq_keeps_is_under_its_own_prefix() -> None:
+    """What ``check_queue_name`` refuses covers them all: no queue can write into one."""
+    from django_arq.queues import attempts, heartbeats, progress, wakeup
+    from django_arq.schedules import changes
+
+    prefixes = [
+        attempts.ATTEMPTS_PREFIX,
+        heartbeats.PREFIX,
+        heartbeats.LIVE_PREFIX,
+        heartbeats.LOST_PREFIX,
+        progress.PROGRESS_KEY_PREFIX,
+        wakeup.WAKE_PREFIX,
+        changes.SCHEDULES_PREFIX,
+    ]
+    assert all(prefix.startswith(OWN_KEY_PREFIX) for prefix in prefixes), prefixes
+    assert [reserved_key_owner(prefix + "x") for prefix in prefixes] == ["django-arq"] * len(prefixes)
+    assert reserved_key_owner("django-arq-tests:q") is None  # a name of the same start, not a key of ours
 
 
 def test_refusals_write_nothing(sync_queue: ArqQueue, redis_client) -> None:
