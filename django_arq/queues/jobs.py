@@ -245,7 +245,9 @@ class JobSpec:
         """The queue score (when the job may start) and the payload's time to live, both in ms.
 
         arq's rule in ``ArqRedis.enqueue_job``, but for ``defer_until``: its score is
-        ``score_not_before``, so the job never starts before the time it was given.
+        ``score_not_before``, so the job never starts before the time it was given; and a time in
+        the past makes a job due now, kept as long as any such job (arq's rule would give its
+        payload a time to live of the extra less the time since, none a day late).
         """
         if self.defer_until is not None:
             score = score_not_before(self.defer_until)
@@ -253,7 +255,7 @@ class JobSpec:
             score = now_ms + int(to_ms(self.defer_by) or 0)
         else:
             score = now_ms
-        ttl = to_ms(self.expires) or score - now_ms + extra_ms
+        ttl = to_ms(self.expires) or max(score - now_ms, 0) + extra_ms
         return score, max(int(ttl), 1)
 
 

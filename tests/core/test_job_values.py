@@ -140,7 +140,9 @@ def test_a_job_spec_takes_good_options() -> None:
         ({"defer_by": dt.timedelta(minutes=1)}, 1000, (WHEN_MS + 60_000, 61_000)),
         # a deferred job's score is a millisecond past its time: it may not start before it
         ({"defer_until": WHEN + dt.timedelta(seconds=9)}, 1000, (WHEN_MS + 9001, 10_001)),
-        ({"defer_until": WHEN - dt.timedelta(seconds=9)}, 1000, (WHEN_MS - 8999, 1)),  # in the past
+        # in the past: due now, and kept as long as a job enqueued now (not a day less the delay)
+        ({"defer_until": WHEN - dt.timedelta(seconds=9)}, 1000, (WHEN_MS - 8999, 1000)),
+        ({"defer_until": WHEN - dt.timedelta(days=2)}, 1000, (WHEN_MS - 2 * 86_400_000 + 1, 1000)),
         ({"defer_by": 0.0004}, 1000, (WHEN_MS, 1000)),  # rounds to 0 ms: not deferred, as arq
         ({"expires": 7}, 1000, (WHEN_MS, 7000)),
         ({"expires": 0}, 1000, (WHEN_MS, 1000)),  # as arq: no expiry given

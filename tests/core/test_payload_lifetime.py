@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import redis
@@ -22,5 +23,22 @@ def test_a_payload_lives_until_its_job_is_due_and_the_protocol_s_extra_time(
     [meta] = run_sync(protocol.enqueue([spec]), redis_client, "test")
     try:
         assert 60_000 < redis_client.pttl(f"arq:job:{meta.id}") <= 90_000
+    finally:
+        redis_client.delete(name, f"arq:job:{meta.id}")
+
+
+def test_a_job_given_a_time_days_past_is_due_now_and_its_payload_kept(redis_client: redis.Redis) -> None:
+    """arq's rule would give it a time to live of the extra time less its lateness: none, so the
+    payload expired at once and the job was lost (a task's ``run_after`` two days back, say)."""
+    name = f"{settings.TEST_QUEUE}:lifetime-{uuid.uuid4().hex}"
+    protocol = RedisProtocol(get_serializer("pickle"), name, expires_extra_ms=60_000)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    [meta] = run_sync(
+        protocol.enqueue([JobSpec("tests.jobs.add", (1, 2), defer_until=past)]), redis_client, "test"
+    )
+    try:
+        assert meta.status.value == "queued"
+        assert 50_000 < redis_client.pttl(f"arq:job:{meta.id}") <= 60_000
+        assert redis_client.zscore(name, meta.id) < dt.datetime.now(dt.UTC).timestamp() * 1000
     finally:
         redis_client.delete(name, f"arq:job:{meta.id}")
