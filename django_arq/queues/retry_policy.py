@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 from arq.worker import Retry
 
-__all__ = ["FULL_JITTER", "Backoff", "RetryPolicy", "retried"]
+from .jobs import MAX_DELAY
+
+__all__ = ["FULL_JITTER", "Backoff", "RetryPolicy", "checked_retry", "retried"]
 
 #: ``JITTER`` value for full jitter: a delay drawn between 0 and the capped delay.
 FULL_JITTER = "full"
@@ -79,3 +81,20 @@ def retried(coroutine: Coroutine, policy: RetryPolicy, max_tries: int) -> Corout
             raise Retry(defer=defer) from exc
 
     return run
+
+
+def checked_retry(exc: Retry) -> BaseException:
+    """``exc`` if arq can defer the job by its delay (none, or below 0: at once), else a ``ValueError``
+    that says why: a delay past ``MAX_DELAY`` would park the job until its payload expired, and one
+    too large for a float would stop arq's worker as it logs the retry."""
+    delay_ms = exc.defer_score  # an int: arq's to_ms rounds the delay given
+    limit = MAX_DELAY.total_seconds()
+    if delay_ms is None or delay_ms <= limit * 1000:
+        return exc
+    try:
+        shown = f"{delay_ms / 1000:.3g} s"
+    except OverflowError:  # beyond any float
+        shown = "more than 1e308 s"
+    error = ValueError(f"Retry(defer=...) asks for {shown}; a job can be deferred by at most {limit:.0f} s")
+    error.__cause__ = exc
+    return error

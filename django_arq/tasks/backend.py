@@ -207,6 +207,10 @@ class ArqBackend(BaseTaskBackend):
         """Read payload, progress, result and attempt log in one round trip, and decode them."""
         if not isinstance(result_id, str) or not result_id:
             raise TaskResultDoesNotExist(f"task result ids are non-empty strings, not {result_id!r}")
+        try:
+            result_id.encode()  # a lone surrogate: no Redis key can hold it, no result has it
+        except UnicodeEncodeError:
+            raise TaskResultDoesNotExist(f"no task result has the id {result_id[:200]!r}") from None
         reply = yield Call(
             (
                 ("GET", job_key_prefix + result_id),

@@ -27,6 +27,7 @@ from django.tasks.base import TaskError
 from django.tasks.signals import log_task_finished, log_task_started, task_finished, task_started
 from django.utils.json import normalize_json
 
+from ..queues.retry_policy import checked_retry
 from .common import TaskFailed, class_path, task_times
 
 __all__ = ["Attempts", "Run", "Step", "drive", "lifecycle"]
@@ -75,13 +76,15 @@ def _set(result: TaskResult, **changes: Any) -> None:
         object.__setattr__(result, name, value)
 
 
-def lifecycle(run: Run) -> Lifecycle:
+def lifecycle(run: Run, cancelling: Callable[[], bool]) -> Lifecycle:
     """Log the attempt, send the signals around the call, and return the JSON-normalised value.
 
     A failure is raised as ``TaskFailed`` (class path and traceback), whatever the task raised but
-    a cancellation: ``SystemExit`` and ``KeyboardInterrupt`` too, which fail the task (as Django's
-    ImmediateBackend records them) and leave the worker running. ``arq.Retry`` passes through so
-    that arq runs the task again later.
+    a cancellation of its job (``cancelling()`` is true while the job's task is being cancelled:
+    an abort, its timeout, a stop): ``SystemExit``, ``KeyboardInterrupt`` and a ``CancelledError``
+    of the task's own too, which fail the task (as Django's ImmediateBackend records them) and leave
+    the worker running. ``arq.Retry`` passes through so that arq runs the task again later, unless
+    its delay is one arq cannot keep (``checked_retry``).
     """
     attempts = run.attempts if isinstance(run.attempts, list) else (yield Step(run.attempts, coroutine=True))
     result: TaskResult[..., Any] = TaskResult(
@@ -100,9 +103,12 @@ def lifecycle(run: Run) -> Lifecycle:
     function = partial(run.task.func, *args, **result.kwargs)
     try:
         value = normalize_json((yield Step(function, run.coroutine, run.timeout)))
-    except (Retry, asyncio.CancelledError):
-        raise
-    except BaseException as exc:
+    except BaseException as raised:
+        if isinstance(raised, asyncio.CancelledError) and cancelling():
+            raise  # arq ends the job as it does any cancelled one
+        exc = checked_retry(raised) if isinstance(raised, Retry) else raised
+        if isinstance(exc, Retry):  # a delay arq can keep: it runs the task again then
+            raise
         defer = run.retry_after(exc) if run.retry_after is not None else None
         if defer is not None:  # a task exception its RETRY_ON lists (never a BaseException)
             raise Retry(defer=defer) from exc
@@ -173,7 +179,8 @@ _in_thread = sync_to_async(_with_fresh_connections, thread_sensitive=False)
 
 async def drive(run: Run) -> Any:
     """Run the task: ``lifecycle``'s steps on the loop or in a worker thread, as each asks."""
-    driven = _Driven(lifecycle(run))
+    job = asyncio.current_task()  # read from a worker thread too: a cancellation count is one int
+    driven = _Driven(lifecycle(run, lambda: job is not None and job.cancelling() > 0))
     while (step := driven.step) is not None:
         if step.signal is not None and _logs_only(step.signal, run.sender):
             driven.perform_one(step)

@@ -1,18 +1,17 @@
 """A job cannot stop its worker: ``SystemExit`` and other ``BaseException``s a job raises become
-``JobExited`` failures, and a call that does not fit the job function's signature is explained."""
+``JobExited`` failures, an ``arq.Retry`` whose delay arq cannot keep a ``ValueError`` failure,
+and a call that does not fit the job function's signature is explained."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from arq import Retry
+
+from ..queues.retry_policy import checked_retry
 from ..queues.serializers import SerializedError
-
-if TYPE_CHECKING:
-    pass
-
-
 from .functions import Coroutine
 
 __all__ = ["JobExited", "contained"]
@@ -41,6 +40,11 @@ def contained(fn: Coroutine, target: Any = None) -> Coroutine:
             if misfit is None:
                 raise
             raise misfit from exc
+        except Retry as exc:
+            checked = checked_retry(exc)
+            if checked is exc:
+                raise
+            raise checked from exc
         except (Exception, asyncio.CancelledError):
             raise
         except BaseException as exc:

@@ -160,3 +160,19 @@ async def too_slow(seconds: float) -> str:
     """OPTIONS["TASKS"] gives it a TIMEOUT of 0.3 s."""
     await asyncio.sleep(seconds)
     return "slept"
+
+
+@task
+def cancels_itself() -> None:
+    raise asyncio.CancelledError()  # its own, not its job's: it fails as any other exception
+
+
+@task
+async def async_cancels_itself() -> None:
+    await asyncio.sleep(0)
+    raise asyncio.CancelledError()
+
+
+@task
+def retries_in(seconds: float) -> None:
+    raise Retry(defer=seconds)  # a delay arq cannot keep, in the tests

@@ -18,6 +18,7 @@ from django_arq import JobStatus, get_queue
 from django_arq.tasks import RUN_TASK, ArqBackend, worker_functions
 from tests.tasks import sample_tasks
 from tests.tasks.settings import TASKS_QUEUE
+from tests.tasks.support import wait_finished
 
 
 def test_default_backend_is_arq_with_honest_flags() -> None:
@@ -71,6 +72,12 @@ def test_run_after_defers_the_arq_job() -> None:
     meta = get_queue("tasks").get_job_metadata_sync(result.id)
     assert meta.status == JobStatus.deferred
     assert meta.kwargs["run_after"] == when
+
+
+def test_run_after_days_past_runs_the_task_at_once(task_worker: Any) -> None:
+    """Django's meaning; before, the payload lived a day less the delay: none, and the task was lost."""
+    result = sample_tasks.add.using(run_after=timezone.now() - timedelta(days=2)).enqueue(1, 2)
+    assert wait_finished(result, timeout=30).return_value == 3
 
 
 def test_other_django_queue_maps_to_a_prefixed_arq_queue() -> None:
@@ -195,7 +202,7 @@ def test_arguments_must_be_json() -> None:
 # -- results that do not exist --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad_id", ["no-such-task", "", 42])
+@pytest.mark.parametrize("bad_id", ["no-such-task", "", 42, "\ud800", "a\x00b"])
 def test_unknown_ids(bad_id: Any) -> None:
     with pytest.raises(TaskResultDoesNotExist):
         default_task_backend.get_result(bad_id)

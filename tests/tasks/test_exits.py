@@ -17,6 +17,9 @@ from tests.tasks import sample_tasks
 from tests.tasks.settings import TASKS_QUEUE
 from tests.tasks.support import start_task_worker, wait_finished
 
+CANCELLED = "asyncio.exceptions.CancelledError"
+#: What a task's Retry whose delay is too large for a float fails with (it stopped the worker).
+TOO_LATE = "Retry(defer=...) asks for more than 1e308 s; a job can be deferred by at most 31622400000 s"
 #: The arq queue of Django queue "other": a worker of its own, apart from the session's.
 OTHER = f"{TASKS_QUEUE}:other"
 
@@ -35,8 +38,19 @@ def other_worker() -> Iterator[Process]:
         (sample_tasks.async_exits, (4,), "builtins.SystemExit", "SystemExit: 4"),
         (sample_tasks.interrupted, (), "builtins.KeyboardInterrupt", "KeyboardInterrupt: stop"),
         (sample_tasks.async_interrupted, (), "builtins.KeyboardInterrupt", "KeyboardInterrupt: stop"),
+        (sample_tasks.cancels_itself, (), CANCELLED, CANCELLED),  # not retried as a cancelled job
+        (sample_tasks.async_cancels_itself, (), CANCELLED, CANCELLED),
+        (sample_tasks.retries_in, (10**400,), "builtins.ValueError", f"ValueError: {TOO_LATE}"),
     ],
-    ids=["sys.exit", "async sys.exit", "KeyboardInterrupt", "async KeyboardInterrupt"],
+    ids=[
+        "sys.exit",
+        "async sys.exit",
+        "KeyboardInterrupt",
+        "async KeyboardInterrupt",
+        "own CancelledError",
+        "async own CancelledError",
+        "Retry beyond any float",
+    ],
 )
 def test_an_exiting_task_fails_and_the_worker_runs_on(
     other_worker: Process, task_fn: Any, args: tuple[Any, ...], path: str, last_line: str

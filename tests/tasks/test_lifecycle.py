@@ -162,11 +162,9 @@ async def test_a_failure_sends_task_finished_then_raises_task_failed(seen: list[
     assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
 
 
-@pytest.mark.parametrize("exc", [Retry(defer=1), asyncio.CancelledError()], ids=["Retry", "cancelled"])
-@pytest.mark.parametrize("coroutine", [False, True], ids=["def", "async def"])
-async def test_retry_and_cancellation_pass_through_without_task_finished(
-    seen: list[Any], exc: BaseException, coroutine: bool
-) -> None:
+def raising(exc: BaseException, coroutine: bool) -> Any:
+    """A copy of a sample task whose function raises ``exc``."""
+
     def raises() -> None:
         raise exc
 
@@ -175,9 +173,52 @@ async def test_retry_and_cancellation_pass_through_without_task_finished(
 
     task = (sample_tasks.async_add if coroutine else sample_tasks.add).using()
     object.__setattr__(task, "func", araises if coroutine else raises)
-    with pytest.raises(type(exc)):
-        await drive(make_run(task))
+    return task
+
+
+@pytest.mark.parametrize("coroutine", [False, True], ids=["def", "async def"])
+async def test_retry_passes_through_without_task_finished(seen: list[Any], coroutine: bool) -> None:
+    with pytest.raises(Retry):
+        await drive(make_run(raising(Retry(defer=1), coroutine)))
     assert [s for s, *_ in seen] == ["started"]
+
+
+async def test_a_cancelled_job_passes_its_cancellation_through_without_task_finished(seen: list[Any]) -> None:
+    """An abort, a timeout or a stop cancels the job's task while the task runs: arq ends the job."""
+    running = asyncio.Event()
+
+    async def waits() -> None:
+        running.set()
+        await asyncio.Event().wait()
+
+    task = sample_tasks.async_add.using()
+    object.__setattr__(task, "func", waits)
+    job = asyncio.ensure_future(drive(make_run(task)))
+    await running.wait()
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert [s for s, *_ in seen] == ["started"]
+
+
+@pytest.mark.parametrize("coroutine", [False, True], ids=["def", "async def"])
+async def test_a_cancelled_error_of_the_tasks_own_fails_it(seen: list[Any], coroutine: bool) -> None:
+    """Not its job cancelled: the task failed with it, once (as on ImmediateBackend), not retried."""
+    with pytest.raises(TaskFailed) as raised:
+        await drive(make_run(raising(asyncio.CancelledError(), coroutine)))
+    assert raised.value.exception_class_path == "asyncio.exceptions.CancelledError"
+    assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
+
+
+@pytest.mark.parametrize("coroutine", [False, True], ids=["def", "async def"])
+async def test_a_retry_arq_cannot_defer_fails_the_task_with_task_finished(
+    seen: list[Any], coroutine: bool
+) -> None:
+    with pytest.raises(TaskFailed) as raised:
+        await drive(make_run(raising(Retry(defer=1e300), coroutine)))
+    assert raised.value.exception_class_path == "builtins.ValueError"
+    assert "Retry(defer=...) asks for 1e+300 s" in raised.value.traceback
+    assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
 
 
 async def test_the_attempt_log_gives_the_times_and_workers(seen: list[Any]) -> None:

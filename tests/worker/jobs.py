@@ -177,3 +177,8 @@ async def slow(ctx: dict[str, Any], seconds: float) -> str:
 
 async def retry_later(ctx: dict[str, Any]) -> None:
     raise ConnectionError("the shop's API is down")
+
+
+async def retry_in(ctx: dict[str, Any], seconds: Any) -> None:
+    """Asks arq to run it again in ``seconds`` (a delay arq cannot keep, in the tests)."""
+    raise Retry(defer=seconds)

@@ -29,6 +29,7 @@ ARQ_QUEUES["default"]["WORKER"] = {  # type: ignore[index]
         "tests.worker.jobs.async_exit",
         "tests.worker.jobs.sync_interrupt",
         "tests.worker.jobs.async_interrupt",
+        "tests.worker.jobs.retry_in",
         "tests.worker.jobs.sync_report_then_exit",
         "tests.worker.jobs.async_report_then_interrupt",
         "tests.worker.jobs.count_groups",

@@ -51,3 +51,29 @@ def test_exiting_jobs_fail_once_and_the_worker_runs_on(workers: WorkerRunner) ->
     wait_for(lambda: finished([later]), timeout=30)
     assert JobRecord.objects.get(job_id=later).result == 5
     assert process.proc.poll() is None, process.output()
+
+
+#: arq.Retry delays arq cannot keep: too large for a float (its log line raised and stopped the
+#: worker), and past MAX_DELAY (the job parked until its payload expired, lost).
+BAD_RETRIES = [(10**400, "more than 1e308 s"), (1e300, "1e+300 s")]
+
+
+def test_a_retry_arq_cannot_defer_fails_the_job_once_and_the_worker_runs_on(workers: WorkerRunner) -> None:
+    process = workers.start()
+    queue = get_queue()
+    q = workers.queue_name
+    retries = [
+        queue.enqueue_sync("tests.worker.jobs.retry_in", delay, _queue_name=q).id for delay, _ in BAD_RETRIES
+    ]
+    normal = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=q).id
+    wait_for(lambda: finished([*retries, normal]) or process.proc.poll() is not None, timeout=30)
+    assert process.proc.poll() is None, process.output()
+    for job_id, (_, shown) in zip(retries, BAD_RETRIES, strict=True):
+        rec = JobRecord.objects.get(job_id=job_id)
+        assert (rec.success, rec.job_try) == (False, 1), rec.error
+        assert rec.result == {
+            "exception": "builtins.ValueError",
+            "message": f"Retry(defer=...) asks for {shown}; a job can be deferred by at most 31622400000 s",
+        }
+        assert "Retry" in rec.error  # the job's own Retry, chained
+    assert JobRecord.objects.get(job_id=normal).result == 3
