@@ -34,7 +34,6 @@ from django.tasks.base import DEFAULT_TASK_PRIORITY
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend, TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued
 from django.utils import timezone
-from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
 from ..conf import DEFAULT_ALIAS, RUN_TASK, get_config
@@ -55,7 +54,7 @@ from ..queues.protocol import Call, Op
 from ..queues.redis import RedisArqQueue
 from ..queues.serializers import Serializer
 from .attempts import attempts_key, parse_attempts
-from .common import load_task, task_error, task_times
+from .common import json_value, load_task, task_error, task_times
 
 __all__ = ["ArqBackend"]
 
@@ -156,7 +155,7 @@ class ArqBackend(BaseTaskBackend):
         """The arq job for one task call: run_task's arguments, and the enqueue options."""
         self.validate_task(task)
         try:
-            task_args, task_kwargs = normalize_json(args), normalize_json(kwargs)
+            task_args, task_kwargs = json_value(args), json_value(kwargs)
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"arguments of task {task.module_path!r} must be JSON-serialisable: {exc}"

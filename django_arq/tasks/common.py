@@ -1,7 +1,8 @@
-"""What the tasks backend and the runner share: failures, and loading a task."""
+"""What the tasks backend and the runner share: failures, loading a task, and its JSON values."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from traceback import format_exception_only
 from typing import Any
@@ -9,11 +10,21 @@ from typing import Any
 from django.tasks import Task
 from django.tasks.base import TaskError
 from django.tasks.exceptions import InvalidTask
+from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
 from ..queues.serializers import SerializedError
 
-__all__ = ["TaskFailed", "class_path", "load_task", "task_error", "task_times"]
+__all__ = ["TaskFailed", "class_path", "json_value", "load_task", "task_error", "task_times"]
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as Django keeps a task's arguments and result (``normalize_json``), checked to be
+    writable as JSON: ``ValueError`` for an int of more digits than Python turns into text, which
+    arq's worker cannot show (the arguments fail the job before it starts, a result after it ends)."""
+    normalized = normalize_json(value)
+    json.dumps(normalized)
+    return normalized
 
 
 def class_path(cls: type) -> str:

@@ -25,10 +25,9 @@ from django.dispatch import Signal
 from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus
 from django.tasks.base import TaskError
 from django.tasks.signals import log_task_finished, log_task_started, task_finished, task_started
-from django.utils.json import normalize_json
 
 from ..queues.retry_policy import checked_retry
-from .common import TaskFailed, class_path, task_times
+from .common import TaskFailed, class_path, json_value, task_times
 
 __all__ = ["Attempts", "Run", "Step", "drive", "lifecycle"]
 
@@ -102,7 +101,7 @@ def lifecycle(run: Run, cancelling: Callable[[], bool]) -> Lifecycle:
     args = [TaskContext(task_result=result), *result.args] if run.task.takes_context else result.args
     function = partial(run.task.func, *args, **result.kwargs)
     try:
-        value = normalize_json((yield Step(function, run.coroutine, run.timeout)))
+        value = json_value((yield Step(function, run.coroutine, run.timeout)))
     except BaseException as raised:
         if isinstance(raised, asyncio.CancelledError) and cancelling():
             raise  # arq ends the job as it does any cancelled one

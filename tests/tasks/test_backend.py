@@ -199,6 +199,14 @@ def test_arguments_must_be_json() -> None:
         sample_tasks.add.enqueue(object(), 1)
 
 
+@pytest.mark.parametrize("args", [(10**5000, 1), ([{"a": -(10**4400)}], 1)], ids=["int", "nested int"])
+def test_an_int_of_more_digits_than_json_can_write_is_refused_at_enqueue(args: tuple[Any, ...]) -> None:
+    """It is no JSON (``json.dumps`` refuses it), and arq's worker would fail the job before it started."""
+    with pytest.raises(TypeError, match=r"must be JSON-serialisable: Exceeds the limit \(4300 digits\)"):
+        sample_tasks.add.enqueue(*args)
+    assert sample_tasks.add.enqueue(10**4000, 1).args == [10**4000, 1]  # within the limit
+
+
 # -- results that do not exist --------------------------------------------------------------
 
 

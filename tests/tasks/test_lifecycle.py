@@ -210,6 +210,17 @@ async def test_a_cancelled_error_of_the_tasks_own_fails_it(seen: list[Any], coro
     assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
 
 
+async def test_a_result_json_cannot_write_fails_the_task_and_task_finished_says_so(seen: list[Any]) -> None:
+    """An int of more digits than Python turns into text: arq's worker would fail the job after
+    task_finished said SUCCESSFUL."""
+    task = sample_tasks.add.using()
+    object.__setattr__(task, "func", lambda: 10**5000)
+    with pytest.raises(TaskFailed) as raised:
+        await drive(make_run(task))
+    assert raised.value.exception_class_path == "builtins.ValueError"
+    assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
+
+
 @pytest.mark.parametrize("coroutine", [False, True], ids=["def", "async def"])
 async def test_a_retry_arq_cannot_defer_fails_the_task_with_task_finished(
     seen: list[Any], coroutine: bool
