@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -155,16 +156,29 @@ def check_queues(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 @register(Tags.security, deploy=False)
 def check_api_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``ARQ_API_TOKENS`` (bearer tokens of the HTTP API) must be a list of non-empty strings: ``E005``."""
+    """``ARQ_API_TOKENS`` (bearer tokens of the HTTP API) must be a list of non-empty strings that
+    a request can send: ``E005``."""
     tokens = getattr(settings, "ARQ_API_TOKENS", [])
     if not isinstance(tokens, list | tuple):
         problem = f"ARQ_API_TOKENS must be a list of strings, not {type(tokens).__name__}"
     else:
         bad = [i for i, token in enumerate(tokens) if not (isinstance(token, str) and token.strip())]
-        if not bad:
+        unsendable = [i for i, token in enumerate(tokens) if i not in bad and not _TOKEN.fullmatch(token)]
+        if bad:
+            problem = f"ARQ_API_TOKENS has empty or non-string entries at positions {bad}"
+        elif unsendable:
+            # A header is read as Latin-1 and the token stripped: such a token could never match.
+            problem = (
+                f"ARQ_API_TOKENS has entries at positions {unsendable} with spaces, control characters "
+                "or non-ASCII characters, which no Authorization header can carry as given"
+            )
+        else:
             return []
-        problem = f"ARQ_API_TOKENS has empty or non-string entries at positions {bad}"
     return [Error(problem, hint='e.g. ARQ_API_TOKENS = [os.environ["ARQ_API_TOKEN"]]', id="django_arq.E005")]
+
+
+#: A token an ``Authorization: Bearer`` header carries as given: visible ASCII characters.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 def _count(value: Any) -> bool:

@@ -242,13 +242,26 @@ def test_unknown_functions_setting_is_validated(value: Any, ok: bool) -> None:
         assert 'UNKNOWN_FUNCTIONS must be one of "warn", "error", "ignore"' in message
 
 
-@pytest.mark.parametrize("tokens", ["secret", ["ok", ""], ["ok", 3], ("  ",), {"a": "b"}])
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        "secret",
+        ["ok", ""],
+        ["ok", 3],
+        ("  ",),
+        {"a": "b"},
+        [" padded"],
+        ["two words"],
+        ["p\u00e4ss"],
+        ["a\x00b"],
+    ],
+)
 def test_e005_api_tokens(settings: Any, tokens: Any) -> None:
     settings.ARQ_API_TOKENS = tokens
     assert arq_run_checks() == ["django_arq.E005"]
 
 
-@pytest.mark.parametrize("tokens", [[], ["one", "two"], ("one",)])
+@pytest.mark.parametrize("tokens", [[], ["one", "two"], ("one",), ["a-b.c_d~e+f/g==", "!#$%&'*<>?@[]^`{|}"]])
 def test_e005_accepts_lists_of_tokens(settings: Any, tokens: Any) -> None:
     settings.ARQ_API_TOKENS = tokens
     assert arq_run_checks() == []
