@@ -163,11 +163,11 @@ def check_api_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         problem = f"ARQ_API_TOKENS must be a list of strings, not {type(tokens).__name__}"
     else:
         bad = [i for i, token in enumerate(tokens) if not (isinstance(token, str) and token.strip())]
-        unsendable = [i for i, token in enumerate(tokens) if i not in bad and not _TOKEN.fullmatch(token)]
+        # A header is read as Latin-1 and the token stripped: such a token could never match.
+        unsendable = [] if bad else [i for i, token in enumerate(tokens) if not _TOKEN.fullmatch(token)]
         if bad:
             problem = f"ARQ_API_TOKENS has empty or non-string entries at positions {bad}"
         elif unsendable:
-            # A header is read as Latin-1 and the token stripped: such a token could never match.
             problem = (
                 f"ARQ_API_TOKENS has entries at positions {unsendable} with spaces, control characters "
                 "or non-ASCII characters, which no Authorization header can carry as given"

@@ -46,11 +46,9 @@ def _seconds_problem(value: Any, what: str, *, zero: bool) -> str | None:
         return f"{what} must be a number of seconds, not {type(value).__name__}"
     # An int of any size compares with the bound exactly; only a float can be infinite or NaN
     # (math.isfinite would raise on an int too large for a float, repr on one of too many digits).
-    if isinstance(value, int) and value > MAX_SECONDS:
-        bits = value.bit_length()
-        return f"{what} must be a finite number of seconds up to {MAX_SECONDS}, not an int of {bits} bits"
-    if isinstance(value, float) and (not math.isfinite(value) or value > MAX_SECONDS):
-        return f"{what} must be a finite number of seconds up to {MAX_SECONDS}, not {value!r}"
+    if (isinstance(value, float) and not math.isfinite(value)) or value > MAX_SECONDS:
+        shown = f"an int of {value.bit_length()} bits" if isinstance(value, int) else repr(value)
+        return f"{what} must be a finite number of seconds up to {MAX_SECONDS}, not {shown}"
     if value < 0 or (value == 0 and not zero):
         return f"{what} must be {'>= 0' if zero else '> 0'}, not {value!r}"
     return None
