@@ -17,6 +17,8 @@ __all__ = ["_close_executor_connections", "queue_name"]
 
 #: Producer-side options for a Redis that may be down: fail in well under a second.
 FAST_FAIL = {"conn_timeout": 0.3, "conn_retries": 0}
+#: Producer-side options for a Redis that stays up, on a machine that may be busy.
+PATIENT = {"conn_timeout": 10, "conn_retries": 5}
 
 
 class FaultWorkers(WorkerRunner):
@@ -52,20 +54,33 @@ def server_client(server: RedisServer) -> Iterator[redis.Redis]:
     client.close()
 
 
-@pytest.fixture
-def on_server(server: RedisServer, settings: Any) -> str:
-    """Every alias of this process points at the throwaway server (and a "json" alias, as the
-    workers' tests.reliability.settings has); yields its URL."""
+def point_aliases_at(url: str, settings: Any, options: dict[str, Any]) -> None:
+    """Every Redis alias of this process (and a "json" alias, as the workers'
+    tests.reliability.settings has) on ``url``, with these producer-side connection options."""
     default = settings.ARQ_QUEUES["default"]
     json_alias = {**default, "SERIALIZER": "json", "DEFAULT_QUEUE_NAME": "django-arq-tests:json"}
     aliases = {
-        alias: {**raw, "REDIS_URL": server.url, "OPTIONS": FAST_FAIL}
+        alias: {**raw, "REDIS_URL": url, "OPTIONS": options}
         for alias, raw in {**settings.ARQ_QUEUES, "json": json_alias}.items()
         if not raw["BACKEND"].endswith("MockArqQueue")
     }
     # through pytest-django's settings fixture, so that its other changes are undone in LIFO order
     settings.ARQ_QUEUES = {**settings.ARQ_QUEUES, **aliases}
+
+
+@pytest.fixture
+def on_server(server: RedisServer, settings: Any) -> str:
+    """Every alias of this process points at the throwaway server, which stays up; yields its URL.
+    The connect timeout is patient: a busy machine can take over a second to accept a connection."""
+    point_aliases_at(server.url, settings, PATIENT)
     return server.url
+
+
+@pytest.fixture
+def on_failing_server(on_server: str, settings: Any) -> str:
+    """``on_server`` for a test that stops the server: producers fail in well under a second."""
+    point_aliases_at(on_server, settings, FAST_FAIL)
+    return on_server
 
 
 @pytest.fixture

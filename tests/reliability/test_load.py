@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bench.bench_load import run_load
-from tests.reliability.conftest import FAST_FAIL
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def patient_server(on_server: str, settings: Any) -> str:
-    """``on_server`` without its fast failing: twenty producers connect at once, on a machine that may
-    be busy, to a Redis that stays up (a connect timeout of 0.3 s is for the fault tests' Redis)."""
-    patient = {"conn_timeout": 10, "conn_retries": 5}
-    settings.ARQ_QUEUES = {
-        alias: {**raw, "OPTIONS": patient} if raw.get("OPTIONS") == FAST_FAIL else raw
-        for alias, raw in settings.ARQ_QUEUES.items()
-    }
-    return on_server
-
-
-def test_every_job_runs_once_with_one_complete_record_and_no_keys_left(patient_server: str) -> None:
-    report = run_load(patient_server, jobs=2000, producers=20, workers=2, bulk=20)
+def test_every_job_runs_once_with_one_complete_record_and_no_keys_left(on_server: str) -> None:
+    report = run_load(on_server, jobs=2000, producers=20, workers=2, bulk=20)
     print("\n".join(report.lines()))
     assert report.problems == []
     assert len(report.single_latencies) == 1000 and len(report.bulk_latencies) == 50

@@ -57,7 +57,7 @@ class Producer(threading.Thread):
 
 
 def test_producers_and_worker_survive_a_redis_restart(
-    server: RedisServer, fault_workers: FaultWorkers, queue_name: str
+    server: RedisServer, fault_workers: FaultWorkers, on_failing_server: str, queue_name: str
 ) -> None:
     worker = fault_workers.start()
     queue = get_queue()
@@ -115,7 +115,7 @@ def test_producers_and_worker_survive_a_redis_restart(
 
 
 def test_worker_stopped_while_redis_is_down_still_writes_its_records(
-    server: RedisServer, fault_workers: FaultWorkers, queue_name: str
+    server: RedisServer, fault_workers: FaultWorkers, on_failing_server: str, queue_name: str
 ) -> None:
     """arq's close() fails at its first Redis call; the last JobRecord flush must still run."""
     worker = fault_workers.start()
