@@ -1,6 +1,7 @@
 """Job functions run by the test workers; each is named by its dotted path, as in FUNCTIONS."""
 
 import asyncio
+import threading
 from typing import Any
 
 from django_arq.queues.reporting import report_progress, report_progress_sync
@@ -21,6 +22,11 @@ async def fail(ctx: dict[str, Any], message: str) -> None:
 
 async def echo(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     return {"args": list(args), "kwargs": kwargs, "job_try": ctx["job_try"]}
+
+
+async def unserializable(ctx: dict[str, Any]) -> Any:
+    """Returns a value no serializer can store (a lock)."""
+    return threading.Lock()
 
 
 def sync_add(ctx: dict[str, Any], a: int, b: int) -> int:

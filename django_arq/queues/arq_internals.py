@@ -33,13 +33,22 @@ The worker (``DjangoWorker`` and ``manage.py arq_worker``):
   enqueues, Redis outages, the burst exit), ``_cancel_aborted_jobs`` (skipped while no job runs),
   ``start_jobs`` (jobs claimed by one script call per batch of free slots), ``run_job``,
   ``finish_job`` and ``finish_failed_job`` (JobRecord updates), ``close`` (a context of its own;
-  Redis down at shutdown).
+  Redis down at shutdown), ``handle_sig`` and ``_sleep_until_tasks_complete`` (the worker notes
+  that it is stopping, so that a job's run span tells a shutdown from its timeout). arq cancels
+  running jobs in three places besides an abort and a job's own timeout: ``handle_sig`` (a signal,
+  or ``close()`` when the worker handles none; it cancels ``main_task`` too, whose burst-end
+  ``gather`` of the jobs would cancel them), and ``_wait_for_tasks_to_complete`` (after
+  ``handle_sig_wait_for_completion``), once its ``wait_for`` of ``_sleep_until_tasks_complete``
+  ends. The burst end, ``max_burst_jobs`` and recycling wait for the running jobs, never cancel.
 - ``Worker`` attributes read or set (``ATTRIBUTES``): ``tasks`` (running jobs by id),
   ``job_tasks`` (running job functions), ``in_progress_timeout_s`` (the lifetime arq gives an
   in-progress key), ``queue_read_limit``, ``run_job(job_id, score)`` (started for each claimed
-  job), ``aborting_tasks``, ``job_counter`` and ``sem`` (a job slot, given back by
+  job), ``aborting_tasks`` (the ids of jobs cancelled for an abort; arq drops one only when the abort
+  ends its job), ``job_counter`` and ``sem`` (a job slot, given back by
   ``_release_sem_dec_counter_on_complete()``), ``_pool`` and ``pool``, ``loop``, ``ctx``,
-  ``queue_name``, ``burst``, ``job_timeout_s``; for the command's banner and ``--check``,
+  ``queue_name``, ``burst``, ``job_timeout_s`` (``run_job`` awaits a job function's task with
+  ``asyncio.wait_for`` for its ``timeout_s``, else that, and fails the job with the
+  ``TimeoutError``: ``run_timeout``); for the command's banner and ``--check``,
   ``functions``, ``cron_jobs``, ``max_jobs``, ``max_tries``, ``keep_result_s``, ``poll_delay_s``,
   ``allow_abort_jobs``, ``health_check_interval``, ``redis_settings`` and the job counters;
   ``_last_health_check`` (when ``record_health`` last wrote, by ``time()``), which
@@ -50,7 +59,8 @@ The worker (``DjangoWorker`` and ``manage.py arq_worker``):
   and hands it to ``on_startup`` as ``ctx["redis"]`` before its first poll: ``repack_pool`` switches
   that pool to commands packed by hiredis there.
 - ``arq.logs.default_log_config(verbose)``, the command's logging when the project sets none;
-  ``arq.typing.WorkerCoroutine``, the type of a job function.
+  ``arq.typing.WorkerCoroutine``, the type of a job function; ``arq.typing.WEEKDAYS``, the weekday
+  names ``next_cron`` looks up (``mon``, ``tues``, ...).
 
 Imported directly elsewhere, being documented: ``arq.Worker``, ``arq.func``, ``arq.cron``,
 ``arq.Retry``, ``arq.create_pool``, ``arq.connections.RedisSettings``, ``arq.jobs.JobStatus``.
@@ -76,7 +86,7 @@ from arq.constants import (
 from arq.cron import CronJob
 from arq.jobs import DeserializationError, deserialize_job, deserialize_result, serialize_job
 from arq.logs import default_log_config
-from arq.typing import WorkerCoroutine
+from arq.typing import WEEKDAYS, WorkerCoroutine
 from arq.utils import ms_to_datetime, timestamp_ms, to_ms, to_unix_ms
 from arq.worker import Function, JobExecutionFailed, Worker
 
@@ -87,6 +97,7 @@ __all__ = [
     "FUNCTION_FIELDS",
     "OVERRIDDEN",
     "UNSERIALIZABLE_RESULT",
+    "WEEKDAYS",
     "CronJob",
     "DeserializationError",
     "Function",
@@ -100,6 +111,7 @@ __all__ = [
     "deserialize_result",
     "end_burst",
     "expires_extra_ms",
+    "forget_abort",
     "give_back_job_slot",
     "health_check_due_ms",
     "health_check_key_suffix",
@@ -115,6 +127,7 @@ __all__ = [
     "repack_pool",
     "result_key_prefix",
     "retry_key_prefix",
+    "run_timeout",
     "running_job",
     "running_job_ended",
     "running_job_ids",
@@ -151,6 +164,8 @@ OVERRIDDEN: dict[str, tuple[str, ...]] = {
     ),
     "finish_failed_job": ("job_id", "result_data"),
     "close": (),
+    "handle_sig": ("signum",),
+    "_sleep_until_tasks_complete": (),
 }
 #: ``Worker`` attributes (set by its ``__init__``) that django-arq reads or sets.
 ATTRIBUTES = (
@@ -242,6 +257,12 @@ def is_aborting(worker: Worker, job_id: str) -> bool:
     return job_id in worker.aborting_tasks
 
 
+def forget_abort(worker: Worker, job_id: str) -> None:
+    """Forget that ``worker`` cancelled job ``job_id`` for an abort: arq does so only when the
+    cancellation ends the job, not when the job takes it back and ends otherwise."""
+    worker.aborting_tasks.discard(job_id)
+
+
 def give_back_job_slot(worker: Worker) -> None:
     """Return a job slot taken by ``start_jobs`` for a job that never started."""
     worker._release_sem_dec_counter_on_complete()
@@ -299,6 +320,12 @@ def start_claimed_job(worker: Worker, job_id: str, score: int) -> None:
     task = worker.loop.create_task(worker.run_job(job_id, score))
     task.add_done_callback(lambda _: worker._release_sem_dec_counter_on_complete())
     worker.tasks[job_id] = task
+
+
+def run_timeout(worker: Worker, function: Function | CronJob) -> float | None:
+    """How long arq lets a run of ``function`` last (seconds; None: without end): the function's
+    own timeout, else the worker's ``job_timeout``."""
+    return worker.job_timeout_s if function.timeout_s is None else function.timeout_s
 
 
 def in_progress_ms(worker: Worker) -> int:

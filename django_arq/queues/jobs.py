@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import FunctionType
 from typing import Any
 from uuid import uuid4
 
@@ -25,9 +26,12 @@ from .arq_internals import (
     retry_key_prefix,
     to_ms,
 )
-from .exceptions import InvalidJob, JobNotQueued
+from .describe import safe_repr, safe_str
+from .exceptions import InvalidJob, JobNotFound, JobNotQueued
 
 __all__ = [
+    "ENQUEUE_OPTIONS",
+    "MAX_COUNT",
     "MAX_DELAY",
     "JobMetadata",
     "JobProgress",
@@ -35,10 +39,12 @@ __all__ = [
     "JobSpec",
     "JobStatus",
     "QueueCounts",
+    "can_name_a_job",
     "check_delay",
     "check_queue_name",
     "is_abort_result",
     "is_valid_job_id",
+    "job_not_found",
     "parse_aware_time",
     "reserved_key_owner",
     "score_not_before",
@@ -49,6 +55,10 @@ Seconds = int | float | timedelta
 #: The longest ``_defer_by`` / ``_expires`` accepted: far beyond any real use, well within what
 #: datetimes and Redis's millisecond expiry times can hold.
 MAX_DELAY = timedelta(days=366 * 1000)
+#: The largest count a setting or a command takes (a batch, a number of jobs): an int Redis and SQL take.
+MAX_COUNT = 2**31 - 1
+#: The keyword arguments ``enqueue`` takes for itself, not for the job.
+ENQUEUE_OPTIONS = frozenset({"_queue_name", "_job_id", "_defer_until", "_defer_by", "_expires"})
 
 #: Redis keys arq keeps for itself: a "queue" of such a name would write into them (``arq:abort``).
 ARQ_KEY_PREFIXES = (job_key_prefix, result_key_prefix, in_progress_key_prefix, retry_key_prefix)
@@ -98,14 +108,41 @@ def parse_aware_time(value: object) -> datetime | None:
     return time if time.tzinfo is not None else None
 
 
+def _encodes(text: str) -> bool:
+    """Whether non-ASCII ``text`` has a UTF-8 form, as every Redis key and name must: not with a
+    lone surrogate. Callers test ``isascii()`` first, which is faster and true of most text."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _utf8(what: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidJob(f"{what} must be a non-empty string, not {value!r}")
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise InvalidJob(f"{what} {value!r} is not valid text (it holds a lone surrogate)") from None
+    if not (value.isascii() or _encodes(value)):
+        raise InvalidJob(f"{what} {value!r} is not valid text (it holds a lone surrogate)")
     return value
+
+
+def _not_text_id(job_id: object) -> TypeError:
+    """The refusal of a job id that is not text, at enqueue as in reads and aborts."""
+    return TypeError(f"job id must be a string, not {type(job_id).__name__}")
+
+
+def can_name_a_job(job_id: object) -> bool:
+    """Whether ``job_id`` can be the id of a stored job, checked by every backend's reads and aborts
+    before they look: ``TypeError`` if it is not text (as for ``_job_id``); False for text no Redis
+    key can hold (a lone surrogate, which enqueue refuses), which no job has."""
+    if not isinstance(job_id, str):
+        raise _not_text_id(job_id)
+    return job_id.isascii() or _encodes(job_id)
+
+
+def job_not_found(job_id: str, queue: str) -> JobNotFound:
+    """The error of a read that finds no job ``job_id`` in ``queue``."""
+    return JobNotFound(f"job {job_id!r} not found in queue {queue!r}", job_id)
 
 
 def reserved_key_owner(queue: str) -> str | None:
@@ -223,7 +260,7 @@ class JobSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
-            raise TypeError(f"task name must be a non-empty string, not {self.name!r}")
+            raise TypeError(_not_a_name(self.name))
         if not self.name:
             raise InvalidJob("task name must be a non-empty string")
         if self.defer_until is not None and self.defer_by is not None:
@@ -235,7 +272,7 @@ class JobSpec:
         check_delay("_defer_by", self.defer_by)
         check_delay("_expires", self.expires)
         if self.job_id is not None and not isinstance(self.job_id, str):
-            raise TypeError(f"job id must be a string, not {type(self.job_id).__name__}")
+            raise _not_text_id(self.job_id)
         if self.job_id:
             _utf8("job id", self.job_id)
         if self.queue_name is not None:
@@ -306,11 +343,19 @@ def ids_taken(taken: tuple[str, ...]) -> JobNotQueued:
     return JobNotQueued(message, taken[0], taken)
 
 
+def _not_a_name(value: Any) -> str:
+    """The refusal of a task name that is not text; for a function, the dotted path to give instead."""
+    path = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
+    if isinstance(value, FunctionType) and "<" not in path:  # importable: not a lambda or a local one
+        return f"task name must be the function's dotted path: pass {path!r}, not the function itself"
+    return f"task name must be a non-empty string, not {safe_repr(value)}"
+
+
 def unserializable(spec: JobSpec, serializer_name: str, job_id: str, exc: BaseException) -> JobNotQueued:
     """The error for arguments the alias's serializer cannot encode."""
     cause = exc.__cause__ or exc
     what = f"the arguments of {spec.name!r} with the {serializer_name} serializer"
-    return JobNotQueued(f"cannot serialize {what}: {cause}", job_id)
+    return JobNotQueued(f"cannot serialize {what}: {safe_str(cause)}", job_id)
 
 
 _JOB_ID = re.compile(r"[\w.:@+-]{1,200}")

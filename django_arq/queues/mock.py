@@ -25,14 +25,17 @@ from .jobs import (
     JobResult,
     JobSpec,
     QueueCounts,
+    can_name_a_job,
     check_distinct_ids,
     ids_taken,
     job_ids,
+    job_not_found,
     job_status,
     span_names,
     unserializable,
 )
 from .reporting import CTX_KEY, DEFAULT_INTERVAL, WHILE_RUNNING, ProgressReports
+from .storable import checked
 
 __all__ = ["MockArqQueue"]
 
@@ -70,7 +73,20 @@ class _Job:
     carrier: Mapping[str, str] | None = None
 
     def alive(self, now_ms: int) -> bool:
+        """Whether its id is taken, as Redis holds a payload, a result or an in-progress key for it.
+        One that expired before a worker took it stays, as its entry stays in a Redis queue:
+        counted, replaced by an enqueue of its id, and finished as expired by the runner that
+        reaches it."""
         return self.result is not None or self.in_progress or now_ms < self.expires_ms
+
+    def found(self, now_ms: int, queue: str, running: bool = False) -> bool:
+        """Whether a read from ``queue`` finds the job, as arq's Job does: by its result, or by its
+        payload (lost once its ``_expires`` passes, even while it runs) with its entry in that queue
+        or a run under way. ``running`` finds a run whatever its payload, as an abort does."""
+        if self.result is not None:
+            return True
+        payload = now_ms < self.expires_ms
+        return (self.in_progress and (payload or running)) or (payload and self.metadata.queue_name == queue)
 
 
 class _MockProgress(ProgressReports):
@@ -149,10 +165,7 @@ class MockArqQueue(ArqQueue):
 
     def _live(self, job_id: str) -> _Job | None:
         job = self._jobs.get(job_id)
-        if job is not None and not job.alive(timestamp_ms()):
-            del self._jobs[job_id]
-            return None
-        return job
+        return job if job is not None and job.alive(timestamp_ms()) else None
 
     def _enqueue(self, specs: Sequence[JobSpec]) -> list[JobMetadata]:
         self._check_names(specs)
@@ -189,22 +202,27 @@ class MockArqQueue(ArqQueue):
             for job, t in zip(new, trace_ids, strict=True)
         ]
 
-    def _find(self, job_id: str, queue_name: str | None) -> tuple[_Job, str]:
+    def _find(self, job_id: str, queue_name: str | None, running: bool = False) -> tuple[_Job, str]:
         queue = queue_name or self.default_queue_name
-        job = self._live(job_id)
-        if job is None or (job.result is None and not job.in_progress and job.metadata.queue_name != queue):
-            raise JobNotFound(f"job {job_id!r} not found in queue {queue!r}", job_id)
+        job = self._jobs.get(job_id) if can_name_a_job(job_id) else None
+        if job is None or not job.found(timestamp_ms(), queue, running):
+            raise job_not_found(job_id, queue)
         return job, queue
 
     def _metadata(self, job_id: str, queue_name: str | None) -> JobMetadata:
         with self._lock:
             job, queue = self._find(job_id, queue_name)
-            if job.result is not None:
-                return job.result.metadata()
-            meta = JobMetadata(**vars(job.metadata))
-            meta.status = job_status(job.in_progress, job.score_ms, timestamp_ms())
-            meta.queue_name = queue
-            return meta
+            return self._describe(job, queue, timestamp_ms())
+
+    @staticmethod
+    def _describe(job: _Job, queue: str, now_ms: int) -> JobMetadata:
+        """A copy of a job's metadata as read from ``queue`` at ``now_ms``."""
+        if job.result is not None:
+            return job.result.metadata()
+        meta = JobMetadata(**vars(job.metadata))
+        meta.status = job_status(job.in_progress, job.score_ms, now_ms)
+        meta.queue_name = queue
+        return meta
 
     def _result(self, job_id: str, queue_name: str | None) -> JobResult:
         with self._lock:
@@ -214,9 +232,10 @@ class MockArqQueue(ArqQueue):
                 raise JobResultUnavailable(f"job {job_id!r} is {status.value}; it has no result yet", job_id)
             return job.result
 
-    def _finish(self, job: _Job, success: bool, result: Any) -> JobResult:
+    def _finish(self, job: _Job, success: bool, result: Any, m: JobMetadata | None = None) -> JobResult:
+        """Record how ``job`` ended; ``m`` is what the result says of it (by default, its metadata)."""
         now = datetime.now(UTC)
-        m = job.metadata
+        m = m or job.metadata
         job.in_progress = False
         job.result = JobResult(
             m.id, m.name, m.args, m.kwargs, m.enqueue_time, JobStatus.complete, m.queue_name,
@@ -228,7 +247,7 @@ class MockArqQueue(ArqQueue):
     def _abort(self, job_id: str, queue_name: str | None) -> bool:
         with self._lock:
             try:
-                job, _ = self._find(job_id, queue_name)
+                job, _ = self._find(job_id, queue_name, running=True)
             except JobNotFound:
                 return False
             if job.result is not None:
@@ -285,7 +304,7 @@ class MockArqQueue(ArqQueue):
     ) -> JobResult:
         """Finish a job with ``result``, as a worker would."""
         with self._lock:
-            job, _ = self._find(job_id, queue_name)
+            job, _ = self._find(job_id, queue_name, running=True)
             return self._finish(job, success, result)
 
     async def get_job(self, job_id: str, queue_name: str | None = None) -> JobMetadata | JobResult:
@@ -300,26 +319,33 @@ class MockArqQueue(ArqQueue):
         return self.count_jobs_sync(queue_names)
 
     def count_jobs_sync(self, queue_names: Sequence[str]) -> list[QueueCounts]:
+        """As Redis counts them: a job that expired before a runner reached it is still counted,
+        as its entry is in a Redis queue until a worker finishes it."""
+        now = timestamp_ms()
+        by_queue = {name: dict.fromkeys(JobStatus, 0) for name in queue_names}
+        with self._lock:
+            for job in self._jobs.values():
+                by_status = by_queue.get(job.metadata.queue_name)
+                if by_status is not None and job.result is None:
+                    by_status[job_status(job.in_progress, job.score_ms, now)] += 1
         counts = []
         for name in queue_names:
-            by_status = dict.fromkeys(JobStatus, 0)
-            for meta in self.jobs(name):
-                by_status[meta.status] += 1
+            c = by_queue[name]
             counts.append(
-                QueueCounts(
-                    name,
-                    by_status[JobStatus.queued],
-                    by_status[JobStatus.deferred],
-                    by_status[JobStatus.in_progress],
-                )
+                QueueCounts(name, c[JobStatus.queued], c[JobStatus.deferred], c[JobStatus.in_progress])
             )
         return counts
 
     def jobs(self, queue_name: str | None = None) -> list[JobMetadata]:
-        """Metadata of every job the mock holds in a queue (all queues if ``queue_name`` is None)."""
+        """Metadata of every job the mock holds in a queue (all queues if ``queue_name`` is None),
+        as reads find them: a job that expired before it ran is not listed."""
+        now = timestamp_ms()
         with self._lock:
-            ids = [j.metadata.id for j in self._jobs.values() if queue_name in (None, j.metadata.queue_name)]
-        return [self._metadata(i, self._jobs[i].metadata.queue_name) for i in ids]
+            return [
+                self._describe(j, j.metadata.queue_name, now)
+                for j in self._jobs.values()
+                if queue_name in (None, j.metadata.queue_name) and j.found(now, j.metadata.queue_name)
+            ]
 
     async def run_queued(
         self,
@@ -347,25 +373,39 @@ class MockArqQueue(ArqQueue):
             if job is None:
                 return results
             ran.add(job.metadata.id)
+            if job.result is not None:  # expired before it was reached
+                results.append(job.result)
+                continue
             result = await self._run_one(job, functions or {}, progress, tracer)
             if result is not None:
                 results.append(result)
 
     def _next_due(self, queue: str, include_deferred: bool, ran: set[str]) -> _Job | None:
+        """The earliest due job of ``queue``, now in progress; or finished, if it had expired."""
         now = timestamp_ms()
         with self._lock:
             due = [
-                j for j in list(self._jobs.values())
+                j for j in self._jobs.values()
                 if j.metadata.queue_name == queue and j.result is None and not j.in_progress
                 and (j.score_ms <= now or (include_deferred and j.metadata.id not in ran))
             ]  # fmt: skip
-            due = [j for j in due if self._live(j.metadata.id) is not None]
             if not due:
                 return None
             job = min(due, key=lambda j: j.score_ms)
+            expired = not job.alive(now)
             job.in_progress, job.job_try = True, job.job_try + 1
             job.start_time = datetime.now(UTC)
+            if expired:
+                self._finish_expired(job)
             return job
+
+    def _finish_expired(self, job: _Job) -> None:
+        """Fail a job whose time ran out before it started, as arq's worker does: its payload is
+        gone, and with it the function, arguments and enqueue time (stored as ``<unknown>``, none,
+        and the epoch)."""
+        m = job.metadata
+        unknown = JobMetadata(m.id, "<unknown>", (), {}, ms_to_datetime(0), JobStatus.complete, m.queue_name)
+        self._finish(job, False, JobExecutionFailed("job expired"), unknown)
 
     def _aborted(self, job_id: str) -> bool:
         """Whether a job whose run was cancelled was aborted (``_abort`` records its result first)."""
@@ -394,6 +434,7 @@ class MockArqQueue(ArqQueue):
             CTX_KEY: progress,
         }  # fmt: skip
         call = fn if asyncio.iscoroutinefunction(fn) else _in_worker_thread(fn)
+        call = checked(call, self.serializer.dumps, self.serializer.loads)  # as a worker stores it
         if tracer is not None:
             call = tracer.traced(m.name, call, lambda: job.carrier)
         progress.job_started(m.id, job.job_try)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .describe import safe_repr
 from .jobs import JobProgress, parse_aware_time
+from .text import storable_text
 
 __all__ = [
     "MAX_MESSAGE_LENGTH",
@@ -39,7 +40,6 @@ PROGRESS_KEY_PREFIX = "django-arq:progress:"
 
 #: Longer messages are cut to this many characters (the last one an ellipsis).
 MAX_MESSAGE_LENGTH = 200
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _amount(what: str, value: object) -> int | float:
@@ -49,9 +49,9 @@ def _amount(what: str, value: object) -> int | float:
     try:
         number = float(value)
     except OverflowError:
-        raise ValueError(f"progress {what} must be a finite number, not {value!r}") from None
+        raise ValueError(f"progress {what} must be a finite number, not {safe_repr(value)}") from None
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"progress {what} must be a finite number >= 0, not {value!r}")
+        raise ValueError(f"progress {what} must be a finite number >= 0, not {safe_repr(value)}")
     return int(value) if isinstance(value, numbers.Integral) else number
 
 
@@ -62,9 +62,7 @@ def _message(value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise TypeError(f"progress message must be a string or None, not {type(value).__name__}")
-    if len(value) > MAX_MESSAGE_LENGTH:
-        value = value[: MAX_MESSAGE_LENGTH - 1] + "\u2026"
-    return _UNSTORABLE.sub("\ufffd", value)
+    return storable_text(value, MAX_MESSAGE_LENGTH)
 
 
 def _fraction(done: float, total: float | None) -> float | None:

@@ -31,16 +31,18 @@ from .arq_internals import (
     serialize_job,
     timestamp_ms,
 )
-from .exceptions import ArqJobError, InvalidJob, JobNotFound, JobResultUnavailable
+from .exceptions import ArqJobError, InvalidJob, JobResultUnavailable
 from .jobs import (
     JobMetadata,
     JobResult,
     JobSpec,
     QueueCounts,
+    can_name_a_job,
     check_distinct_ids,
     ids_taken,
     is_abort_result,
     job_ids,
+    job_not_found,
     job_status,
     span_names,
     unserializable,
@@ -85,13 +87,16 @@ class Sleep:
 Op = Generator[Call | Sleep, Any, T]
 
 # Adds a batch of jobs exactly as arq's enqueue_job does (PSETEX payload, ZADD queue), or none
-# of them if any id already has a payload or a result, or if a queue (or the abort set) is a key
-# of another type than a sorted set: everything is checked before anything is written. It also
-# drops a stale entry for the id from arq's abort set, which would otherwise abort the new job
-# (arq issue #485). Keys are checked and members added CHUNK at a time (one command each,
-# within Lua's unpack limit); a single job takes a short path. Each queue that got jobs is
-# announced on its wake channel (``wakeup``), so that idle django-arq workers start them at once.
-# KEYS: abort set, then per job: job key, result key, queue.  ARGV: per job: id, payload, ttl ms, score.
+# of them if any id already has a payload, a result or an in-progress key (a running job whose
+# payload expired: its worker would delete the new payload when it finishes), or if a queue (or
+# the abort set) is a key of another type than a sorted set: everything is checked before
+# anything is written. It also drops a stale entry for the id from arq's abort set, which would
+# otherwise abort the new job (arq issue #485). Keys are checked and members added CHUNK at a
+# time (one command each, within Lua's unpack limit); a single job takes a short path. Each queue
+# that got jobs is announced on its wake channel (``wakeup``), so that idle django-arq workers
+# start them at once.
+# KEYS: abort set, then per job: job key, result key, in-progress key, queue.  ARGV: per job: id,
+# payload, ttl ms, score.
 # Returns {} when enqueued, the ids taken, or {0, key} for a key of the wrong type.
 ENQUEUE = Script(
     f"local WAKE = '{WAKE_PREFIX}'\n"
@@ -101,49 +106,50 @@ local function wrong_type(key)
   return t ~= 'none' and t ~= 'zset'
 end
 if wrong_type(KEYS[1]) then return {0, KEYS[1]} end
-if #KEYS == 4 then  -- one job, the usual enqueue: a command each costs less than batching
-  if wrong_type(KEYS[4]) then return {0, KEYS[4]} end
-  if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return {ARGV[1]} end
+if #KEYS == 5 then  -- one job, the usual enqueue: a command each costs less than batching
+  if wrong_type(KEYS[5]) then return {0, KEYS[5]} end
+  if redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[4]) > 0 then return {ARGV[1]} end
   redis.call('PSETEX', KEYS[2], ARGV[3], ARGV[2])
-  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+  redis.call('ZADD', KEYS[5], ARGV[4], ARGV[1])
   redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('PUBLISH', WAKE .. KEYS[4], '')
+  redis.call('PUBLISH', WAKE .. KEYS[5], '')
   return {}
 end
 local CHUNK = 500
 local seen = {}
-for i = 4, #KEYS, 3 do
+for i = 5, #KEYS, 4 do
   if not seen[KEYS[i]] then
     seen[KEYS[i]] = true
     if wrong_type(KEYS[i]) then return {0, KEYS[i]} end
   end
 end
 local keys, clash = {}, false
-for i = 2, #KEYS, 3 do
+for i = 2, #KEYS, 4 do
   keys[#keys + 1] = KEYS[i]
   keys[#keys + 1] = KEYS[i + 1]
-  if #keys >= 2 * CHUNK or i + 3 > #KEYS then
+  keys[#keys + 1] = KEYS[i + 2]
+  if #keys >= 3 * CHUNK or i + 4 > #KEYS then
     clash = clash or redis.call('EXISTS', unpack(keys)) > 0
     keys = {}
   end
 end
 if clash then
   local taken = {}
-  for i = 2, #KEYS, 3 do
-    if redis.call('EXISTS', KEYS[i], KEYS[i + 1]) > 0 then taken[#taken + 1] = ARGV[(i - 2) / 3 * 4 + 1] end
+  for i = 2, #KEYS, 4 do
+    if redis.call('EXISTS', KEYS[i], KEYS[i + 1], KEYS[i + 2]) > 0 then taken[#taken + 1] = ARGV[i - 1] end
   end
   return taken
 end
 local members, aborts = {}, redis.call('EXISTS', KEYS[1]) == 1
-for i = 2, #KEYS, 3 do
-  local a = (i - 2) / 3 * 4
+for i = 2, #KEYS, 4 do
+  local a = i - 2
   redis.call('PSETEX', KEYS[i], ARGV[a + 3], ARGV[a + 2])
   if aborts then redis.call('ZREM', KEYS[1], ARGV[a + 1]) end
-  local m = members[KEYS[i + 2]] or {}
+  local m = members[KEYS[i + 3]] or {}
   m[#m + 1] = ARGV[a + 4]
   m[#m + 1] = ARGV[a + 1]
-  members[KEYS[i + 2]] = m
-  if #m >= 2 * CHUNK then redis.call('ZADD', KEYS[i + 2], unpack(m)); members[KEYS[i + 2]] = {} end
+  members[KEYS[i + 3]] = m
+  if #m >= 2 * CHUNK then redis.call('ZADD', KEYS[i + 3], unpack(m)); members[KEYS[i + 3]] = {} end
 end
 for queue, m in pairs(members) do
   if #m > 0 then redis.call('ZADD', queue, unpack(m)) end
@@ -154,10 +160,11 @@ return {}
 )
 
 # Requests an abort only for a job that is queued, deferred or running, so that no entry is
-# left in the abort set for an unknown or finished id. A deferred job is moved to the front
-# of its queue (as arq's Job.abort does), and idle workers are woken, so that one picks it up
-# and aborts it.
-# KEYS: result key, in-progress key, queue, abort set.  ARGV: id, now ms.
+# left in the abort set for an unknown or finished id. A job that is not running is unknown
+# without its payload: one that expired before a worker took it is still in its queue, but a
+# worker would only finish it as expired. A deferred job is moved to the front of its queue (as
+# arq's Job.abort does), and idle workers are woken, so that one picks it up and aborts it.
+# KEYS: result key, in-progress key, queue, abort set, job key.  ARGV: id, now ms.
 # Returns 0 finished, -1 unknown, 1 requested.
 ABORT = Script(
     f"local WAKE = '{WAKE_PREFIX}'\n"
@@ -165,7 +172,7 @@ ABORT = Script(
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
 local running = redis.call('EXISTS', KEYS[2])
-if (not score) and running == 0 then return -1 end
+if running == 0 and ((not score) or redis.call('EXISTS', KEYS[5]) == 0) then return -1 end
 if score and running == 0 and tonumber(score) > tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[3], 1, ARGV[1])
   redis.call('PUBLISH', WAKE .. KEYS[3], '')
@@ -279,7 +286,8 @@ class RedisProtocol:
                 payload = self._payload(spec, now_ms, trace)
             except Exception as exc:
                 raise unserializable(spec, self.serializer.name, job_id, exc) from exc
-            keys += [job_key_prefix + job_id, result_key_prefix + job_id, queue_name]
+            running = in_progress_key_prefix + job_id
+            keys += [job_key_prefix + job_id, result_key_prefix + job_id, running, queue_name]
             args += [job_id, payload, ttl_ms, score]
             status = job_status(False, score, now_ms)
             metas.append(
@@ -319,7 +327,8 @@ class RedisProtocol:
             result_key_prefix + job_id,
             progress_key(job_id),
         )
-        payload, score, in_progress, result, progress = yield Call(((keys, (job_id,)),), script=SNAPSHOT)
+        call = Call(((keys, (job_id,)),), script=SNAPSHOT)
+        payload, score, in_progress, result, progress = yield from on_queues(call, (queue_name,))
         score = None if score is None else float(score)
         return Snapshot(payload, score, bool(in_progress), result, progress)
 
@@ -356,7 +365,7 @@ class RedisProtocol:
                 progress=decode_progress(snap.progress),
             )
         if snap.payload is None or (snap.score is None and not snap.in_progress):
-            raise JobNotFound(f"job {job_id!r} not found in queue {queue_name!r}", job_id)
+            raise job_not_found(job_id, queue_name)
         d = self._read(job_id, snap.payload, deserialize_job)
         status = job_status(snap.in_progress, snap.score, timestamp_ms())
         return JobMetadata(
@@ -372,16 +381,16 @@ class RedisProtocol:
 
     def get_job(self, job_id: str, queue_name: str | None) -> Op[JobMetadata | JobResult]:
         queue = self._queue(queue_name)
+        if not can_name_a_job(job_id):  # no round trip for an id that no key can hold
+            raise job_not_found(job_id, queue)
         return self.decode(job_id, queue, (yield from self.snapshot(job_id, queue)))
 
     def get_metadata(self, job_id: str, queue_name: str | None) -> Op[JobMetadata]:
-        queue = self._queue(queue_name)
-        found = self.decode(job_id, queue, (yield from self.snapshot(job_id, queue)))
+        found = yield from self.get_job(job_id, queue_name)
         return found.metadata() if isinstance(found, JobResult) else found
 
     def get_result(self, job_id: str, queue_name: str | None) -> Op[JobResult]:
-        queue = self._queue(queue_name)
-        found = self.decode(job_id, queue, (yield from self.snapshot(job_id, queue)))
+        found = yield from self.get_job(job_id, queue_name)
         if not isinstance(found, JobResult):
             raise JobResultUnavailable(
                 f"job {job_id!r} is {found.status.value}; it has no result yet", job_id
@@ -405,7 +414,7 @@ class RedisProtocol:
                 ("GET", name + health_check_key_suffix),
                 ("PTTL", name + health_check_key_suffix),
             ]
-        replies = yield Call(tuple(commands))
+        replies = yield from on_queues(Call(tuple(commands)), queue_names)
         counts, checks = [], []
         for i, name in enumerate(queue_names):
             due, deferred, members, health, pttl = replies[i * 5 : i * 5 + 5]
@@ -440,8 +449,16 @@ class RedisProtocol:
         leaving the request in place so that a worker aborts the job when it next sees it.
         """
         queue = self._queue(queue_name)
-        keys = (result_key_prefix + job_id, in_progress_key_prefix + job_id, queue, abort_jobs_ss)
-        state = yield Call(((keys, (job_id, timestamp_ms())),), script=ABORT)
+        if not can_name_a_job(job_id):
+            return False
+        keys = (
+            result_key_prefix + job_id,
+            in_progress_key_prefix + job_id,
+            queue,
+            abort_jobs_ss,
+            job_key_prefix + job_id,
+        )
+        state = yield from on_queues(Call(((keys, (job_id, timestamp_ms())),), script=ABORT), (queue,))
         if state in (ABORT_FINISHED, ABORT_UNKNOWN):
             return False
         deadline = time.monotonic() + timeout
@@ -463,6 +480,27 @@ class RedisProtocol:
                 )
             yield Sleep(min(delay, remaining))
             delay = min(delay * 2, 0.25)
+
+
+def on_queues(call: Call, queue_names: Sequence[str]) -> Op[Any]:
+    """Make ``call``, which reads ``queue_names`` as queues. A ``WRONGTYPE`` refusal is reported as
+    the queue name that is not a queue, once Redis confirms it (an extra round trip, on that path only)."""
+    try:
+        return (yield call)
+    except ArqJobError as exc:
+        if "WRONGTYPE" not in str(exc.__cause__):
+            raise
+        failure = exc
+    names = tuple(dict.fromkeys(queue_names))
+    types = yield Call(tuple(("TYPE", name) for name in names))
+    if len(names) == 1:  # a single command is sent as it is, not pipelined
+        types = [types]
+    for name, kind in zip(names, types, strict=True):
+        if _text(kind) not in ("zset", "none"):
+            raise ArqJobError(
+                f"Redis key {name!r} is not a queue (it holds a {_text(kind)}, not a sorted set)"
+            ) from failure
+    raise failure
 
 
 def claim_jobs(

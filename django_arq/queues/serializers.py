@@ -142,6 +142,7 @@ class Serializer:
     name: str
     dumps: Callable[[dict[str, Any]], bytes]
     loads: Callable[[bytes], dict[str, Any]]
+    text_keys: bool = False  # writes every dict key as text (JSON: 1 and "1" become one key)
 
 
 def _pickle_dumps(data: dict[str, Any]) -> bytes:
@@ -150,7 +151,7 @@ def _pickle_dumps(data: dict[str, Any]) -> bytes:
 
 SERIALIZERS = {
     "pickle": Serializer("pickle", _pickle_dumps, pickle.loads),
-    "json": Serializer("json", json_dumps, json_loads),
+    "json": Serializer("json", json_dumps, json_loads, text_keys=True),
 }
 
 

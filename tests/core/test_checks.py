@@ -3,8 +3,10 @@ ctx, a missing INSTALLED_APPS entry, a BACKEND typo at first use, names the work
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -284,3 +286,64 @@ def test_workers_report_their_health_often_enough_to_show_a_dead_one_within_a_mi
         ARQ_QUEUES={"default": {**REDIS, "WORKER": {**functions, "HEALTH_CHECK_INTERVAL": 3}}}
     ):
         assert create_worker().health_check_interval == 3
+
+
+ADD = ["tests.jobs.add"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("POLL_DELAY", "fast", "WORKER['POLL_DELAY'] must be a number of seconds, not str"),
+        ("POLL_DELAY", 0, "WORKER['POLL_DELAY'] must be > 0, not 0"),
+        ("JOB_TIMEOUT", "x", "WORKER['JOB_TIMEOUT'] must be a number of seconds, not str"),
+        ("JOB_TIMEOUT", float("nan"), "WORKER['JOB_TIMEOUT'] must be a finite number of seconds"),
+        ("KEEP_RESULT", -1, "WORKER['KEEP_RESULT'] must be >= 0, not -1"),
+        (
+            "HEALTH_CHECK_INTERVAL",
+            10**400,
+            "WORKER['HEALTH_CHECK_INTERVAL'] must be a finite number of seconds",
+        ),
+        ("JOB_COMPLETION_WAIT", [1], "WORKER['JOB_COMPLETION_WAIT'] must be a number of seconds, not list"),
+        ("RECORD_FLUSH_INTERVAL", "0.2", "WORKER['RECORD_FLUSH_INTERVAL'] must be a number of seconds"),
+        ("QUEUE_READ_LIMIT", 0, "WORKER['QUEUE_READ_LIMIT'] must be a whole number from 1 to 2147483647"),
+        ("MAX_JOBS", 10**30, "WORKER['MAX_JOBS'] must be a whole number from 1 to 2147483647"),
+        ("RETRY_JOBS", "yes", "WORKER['RETRY_JOBS'] must be True or False"),
+        ("KEEP_RESULT_FOREVER", 1, "WORKER['KEEP_RESULT_FOREVER'] must be True or False"),
+        ("QUEUE_NAME", "arq:abort", "WORKER['QUEUE_NAME']: queue name 'arq:abort' names one of arq's own"),
+        ("QUEUE_NAME", 5, "WORKER['QUEUE_NAME']: "),
+        ("JOB_TIMEOUT", None, "WORKER['JOB_TIMEOUT'] must be a number of seconds, not NoneType"),
+        ("MAX_JOBS", None, "WORKER['MAX_JOBS'] must be a whole number from 1 to"),
+        ("RECORD_FLUSH_INTERVAL", dt.timedelta(seconds=1), "must be a number of seconds, not timedelta"),
+        ("JOB_COMPLETION_WAIT", dt.timedelta(seconds=1), "must be a number of seconds, not timedelta"),
+    ],
+)
+def test_e004_reports_each_bad_worker_value_which_the_worker_refuses_too(
+    key: str, value: Any, problem: str
+) -> None:
+    """Such values once passed the checks, then failed inside arq (a traceback) or spun a CPU."""
+    (message,) = e004({"FUNCTIONS": ADD, key: value})
+    assert problem in message
+    alias = {**REDIS, "WORKER": {"FUNCTIONS": ADD, key: value}}
+    with (
+        override_settings(ARQ_QUEUES={"default": alias}),
+        pytest.raises(ImproperlyConfigured, match=re.escape(problem)),
+    ):
+        create_worker()
+
+
+@pytest.mark.parametrize(
+    "worker",
+    [
+        {
+            "POLL_DELAY": 0.05,
+            "JOB_TIMEOUT": dt.timedelta(minutes=5),
+            "KEEP_RESULT": 0,
+            "JOB_COMPLETION_WAIT": 0,
+        },
+        {"QUEUE_READ_LIMIT": None, "RETRY_JOBS": False, "QUEUE_NAME": "reports", "RECORD_FLUSH_INTERVAL": 0},
+        {"MAX_JOBS_PER_PROCESS": None, "MAX_MEMORY": None, "KEEP_RESULT": dt.timedelta(days=1)},
+    ],
+)
+def test_e004_takes_good_worker_values(worker: dict[str, Any]) -> None:
+    assert e004({"FUNCTIONS": ADD, **worker}) == []

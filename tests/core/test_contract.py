@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from arq.constants import abort_jobs_ss
@@ -12,13 +14,17 @@ from django.conf import settings
 
 from django_arq import (
     ArqQueue,
+    JobMetadata,
     JobNotFound,
     JobNotQueued,
+    JobResult,
     JobResultUnavailable,
     JobSpec,
     JobStatus,
     RedisArqQueue,
 )
+from django_arq.queues import mock
+from django_arq.queues.arq_internals import JobExecutionFailed, job_key_prefix, timestamp_ms
 from django_arq.queues.jobs import is_abort_result
 from tests.helpers import async_wait_for
 
@@ -84,6 +90,15 @@ async def test_failing_job_has_failed_result(backend: Backend) -> None:
     assert not is_abort_result(result.success, result.result)
 
 
+async def test_a_job_whose_result_cannot_be_serialized_has_failed(backend: Backend) -> None:
+    """arq stores a failure for it (a plain arq worker's says only that; django-arq's names why)."""
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.unserializable")
+    result = await finished(queue, meta.id)
+    assert (result.success, is_abort_result(result.success, result.result)) == (False, False)
+    assert not isinstance(result.result, type(threading.Lock()))
+
+
 async def test_duplicate_job_id_is_refused_while_queued_and_after_finishing(backend: Backend) -> None:
     queue, _ = backend
     job_id = new_id()
@@ -122,6 +137,67 @@ async def test_expired_job_is_gone(backend: Backend) -> None:
     await queue.enqueue("tests.jobs.add", 1, 2, _job_id=meta.id, _defer_by=60)
 
 
+async def expired_result(queue: ArqQueue, job_id: str, queue_name: str | None = None) -> JobResult:
+    """The result a worker stores for a job whose payload expired before it was reached; a read finds
+    no such job until then."""
+
+    async def stored() -> JobResult | None:
+        try:
+            return await queue.get_job_result(job_id, queue_name)
+        except (JobNotFound, JobResultUnavailable):
+            return None
+
+    return await async_wait_for(stored, timeout=15)
+
+
+async def expired_unreached(queue: ArqQueue, queue_name: str) -> JobMetadata:
+    """A job due on a queue no worker serves yet, whose payload has expired."""
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _queue_name=queue_name, _expires=0.05)
+    await asyncio.sleep(0.15)
+    return meta
+
+
+async def test_a_job_that_expires_before_a_worker_reaches_it_is_finished_as_expired(backend: Backend) -> None:
+    """As arq's worker: the job fails with "job expired", under a name it can no longer read, and its
+    result is kept (the id stays taken) like any other."""
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.add", 1, 2, _job_id=new_id(), _defer_by=0.3, _expires=0.1)
+    result = await expired_result(queue, meta.id)
+    assert (result.success, str(result.result)) == (False, "job expired")
+    assert type(result.result) is JobExecutionFailed
+    assert (result.name, result.args, result.kwargs) == ("<unknown>", (), {})
+    assert (result.status, result.queue_name, result.enqueue_time) == (
+        JobStatus.complete,
+        queue.default_queue_name,
+        datetime(1970, 1, 1, tzinfo=UTC),
+    )
+    assert result.start_time <= result.finish_time and not is_abort_result(result.success, result.result)
+    assert (await queue.get_job_metadata(meta.id)).status is JobStatus.complete
+    with pytest.raises(JobNotQueued):
+        await queue.enqueue("tests.jobs.add", 1, 2, _job_id=meta.id)
+
+
+async def test_a_job_that_expired_before_any_worker_reached_it_is_counted_until_one_does(
+    backend: Backend,
+) -> None:
+    """Its entry stays in the queue, as in Redis: counted as queued (or deferred until its time)."""
+    queue, start_worker = backend
+    lonely = f"django-arq-tests:lonely-{uuid.uuid4().hex[:8]}"
+    await queue.enqueue("tests.jobs.add", 1, 2, _queue_name=lonely, _defer_by=3600, _expires=0.05)
+    due = await expired_unreached(queue, lonely)
+
+    async def counts() -> tuple[int, int, int]:
+        (c,) = await queue.count_jobs([lonely])
+        return c.queued, c.deferred, c.in_progress
+
+    assert await counts() == (1, 1, 0)
+    with pytest.raises(JobNotFound):
+        await queue.get_job_metadata(due.id, lonely)
+    await start_worker(lonely)
+    assert str((await expired_result(queue, due.id, lonely)).result) == "job expired"
+    assert await counts() == (0, 1, 0)
+
+
 async def test_unknown_ids(backend: Backend) -> None:
     queue, _ = backend
     job_id = new_id()
@@ -130,6 +206,26 @@ async def test_unknown_ids(backend: Backend) -> None:
     assert excinfo.value.job_id == job_id
     with pytest.raises(JobNotFound):
         await queue.get_job_result(job_id)
+    assert await queue.abort_job(job_id) is False
+
+
+@pytest.mark.parametrize("job_id", [123, None, b"id", 1.5])
+async def test_reads_and_aborts_refuse_an_id_that_is_not_text(backend: Backend, job_id: Any) -> None:
+    """As enqueue refuses it as a ``_job_id``: a TypeError, before anything is sent."""
+    queue, _ = backend
+    for call in (queue.get_job_metadata, queue.get_job_result, queue.get_job, queue.abort_job):
+        with pytest.raises(TypeError, match="job id must be a string, not "):
+            await call(job_id)
+
+
+async def test_an_id_no_job_can_have_is_not_found(backend: Backend) -> None:
+    """Text that no Redis key can hold (a lone surrogate, which enqueue refuses) names no job."""
+    queue, _ = backend
+    job_id = "contract-\udcff"
+    for call in (queue.get_job_metadata, queue.get_job_result, queue.get_job):
+        with pytest.raises(JobNotFound) as excinfo:
+            await call(job_id)
+        assert excinfo.value.job_id == job_id
     assert await queue.abort_job(job_id) is False
 
 
@@ -155,6 +251,22 @@ async def test_abort_unknown_and_finished_jobs_return_false_promptly(backend: Ba
     await finished(queue, meta.id)
     assert await queue.abort_job(meta.id, timeout=None) is False
     assert loop.time() - started < 3
+
+
+async def test_abort_of_a_job_that_expired_before_any_worker_reached_it_returns_false_promptly(
+    backend: Backend,
+) -> None:
+    """Its entry is still in the queue, but no worker can run it: nothing is left to abort."""
+    queue, _ = backend
+    lonely = f"django-arq-tests:lonely-{uuid.uuid4().hex[:8]}"
+    meta = await expired_unreached(queue, lonely)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await queue.abort_job(meta.id, lonely, timeout=None) is False
+    assert loop.time() - started < 3
+    await queue.enqueue("tests.jobs.add", 5, 5, _job_id=meta.id)  # no abort request was left for it
+    result = await finished(queue, meta.id)
+    assert (result.success, result.result) == (True, 10)
 
 
 async def test_abort_of_unknown_id_does_not_abort_a_later_job_with_that_id(backend: Backend) -> None:
@@ -310,6 +422,31 @@ async def test_unserialisable_arguments_are_refused(backend: Backend) -> None:
         await queue.get_job_metadata(job_id)
 
 
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+class RefusesPickling:
+    """An argument whose serialization fails with an exception that cannot even be printed."""
+
+    def __reduce__(self) -> Any:
+        raise Unprintable
+
+
+async def test_an_unserialisable_argument_whose_error_has_no_text_is_refused_all_the_same(
+    backend: Backend,
+) -> None:
+    queue, _ = backend
+    job_id = new_id()
+    with pytest.raises(
+        JobNotQueued, match=r"cannot serialize .*: <Unprintable object; str\(\) raised RuntimeError>"
+    ):
+        await queue.enqueue("tests.jobs.echo", RefusesPickling(), _job_id=job_id)
+    with pytest.raises(JobNotFound):
+        await queue.get_job_metadata(job_id)
+
+
 def test_sync_twins(sync_queue: ArqQueue) -> None:
     queue = sync_queue
     meta = queue.enqueue_sync("tests.jobs.add", 1, 2, _defer_by=60)
@@ -394,3 +531,44 @@ async def test_the_last_of_a_burst_of_reports_is_kept(backend: Backend) -> None:
     assert result.progress is not None
     assert (result.progress.fraction, result.progress.message) == (1.0, "step 2000")
     assert (await queue.get_job_metadata(meta.id)).progress == result.progress
+
+
+async def let_payload_expire(
+    queue: ArqQueue, job_id: str, ttl: float, monkeypatch: pytest.MonkeyPatch, redis_client: Any
+) -> None:
+    """Let the ``_expires`` (``ttl`` s) of a job enqueued just before pass: Redis drops its payload
+    (as its time to live would), the mock's clock moves past it."""
+    if isinstance(queue, RedisArqQueue):
+        redis_client.pexpire(job_key_prefix + job_id, 1)
+        await async_wait_for(lambda: not redis_client.exists(job_key_prefix + job_id))
+    else:
+        ahead = int(ttl * 1000) + 1
+        monkeypatch.setattr(mock, "timestamp_ms", lambda: timestamp_ms() + ahead)
+
+
+async def test_a_running_job_whose_expires_passes_is_not_found_keeps_its_id_and_is_aborted(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch, redis_client: Any
+) -> None:
+    """As on Redis, where the payload a read needs is gone but the in-progress key stays: reads from
+    any queue find no job, the id stays taken, and an abort from any queue stops the run."""
+    queue, _ = backend
+    meta = await queue.enqueue("tests.jobs.report", 1, 1, hold=3600, _job_id=new_id(), _expires=3600)
+
+    async def running() -> bool:  # the job's own code runs: the worker has read the payload
+        found = await queue.get_job_metadata(meta.id)
+        return found.status is JobStatus.in_progress and found.progress is not None
+
+    await async_wait_for(running)
+    await let_payload_expire(queue, meta.id, 3600, monkeypatch, redis_client)
+    for queue_name in (None, settings.TEST_OTHER_QUEUE):
+        with pytest.raises(JobNotFound):
+            await queue.get_job_metadata(meta.id, queue_name)
+        with pytest.raises(JobNotFound):
+            await queue.get_job_result(meta.id, queue_name)
+    with pytest.raises(JobNotQueued):
+        await queue.enqueue("tests.jobs.add", 1, 2, _job_id=meta.id, _defer_by=3600)
+    assert await queue.abort_job(meta.id, settings.TEST_OTHER_QUEUE, timeout=10) is True
+    result = await queue.get_job_result(meta.id, settings.TEST_OTHER_QUEUE)
+    assert is_abort_result(result.success, result.result)
+    assert (result.name, result.args, result.kwargs) == ("tests.jobs.report", (1, 1), {"hold": 3600})
+    assert result.queue_name == settings.TEST_QUEUE

@@ -36,6 +36,7 @@ from django_arq.queues.jobs import (
     unserializable,
 )
 from django_arq.queues.serializers import SerializedError
+from tests.jobs import add
 
 WHEN = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
 WHEN_MS = int(WHEN.timestamp() * 1000)
@@ -98,6 +99,13 @@ def test_queue_names_are_checked_and_returned() -> None:
             "task name must be a non-empty string, not b'tests.jobs.add'",
         ),
         ({"name": ""}, InvalidJob, "task name must be a non-empty string"),
+        (  # the habit of other queues (Celery's, django-rq's): the function itself
+            {"name": add},
+            TypeError,
+            "task name must be the function's dotted path: pass 'tests.jobs.add', not the function itself",
+        ),
+        ({"name": lambda: None}, TypeError, "task name must be a non-empty string, not <function "),
+        ({"name": len}, TypeError, "task name must be a non-empty string, not <built-in function len>"),
         ({"defer_until": WHEN, "defer_by": 0}, InvalidJob, "use either _defer_until or _defer_by, not both"),
         (
             {"defer_until": WHEN.replace(tzinfo=None)},

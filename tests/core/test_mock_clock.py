@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from django_arq import JobNotFound, JobStatus, MockArqQueue
+from django_arq import JobNotFound, JobNotQueued, JobStatus, MockArqQueue
 from django_arq.queues import mock
 from django_arq.queues.arq_internals import ms_to_datetime, timestamp_ms
 
@@ -58,12 +58,23 @@ async def test_a_job_is_gone_in_the_millisecond_its_payload_expires(clock: Clock
         await queue.get_job_metadata(meta.id)
 
 
-async def test_a_running_job_and_a_finished_one_outlive_their_payload_s_expiry(clock: Clock) -> None:
+async def test_a_finished_job_outlives_its_payload_s_expiry_a_running_one_keeps_its_id(clock: Clock) -> None:
+    """As on Redis: a result is kept whatever the payload's expiry; a running job whose payload
+    expired is not found by reads, but its id stays taken and an abort or a finish still reach it."""
     queue = MockArqQueue()
     running = await queue.enqueue("tests.jobs.add", 1, 2, _expires=timedelta(seconds=1))
     finished = await queue.enqueue("tests.jobs.add", 3, 4, _expires=timedelta(seconds=1))
     await queue.set_in_progress(running.id)
     await queue.set_complete(finished.id, result=7)
-    clock.now += 60_000
+    clock.now += 999
     assert (await queue.get_job_metadata(running.id)).status is JobStatus.in_progress
+    clock.now += 1
+    with pytest.raises(JobNotFound):
+        await queue.get_job_metadata(running.id)
+    assert queue.jobs() == [(await queue.get_job_result(finished.id)).metadata()]
+    with pytest.raises(JobNotQueued):
+        await queue.enqueue("tests.jobs.add", 1, 2, _job_id=running.id)
+    assert (await queue.set_complete(running.id, result=3)).result == 3
+    clock.now += 60_000
     assert (await queue.get_job_result(finished.id)).result == 7
+    assert (await queue.get_job_result(running.id)).result == 3

@@ -3,6 +3,7 @@ listing the jobs of a queue, and an alias's settings reaching the mock."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -45,6 +46,15 @@ async def test_counts_and_lists_of_each_queue_s_jobs() -> None:
     assert (by_id[running].status, by_id[deferred.id].status) == (JobStatus.in_progress, JobStatus.deferred)
     assert [(m.id, m.queue_name) for m in queue.jobs("b")] == [(other.id, "b")]
     assert {m.id for m in queue.jobs()} == {*by_id, other.id}
+
+
+async def test_jobs_lists_no_job_that_expired_before_it_ran() -> None:
+    queue = MockArqQueue(default_queue_name="a")
+    kept = await queue.enqueue("tests.jobs.add", 1, 2)
+    await queue.enqueue("tests.jobs.add", 1, 2, _expires=0.01)
+    await asyncio.sleep(0.05)
+    assert [m.id for m in queue.jobs("a")] == [m.id for m in queue.jobs()] == [kept.id]
+    assert queue.count_jobs_sync(["a"]) == [QueueCounts("a", 2, 0, 0)]  # as Redis counts it
 
 
 def test_an_alias_s_settings_reach_the_mock() -> None:

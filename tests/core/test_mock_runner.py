@@ -19,6 +19,7 @@ from django_arq import JobNotQueued, JobStatus, MockArqQueue, report_progress
 from django_arq.queues import mock
 from django_arq.queues.jobs import score_not_before
 from django_arq.queues.mock import MAX_TRIES
+from django_arq.queues.serializers import SerializedError
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -225,3 +226,23 @@ async def test_a_run_job_s_start_time_is_when_it_was_picked_up() -> None:
     (result,) = await asyncio.wait_for(queue.run_queued({"stamp": stamp}), timeout=30)
     assert result.start_time is not None and result.finish_time is not None
     assert result.start_time <= seen[0] < result.finish_time
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("returns_lock", "django_arq.queues.storable.UnserializableResult"),
+        ("returns_unshowable", "django_arq.queues.storable.UnserializableResult"),
+        ("raises_needs_two", "tests.worker.unstorable.NeedsTwo"),
+        ("raises_holding_lock", "tests.worker.unstorable.HoldsLock"),
+    ],
+)
+async def test_an_outcome_the_serializer_cannot_store_is_the_failure_a_worker_stores(
+    name: str, kind: str
+) -> None:
+    """As django-arq's worker stores it: a failure naming the class (and the serializer's error)."""
+    queue = MockArqQueue(default_queue_name="mock-unstorable")
+    job = await queue.enqueue(f"tests.worker.unstorable.{name}")
+    (result,) = await queue.run_queued()
+    assert (result.id, result.success) == (job.id, False)
+    assert isinstance(result.result, SerializedError) and result.result.type_name == kind

@@ -15,6 +15,13 @@ def test_a_serializer_is_found_by_its_name(name: str) -> None:
     assert serializer.loads(serializer.dumps({"args": [1, "a"]})) == {"args": [1, "a"]}
 
 
+@pytest.mark.parametrize("name", ["json", "pickle"])
+def test_a_serializer_says_whether_it_writes_every_dict_key_as_text(name: str) -> None:
+    """What the tasks backend and runner read (``text_keys``), said once by the serializer."""
+    serializer = get_serializer(name)
+    assert serializer.text_keys is (serializer.loads(serializer.dumps({"k": {1: 1}}))["k"] == {"1": 1})
+
+
 def test_an_unknown_serializer_is_refused_with_the_names_to_choose_from() -> None:
     sentence = r"^unknown SERIALIZER 'yaml'; choose one of \['json', 'pickle'\]$"
     with pytest.raises(ValueError, match=sentence) as refused:

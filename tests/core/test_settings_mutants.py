@@ -3,6 +3,7 @@ filled in (what bin/mutate found no test pinning)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import django
@@ -51,6 +52,8 @@ MOCK = "django_arq.MockArqQueue"
         ("redis://h:6379/zero", "REDIS_URL database 'zero' is not a number"),
         ("redis://h:6379/-1", "REDIS_URL database '-1' is not a number"),
         ("redis://h:6379/X", "REDIS_URL database 'X' is not a number"),
+        ("redis://h:6379/\u00b2", "REDIS_URL database '\u00b2' is not a number"),  # a digit to isdigit()
+        ("redis://h:6379/\u0663", "REDIS_URL database '\u0663' is not a number"),
     ],
 )
 def test_each_redis_url_problem_in_words(url: Any, problem: str | None) -> None:
@@ -97,9 +100,25 @@ GOOD = {"BACKEND": REDIS, "REDIS_URL": "redis://h:6379/1"}
         ),
         ({"WORKER": []}, ("WORKER", "WORKER must be a dict")),
         ({"AUDIT": "yes"}, ("AUDIT", "AUDIT must be True, False or \"immediate\", not 'yes'")),
-        ({"ABORT_TIMEOUT": -1}, ("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds >= 0")),
-        ({"ABORT_TIMEOUT": "1"}, ("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds >= 0")),
-        ({"ABORT_TIMEOUT": True}, ("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds >= 0")),
+        (
+            {"ABORT_TIMEOUT": -1},
+            ("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds from 0 to 86400"),
+        ),
+        (
+            {"ABORT_TIMEOUT": "1"},
+            ("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds from 0 to 86400"),
+        ),
+        (
+            {"ABORT_TIMEOUT": True},
+            ("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds from 0 to 86400"),
+        ),
+        *(
+            (
+                {"ABORT_TIMEOUT": t},
+                ("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds from 0 to 86400"),
+            )
+            for t in (math.nan, math.inf, 86400.5, 10**400)
+        ),
     ],
 )
 def test_each_alias_problem_has_its_key_and_sentence(
