@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from ..handler import get_queue
+from ..queues.describe import safe_str
 from ..queues.jobs import JobSpec, Seconds, job_ids
 from .writer import flush_records
 
@@ -35,20 +36,28 @@ def enqueue_many_on_commit(
     transaction rolls back; outside a transaction the jobs are sent immediately.
 
     If Redis cannot take the jobs at commit time, the database changes stay committed, the error
-    is logged (logger ``django_arq.records``, with the job ids) and re-raised from the block that
-    committed (Django's ``on_commit`` behaviour), and no record is written for the unsent jobs.
+    is logged with the job ids (logger ``django_arq.records``; Django's ``django.db.backends``
+    logs its traceback), no record is written for the unsent jobs, and the transaction's other
+    on-commit callbacks still run: one failed send does not lose the jobs sent after it.
     """
     ids = job_ids(jobs)
     specs = [spec if spec.job_id else replace(spec, job_id=i) for spec, i in zip(jobs, ids, strict=True)]
+    queue = get_queue(alias)
+    if not transaction.get_connection(using).in_atomic_block:
+        queue.enqueue_many_sync(specs)  # no transaction to wait for: errors reach the caller
+        return ids
 
     def send() -> None:
         try:
-            get_queue(alias).enqueue_many_sync(specs)
-        except Exception:
-            logger.exception("could not enqueue job(s) %s after commit (alias %r)", ", ".join(ids), alias)
-            raise
+            queue.enqueue_many_sync(specs)
+        except Exception as exc:
+            failed = ", ".join(ids)
+            logger.error(
+                "could not enqueue job(s) %s after commit (alias %r): %s", failed, alias, safe_str(exc)
+            )
+            raise  # to Django, which logs it and goes on with the transaction's other callbacks
 
-    transaction.on_commit(send, using=using)
+    transaction.on_commit(send, using=using, robust=True)
     return ids
 
 

@@ -26,11 +26,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from ..queues.describe import safe_repr, safe_str
 from ..queues.jobs import JobMetadata, JobProgress
 from ..queues.progress import progress_to_json
 from ..queues.serializers import SerializedError
 
-__all__ = ["JsonText", "job_json", "json_text", "jsonable", "storable_json"]
+__all__ = ["JsonText", "job_json", "json_text", "jsonable", "storable", "storable_json"]
 
 logger = logging.getLogger("django_arq.records")
 
@@ -47,7 +48,7 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
         bits = value.bit_length()
         return value if bits <= MAX_INT_BITS else {"repr": f"<int of {bits} bits>"}
     if isinstance(value, float):
-        return value if math.isfinite(value) else {"repr": repr(value)}
+        return value if math.isfinite(value) else {"repr": safe_repr(value)}
     if _depth >= MAX_DEPTH:
         return {"repr": "<nested too deeply>"}
     if isinstance(value, list | tuple):
@@ -58,20 +59,12 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
         return {"exception": value.type_name, "message": value.message}
     if isinstance(value, BaseException):
         cls = type(value)
-        return {"exception": f"{cls.__module__}.{cls.__qualname__}", "message": str(value)}
+        return {"exception": f"{cls.__module__}.{cls.__qualname__}", "message": safe_str(value)}
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    return {"repr": _repr(value)}
-
-
-def _repr(value: Any) -> str:
-    """``repr(value)``, or a description of the value if its ``__repr__`` fails."""
-    try:
-        return repr(value)
-    except Exception as exc:
-        return f"<{type(value).__qualname__} object; repr() raised {type(exc).__name__}>"
+        return safe_str(value)
+    return {"repr": safe_repr(value)}
 
 
 def _key(key: Any) -> str:
@@ -86,7 +79,7 @@ def _key(key: Any) -> str:
         if math.isfinite(key):
             return float.__repr__(key)
         return "NaN" if math.isnan(key) else ("Infinity" if key > 0 else "-Infinity")
-    return str(key)
+    return safe_str(key)
 
 
 class JsonText(str):
@@ -171,6 +164,11 @@ def json_text(value: Any) -> JsonText:
     except (TypeError, ValueError, RecursionError):
         text = _encode_in_python(jsonable(value))
     return JsonText(storable_json(text))
+
+
+def storable(value: Any) -> Any:
+    """``jsonable(value)`` as a record stores it through the ORM: ``json_text``'s JSON, read back."""
+    return json.loads(json_text(value))
 
 
 def job_json(job: JobMetadata, **extra: Any) -> dict[str, Any]:

@@ -34,11 +34,14 @@ from django.db import connections, transaction
 
 from ..models import ABORTED, JobRecord
 from ..queues.arq_internals import UNSERIALIZABLE_RESULT, deserialize_result
+from ..queues.describe import safe_repr, safe_str
 from ..queues.heartbeats import LostJob
 from ..queues.jobs import JobProgress, is_abort_result
 from ..queues.progress import progress_to_json
+from ..queues.timeouts import timeout_error
 from .inserts import upsert_records
 from .lost import record_lost_jobs
+from .migrated import not_migrated
 from .payloads import json_text
 from .rows import safe_row, storable_fields, storable_id
 from .salvage import table_answers, write_salvaging
@@ -106,7 +109,7 @@ def error_text(exc: BaseException, with_traceback: bool = True) -> str:
     """The traceback of an exception raised by a job, or its ``repr`` if it has none."""
     if with_traceback and exc.__traceback__ is not None:
         return "".join(traceback.format_exception(exc)).strip()
-    return repr(exc)
+    return safe_repr(exc)
 
 
 class JobRecorder:
@@ -122,7 +125,7 @@ class JobRecorder:
         deserializer: Any = None,
         using: str = "default",
         max_pending: int = MAX_PENDING,
-        timeouts: Mapping[str, float] | None = None,
+        timeouts: Mapping[str, float | None] | None = None,
     ) -> None:
         self.alias = alias
         self.queue_name = queue_name
@@ -131,7 +134,7 @@ class JobRecorder:
         self.deserializer = deserializer
         self.using = using
         self.max_pending = max_pending
-        self.timeouts = timeouts or {}  # job name -> its own TIMEOUT, where it has one
+        self.timeouts = timeouts or {}  # job name -> how long arq lets a run last (the worker's: all)
         self._pending: dict[str, Pending] = {}
         self._running: dict[str, Creation] = {}  # job id -> creation values, while it runs
         self._outcomes: dict[str, tuple[bool, Any, str]] = {}  # job id -> (success, result, error)
@@ -140,6 +143,7 @@ class JobRecorder:
         self._busy = asyncio.Event()  # something to write: the flush timer runs only while set
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
+        self._not_migrated: str | None = None  # why the last write failed, if migrations are missing
         self._stopping = False
         self.written = 0
         self._tz = UTC if settings.USE_TZ else None  # timezone.now(), without its settings lookup
@@ -214,7 +218,7 @@ class JobRecorder:
             status = JobStatus.deferred if deferred else JobStatus.queued
             retry: dict[str, Any] = {
                 "status": status.value,
-                "error": error or repr(result),
+                "error": error or safe_repr(result),
                 "next_try_at": next_try_at(result, now),
                 "try_errors": [try_error(job_try, result, now)],
             }
@@ -222,7 +226,7 @@ class JobRecorder:
             return
         if isinstance(result, asyncio.CancelledError) and error != ABORTED:
             timeout_s = self.timeouts.get(create.name, timeout_s) if create else timeout_s
-            result = TimeoutError(f"job timed out after {timeout_s}s" if timeout_s else "job timed out")
+            result = timeout_error(timeout_s)
             error = repr(result)
         update: dict[str, Any] = {
             "status": COMPLETE,
@@ -234,6 +238,15 @@ class JobRecorder:
         if job_try > 1 and not success:  # the last of several tries: kept beside the earlier ones
             update["try_errors"] = [try_error(job_try, result, now)]
         self._add(job_id, update, create)
+
+    def end_not_described(self, job_id: str, finished: bool, exc: Exception) -> None:
+        """``job_ended`` raised ``exc`` on a value no record can describe: the record says so."""
+        logger.error("cannot record the end of job %s", job_id, exc_info=exc)
+        self._running.pop(job_id, None)
+        self._outcomes.pop(job_id, None)
+        note = f"django-arq could not record how this try ended ({type(exc).__name__})"
+        status = {"status": COMPLETE, "finish_time": datetime.now(self._tz)} if finished else {}
+        self._add(job_id, {**status, "error": note}, None)
 
     def _unserializable(
         self, job_id: str, outcome: tuple[bool, Any, str], result_data: bytes
@@ -273,7 +286,7 @@ class JobRecorder:
     def _outcome(success: bool, result: Any) -> tuple[bool, Any, str]:
         if success:
             return True, result, ""
-        return False, result, ABORTED if is_abort_result(success, result) else repr(result)
+        return False, result, ABORTED if is_abort_result(success, result) else safe_repr(result)
 
     async def jobs_lost(self, jobs: Sequence[LostJob]) -> None:
         """Jobs of a lost worker were put back in the queue: their records say so (written now)."""
@@ -318,8 +331,15 @@ class JobRecorder:
                     batch[job_id] = pending
             self._pending = batch
             self._drop_oldest()
+            self._not_migrated = await asyncio.get_running_loop().run_in_executor(
+                self._executor, not_migrated, exc
+            )
+            when = "" if self._stopping else f", retrying in {self._delay():.1f}s"
             logger.warning(
-                "could not write %d job record(s), retrying in %.1fs: %s", len(batch), self._delay(), exc
+                "could not write %d job record(s)%s: %s",
+                len(batch),
+                when,
+                self._not_migrated or safe_str(exc),
             )
             return False
         self._failures = 0
@@ -412,9 +432,11 @@ class JobRecorder:
         while not await self.flush() and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
         if self._pending:
+            first = "once `manage.py migrate` made the tables, " if self._not_migrated else ""
             logger.error(
-                "%d job record update(s) not written; `manage.py arq_reconcile` restores them from Redis",
+                "%d job record update(s) not written; %s`manage.py arq_reconcile` restores them from Redis",
                 len(self._pending),
+                first,
             )
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close_connection)
         self._executor.shutdown(wait=True)

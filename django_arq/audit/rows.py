@@ -11,7 +11,6 @@ the database refuses all the same is written in its ``safe_row`` form.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from django.db import connections, router
 
 from ..queues.jobs import JobMetadata
+from ..queues.text import ELLIPSIS, storable_text
 from .payloads import JsonText, json_text
 
 __all__ = [
@@ -30,14 +30,8 @@ __all__ = [
     "safe_row",
     "storable_fields",
     "storable_id",
-    "storable_text",
 ]
 
-#: Replaces a NUL or a lone surrogate in stored text.
-REPLACEMENT = "\ufffd"
-#: Ends text cut to fit its column.
-ELLIPSIS = "\u2026"
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 #: Stand for JSON values that the database refused, in a row's safe form.
 NOT_STORABLE = JsonText('{"repr": "<not storable>"}')
 NOT_STORABLE_ARGS = JsonText('[{"repr": "<not storable>"}]')
@@ -58,15 +52,6 @@ def _max_lengths() -> dict[str, int | None]:
         for field in JobRecord._meta.concrete_fields
         if isinstance(field, models.CharField | models.TextField)
     }
-
-
-def storable_text(text: str, max_length: int | None = None) -> str:
-    """``text`` with NUL and lone surrogates replaced, cut to ``max_length`` with a final "…"."""
-    if not text.isascii() or "\x00" in text:
-        text = _UNSTORABLE.sub(REPLACEMENT, text)
-    if max_length is not None and len(text) > max_length:
-        text = text[: max_length - 1] + ELLIPSIS
-    return text
 
 
 def storable_id(job_id: str) -> str:

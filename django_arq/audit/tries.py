@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from ..conf import MAX_TRIES, max_tries
 from ..queues import JobStatus
-from .rows import storable_text
+from ..queues.text import storable_text
 
 __all__ = [
     "ERROR_LENGTH",

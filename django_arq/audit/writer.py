@@ -5,7 +5,8 @@ PostgreSQL, a journal write on SQLite), more than the enqueue itself. So the rec
 go to a per-process ``RecordWriter`` instead: a daemon thread inserts everything queued
 every ``interval`` seconds in one transaction, so many enqueues share one commit. Records then
 appear a few milliseconds after the enqueue returns; ``flush_records()`` waits for them, and the
-queue is flushed at interpreter exit. If the database is down, the rows are kept (at most
+queue is flushed at interpreter exit (``discard`` drops it instead: the pytest plugin's, for rows a
+test run leaves). If the database is down, the rows are kept (at most
 ``MAX_PENDING``) and retried; a row the database refuses is found and set aside without holding
 up the others (``audit.salvage``).
 
@@ -28,8 +29,10 @@ from typing import Any, NamedTuple
 
 from django.db import connections
 
+from ..queues.describe import safe_str
 from ..queues.jobs import JobMetadata
 from .inserts import upsert_records
+from .migrated import not_migrated
 from .rows import Database, database_of, describe_row, record_rows, records_db, safe_row
 from .salvage import table_answers, write_salvaging
 
@@ -41,6 +44,10 @@ MAX_BACKOFF = 30.0
 #: the worker creates a job's record when it runs it, and ``arq_reconcile`` restores the rest.
 MAX_PENDING = 100_000
 IDLE_EXIT = 2.0  # seconds without records before the thread closes its connection and ends
+
+
+#: A row the writer wrote: its database, alias and job id.
+Written = tuple[str, str, str]
 
 
 class Handed(NamedTuple):
@@ -69,7 +76,10 @@ class RecordWriter:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._woken = False  # a flush or stop asked the thread not to wait for the interval
+        self._discards = 0  # calls of discard so far: a batch being written then is not counted again
         self._opened: dict[str, Database] = {}  # the database each connection of the thread was opened on
+        #: While a list (the pytest plugin's), each row written is added to it as (database, alias, job id).
+        self.noted: list[Written] | None = None
 
     def add(self, alias: str, jobs: Sequence[JobMetadata]) -> None:
         """Queue the records of freshly enqueued jobs; returns at once."""
@@ -97,6 +107,21 @@ class RecordWriter:
                 dropped,
                 self.max_pending,
             )
+
+    def pending(self) -> int:
+        """How many records handed over are not written yet."""
+        with self._cond:
+            return self._added - self._written
+
+    def discard(self) -> int:
+        """Drop every record not written yet (one being written now may still be); how many."""
+        with self._cond:
+            dropped = self._added - self._written
+            self._pending = []
+            self._written = self._added
+            self._discards += 1
+            self._cond.notify_all()
+            return dropped
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every record queued before this call is written; False on timeout."""
@@ -126,6 +151,7 @@ class RecordWriter:
                     self._cond.wait(delay)
                 self._woken = False
                 batch, self._pending = self._pending, []
+                discards = self._discards
                 if not batch and (self._stopping or time.monotonic() - idle_since > IDLE_EXIT):
                     self._thread, self._stopping = None, False
                     connections.close_all()  # idle: give the connections back, and the thread
@@ -140,19 +166,22 @@ class RecordWriter:
                 retry = exc if isinstance(exc, _Retry) else _Retry(batch, exc)
                 failures += 1
                 count = sum(len(handed.jobs) for handed in retry.handed)
-                logger.warning("could not write %d job record(s), will retry: %s", count, retry.error)
+                why = not_migrated(retry.error) or safe_str(retry.error)
+                logger.warning("could not write %d job record(s), will retry: %s", count, why)
                 connections.close_all()
                 self._opened.clear()
                 left = {id(handed) for handed in retry.handed}
                 done = [handed for handed in batch if id(handed) not in left]
                 with self._cond:
-                    self._pending[:0] = retry.handed
-                    self._written += sum(len(handed.jobs) for handed in done)
+                    if self._discards == discards:
+                        self._pending[:0] = retry.handed
+                        self._written += sum(len(handed.jobs) for handed in done)
                     self._cond.notify_all()
                 continue
             failures = 0
             with self._cond:
-                self._written += sum(len(handed.jobs) for handed in batch)
+                if self._discards == discards:
+                    self._written += sum(len(handed.jobs) for handed in batch)
                 self._cond.notify_all()
 
     def _write(self, batch: list[Handed]) -> None:
@@ -186,8 +215,14 @@ class RecordWriter:
         self._opened[using] = database
         rows = [row for handed in group for row in _rows(handed)]
         write_salvaging(
-            rows, partial(upsert_records, using), safe_row, describe_row, partial(table_answers, using)
+            rows, partial(self._upsert, using), safe_row, describe_row, partial(table_answers, using)
         )
+
+    def _upsert(self, using: str, rows: Sequence[dict[str, Any]]) -> None:
+        upsert_records(using, rows)
+        noted = self.noted
+        if noted is not None:
+            noted += [(using, row["alias"], row["job_id"]) for row in rows]
 
 
 class _Retry(Exception):
@@ -230,8 +265,8 @@ def flush_records(timeout: float = 10.0) -> bool:
 
 @atexit.register
 def _flush_at_exit() -> None:
-    if writer._added > writer._written:
+    if writer.pending():
         started = time.monotonic()
         if not writer.flush(5.0):
-            logger.error("%d deferred job record(s) not written at exit", writer._added - writer._written)
+            logger.error("%d deferred job record(s) not written at exit", writer.pending())
         logger.debug("flushed deferred job records in %.3fs", time.monotonic() - started)

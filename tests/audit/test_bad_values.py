@@ -19,11 +19,12 @@ from django.test.utils import override_settings
 from django_arq import JobSpec, get_queue
 from django_arq.audit.inserts import upsert_records
 from django_arq.audit.payloads import JsonText, json_text
-from django_arq.audit.rows import ELLIPSIS, record_rows, safe_row, storable_id, storable_text
+from django_arq.audit.rows import record_rows, safe_row, storable_id
 from django_arq.audit.salvage import table_answers, write_salvaging
 from django_arq.audit.writer import RecordWriter, flush_records
 from django_arq.models import JobRecord
 from django_arq.queues.jobs import JobMetadata, JobStatus
+from django_arq.queues.text import ELLIPSIS, storable_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -234,3 +235,22 @@ def test_a_connection_opened_on_another_database_is_not_reused(
     writer.stop()
     assert set(JobRecord.objects.values_list("job_id", flat=True)) == {"before-the-switch"}
     assert "dropped 1 job record(s) meant for database 'default'" in caplog.text
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise AttributeError("no message")
+
+
+@pytest.mark.parametrize("atomic", [False, True])
+def test_an_argument_whose_text_cannot_be_made_is_recorded_described(atomic: bool) -> None:
+    """Its ``str()`` once raised: outside a transaction the record was dropped, inside one the
+    enqueue raised with the job already in Redis."""
+    from django.db import transaction
+
+    with transaction.atomic() if atomic else nullcontext():
+        job = get_queue().enqueue_sync("tests.jobs.echo", Unprintable(), _queue_name="bad-values-args")
+    assert flush_records()
+    record = JobRecord.objects.get(job_id=job.id)
+    message = "<Unprintable object; str() raised AttributeError>"
+    assert record.args == [{"exception": f"{__name__}.Unprintable", "message": message}]

@@ -40,6 +40,28 @@ class BadRepr:
         raise ZeroDivisionError
 
 
+class Unreadable(Exception):
+    """Neither ``str`` nor ``repr`` of it can be made; as a dict key, neither can its text."""
+
+    def __str__(self) -> str:
+        raise SystemExit("from __str__")
+
+    def __repr__(self) -> str:
+        raise AttributeError
+
+    def __hash__(self) -> int:
+        return 1
+
+
+def test_values_whose_own_text_methods_raise_are_described_by_their_class() -> None:
+    message = "<Unreadable object; str() raised SystemExit>"
+    described = {"exception": f"{__name__}.Unreadable", "message": message}
+    assert jsonable(Unreadable()) == described
+    assert json.loads(json_text([Unreadable()])) == [described]
+    assert jsonable({Unreadable(): 1}) == {"<Unreadable object; str() raised SystemExit>": 1}
+    assert jsonable(nested(2, BadRepr())) == [[{"repr": "<BadRepr object; repr() raised ZeroDivisionError>"}]]
+
+
 def nested(depth: int, inner: Any) -> Any:
     """``inner`` inside ``depth`` lists."""
     for _ in range(depth):

@@ -100,12 +100,9 @@ def real_records(real: str) -> list[str]:
         return [row[0] for row in db.execute("SELECT job_id FROM django_arq_jobrecord")]
 
 
-def test_a_user_projects_test_run_never_writes_records_into_its_real_database(
-    tmp_path: Path, real_database: dict[str, str]
-) -> None:
-    """Issue 15, finding 3: a record still pending at exit, after pytest-django dropped the test
-    database and restored the real one's settings, is dropped with a warning, not written there."""
-    (tmp_path / "test_user.py").write_text(USER_TESTS)
+def run_user_tests(tmp_path: Path, real_database: dict[str, str], tests: str) -> tuple[int, str]:
+    """Run ``tests`` with pytest and the plugin in the user project; its exit code and output."""
+    (tmp_path / "test_user.py").write_text(tests)
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
     )
@@ -115,7 +112,103 @@ def test_a_user_projects_test_run_never_writes_records_into_its_real_database(
          "-p", "no:cacheprovider", "test_user.py"],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    output = done.stdout + done.stderr
-    assert done.returncode == 0 and "2 passed" in output, output
-    assert "dropped 1 job record(s) meant for database 'default'" in output, output
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_a_user_projects_test_run_never_writes_records_into_its_real_database(
+    tmp_path: Path, real_database: dict[str, str]
+) -> None:
+    """Issue 15, finding 3: a record still pending at the end of the run, after pytest-django
+    dropped the test database, is dropped, not written into the real one at exit."""
+    returncode, output = run_user_tests(tmp_path, real_database, USER_TESTS)
+    assert returncode == 0 and "2 passed" in output, output
+    assert "django-arq: dropped 1 job record(s) still pending at the end of the test run" in output, output
     assert real_records(real_database["real"]) == []
+
+
+NO_DATABASE_TESTS = """
+from django_arq import get_queue
+
+
+async def test_enqueues_without_database_access(arq_records):
+    await get_queue("mock").enqueue("tests.jobs.add", 1, 2, _job_id="no-database")
+
+
+def test_after_it(arq_records):
+    pass
+
+
+async def test_leaves_a_record_without_the_fixture():
+    await get_queue("mock").enqueue("tests.jobs.add", 1, 2, _job_id="left-at-the-end")
+"""
+
+
+def test_records_of_a_test_without_database_access_fail_it_at_once_and_are_never_written(
+    tmp_path: Path, real_database: dict[str, str]
+) -> None:
+    """No test of the run uses the database, so no test database is made: the records must fail
+    their test with the cause (not a 10 s wait), not fail the next test, and not reach the real
+    database at exit."""
+    returncode, output = run_user_tests(tmp_path, real_database, NO_DATABASE_TESTS)
+    assert returncode == 1 and "3 passed, 1 error" in output, output
+    assert "ERROR at teardown of test_enqueues_without_database_access" in output, output
+    assert (
+        "1 job record(s) wait for django-arq's background record writer, but this test has no "
+        "database access (pytest-django blocks it); they were dropped. Mark the test "
+        "@pytest.mark.django_db (transaction=True for async code" in output
+    ), output
+    assert "within 10s" not in output, output
+    assert "django-arq: dropped 1 job record(s) still pending at the end of the test run" in output, output
+    assert real_records(real_database["real"]) == []
+
+
+LEAKING_TESTS = """
+import pytest
+
+from django_arq import get_queue
+from django_arq.models import JobRecord
+
+
+@pytest.mark.django_db
+async def test_leaks_a_record(arq_records):
+    await get_queue("mock").enqueue("tests.jobs.add", 1, 2, _job_id="leaked")
+    await arq_records.aflush()
+
+
+async def test_leaks_one_with_the_db_fixture_named_after_arq_records(arq_records, db):
+    await get_queue("mock").enqueue("tests.jobs.add", 1, 2, _job_id="leaked-too")
+
+
+@pytest.mark.django_db
+def test_writes_its_record_in_its_transaction(arq_records):
+    get_queue("mock").enqueue_sync("tests.jobs.add", 1, 2, _job_id="in-transaction")
+    assert JobRecord.objects.filter(job_id="in-transaction").exists()
+
+
+@pytest.mark.django_db
+def test_sees_no_record_of_the_others():
+    assert list(JobRecord.objects.values_list("job_id", flat=True)) == []
+"""
+
+
+def test_records_the_writer_commits_during_a_test_in_a_transaction_fail_it_and_are_deleted(
+    tmp_path: Path, real_database: dict[str, str]
+) -> None:
+    """A non-transactional ``django_db`` test's transaction is rolled back, but the records the
+    writer committed on its own connection are not: the test fails naming the fix, and the next
+    test does not see them."""
+    returncode, output = run_user_tests(tmp_path, real_database, LEAKING_TESTS)
+    assert returncode == 1 and "4 passed, 2 errors" in output, output
+    for test in ("test_leaks_a_record", "test_leaks_one_with_the_db_fixture_named_after_arq_records"):
+        assert f"ERROR at teardown of {test}" in output, output
+    leaked = (
+        "django-arq's background record writer committed 1 job record(s) outside this test's "
+        "transaction, which is rolled back (django_db without transaction=True): later tests would "
+        "see them, so they are deleted."
+    )
+    # once in each test's error section (the summary repeats it whole where CI=true is set)
+    assert sum(line.startswith(leaked) for line in output.splitlines()) == 2, output
+    assert (
+        "mark the test @pytest.mark.django_db(transaction=True) (a Django TestCase: make it a "
+        "TransactionTestCase)" in output
+    ), output

@@ -122,3 +122,28 @@ async def test_the_end_recreates_a_record_deleted_while_the_job_ran(recorder: Jo
     assert (record.name, record.args, record.status, record.success, record.result) == (
         "tests.jobs.echo", [1], "complete", True, [1],
     )  # fmt: skip
+
+
+async def test_an_end_no_record_can_describe_is_noted_as_such(
+    recorder: JobRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker hands ``job_ended``'s error to ``end_not_described`` and runs on."""
+    from django_arq.audit import recorder as module
+
+    def refuse(value: Any) -> Any:
+        raise RuntimeError("no text")
+
+    job = started(recorder)
+    recorder.job_returned(job, 3)
+    monkeypatch.setattr(module, "json_text", refuse)
+    with pytest.raises(RuntimeError) as raised:
+        recorder.job_ended(job, finished=True, deferred=False)
+    monkeypatch.undo()
+    recorder.end_not_described(job, True, raised.value)
+    assert await recorder.flush() is True
+    record = await JobRecord.objects.aget(job_id=job)
+    assert (record.status, record.error) == (
+        "complete",
+        "django-arq could not record how this try ended (RuntimeError)",
+    )
+    assert record.finish_time is not None and record.success is None

@@ -15,6 +15,7 @@ from django_arq.audit.payloads import JsonText
 from django_arq.audit.recorder import UNSERIALIZABLE, Creation, JobRecorder, Pending
 from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
+from django_arq.queues.serializers import SerializedError
 from tests.audit.burst import run_burst
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,11 +51,17 @@ async def test_an_unserializable_result_is_the_failure_redis_holds(audit_jobs: N
     text = await queue.enqueue("tests.audit.jobs.give", UNSERIALIZABLE, _queue_name=queue_name)
     await run_burst(queue_name)
     in_redis = await queue.get_job_result(lock.id, queue_name)
-    assert (in_redis.success, in_redis.result) == (False, UNSERIALIZABLE)
+    assert in_redis.success is False and isinstance(in_redis.result, SerializedError)
+    failure = {"exception": in_redis.result.type_name, "message": in_redis.result.message}
+    assert failure == {
+        "exception": "django_arq.queues.storable.UnserializableResult",
+        "message": "the job's result, a _thread.lock, cannot be serialized: "
+        "builtins.TypeError: cannot pickle '_thread.lock' object",
+    }
     found = await records(lock.id, text.id)
     record = found[lock.id]
-    assert (record.success, record.result) == (False, UNSERIALIZABLE)
-    assert record.error == f"{UNSERIALIZABLE}: _thread.lock"
+    assert (record.success, record.result) == (False, failure)
+    assert "TypeError: cannot pickle '_thread.lock' object" in record.error  # where pickling failed
     # a job that returns that text itself succeeded
     assert (found[text.id].success, found[text.id].result) == (True, UNSERIALIZABLE)
     assert await sync_to_async(flush_records)()
@@ -127,16 +134,16 @@ def test_a_record_refused_for_its_json_values_is_written_in_its_safe_form(
 async def test_an_unserializable_exception_is_recorded_with_its_traceback(
     audit_jobs: None, queue_name: str
 ) -> None:
-    """arq stores "unable to serialize result" for it too, but the worker saw the exception itself."""
+    """Redis holds its class and message as text, and the record its traceback."""
     queue = get_queue()
     job = await queue.enqueue("tests.audit.jobs.fail_unpicklably", _queue_name=queue_name)
     await run_burst(queue_name)
     in_redis = await queue.get_job_result(job.id, queue_name)
-    assert (in_redis.success, in_redis.result) == (False, UNSERIALIZABLE)
+    assert in_redis.success is False and isinstance(in_redis.result, SerializedError)
+    assert in_redis.result.type_name == "tests.audit.jobs.Unpicklable"
+    assert in_redis.result.message.endswith("builtins.TypeError: cannot pickle '_thread.lock' object)")
     record = (await records(job.id))[job.id]
     assert (record.status, record.success) == ("complete", False)
     assert record.error.startswith("Traceback (most recent call last):")
-    assert record.error.splitlines()[-1].startswith(
-        "tests.audit.jobs.Unpicklable: <unlocked _thread.lock object"
-    )
-    assert record.result["exception"] == "tests.audit.jobs.Unpicklable"
+    assert "tests.audit.jobs.Unpicklable: <unlocked _thread.lock object" in record.error
+    assert record.result == {"exception": in_redis.result.type_name, "message": in_redis.result.message}

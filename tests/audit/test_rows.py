@@ -20,11 +20,11 @@ from django_arq.audit.rows import (
     safe_row,
     storable_fields,
     storable_id,
-    storable_text,
 )
 from django_arq.models import JobRecord
 from django_arq.queues import JobStatus
 from django_arq.queues.jobs import JobMetadata
+from django_arq.queues.text import storable_text
 
 T0 = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
 ID_LENGTH = 255  # JobRecord.job_id's max_length

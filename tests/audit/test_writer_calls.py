@@ -1,5 +1,6 @@
 """The record writer's calls: ``add`` (its one daemon thread), ``flush`` and ``stop`` (their time
-limits, the wake-up of a busy thread), ``flush_records``, and the records dropped beyond
+limits, the wake-up of a busy thread), ``flush_records``, ``pending`` and ``discard`` (also of a
+batch being written), the rows written noted in ``noted``, and the records dropped beyond
 ``max_pending`` once some were written (counted, logged)."""
 
 from __future__ import annotations
@@ -105,3 +106,62 @@ def test_records_dropped_beyond_max_pending_count_as_written_after_earlier_write
         "dropped 1 job record(s) waiting for the database (more than 3 waited); the worker creates "
         "them when it runs the jobs, `manage.py arq_reconcile` restores the others"
     ]
+
+
+def test_discard_drops_the_records_waiting_and_flush_then_returns_at_once(
+    writers: list[RecordWriter],
+) -> None:
+    writer = RecordWriter(interval=3600)
+    writers.append(writer)
+    writer._write = held = HeldWrite()  # type: ignore[method-assign]
+    assert (writer.pending(), writer.discard()) == (0, 0)
+    writer.add("default", jobs(2))
+    writer.add("default", jobs(1))
+    assert writer.pending() == 3
+    assert writer.discard() == 3
+    assert writer.pending() == 0 and writer._pending == []
+    assert writer.flush(0.01) is True
+    assert held.calls == 0
+    later = jobs(1)
+    writer.add("default", later)  # records handed over after a discard are written as before
+    assert writer.pending() == 1
+    held.release.set()
+    assert writer.flush(10)
+    assert [[h.jobs for h in batch] for batch in held.written] == [[later]]
+
+
+@pytest.mark.parametrize("error", [None, OSError("database down")], ids=["written", "failed"])
+def test_a_batch_being_written_when_discarded_is_neither_counted_again_nor_retried(
+    writers: list[RecordWriter], error: Exception | None
+) -> None:
+    writer = RecordWriter(interval=3600)
+    writers.append(writer)
+    writer._write = held = HeldWrite(error)  # type: ignore[method-assign]
+    writer.add("default", jobs(2))
+    assert writer.flush(0.01) is False  # wakes the thread, whose write then waits for `release`
+    assert held.writing.wait(10)
+    assert writer.discard() == 2
+    later = jobs(1)
+    writer.add("default", later)
+    held.release.set()
+    assert writer.flush(10)  # only the later record is waited for, then written
+    assert (writer._added, writer._written) == (3, 3)
+    assert [[h.jobs for h in batch] for batch in held.written][-1] == [later]
+    assert writer._pending == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rows_written_are_noted_while_noted_is_a_list(writers: list[RecordWriter]) -> None:
+    writer = RecordWriter(interval=3600)
+    writers.append(writer)
+    unnoted, first, second = jobs(1), jobs(2), jobs(1)
+    writer.add("default", unnoted)
+    assert writer.flush(10)
+    writer.noted = noted = []
+    writer.add("default", first)
+    writer.add("other", second)
+    assert writer.flush(10)
+    assert sorted(noted) == sorted(
+        [("default", "default", j.id) for j in first] + [("default", "other", j.id) for j in second]
+    )
+    assert JobRecord.objects.count() == 4
