@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.apps import AppConfig
 
 
@@ -19,3 +21,5 @@ class DjangoArqConfig(AppConfig):
 
         queues.wrapper = metered(audit_wrapper)  # JobRecords for aliases with AUDIT: True, metrics if on
         watch_schedule_edits()  # workers look at edited schedules at once
+        with contextlib.suppress(ImportError):  # Django >= 6: its import registers the TASKS checks,
+            import django.tasks  # noqa: F401 - which run ArqBackend's own (T001-T004)

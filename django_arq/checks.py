@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .conf import (
@@ -20,9 +20,11 @@ from .conf import (
     in_memory_backend,
     queue_settings,
     redis_url_problem,
+    tokens_problem,
     trace_url_problem,
 )
 from .metrics.switch import metrics_problems
+from .schedules.cron_entries import cron_of_entry, cron_of_path
 
 __all__ = ["check_api_tokens", "check_metrics", "check_queues", "check_trace_url"]
 
@@ -80,8 +82,6 @@ def _job_callable(path: str, what: str) -> str | None:
 
 def _import_problems(worker: Mapping[str, Any]) -> list[str]:
     """Import every dotted path of WORKER; shapes that ``worker_problems`` refuses are skipped."""
-    from .queues.arq_internals import CronJob
-
     problems = []
     functions = worker.get("FUNCTIONS", [])
     for entry in functions if isinstance(functions, list | tuple) else ():
@@ -93,17 +93,18 @@ def _import_problems(worker: Mapping[str, Any]) -> list[str]:
         problems.append(f"WORKER['CRON_JOBS'] must be a list, not {type(cron_jobs).__name__}")
         cron_jobs = []
     for entry in cron_jobs:
-        if isinstance(entry, str):
-            job, problem = _imported(entry, "WORKER['CRON_JOBS'] entry")
-            if problem is None and not isinstance(job, CronJob):
-                problem = f"WORKER['CRON_JOBS'] entry {entry!r} is not an arq CronJob (arq.cron(...))"
-            problems.append(problem)
-        elif isinstance(entry, Mapping) and isinstance(entry.get("FUNCTION"), str):
-            problems.append(_job_callable(entry["FUNCTION"], "WORKER['CRON_JOBS'] function"))
-        else:
-            problems.append(
-                f"a WORKER['CRON_JOBS'] entry must be a dotted path or a dict with FUNCTION: {entry!r}"
-            )
+        try:
+            if isinstance(entry, str):
+                cron_of_path(entry, "WORKER['CRON_JOBS'] entry")
+            elif isinstance(entry, Mapping) and isinstance(entry.get("FUNCTION"), str):
+                problems.append(_job_callable(entry["FUNCTION"], "WORKER['CRON_JOBS'] function"))
+                cron_of_entry(entry)
+            else:
+                problems.append(
+                    f"a WORKER['CRON_JOBS'] entry must be a dotted path or a dict with FUNCTION: {entry!r}"
+                )
+        except ImproperlyConfigured as exc:
+            problems.append(str(exc))
     for key in ("ON_STARTUP", "ON_SHUTDOWN"):
         if key in worker:
             path = worker[key]
@@ -158,27 +159,10 @@ def check_queues(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 def check_api_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``ARQ_API_TOKENS`` (bearer tokens of the HTTP API) must be a list of non-empty strings that
     a request can send: ``E005``."""
-    tokens = getattr(settings, "ARQ_API_TOKENS", [])
-    if not isinstance(tokens, list | tuple):
-        problem = f"ARQ_API_TOKENS must be a list of strings, not {type(tokens).__name__}"
-    else:
-        bad = [i for i, token in enumerate(tokens) if not (isinstance(token, str) and token.strip())]
-        # A header is read as Latin-1 and the token stripped: such a token could never match.
-        unsendable = [] if bad else [i for i, token in enumerate(tokens) if not _TOKEN.fullmatch(token)]
-        if bad:
-            problem = f"ARQ_API_TOKENS has empty or non-string entries at positions {bad}"
-        elif unsendable:
-            problem = (
-                f"ARQ_API_TOKENS has entries at positions {unsendable} with spaces, control characters "
-                "or non-ASCII characters, which no Authorization header can carry as given"
-            )
-        else:
-            return []
+    problem = tokens_problem("ARQ_API_TOKENS", getattr(settings, "ARQ_API_TOKENS", []))
+    if problem is None:
+        return []
     return [Error(problem, hint='e.g. ARQ_API_TOKENS = [os.environ["ARQ_API_TOKEN"]]', id="django_arq.E005")]
-
-
-#: A token an ``Authorization: Bearer`` header carries as given: visible ASCII characters.
-_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 def _count(value: Any) -> bool:

@@ -1,7 +1,9 @@
-"""Reads and validates ``ARQ_QUEUES``: one ``QueueConfig`` per alias, every default filled in."""
+"""Reads and validates ``ARQ_QUEUES`` (one ``QueueConfig`` per alias, every default filled in), and
+the rules of ``ARQ_TRACE_URL`` and of the bearer-token lists."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -29,6 +31,7 @@ __all__ = [
     "lost_after",
     "max_tries",
     "queue_settings",
+    "tokens_problem",
     "trace_url",
     "trace_url_problem",
 ]
@@ -53,6 +56,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 #: What enqueueing a name the alias's ``WORKER["FUNCTIONS"]`` lacks does (when FUNCTIONS is set).
 UNKNOWN_FUNCTIONS_MODES = ("warn", "error", "ignore")
+#: The longest ``ABORT_TIMEOUT``: a day of waiting for a worker to confirm an abort.
+MAX_ABORT_TIMEOUT = 24 * 3600
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 #: Seconds between a worker's health reports (``WORKER["HEALTH_CHECK_INTERVAL"]``; arq's own is an
 #: hour): a worker that stops reporting is shown as gone this long after its last report.
@@ -90,7 +95,7 @@ def redis_url_problem(url: Any) -> str | None:
         if not parts.hostname:
             return "REDIS_URL has no host"
         db = parts.path.lstrip("/")
-        if db and not db.isdigit():
+        if db and not (db.isascii() and db.isdigit()):  # "²" is a digit to isdigit(), not to int()
             return f"REDIS_URL database {db!r} is not a number"
     return None
 
@@ -164,8 +169,14 @@ def config_problems(alias: str, raw: Any) -> list[tuple[str, str]]:
     if not isinstance(raw.get("TRACING", True), bool):
         problems.append(("TRACING", f"TRACING must be True or False, not {raw['TRACING']!r}"))
     timeout = raw.get("ABORT_TIMEOUT", DEFAULT_ABORT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
-        problems.append(("ABORT_TIMEOUT", "ABORT_TIMEOUT must be a number of seconds >= 0"))
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 <= timeout <= MAX_ABORT_TIMEOUT
+    ):
+        problems.append(
+            ("ABORT_TIMEOUT", f"ABORT_TIMEOUT must be a number of seconds from 0 to {MAX_ABORT_TIMEOUT}")
+        )
     return problems
 
 
@@ -285,7 +296,11 @@ def trace_url_problem(template: Any) -> str | None:
         return None
     if not isinstance(template, str) or TRACE_ID_FIELD not in template:
         return f"ARQ_TRACE_URL must be a string with {TRACE_ID_FIELD} in it, not {template!r}"
-    if urlsplit(template).scheme not in ("http", "https"):
+    try:
+        scheme = urlsplit(template).scheme
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 host
+        return f"ARQ_TRACE_URL must be a valid http:// or https:// address, not {template!r} ({exc})"
+    if scheme not in ("http", "https"):
         return f"ARQ_TRACE_URL must be an http:// or https:// address, not {template!r}"
     return None
 
@@ -296,3 +311,25 @@ def trace_url(trace_id: str) -> str | None:
     if template is None or trace_url_problem(template):
         return None
     return str(template).replace(TRACE_ID_FIELD, quote(trace_id, safe=""))
+
+
+#: A token an ``Authorization: Bearer`` header carries as given: visible ASCII characters.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def tokens_problem(setting: str, tokens: Any) -> str | None:
+    """Why ``tokens`` (the value of ``setting``, e.g. ``ARQ_API_TOKENS``) is not a list of tokens a
+    request can send, or None if it is."""
+    if not isinstance(tokens, list | tuple):
+        return f"{setting} must be a list of strings, not {type(tokens).__name__}"
+    bad = [i for i, token in enumerate(tokens) if not (isinstance(token, str) and token.strip())]
+    if bad:
+        return f"{setting} has empty or non-string entries at positions {bad}"
+    # A header is read as Latin-1 and the token stripped: such a token could never match.
+    unsendable = [i for i, token in enumerate(tokens) if not _TOKEN.fullmatch(token)]
+    if unsendable:
+        return (
+            f"{setting} has entries at positions {unsendable} with spaces, control characters or "
+            "non-ASCII characters, which no Authorization header can carry as given"
+        )
+    return None

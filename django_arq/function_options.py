@@ -18,7 +18,14 @@ from django.utils.module_loading import import_string
 
 from .queues.retry_policy import FULL_JITTER, Backoff, RetryPolicy
 
-__all__ = ["BACKOFF_KEYS", "FUNCTION_KEYS", "FunctionOptions", "entry_problems", "function_options"]
+__all__ = [
+    "BACKOFF_KEYS",
+    "FUNCTION_KEYS",
+    "FunctionOptions",
+    "entry_problems",
+    "function_options",
+    "seconds_problem",
+]
 
 FUNCTION_KEYS = ("FUNCTION", "MAX_TRIES", "TIMEOUT", "KEEP_RESULT", "RETRY_ON", "BACKOFF")
 BACKOFF_KEYS = ("BASE", "MAX", "JITTER")
@@ -40,7 +47,7 @@ class FunctionOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def _seconds_problem(value: Any, what: str, *, zero: bool) -> str | None:
+def seconds_problem(value: Any, what: str, *, zero: bool) -> str | None:
     """Why ``value`` is not a number of seconds (> 0, or >= 0 if ``zero``), or None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"{what} must be a number of seconds, not {type(value).__name__}"
@@ -74,7 +81,7 @@ def _backoff_problems(backoff: Any, what: str) -> list[str]:
     if unknown := set(backoff) - set(BACKOFF_KEYS):
         problems.append(f"{what} has unknown keys {sorted(map(str, unknown))}; valid: {list(BACKOFF_KEYS)}")
     for key in ("BASE", "MAX"):
-        if key in backoff and (p := _seconds_problem(backoff[key], f"{what}[{key!r}]", zero=True)):
+        if key in backoff and (p := seconds_problem(backoff[key], f"{what}[{key!r}]", zero=True)):
             problems.append(p)
     jitter = backoff.get("JITTER", 0)
     if jitter != FULL_JITTER and (
@@ -102,7 +109,7 @@ def entry_problems(entry: Any) -> list[str]:
     if isinstance(tries, bool) or not isinstance(tries, int) or not 1 <= tries <= MAX_MAX_TRIES:
         problems.append(f"{what}: MAX_TRIES must be an integer from 1 to {MAX_MAX_TRIES}, not {tries!r}")
     for key, zero in (("TIMEOUT", False), ("KEEP_RESULT", True)):
-        if key in entry and (p := _seconds_problem(entry[key], f"{what}: {key}", zero=zero)):
+        if key in entry and (p := seconds_problem(entry[key], f"{what}: {key}", zero=zero)):
             problems.append(p)
     retry_on = entry.get("RETRY_ON", [])
     if not isinstance(retry_on, list | tuple):

@@ -7,7 +7,7 @@ from arq.connections import RedisSettings
 
 from tests import jobs
 
-FUNCTIONS = [jobs.add, jobs.sleep_for, jobs.fail, jobs.echo, jobs.report]
+FUNCTIONS = [jobs.add, jobs.sleep_for, jobs.fail, jobs.echo, jobs.report, jobs.unserializable]
 
 
 class WorkerSettings:

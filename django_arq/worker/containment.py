@@ -10,6 +10,7 @@ from typing import Any
 
 from arq import Retry
 
+from ..queues.describe import safe_str
 from ..queues.retry_policy import checked_retry
 from ..queues.serializers import SerializedError
 from .functions import Coroutine
@@ -25,7 +26,7 @@ class JobExited(SerializedError):
     @classmethod
     def of(cls, exc: BaseException) -> JobExited:
         kind = type(exc)
-        return cls(f"{kind.__module__}.{kind.__qualname__}", str(exc))
+        return cls(f"{kind.__module__}.{kind.__qualname__}", safe_str(exc))
 
 
 def contained(fn: Coroutine, target: Any = None) -> Coroutine:
@@ -59,8 +60,8 @@ def _misfit(target: Any, exc: TypeError, args: tuple[Any, ...], kwargs: dict[str
         inspect.signature(target).bind(None, *args, **kwargs)
     except TypeError as misfit:
         return TypeError(
-            f"{exc} (arq calls a job function as f(ctx, *args, **kwargs): its first parameter receives "
-            f"the job's context dict, then come the job's {len(args)} argument(s) and keyword(s) "
+            f"{safe_str(exc)} (arq calls a job function as f(ctx, *args, **kwargs): its first parameter "
+            f"receives the job's context dict, then come the job's {len(args)} argument(s) and keyword(s) "
             f"{sorted(kwargs)}; {misfit})"
         )
     except ValueError:  # no signature to read

@@ -11,11 +11,13 @@ import inspect
 import logging
 import os
 import pickle
+import signal
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,6 +38,7 @@ from ..queues.arq_internals import (
     cron_runs_ms,
     default_queue_name,
     end_burst,
+    forget_abort,
     health_check_due_ms,
     in_progress_ms,
     is_aborting,
@@ -43,6 +46,7 @@ from ..queues.arq_internals import (
     jobs_running_now,
     release_job_slots,
     repack_pool,
+    run_timeout,
     running_job_ended,
     running_job_ids,
     running_jobs,
@@ -58,10 +62,13 @@ from ..queues.exceptions import ArqJobError
 from ..queues.heartbeat_task import WORKERS_REDIS, Heartbeat
 from ..queues.heartbeats import LOST_AFTER, LostJob, new_worker_id, running_key
 from ..queues.idle import IdleWait, next_deferred
+from ..queues.job_threads import CTX_KEY as JOB_THREADS_CTX_KEY
 from ..queues.protocol import claim_jobs
 from ..queues.recycling import Recycling
 from ..queues.reporting import CTX_KEY, DEFAULT_INTERVAL, RedisProgress, kept_for_ms
 from ..queues.retry_policy import RetryPolicy, retried
+from ..queues.storable import checked
+from ..queues.timeouts import timed_out
 from ..queues.wakeup import WakeUp
 from ..schedules import ScheduleFirer
 from ..schedules.changes import schedules_channel
@@ -74,6 +81,7 @@ if TYPE_CHECKING:
 
 from .containment import contained
 from .functions import Coroutine
+from .signal_guard import SignalGuard
 
 __all__ = ["REDIS_DOWN", "VERSION", "DjangoWorker", "redis_down"]
 
@@ -140,6 +148,13 @@ class DjangoWorker(Worker):
         self.progress: RedisProgress | None = None  # the jobs' progress reports, from startup on
         queue = kwargs.get("queue_name") or default_queue_name
         self.tracer = job_tracer(tracing, queue, partial(is_aborting, self))  # None: no OpenTelemetry
+        # what the jobs' outcomes are checked with, as arq stores them (``checked``); set before _adapt
+        self._dumps = kwargs.get("job_serializer") or pickle.dumps
+        self._loads = kwargs.get("job_deserializer") or pickle.loads
+        self._shown = kwargs.get("log_results", True)
+        keep = kwargs.get("keep_result", 3600)
+        self._keep_s = keep.total_seconds() if isinstance(keep, timedelta) else float(keep)
+        self._keep_forever = bool(kwargs.get("keep_result_forever", False))
         if self.tracer is not None:
             kwargs["job_deserializer"] = self.tracer.reading(kwargs.get("job_deserializer") or pickle.loads)
         self.metrics, self.metrics_server = metrics, metrics_server  # the server: started by arq_worker
@@ -155,10 +170,13 @@ class DjangoWorker(Worker):
         self.sync_executor = ThreadPoolExecutor(
             kwargs.get("max_jobs", 10), thread_name_prefix="django-arq-job"
         )
+        self.sync_jobs: dict[threading.Thread, str] = {}  # the sync jobs running, by thread
+        self.completion_wait = float(kwargs.get("job_completion_wait") or 0)  # arq keeps its own private
         self._user_startup, self._user_shutdown = on_startup, on_shutdown
         self._tidy: asyncio.Task[None] | None = None
         self._redis_down_since: float | None = None
         self._shut_down = False
+        self._stopping = False  # arq cancels the running jobs to stop: see handle_sig
         self._ends: set[asyncio.Task[Any]] = set()  # stores of jobs' ends under way (_finishing)
         self._burst_horizon_ms = 0  # a burst also runs the retries of its jobs due before this
         self._wakeup: WakeUp | None = None  # enqueues wake the idle worker (not in burst)
@@ -179,34 +197,57 @@ class DjangoWorker(Worker):
             on_shutdown=self._shutdown,
             **kwargs,
         )
+        # a job that replaces the handlers arq installed has them put back
+        self._signals = SignalGuard() if kwargs["handle_signals"] else None
+        if recorder is not None:  # a timed-out job's record names the timeout its run span names
+            recorder.timeouts = {name: run_timeout(self, f) for name, f in self.functions.items()}
 
     # -- job functions -------------------------------------------------------------------------
 
     def _adapt(self, function: Any) -> Any:
         """The same arq Function or CronJob, its coroutine run off-loop if sync, contained, retried as
-        its policy says, recorded."""
+        its policy says, its outcome checked storable, recorded."""
         wrapped = contained(self._awaitable(function), function.coroutine)
         policy = self.retry_policies.get(function.name)
         if policy is not None and isinstance(function, Function):
             wrapped = retried(wrapped, policy, function.max_tries or self._max_tries)
+        dumps = self._dumps if self._keeps_results(function) else None  # else arq serializes nothing
+        wrapped = checked(wrapped, dumps, self._loads, shown=self._shown)
         if self.metrics is not None:
             wrapped = self.metrics.metered(function.name, wrapped, partial(is_aborting, self))
         recorded = self._recorded(function.name, self._reporting(wrapped))
         if self.tracer is not None:
-            recorded = self.tracer.traced(function.name, recorded)
+            recorded = self.tracer.traced(
+                function.name, recorded, timed_out=partial(self._timed_out, function)
+            )
         return with_coroutine(function, recorded)
+
+    def _keeps_results(self, function: Function | CronJob) -> bool:
+        """Whether arq stores the results of ``function`` (a cron job's by default not)."""
+        forever = self._keep_forever if function.keep_result_forever is None else function.keep_result_forever
+        keep_s = self._keep_s if function.keep_result_s is None else function.keep_result_s
+        return bool(forever) or keep_s > 0
+
+    def _timed_out(self, function: Function | CronJob) -> TimeoutError | None:
+        """The error of a cancelled run of ``function``, if its timeout stopped it (not an abort,
+        which the tracer tells first, nor the worker's shutdown)."""
+        return timed_out(run_timeout(self, function), self._stopping)
 
     def _awaitable(self, function: Function | CronJob) -> Coroutine:
         fn = function.coroutine
         if inspect.iscoroutinefunction(fn):
             return fn
+        running = self.sync_jobs
 
-        def run_sync(*args: Any, **kwargs: Any) -> Any:
+        def run_sync(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            thread = threading.current_thread()
+            running[thread] = f"job {ctx.get('job_id')} {function.name}"  # named if it outlives the worker
             close_old_connections()  # as Django does around a request
             try:
-                return fn(*args, **kwargs)
+                return fn(ctx, *args, **kwargs)
             finally:
                 close_old_connections()
+                running.pop(thread, None)
 
         return sync_to_async(run_sync, thread_sensitive=False, executor=self.sync_executor)
 
@@ -247,6 +288,7 @@ class DjangoWorker(Worker):
         await repack_pool(ctx)
         ctx["alias"] = self.alias
         ctx[ATTEMPTS_CTX_KEY] = self.logged_attempts
+        ctx[JOB_THREADS_CTX_KEY] = self.sync_executor  # the Django tasks runner's sync code runs there too
         self.progress = ctx[CTX_KEY] = RedisProgress(
             ctx["redis"],
             running_ttl_ms=in_progress_ms(self) + int(self.keep_result_s * 1000),
@@ -329,13 +371,26 @@ class DjangoWorker(Worker):
                 await self.schedules.stop()
             if self.recorder is not None:
                 await self.recorder.close()
-            await asyncio.get_running_loop().run_in_executor(None, self.sync_executor.shutdown)
+            # sync jobs that outlive their cancellation are not waited for: arq_worker names them
+            self.sync_executor.shutdown(wait=False, cancel_futures=True)
 
     # -- running -------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """arq's ``run()`` (the worker until it stops, then ``close()``), in a context of its own."""
-        self.loop.run_until_complete(self._isolated(self._run_and_close))
+        """arq's ``run()`` (the worker until it stops, then ``close()``), in a context of its own;
+        the loop stopped by a job (``loop.stop()``) is run on."""
+        run = self.loop.create_task(self._isolated(self._run_and_close))
+        while True:
+            try:
+                self.loop.run_until_complete(run)
+                return
+            except RuntimeError:  # "Event loop stopped before Future completed."
+                if run.done() or self.loop.is_running():
+                    raise
+                logger.warning(
+                    "the event loop was stopped (loop.stop()) while %s ran: the worker runs on",
+                    self._jobs_running(),
+                )
 
     async def async_run(self) -> None:
         """arq's ``async_run()``, in a context of its own; ``close()`` is left to the caller."""
@@ -364,6 +419,11 @@ class DjangoWorker(Worker):
                     await sync_to_async(connections.close_all)()
 
         await asyncio.get_running_loop().create_task(isolated(), context=contextvars.Context())
+
+    def _jobs_running(self) -> str:
+        """The running jobs, for a warning."""
+        ids = running_job_ids(self)
+        return f"job{'s' if len(ids) > 1 else ''} {', '.join(ids)}" if ids else "no job"
 
     async def _poll_iteration(self) -> None:
         """Poll until ``poll_delay`` has passed: at once again while reads come back full, else when
@@ -426,6 +486,8 @@ class DjangoWorker(Worker):
         A burst worker stops once nothing is running and no job is due, where arq waits for every
         job in the queue, deferred ones included.
         """
+        if self._signals is not None:
+            self._signals.restore(self._jobs_running)
         try:
             await super()._poll_iteration()
             if self.burst and not running_jobs(self) and not await self._due_jobs():
@@ -505,7 +567,10 @@ class DjangoWorker(Worker):
                 raise
             logger.warning("job %s: Redis unreachable while starting or finishing it (%s)", job_id, exc)
         finally:
+            if self._signals is not None:
+                self._signals.restore(lambda: f"job {job_id}")
             self.logged_attempts.pop(job_id, None)  # a run that ended before its job took it
+            forget_abort(self, job_id)  # an abort the job took back (a settled Django task's)
             if self.heartbeat is not None:
                 self.heartbeat.job_done(job_id)
             if self.recycling.job_ended():
@@ -514,6 +579,21 @@ class DjangoWorker(Worker):
                 )
                 self.burst = True  # arq's main() returns once the running jobs end
                 end_burst(self)
+
+    def handle_sig(self, signum: signal.Signals) -> None:
+        """arq's stop on a signal, or at ``close()`` without signal handlers: it cancels the running
+        jobs, which then see a cancellation that is not their timeout's."""
+        self._stopping = True
+        super().handle_sig(signum)
+
+    async def _sleep_until_tasks_complete(self) -> None:
+        """arq's wait for the running jobs to end after a signal (``job_completion_wait``, with
+        ``handle_sig_wait_for_completion``): a job that its timeout stops meanwhile is timed out;
+        the jobs still running when it ends are cancelled next, to stop."""
+        try:
+            await super()._sleep_until_tasks_complete()
+        finally:
+            self._stopping = True
 
     async def close(self) -> None:
         """arq's close, in a context of its own as the run (for the ON_SHUTDOWN hook); if Redis is
@@ -559,7 +639,10 @@ class DjangoWorker(Worker):
                 score = await self.pool.zscore(self.queue_name, job_id)
                 self._burst_horizon_ms = max(self._burst_horizon_ms, int(score or 0))
         if self.recorder is not None:
-            self.recorder.job_ended(job_id, finish, bool(incr_score), self.job_timeout_s, result_data)
+            try:
+                self.recorder.job_ended(job_id, finish, bool(incr_score), self.job_timeout_s, result_data)
+            except Exception as exc:  # a value that defeats every description: the worker goes on
+                self.recorder.end_not_described(job_id, finish, exc)
         if self.metrics is not None:
             self.metrics.job_ended(job_id, finish)
 

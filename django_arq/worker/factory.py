@@ -13,11 +13,13 @@ from ..audit.rows import records_db
 from ..conf import DEFAULT_ALIAS, get_config
 from ..function_options import function_options
 from ..handler import build_backend
+from ..metrics.directory import directory_problem
 from ..metrics.switch import metrics_enabled
 from ..queues.arq_internals import (
     Function,
 )
 from ..queues.heartbeats import LOST_AFTER
+from ..queues.jobs import check_queue_name
 from ..queues.reporting import DEFAULT_INTERVAL
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 from .django_worker import DjangoWorker
 from .functions import Coroutine, cron_job, import_setting, job_function, tasks_functions
-from .settings import METRICS_ADDR, WORKER_SETTINGS, worker_problems
+from .settings import METRICS_ADDR, WORKER_SETTINGS, metrics_port_problem, worker_problems
 
 __all__ = ["create_worker"]
 
@@ -47,6 +49,8 @@ def create_worker(
     config = get_config(alias)
     settings = config.worker
     if metrics_port is not None:
+        if problem := metrics_port_problem(metrics_port):
+            raise ImproperlyConfigured(f"metrics_port {problem}")
         settings = {**settings, "METRICS_PORT": metrics_port}
     problems = worker_problems(settings)
     if problems:
@@ -64,7 +68,7 @@ def create_worker(
     cron_jobs = [cron_job(entry) for entry in settings.get("CRON_JOBS", [])]
     if not functions and not cron_jobs:
         raise ImproperlyConfigured(f"ARQ_QUEUES[{alias!r}]['WORKER'] has no FUNCTIONS or CRON_JOBS to run")
-    queue = queue_name or settings.get("QUEUE_NAME") or config.default_queue_name
+    queue = check_queue_name(queue_name or settings.get("QUEUE_NAME") or config.default_queue_name)
 
     kwargs: dict[str, Any] = {
         arg: settings.get(key, default) for key, (arg, default) in WORKER_SETTINGS.items()
@@ -84,7 +88,6 @@ def create_worker(
             batch_size=int(settings.get("RECORD_BATCH_SIZE", 500)),
             deserializer=serializer.loads,
             using=records_db(),
-            timeouts={o.path: o.timeout for o in options if o.timeout is not None},
         )
     hooks = {
         key.lower(): import_setting(settings[key], key)
@@ -114,9 +117,12 @@ def create_worker(
 
 
 def _metrics(alias: str, queue: str, settings: Mapping[str, Any], loads: Any) -> dict[str, Any]:
-    """The worker's ``metrics`` and ``metrics_server`` arguments: none while metrics are off."""
+    """The worker's ``metrics`` and ``metrics_server`` arguments: none while metrics are off;
+    ``ImproperlyConfigured`` if they are on and the worker could not record them."""
     if not metrics_enabled():
         return {}
+    if problem := directory_problem():
+        raise ImproperlyConfigured(problem)
     from ..metrics.exposition import MetricsServer
     from ..metrics.jobs import JobMetrics
 

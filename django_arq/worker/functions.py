@@ -6,7 +6,6 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from arq import cron
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
@@ -17,6 +16,7 @@ from ..queues.arq_internals import (
     make_function,
     with_coroutine,
 )
+from ..schedules.cron_entries import cron_of_entry, cron_of_path
 
 if TYPE_CHECKING:
     pass
@@ -35,22 +35,18 @@ def import_setting(path: str, what: str) -> Any:
 
 
 def cron_job(entry: Any) -> CronJob:
+    """The ``CronJob`` of a ``CRON_JOBS`` entry; ``ImproperlyConfigured`` if it could never run."""
     if isinstance(entry, str):
-        entry = import_setting(entry, "CRON_JOBS entry")
+        return cron_of_path(entry)
     if isinstance(entry, CronJob):
         return entry
     if not isinstance(entry, Mapping) or "FUNCTION" not in entry:
         raise ImproperlyConfigured(
             f"a CRON_JOBS entry must be a dotted path or a dict with FUNCTION: {entry!r}"
         )
-    options = {k.lower(): v for k, v in entry.items() if k != "FUNCTION"}
-    path = entry["FUNCTION"]
-    job = cron(_placeholder, **{"name": f"cron:{path}", **options})  # arq's checks and defaults
-    return with_coroutine(job, import_setting(path, "cron function"))  # may be sync: run off-loop
-
-
-async def _placeholder(ctx: dict[str, Any]) -> None:
-    """Stands in for a cron function while arq builds the CronJob."""
+    job = cron_of_entry(entry)  # arq's checks and defaults, and ours
+    function = import_setting(entry["FUNCTION"], "cron function")
+    return with_coroutine(job, function)  # may be sync: run off-loop
 
 
 def ctx_problem(fn: Any, what: str) -> str | None:

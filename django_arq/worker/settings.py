@@ -4,12 +4,14 @@ every problem as a sentence (``manage.py check`` and ``create_worker`` report th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..conf import HEALTH_CHECK_INTERVAL, MAX_TRIES
-from ..function_options import entry_problems
+from ..function_options import entry_problems, seconds_problem
 from ..metrics.switch import INSTALL, metrics_enabled
 from ..queues.heartbeats import LOST_AFTER, lost_after_problem
+from ..queues.jobs import MAX_COUNT, check_queue_name
 from ..queues.reporting import DEFAULT_INTERVAL
 
 if TYPE_CHECKING:
@@ -48,6 +50,27 @@ OTHER_KEYS = {
     "MAX_JOBS_PER_PROCESS",  # recycling: exit 0 after this many jobs (default: never)
     "MAX_MEMORY",  # recycling: exit 0 once the process uses this many MB (default: never)
 }
+#: WORKER keys that are a count, and whether None (no limit) is one.
+COUNTS = {
+    "MAX_JOBS": False,
+    "MAX_TRIES": False,
+    "QUEUE_READ_LIMIT": True,
+    "RECORD_BATCH_SIZE": False,
+    "MAX_JOBS_PER_PROCESS": True,
+    "MAX_MEMORY": True,
+}
+#: WORKER keys that are a number of seconds: whether 0 is one, and whether a timedelta is (arq
+#: converts it for the first four only).
+SECONDS = {
+    "JOB_TIMEOUT": (False, True),
+    "KEEP_RESULT": (True, True),
+    "POLL_DELAY": (False, True),  # 0 would poll Redis without a pause
+    "HEALTH_CHECK_INTERVAL": (False, True),
+    "JOB_COMPLETION_WAIT": (True, False),
+    "RECORD_FLUSH_INTERVAL": (True, False),
+}
+#: WORKER keys that are True or False.
+FLAGS = ("KEEP_RESULT_FOREVER", "ALLOW_ABORT_JOBS", "RETRY_JOBS")
 #: Where a worker's metrics are served when only the port is given, as prometheus-client does.
 METRICS_ADDR = "0.0.0.0"  # noqa: S104 - a scraper on another host must reach it
 
@@ -63,18 +86,40 @@ def worker_problems(worker: Mapping[str, Any]) -> list[str]:
         problems.append("WORKER['FUNCTIONS'] must be a list of dotted paths or dicts")
     else:
         problems += [problem for entry in functions for problem in entry_problems(entry)]
-    for key in ("MAX_JOBS", "MAX_TRIES", "RECORD_BATCH_SIZE", "MAX_JOBS_PER_PROCESS", "MAX_MEMORY"):
+    for key, unlimited in COUNTS.items():
         value = worker.get(key, 1)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            problems.append(f"WORKER[{key!r}] must be a positive integer")
+        count = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_COUNT
+        if not count and not (value is None and unlimited):
+            problems.append(f"WORKER[{key!r}] must be a whole number from 1 to {MAX_COUNT}")
+    for key, (zero, span) in SECONDS.items():
+        if key in worker:
+            value = worker[key]
+            value = value.total_seconds() if span and isinstance(value, timedelta) else value
+            if problem := seconds_problem(value, f"WORKER[{key!r}]", zero=zero):
+                problems.append(problem)
+    problems += [
+        f"WORKER[{key!r}] must be True or False"
+        for key in FLAGS
+        if not isinstance(worker.get(key, True), bool)
+    ]
+    queue = worker.get("QUEUE_NAME")
+    if queue is not None:
+        try:
+            check_queue_name(queue)
+        except ValueError as exc:  # InvalidJob: not text, or one of arq's or django-arq's own keys
+            problems.append(f"WORKER['QUEUE_NAME']: {exc}")
     interval = worker.get("PROGRESS_INTERVAL", DEFAULT_INTERVAL)
     if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 <= interval <= 3600:
         problems.append("WORKER['PROGRESS_INTERVAL'] must be a number of seconds from 0 to 3600")
     port = worker.get("METRICS_PORT")
     if port is not None and (port_problem := metrics_port_problem(port)):
         problems.append(f"WORKER['METRICS_PORT'] {port_problem}")
-    if not isinstance(worker.get("METRICS_ADDR", METRICS_ADDR), str):
-        problems.append("WORKER['METRICS_ADDR'] must be a host name or IP address string")
+    addr = worker.get("METRICS_ADDR", METRICS_ADDR)
+    if not isinstance(addr, str) or not addr.strip():  # prometheus-client cannot bind "": no default
+        problems.append(
+            f"WORKER['METRICS_ADDR'] must be a host name or IP address, not {addr!r}; "
+            f"leave it out to serve on every interface ({METRICS_ADDR})"
+        )
     if problem := lost_after_problem(worker.get("LOST_AFTER", LOST_AFTER)):
         problems.append(problem)
     return problems

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import sys
 import threading
 import time
@@ -182,3 +183,74 @@ async def retry_later(ctx: dict[str, Any]) -> None:
 async def retry_in(ctx: dict[str, Any], seconds: Any) -> None:
     """Asks arq to run it again in ``seconds`` (a delay arq cannot keep, in the tests)."""
     raise Retry(defer=seconds)
+
+
+class Unprintable(Exception):
+    """An exception none of whose text can be made: its ``__str__`` and ``__repr__`` raise."""
+
+    def __str__(self) -> str:
+        raise AttributeError("no message")
+
+    def __repr__(self) -> str:
+        raise AttributeError("no repr")
+
+
+async def raise_unprintable(ctx: dict[str, Any]) -> None:
+    raise Unprintable()
+
+
+async def return_unprintable(ctx: dict[str, Any]) -> Unprintable:
+    return Unprintable()
+
+
+#: The ids of the ``shrug_off_abort`` jobs that are ready to take an abort back (in-process workers).
+SHRUGGING: set[str] = set()
+
+
+async def shrug_off_abort(ctx: dict[str, Any], seconds: float) -> str:
+    """Takes its job's cancellation back and returns, as a Django task settled before an abort does."""
+    SHRUGGING.add(ctx["job_id"])
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        return "kept"
+    return "slept"
+
+
+def _linger(ready_key: str) -> None:
+    """A non-daemon thread's body, or a sync job's: notes on Redis that it runs, then sleeps an hour."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.set(ready_key, threading.current_thread().name, ex=600)
+    finally:
+        client.close()
+    time.sleep(3600)
+
+
+async def leave_thread(ctx: dict[str, Any], name: str) -> str:
+    """Starts a non-daemon thread named ``name`` that sleeps for an hour, and returns."""
+    threading.Thread(target=_linger, args=(f"{ctx['job_id']}:running",), name=name).start()
+    return "left"
+
+
+def sync_sleep_an_hour(ctx: dict[str, Any]) -> None:
+    """A sync job that a cancellation cannot stop: its thread runs on."""
+    _linger(f"{ctx['job_id']}:running")
+
+
+async def ignore_sigterm(ctx: dict[str, Any]) -> str:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return "ignored"
+
+
+async def default_sigterm(ctx: dict[str, Any]) -> str:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return "default"
+
+
+async def stop_loop(ctx: dict[str, Any]) -> str:
+    asyncio.get_running_loop().stop()
+    return "stopped"

@@ -92,6 +92,8 @@ async def test_worker_attributes_and_helpers() -> None:
     assert isinstance(worker.sem, asyncio.Semaphore) and worker.job_counter == 0
     assert internals.health_check_due_ms(worker) == worker.health_check_interval * 1000  # none yet
     assert internals.cron_runs_ms(worker) == []
+    assert internals.run_timeout(worker, worker.functions["noop"]) == worker.job_timeout_s == 300
+    assert internals.run_timeout(worker, func(noop, timeout=2)) == 2
 
     task = asyncio.get_running_loop().create_future()
     worker.tasks["a"] = task  # type: ignore[assignment]

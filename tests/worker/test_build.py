@@ -80,7 +80,7 @@ def test_cron_jobs_from_dicts_and_paths() -> None:
     [
         ({"FUNCTIONS": "tests.jobs.add"}, "list of dotted paths"),
         ({"FUNCTIONS": ["tests.jobs.add"], "MAX_JOBZ": 1}, "unknown keys ['MAX_JOBZ']"),
-        ({"FUNCTIONS": ["tests.jobs.add"], "MAX_JOBS": 0}, "WORKER['MAX_JOBS'] must be a positive integer"),
+        ({"FUNCTIONS": ["tests.jobs.add"], "MAX_JOBS": 0}, "['MAX_JOBS'] must be a whole number from 1 to"),
         ({"FUNCTIONS": ["tests.jobs.nope"]}, "cannot import function 'tests.jobs.nope'"),
         *(
             ({"FUNCTIONS": ["tests.jobs.add"], "PROGRESS_INTERVAL": bad}, "a number of seconds from 0")

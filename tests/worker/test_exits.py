@@ -77,3 +77,63 @@ def test_a_retry_arq_cannot_defer_fails_the_job_once_and_the_worker_runs_on(work
         }
         assert "Retry" in rec.error  # the job's own Retry, chained
     assert JobRecord.objects.get(job_id=normal).result == 3
+
+
+def test_jobs_whose_exception_has_no_readable_text_end_recorded_and_the_worker_runs_on(
+    workers: WorkerRunner,
+) -> None:
+    """Raised or returned, an exception whose ``__str__`` and ``__repr__`` raise once stopped the
+    worker: its record described it with ``str()``."""
+    process = workers.start()
+    queue = get_queue()
+    q = workers.queue_name
+    raised = queue.enqueue_sync("tests.worker.jobs.raise_unprintable", _queue_name=q).id
+    returned = queue.enqueue_sync("tests.worker.jobs.return_unprintable", _queue_name=q).id
+    normal = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=q).id
+    wait_for(lambda: finished([raised, returned, normal]) or process.proc.poll() is not None, timeout=30)
+    assert process.proc.poll() is None, process.output()
+    described = {
+        "exception": "tests.worker.jobs.Unprintable",
+        "message": "<Unprintable object; str() raised AttributeError>",
+    }
+    failed = JobRecord.objects.get(job_id=raised)
+    assert (failed.success, failed.result) == (False, described)
+    assert "Unprintable" in failed.error  # its traceback
+    unshowable = JobRecord.objects.get(job_id=returned)  # arq's log line fails on its repr(): a failure
+    assert (unshowable.success, unshowable.result) == (False, {
+        "exception": "django_arq.queues.storable.UnserializableResult",
+        "message": "the job's result, a tests.worker.jobs.Unprintable, cannot be shown (its repr() failed): "
+        "builtins.AttributeError: no repr",
+    })  # fmt: skip
+    assert JobRecord.objects.get(job_id=normal).result == 3
+
+
+#: jobs that would stop the worker or leave it deaf to SIGTERM, and the warning each leaves
+MEDDLERS = [
+    ("tests.worker.jobs.ignore_sigterm", "SIGTERM handler was replaced (by <Handlers.SIG_IGN: 1>)"),
+    ("tests.worker.jobs.default_sigterm", "SIGTERM handler was replaced (by <Handlers.SIG_DFL: 0>)"),
+    ("tests.worker.jobs.stop_loop", "the event loop was stopped (loop.stop())"),
+]
+
+
+def test_jobs_that_meddle_with_signals_or_the_loop_are_undone_and_the_worker_stops_on_sigterm(
+    workers: WorkerRunner,
+) -> None:
+    """A job that ignored SIGTERM left the worker deaf to it, one that restored its default had
+    SIGTERM kill the worker without a shutdown, and one that stopped the event loop stopped it."""
+    process = workers.start()
+    queue = get_queue()
+    q = workers.queue_name
+    for name, _ in MEDDLERS:  # one at a time: each warning names its job
+        job_id = queue.enqueue_sync(name, _queue_name=q).id
+        wait_for(lambda job_id=job_id: finished([job_id]) or process.proc.poll() is not None, timeout=30)
+        assert process.proc.poll() is None, process.output()
+    later = queue.enqueue_sync("tests.jobs.add", 2, 3, _queue_name=q).id  # started by a poll that restores
+    wait_for(lambda: finished([later]) or process.proc.poll() is not None, timeout=30)
+    assert JobRecord.objects.get(job_id=later).result == 5, process.output()
+
+    assert process.stop(timeout=120) == 0, process.output()
+    output = process.output()
+    assert "worker stopped: 4 complete" in output
+    for _, warning in MEDDLERS:
+        assert warning in output
