@@ -28,7 +28,13 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
-from django.tasks import DEFAULT_TASK_QUEUE_NAME, Task, TaskResult, TaskResultStatus
+from django.tasks import (
+    DEFAULT_TASK_BACKEND_ALIAS,
+    DEFAULT_TASK_QUEUE_NAME,
+    Task,
+    TaskResult,
+    TaskResultStatus,
+)
 from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.base import DEFAULT_TASK_PRIORITY
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend, TaskResultDoesNotExist
@@ -40,6 +46,7 @@ from ..conf import DEFAULT_ALIAS, RUN_TASK, get_config
 from ..function_options import FunctionOptions, entry_problems, function_options
 from ..handler import get_queue
 from ..queues.arq_internals import (
+    DeserializationError,
     deserialize_job,
     deserialize_result,
     in_progress_key_prefix,
@@ -48,19 +55,29 @@ from ..queues.arq_internals import (
 )
 from ..queues.attempts import logged_job_id
 from ..queues.base import ArqQueue
+from ..queues.describe import safe_repr
 from ..queues.drivers import run_async, run_sync
 from ..queues.jobs import JobMetadata
 from ..queues.protocol import Call, Op
 from ..queues.redis import RedisArqQueue
 from ..queues.serializers import Serializer
+from ..queues.text import storable_text
 from .attempts import attempts_key, parse_attempts
 from .common import json_value, load_task, task_error, task_times
 
 __all__ = ["ArqBackend"]
 
 OPTION_KEYS = frozenset({"ALIAS", "TASKS"})
+#: How many characters of an id, or of another value read back, an error message shows.
+SHOWN = 200
 #: Keys of a FUNCTIONS dict that a task cannot have: every task runs in the one arq function run_task.
 NOT_PER_TASK = ("FUNCTION", "KEEP_RESULT")
+
+
+def _shown(value: Any) -> str:
+    """``value``'s repr for an error message, cut to ``SHOWN`` characters (a long id before its
+    repr is made)."""
+    return storable_text(safe_repr(value[:SHOWN] if isinstance(value, str) else value), SHOWN)
 
 
 class ArqBackend(BaseTaskBackend):
@@ -154,8 +171,10 @@ class ArqBackend(BaseTaskBackend):
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The arq job for one task call: run_task's arguments, and the enqueue options."""
         self.validate_task(task)
+        text_keys = self.queue.serializer.text_keys
         try:
-            task_args, task_kwargs = json_value(args), json_value(kwargs)
+            task_args = json_value(args, text_keys=text_keys, outer=1)
+            task_kwargs = json_value(kwargs, text_keys=text_keys, outer=1)
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"arguments of task {task.module_path!r} must be JSON-serialisable: {exc}"
@@ -205,11 +224,11 @@ class ArqBackend(BaseTaskBackend):
     def _read(self, result_id: Any, serializer: Serializer) -> Op[TaskResult]:
         """Read payload, progress, result and attempt log in one round trip, and decode them."""
         if not isinstance(result_id, str) or not result_id:
-            raise TaskResultDoesNotExist(f"task result ids are non-empty strings, not {result_id!r}")
+            raise TaskResultDoesNotExist(f"task result ids are non-empty strings, not {_shown(result_id)}")
         try:
             result_id.encode()  # a lone surrogate: no Redis key can hold it, no result has it
         except UnicodeEncodeError:
-            raise TaskResultDoesNotExist(f"no task result has the id {result_id[:200]!r}") from None
+            raise TaskResultDoesNotExist(f"no task result has the id {_shown(result_id)}") from None
         reply = yield Call(
             (
                 ("GET", job_key_prefix + result_id),
@@ -230,17 +249,28 @@ class ArqBackend(BaseTaskBackend):
         stored: bytes | None,
         log: list[bytes],
     ) -> TaskResult:
-        if stored is not None:
-            job: Any = deserialize_result(stored, deserializer=serializer.loads)
-        elif payload is not None:
-            job = deserialize_job(payload, deserializer=serializer.loads)
-        else:
+        try:
+            if stored is not None:
+                job: Any = deserialize_result(stored, deserializer=serializer.loads)
+            elif payload is not None:
+                job = deserialize_job(payload, deserializer=serializer.loads)
+            else:
+                raise TaskResultDoesNotExist(
+                    f"no task result with id {_shown(result_id)} (unknown, or its result expired)"
+                )
+        except DeserializationError as exc:
             raise TaskResultDoesNotExist(
-                f"no task result with id {result_id!r} (unknown, or its result expired)"
-            )
+                f"{_shown(result_id)} is an arq job this backend cannot read ({serializer.name} "
+                f"serializer): {exc.__cause__ or exc}"
+            ) from exc
         if job.function != RUN_TASK or len(job.args) != 3:
             raise TaskResultDoesNotExist(
-                f"{result_id!r} is an arq job of {job.function!r}, not a Django task"
+                f"{_shown(result_id)} is an arq job of {_shown(job.function)}, not a Django task"
+            )
+        backend = job.kwargs.get("backend", DEFAULT_TASK_BACKEND_ALIAS)  # run_task's default
+        if backend != self.alias:
+            raise TaskResultDoesNotExist(
+                f"{_shown(result_id)} is a task of TASKS[{_shown(backend)}], not of TASKS[{self.alias!r}]"
             )
         module_path, args, kwargs = job.args
         task = load_task(
@@ -250,19 +280,25 @@ class ArqBackend(BaseTaskBackend):
             job.kwargs.get("run_after"),
         )
         attempts = parse_attempts(log)
-        result: TaskResult[..., Any] = TaskResult(
-            task=task,
-            id=result_id,
-            # RUNNING once the task has logged its attempt: a worker that has only claimed the job
-            # (arq's in-progress key) has not started the task yet, and there is no start time
-            status=TaskResultStatus.RUNNING if running and attempts else TaskResultStatus.READY,
-            **task_times(job.enqueue_time, attempts, job.finish_time if stored is not None else None),
-            args=args,
-            kwargs=kwargs,
-            backend=self.alias,
-            errors=[],
-            worker_ids=[a["worker_id"] for a in attempts],
-        )
+        try:
+            result: TaskResult[..., Any] = TaskResult(
+                task=task,
+                id=result_id,
+                # RUNNING once the task has logged its attempt: a worker that has only claimed the job
+                # (arq's in-progress key) has not started the task yet, and there is no start time
+                status=TaskResultStatus.RUNNING if running and attempts else TaskResultStatus.READY,
+                **task_times(job.enqueue_time, attempts, job.finish_time if stored is not None else None),
+                args=args,
+                kwargs=kwargs,
+                backend=self.alias,
+                errors=[],
+                worker_ids=[a["worker_id"] for a in attempts],
+            )
+        except (RecursionError, TypeError, ValueError) as exc:  # enqueued around ArqBackend's checks
+            raise TaskResultDoesNotExist(
+                f"{_shown(result_id)} is a task whose arguments Django cannot rebuild: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         if stored is not None:
             if job.success:
                 object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)

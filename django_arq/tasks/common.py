@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from traceback import format_exception_only
 from typing import Any
@@ -15,16 +17,80 @@ from django.utils.module_loading import import_string
 
 from ..queues.serializers import SerializedError
 
-__all__ = ["TaskFailed", "class_path", "json_value", "load_task", "task_error", "task_times"]
+__all__ = ["MAX_DEPTH", "TaskFailed", "class_path", "json_value", "load_task", "task_error", "task_times"]
 
 
-def json_value(value: Any) -> Any:
+#: How deeply lists and dicts may nest in a task's argument or result.
+MAX_DEPTH = 100
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def json_value(value: Any, *, text_keys: bool = False, outer: int = 0) -> Any:
     """``value`` as Django keeps a task's arguments and result (``normalize_json``), checked to be
-    writable as JSON: ``ValueError`` for an int of more digits than Python turns into text, which
-    arq's worker cannot show (the arguments fail the job before it starts, a result after it ends)."""
-    normalized = normalize_json(value)
+    writable as JSON and read back the same.
+
+    ``TypeError`` for lists and dicts nested more than ``MAX_DEPTH`` deep (a value that contains
+    itself too; ``outer`` containers around the values, such as the list of a task's arguments, do
+    not count), which a worker or reader with less stack left could not rebuild, and for two keys of one
+    dict that become the same key (bytes and text; with ``text_keys``, as JSON writes every key as
+    text, ``1`` and ``"1"`` too); ``ValueError`` for an int of more digits than Python turns into
+    text, which arq's worker cannot show (the arguments fail the job before it starts, a result
+    after it ends).
+    """
+    normalized = _normalized(value, MAX_DEPTH + outer, text_keys)
     json.dumps(normalized)
     return normalized
+
+
+def _normalized(value: Any, depth: int, text_keys: bool) -> Any:
+    """``normalize_json(value)``, refusing what ``json_value`` refuses."""
+    if type(value) in _SCALARS:
+        return value
+    if isinstance(value, Mapping | Sequence) and not isinstance(value, str | bytes):
+        if depth <= 0:
+            raise TypeError(
+                f"lists and dicts nested more than {MAX_DEPTH} deep (or a value that contains itself)"
+            )
+        if isinstance(value, Mapping):
+            normalized = {
+                _normalized(k, depth - 1, text_keys): _normalized(v, depth - 1, text_keys)
+                for k, v in value.items()
+            }
+            if len(normalized) < len(value) or (
+                text_keys
+                and not all(type(k) is str for k in normalized)
+                and len({_json_key(k) for k in normalized}) < len(normalized)
+            ):
+                _check_keys(value, text_keys)
+            return normalized
+        return [_normalized(v, depth - 1, text_keys) for v in value]
+    return normalize_json(value)  # a scalar of a subclass, bytes, or a type Django refuses
+
+
+def _check_keys(mapping: Mapping[Any, Any], text_keys: bool) -> None:
+    """``TypeError`` naming two keys of ``mapping`` that normalise (or, with ``text_keys``, are
+    written as JSON) to the same key."""
+    seen: dict[Any, Any] = {}
+    for key in mapping:
+        same = normalize_json(key)
+        if text_keys:
+            same = _json_key(same)
+        if same in seen:
+            raise TypeError(f"the keys {seen[same]!r} and {key!r} of one dict are both written as {same!r}")
+        seen[same] = key
+
+
+def _json_key(key: Any) -> Any:
+    """The text ``json.dumps`` writes a normalised dict key as (a key it refuses as it is)."""
+    if type(key) is str:
+        return key
+    if key is True or key is False or key is None:
+        return json.dumps(key)  # one of three constants: true, false, null
+    if isinstance(key, float):
+        return float.__repr__(key) if math.isfinite(key) else json.dumps(key)  # NaN, Infinity, -Infinity
+    if isinstance(key, int):
+        return int.__repr__(key)
+    return key
 
 
 def class_path(cls: type) -> str:

@@ -27,6 +27,7 @@ from ..function_options import FunctionOptions
 from ..queues.arq_internals import Function, JobExecutionFailed
 from ..queues.attempts import Entry, drop_logged, take_logged
 from ..queues.drivers import run_async
+from ..queues.job_threads import job_threads
 from ..queues.reporting import current_job
 from .attempts import read_attempts, record_attempt
 from .backend import ArqBackend
@@ -44,6 +45,7 @@ class Runnable(NamedTuple):
     options: FunctionOptions | None  # OPTIONS["TASKS"][path]
     tries: int  # its MAX_TRIES, else run_task's
     coroutine: bool  # whether its function is a coroutine function
+    text_keys: bool  # whether its alias's serializer writes every dict key as text (JSON)
 
 
 @lru_cache(maxsize=256)
@@ -62,7 +64,8 @@ def _load(module_path: Any, backend: Any, queue_name: Any, run_after: datetime |
         )
     options = task_backend.task_options.get(module_path)
     tries = (options.max_tries if options else None) or max_tries(task_backend.arq_alias, RUN_TASK)
-    return Runnable(task, type(task_backend), options, tries, iscoroutinefunction(task.func))
+    text_keys = task_backend.queue.serializer.text_keys
+    return Runnable(task, type(task_backend), options, tries, iscoroutinefunction(task.func), text_keys)
 
 
 def _resolve(module_path: Any, backend: Any, queue_name: Any, run_after: datetime | None) -> Runnable:
@@ -91,14 +94,17 @@ async def run_task(
 ) -> Any:
     """The arq job of every Django task: run ``module_path`` and return its JSON-normalised value.
 
-    A failure is raised as ``TaskFailed`` (see ``lifecycle``). A sync task function runs in a
-    worker thread together with the signals' receivers; a coroutine function on the loop.
+    A failure is raised as ``TaskFailed`` (see ``lifecycle``). A sync task function runs in one
+    of the worker's job threads (``max_jobs`` of them, as for sync job functions) together with
+    the signals' receivers; a coroutine function on the loop.
     """
     job_id: str = ctx["job_id"]
     job_try: int = ctx["job_try"]
     logged = take_logged(ctx, job_id)
     try:
-        task, sender, options, tries, coroutine = _resolve(module_path, backend, queue_name, run_after)
+        task, sender, options, tries, coroutine, text_keys = _resolve(
+            module_path, backend, queue_name, run_after
+        )
         if job_try > tries:  # arq's own check, with this task's limit (run_task allows the most any has)
             raise JobExecutionFailed(f"max {tries} retries exceeded")
     except Exception:
@@ -115,12 +121,13 @@ async def run_task(
         backend=backend,
         attempts=_attempts(ctx["redis"], job_id, job_try, logged),
         coroutine=coroutine,
+        text_keys=text_keys,
         timeout=options.timeout if options else None,
         retry_after=partial(options.retry.defer, job_try=job_try, max_tries=tries) if options else None,
     )
     job = current_job.set(ctx)  # report_progress(context, ...) finds the job's ctx by it
     try:
-        return await drive(run)
+        return await drive(run, job_threads(ctx))
     finally:
         current_job.reset(job)
 

@@ -4,6 +4,8 @@ import asyncio
 import json
 import os
 import sys
+import threading
+import time
 from typing import Any
 
 import redis
@@ -176,3 +178,35 @@ async def async_cancels_itself() -> None:
 @task
 def retries_in(seconds: float) -> None:
     raise Retry(defer=seconds)  # a delay arq cannot keep, in the tests
+
+
+@task
+def thread_name() -> str:
+    return threading.current_thread().name
+
+
+@task
+def sync_sleep(seconds: float) -> str:
+    time.sleep(seconds)
+    return "slept"
+
+
+@task
+def meet(key: str, count: int, within: float) -> int:
+    """Waits in its thread until ``count`` tasks given ``key`` have started, or ``within`` seconds
+    have passed; returns how many it saw."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        client.incr(key)
+        client.expire(key, 60)
+        deadline = time.monotonic() + within
+        while (seen := int(client.get(key) or 0)) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return seen
+    finally:
+        client.close()
+
+
+@task
+def collides() -> dict[Any, str]:
+    return {1: "a", "1": "b"}  # one key, once JSON writes it

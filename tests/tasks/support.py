@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -36,12 +37,13 @@ def start_task_worker(
     burst: bool = False,
     plain: bool = False,
     db_name: str = "",
+    options: Sequence[str] = (),
 ) -> Process:
     """A real worker process running Django tasks: ``manage.py arq_worker --alias ALIAS``.
 
     ``plain=True`` runs arq's own CLI with ``tests.tasks.worker_settings`` instead (Django set up
     there, functions from ``worker_functions("tasks")``). ``db_name`` points the worker at the test
-    process's database.
+    process's database; ``options`` are more of arq_worker's (``--max-jobs 12``).
     """
     env = {"DJANGO_SETTINGS_MODULE": TASKS_SETTINGS, "PYTHONPATH": str(ROOT), "TASKS_TEST_QUEUE": queue or ""}
     if db_name:
@@ -51,7 +53,7 @@ def start_task_worker(
         args += ["--burst"] if burst else []
     else:
         args = [sys.executable, "-m", "django", "arq_worker", "--alias", alias]
-        args += (["--queue", queue] if queue else []) + (["--burst"] if burst else [])
+        args += (["--queue", queue] if queue else []) + (["--burst"] if burst else []) + list(options)
     worker = Process(args, env=env)
     if not burst:
         wait_for(lambda: "Starting worker" in worker.output() or worker.proc.poll() is not None, timeout=30)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from django_arq import JobStatus, get_queue
-from django_arq.tasks import RUN_TASK, ArqBackend, worker_functions
+from django_arq.tasks import RUN_TASK, ArqBackend, common, worker_functions
+from django_arq.tasks.common import MAX_DEPTH, _json_key
 from tests.tasks import sample_tasks
 from tests.tasks.settings import TASKS_QUEUE
 from tests.tasks.support import wait_finished
@@ -207,6 +210,91 @@ def test_an_int_of_more_digits_than_json_can_write_is_refused_at_enqueue(args: t
     assert sample_tasks.add.enqueue(10**4000, 1).args == [10**4000, 1]  # within the limit
 
 
+def nested(levels: int) -> list[Any]:
+    """Lists nested ``levels`` deep: ``nested(1) == []``."""
+    value: list[Any] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_arguments_may_nest_max_depth_deep() -> None:
+    result = sample_tasks.echo.enqueue(nested(MAX_DEPTH), k={"a": nested(MAX_DEPTH - 1)})
+    assert result.args == [nested(MAX_DEPTH)] and result.kwargs == {"k": {"a": nested(MAX_DEPTH - 1)}}
+
+
+def contains_itself() -> list[Any]:
+    value: list[Any] = []
+    value.append(value)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ((nested(MAX_DEPTH + 1),), {}),
+        ((), {"k": {"a": nested(MAX_DEPTH)}}),
+        ((nested(10**5),), {}),  # the caller's stack would run out
+        ((contains_itself(),), {}),
+    ],
+    ids=["one level more", "one level more in a dict", "far deeper", "contains itself"],
+)
+def test_arguments_nested_deeper_are_refused_at_enqueue(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """A worker or reader with less stack left could not rebuild them."""
+    with pytest.raises(
+        TypeError, match=f"must be JSON-serialisable: lists and dicts nested more than {MAX_DEPTH}"
+    ):
+        sample_tasks.echo.enqueue(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("value", "keys"),
+    [
+        ({1: "a", "1": "b"}, "1 and '1'"),
+        ({True: "a", "true": "b"}, "True and 'true'"),
+        ({None: "a", "null": "b"}, "None and 'null'"),
+        ({"x": [{2.5: "a", "2.5": "b"}]}, "2.5 and '2.5'"),
+    ],
+)
+def test_keys_json_would_write_as_one_are_refused_on_a_json_alias(value: dict[Any, Any], keys: str) -> None:
+    with pytest.raises(TypeError, match=f"the keys {re.escape(keys)} of one dict are both written as"):
+        sample_tasks.echo.using(backend="json").enqueue(value)
+    assert sample_tasks.echo.enqueue(value).args == [value]  # pickled: both kept as they are
+
+
+@given(st.one_of(st.integers(), st.floats(), st.booleans(), st.none(), st.text()))
+def test_a_keys_json_text_is_the_one_json_writes(key: Any) -> None:
+    assert _json_key(key) == next(iter(json.loads(json.dumps({key: None}))))
+
+
+def test_int_keys_on_a_json_alias_are_written_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not each through json.dumps and json.loads (on every enqueue and result): a dict with
+    200 int keys took five times as long."""
+    calls: list[str] = []
+
+    class Counted:
+        def dumps(self, *args: Any, **kwargs: Any) -> str:
+            calls.append("dumps")
+            return json.dumps(*args, **kwargs)
+
+        def loads(self, *args: Any, **kwargs: Any) -> Any:
+            calls.append("loads")
+            return json.loads(*args, **kwargs)
+
+    monkeypatch.setattr(common, "json", Counted())
+    value = {i: i for i in range(200)}
+    assert common.json_value(value, text_keys=True) == value
+    assert calls == ["dumps"]
+
+
+def test_keys_that_normalise_to_one_are_refused_on_any_alias() -> None:
+    for backend in ("default", "json"):
+        with pytest.raises(TypeError, match=r"the keys b'a' and 'a' of one dict are both written as 'a'"):
+            sample_tasks.echo.using(backend=backend).enqueue({b"a": 1, "a": 2})
+
+
 # -- results that do not exist --------------------------------------------------------------
 
 
@@ -214,6 +302,18 @@ def test_an_int_of_more_digits_than_json_can_write_is_refused_at_enqueue(args: t
 def test_unknown_ids(bad_id: Any) -> None:
     with pytest.raises(TaskResultDoesNotExist):
         default_task_backend.get_result(bad_id)
+
+
+@pytest.mark.parametrize(
+    "huge_id",
+    ["x" * 10**6, "\ud800" * 10**6, b"x" * 10**6, ["x"] * 10**5],
+    ids=["str", "surrogates", "bytes", "list"],
+)
+def test_an_unknown_huge_id_is_shown_cut_in_the_message(huge_id: Any) -> None:
+    with pytest.raises(TaskResultDoesNotExist) as raised:
+        default_task_backend.get_result(huge_id)
+    message = str(raised.value)
+    assert len(message) < 400 and repr(huge_id[:20])[:-1] in message
 
 
 async def test_unknown_id_async() -> None:
@@ -233,6 +333,26 @@ def test_result_of_another_task_is_a_mismatch() -> None:
     result = sample_tasks.add.using(run_after=timezone.now() + timedelta(minutes=5)).enqueue(1, 2)
     with pytest.raises(TaskResultMismatch):
         sample_tasks.echo.get_result(result.id)
+
+
+def test_a_task_of_another_arq_backend_on_the_same_alias_is_no_task_result_of_this_one(settings: Any) -> None:
+    twin = {"BACKEND": "django_arq.tasks.ArqBackend", "QUEUES": ["default"], "OPTIONS": {"ALIAS": "tasks"}}
+    settings.TASKS = {**settings.TASKS, "twin": twin}
+    result = sample_tasks.add.using(run_after=timezone.now() + timedelta(minutes=5)).enqueue(1, 2)
+    with pytest.raises(
+        TaskResultDoesNotExist, match=r"is a task of TASKS\['default'\], not of TASKS\['twin'\]"
+    ):
+        task_backends["twin"].get_result(result.id)
+
+
+def test_a_task_of_an_alias_with_another_serializer_is_no_task_result() -> None:
+    result = sample_tasks.add.using(backend="json", run_after=timezone.now() + timedelta(minutes=5)).enqueue(
+        1, 2
+    )
+    with pytest.raises(
+        TaskResultDoesNotExist, match=r"an arq job this backend cannot read \(pickle serializer\)"
+    ):
+        default_task_backend.get_result(result.id)
 
 
 # -- system checks and worker functions -------------------------------------------------------

@@ -7,10 +7,14 @@ which thread each step runs in, what is sent on a Retry or a cancellation, the c
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import logging
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +33,25 @@ from tests.tasks import sample_tasks
 ADD = "tests.tasks.sample_tasks.add"
 T0, MS = datetime(2026, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
 ASYNC_ADD = "tests.tasks.sample_tasks.async_add"
+#: How long a test waits for what a thread or the loop is about to do; a wait that outlasts it fails.
+DEADLINE = 10.0
+
+
+async def until_true(condition: Callable[[], bool]) -> None:
+    """Until ``condition()`` holds; ``TimeoutError`` after ``DEADLINE`` seconds."""
+    async with asyncio.timeout(DEADLINE):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+async def until(event: threading.Event) -> None:
+    await until_true(event.is_set)
+
+
+async def within(awaitable: Awaitable[Any]) -> Any:
+    """What ``awaitable`` gives; ``TimeoutError`` after ``DEADLINE`` seconds, even if it swallows
+    the cancellation (it is left running)."""
+    return await asyncio.wait_for(asyncio.shield(awaitable), DEADLINE)
 
 
 @pytest.fixture
@@ -70,7 +93,7 @@ async def test_a_sync_task_and_its_signals_run_in_one_worker_thread(seen: list[A
     threads: list[int] = []
     task = sample_tasks.add.using()
     object.__setattr__(task, "func", lambda a, b: threads.append(threading.get_ident()) or a + b)
-    assert await drive(make_run(task, 2, 3)) == 5
+    assert await within(drive(make_run(task, 2, 3))) == 5
     assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "SUCCESSFUL")]
     assert {t for *_, t in seen} == set(threads)
     assert threads != [threading.get_ident()]  # not the loop's thread
@@ -85,7 +108,7 @@ async def test_a_coroutine_task_runs_on_the_loop_its_signals_in_a_thread(seen: l
 
     task = sample_tasks.async_add.using()
     object.__setattr__(task, "func", body)
-    assert await drive(make_run(task, 2, 3)) == 6
+    assert await within(drive(make_run(task, 2, 3))) == 6
     assert loop_thread == [threading.get_ident()]
     assert [s for s, *_ in seen] == ["started", "finished"]
     assert all(t != threading.get_ident() for *_, t in seen)
@@ -119,9 +142,9 @@ async def test_with_only_djangos_log_receivers_a_coroutine_task_makes_no_thread_
     object.__setattr__(failing, "func", fails)
     loop = threading.get_ident()
     with caplog.at_level(logging.INFO, logger="django.tasks"):
-        assert await drive(make_run(sample_tasks.async_add, 2, 3)) == 5
+        assert await within(drive(make_run(sample_tasks.async_add, 2, 3))) == 5
         with pytest.raises(TaskFailed):
-            await drive(make_run(failing))
+            await within(drive(make_run(failing)))
     assert logged(caplog) == [("RUNNING", loop), ("SUCCESSFUL", loop), ("RUNNING", loop), ("FAILED", loop)]
 
 
@@ -133,7 +156,7 @@ async def test_with_only_djangos_log_receivers_a_sync_task_still_runs_in_a_threa
     task = sample_tasks.add.using()
     object.__setattr__(task, "func", lambda a, b: threads.append(threading.get_ident()) or a + b)
     with caplog.at_level(logging.INFO, logger="django.tasks"):
-        assert await drive(make_run(task, 2, 3)) == 5
+        assert await within(drive(make_run(task, 2, 3))) == 5
     (thread,) = threads
     assert thread != threading.get_ident()
     assert [state for state, _ in logged(caplog)] == ["RUNNING", "SUCCESSFUL"]
@@ -149,7 +172,7 @@ async def test_an_async_receiver_is_still_sent_from_a_thread() -> None:
 
     task_started.connect(areceiver, dispatch_uid="test_lifecycle.async")
     try:
-        assert await drive(make_run(sample_tasks.async_add, 2, 3)) == 5
+        assert await within(drive(make_run(sample_tasks.async_add, 2, 3))) == 5
     finally:
         task_started.disconnect(dispatch_uid="test_lifecycle.async")
     assert calls == [("RUNNING", threading.get_ident())]  # asgiref awaits it on the worker's loop
@@ -157,7 +180,7 @@ async def test_an_async_receiver_is_still_sent_from_a_thread() -> None:
 
 async def test_a_failure_sends_task_finished_then_raises_task_failed(seen: list[Any]) -> None:
     with pytest.raises(TaskFailed) as raised:
-        await drive(make_run(sample_tasks.fail, "boom"))
+        await within(drive(make_run(sample_tasks.fail, "boom")))
     assert raised.value.exception_class_path == "tests.tasks.sample_tasks.TaskBoom"
     assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
 
@@ -179,7 +202,7 @@ def raising(exc: BaseException, coroutine: bool) -> Any:
 @pytest.mark.parametrize("coroutine", [False, True], ids=["def", "async def"])
 async def test_retry_passes_through_without_task_finished(seen: list[Any], coroutine: bool) -> None:
     with pytest.raises(Retry):
-        await drive(make_run(raising(Retry(defer=1), coroutine)))
+        await within(drive(make_run(raising(Retry(defer=1), coroutine))))
     assert [s for s, *_ in seen] == ["started"]
 
 
@@ -194,18 +217,198 @@ async def test_a_cancelled_job_passes_its_cancellation_through_without_task_fini
     task = sample_tasks.async_add.using()
     object.__setattr__(task, "func", waits)
     job = asyncio.ensure_future(drive(make_run(task)))
-    await running.wait()
+    await within(running.wait())
     job.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await job
+        await within(job)
     assert [s for s, *_ in seen] == ["started"]
+
+
+async def test_a_job_cancelled_while_its_thread_runs_the_task_ends_without_task_finished(
+    seen: list[Any],
+) -> None:
+    """The thread cannot be stopped: the task returns after the job ended, and nothing says so."""
+    running, release = threading.Event(), threading.Event()
+
+    def held() -> int:
+        running.set()
+        release.wait(10)
+        return 5
+
+    task = sample_tasks.add.using()
+    object.__setattr__(task, "func", held)
+    threads = ThreadPoolExecutor(1)
+    job = asyncio.ensure_future(drive(make_run(task), threads))
+    await until(running)
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await within(job)
+    release.set()
+    await within(asyncio.to_thread(threads.shutdown))  # the task has returned, its thread is done
+    assert [s for s, *_ in seen] == ["started"]
+
+
+async def test_a_run_keeps_no_hold_on_its_workers_job_threads_once_it_ended() -> None:
+    """A worker that shut down leaves no pool alive (its threads end with it)."""
+    threads = ThreadPoolExecutor(1)
+    assert await within(drive(make_run(sample_tasks.add, 2, 3), threads)) == 5
+    # Shut down here, not through asyncio.to_thread: the default pool's thread keeps its work
+    # item (and so the bound method and this pool) a moment after the awaiting side resumes.
+    threads.shutdown()  # its one thread is idle: the run has ended
+    left = weakref.ref(threads)
+    del threads
+    gc.collect()
+    assert left() is None
+
+
+@pytest.mark.parametrize(
+    ("task", "args", "ends"),
+    [
+        (sample_tasks.add, (2, 3), 5),
+        (sample_tasks.async_add, (2, 3), 5),
+        (sample_tasks.fail, ("boom",), TaskFailed),
+    ],
+    ids=["def", "async def", "def failing"],
+)
+async def test_a_job_cancelled_while_task_finished_is_sent_ends_as_task_finished_says(
+    seen: list[Any], task: Any, args: tuple[Any, ...], ends: Any
+) -> None:
+    """The run was settled when the task returned or raised: the job waits for the receivers."""
+    sending, release = threading.Event(), threading.Event()
+
+    def slow(sender: Any, task_result: Any, **kwargs: Any) -> None:
+        sending.set()
+        release.wait(10)
+
+    task_finished.connect(slow, dispatch_uid="test_lifecycle.slow")
+    try:
+        job = asyncio.ensure_future(drive(make_run(task, *args)))
+        await until(sending)
+        job.cancel()
+        await asyncio.sleep(0.05)
+        assert not job.done()
+        release.set()
+        if ends is TaskFailed:
+            with pytest.raises(TaskFailed):
+                await within(job)
+        else:
+            assert await within(job) == ends
+    finally:
+        task_finished.disconnect(dispatch_uid="test_lifecycle.slow")
+    said = TaskResultStatus.FAILED if ends is TaskFailed else TaskResultStatus.SUCCESSFUL
+    assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", said)]
+    assert job.cancelling() == 0  # the cancellation taken back
+
+
+class CountingPool(ThreadPoolExecutor):
+    """A pool that counts the work handed to it."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.submitted = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+def apart(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """What ``main()`` returns, run on a loop of its own in a daemon thread: a job that swallows
+    every cancellation would hang this loop's end, and fails the test after ``DEADLINE`` instead."""
+    outcome: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(asyncio.run(main()))
+        except BaseException as exc:
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return outcome.result(DEADLINE)
+
+
+def test_a_job_cancelled_while_its_task_finished_hop_is_queued_ends_as_the_task_did(
+    seen: list[Any],
+) -> None:
+    """The run is settled on the loop; its task_finished waits in the pool behind a busy thread
+    (a timed-out task's, say) when the job is cancelled: that hop still runs, and a later cancel
+    too is taken back."""
+    threads = CountingPool(1)
+    busy, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        busy.set()
+        release.wait(DEADLINE)
+
+    async def body(a: int, b: int) -> int:
+        threads.submit(hold)  # the pool's one thread is busy now
+        return a + b
+
+    task = sample_tasks.async_add.using()
+    object.__setattr__(task, "func", body)
+
+    async def main() -> tuple[Any, int]:
+        job = asyncio.ensure_future(drive(make_run(task, 2, 3), threads))
+        await until(busy)
+        await until_true(lambda: threads.submitted == 3)  # task_started, hold, task_finished's hop
+        for _ in range(2):
+            job.cancel()
+            await asyncio.sleep(0.05)
+        assert not job.done()
+        release.set()
+        return await job, job.cancelling()
+
+    try:
+        assert apart(main) == (5, 0)  # both cancellations taken back
+    finally:
+        release.set()
+        threads.shutdown(wait=False)
+    assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "SUCCESSFUL")]
+
+
+def test_a_job_cancelled_while_a_timed_out_sync_tasks_task_finished_is_queued_ends_failed(
+    seen: list[Any],
+) -> None:
+    """A sync task past its TIMEOUT keeps the pool's one thread: task_finished (FAILED, the
+    timeout) waits behind it when the job is cancelled, and still runs."""
+    threads = CountingPool(1)
+    busy, release = threading.Event(), threading.Event()
+
+    def held() -> int:
+        busy.set()
+        release.wait(DEADLINE)
+        return 5
+
+    task = sample_tasks.add.using()
+    object.__setattr__(task, "func", held)
+
+    async def main() -> tuple[Any, int]:
+        timed = replace(make_run(task), timeout=0.5)  # held starts well within it
+        job = asyncio.ensure_future(drive(timed, threads))
+        await until(busy)
+        await until_true(lambda: threads.submitted == 3)  # task_started, the call, task_finished's hop
+        for _ in range(2):
+            job.cancel()
+            await asyncio.sleep(0.05)
+        assert not job.done()
+        release.set()
+        with pytest.raises(TaskFailed) as raised:
+            await job
+        return raised.value.exception_class_path, job.cancelling()
+
+    try:
+        assert apart(main) == ("builtins.TimeoutError", 0)  # both cancellations taken back
+    finally:
+        release.set()
+        threads.shutdown(wait=False)
+    assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
 
 
 @pytest.mark.parametrize("coroutine", [False, True], ids=["def", "async def"])
 async def test_a_cancelled_error_of_the_tasks_own_fails_it(seen: list[Any], coroutine: bool) -> None:
     """Not its job cancelled: the task failed with it, once (as on ImmediateBackend), not retried."""
     with pytest.raises(TaskFailed) as raised:
-        await drive(make_run(raising(asyncio.CancelledError(), coroutine)))
+        await within(drive(make_run(raising(asyncio.CancelledError(), coroutine))))
     assert raised.value.exception_class_path == "asyncio.exceptions.CancelledError"
     assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
 
@@ -216,7 +419,7 @@ async def test_a_result_json_cannot_write_fails_the_task_and_task_finished_says_
     task = sample_tasks.add.using()
     object.__setattr__(task, "func", lambda: 10**5000)
     with pytest.raises(TaskFailed) as raised:
-        await drive(make_run(task))
+        await within(drive(make_run(task)))
     assert raised.value.exception_class_path == "builtins.ValueError"
     assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
 
@@ -226,7 +429,7 @@ async def test_a_retry_arq_cannot_defer_fails_the_task_with_task_finished(
     seen: list[Any], coroutine: bool
 ) -> None:
     with pytest.raises(TaskFailed) as raised:
-        await drive(make_run(raising(Retry(defer=1e300), coroutine)))
+        await within(drive(make_run(raising(Retry(defer=1e300), coroutine))))
     assert raised.value.exception_class_path == "builtins.ValueError"
     assert "Retry(defer=...) asks for 1e+300 s" in raised.value.traceback
     assert [(s, status) for s, status, _ in seen] == [("started", "RUNNING"), ("finished", "FAILED")]
@@ -242,7 +445,7 @@ async def test_the_attempt_log_gives_the_times_and_workers(seen: list[Any]) -> N
 
     task_started.connect(keep, dispatch_uid="test_lifecycle.keep")
     try:
-        await drive(make_run(sample_tasks.add, 1, 1, log=log))
+        await within(drive(make_run(sample_tasks.add, 1, 1, log=log)))
     finally:
         task_started.disconnect(dispatch_uid="test_lifecycle.keep")
     (result,) = results
@@ -274,10 +477,11 @@ def test_a_results_times_keep_their_order_through_arqs_millisecond_rounding(
 
 @pytest.mark.parametrize("setting", ["TASKS", "ARQ_QUEUES"])
 def test_the_task_is_resolved_once_per_name_until_settings_change(settings: Any, setting: str) -> None:
-    task, sender, options, tries, coroutine = _resolve(ADD, "default", "default", None)
+    task, sender, options, tries, coroutine, text_keys = _resolve(ADD, "default", "default", None)
     assert sender is ArqBackend and task.func is sample_tasks.add.func
     assert options is None and tries == 3  # the tasks alias's MAX_TRIES
     assert coroutine is False and _resolve(ASYNC_ADD, "default", "default", None).coroutine is True
+    assert text_keys is False and _resolve(ADD, "json", "default", None).text_keys is True
     assert _resolve(ADD, "default", "default", None).task is task
     assert _resolve(ADD, "default", "other", None).task.queue_name == "other"
     setattr(settings, setting, {**getattr(settings, setting)})  # setting_changed clears the cache

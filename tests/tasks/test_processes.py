@@ -92,3 +92,13 @@ def test_json_serializer_keeps_results_and_tracebacks() -> None:
     assert error.exception_class_path == "tests.tasks.sample_tasks.TaskBoom"
     assert error.traceback.startswith("Traceback (most recent call last):")
     assert error.traceback.rstrip().endswith("tests.tasks.sample_tasks.TaskBoom: as json")
+
+
+def test_a_result_whose_keys_json_would_write_as_one_fails_the_task_on_a_json_alias() -> None:
+    result = sample_tasks.collides.using(backend="json").enqueue()
+    run_burst_worker("tasks_json")
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    (error,) = result.errors
+    assert error.exception_class_path == "builtins.TypeError"
+    assert "the keys 1 and '1' of one dict are both written as '1'" in error.traceback

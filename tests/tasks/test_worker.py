@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis
 from django.tasks import TaskResultStatus
+from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 
 from django_arq import get_queue, report_progress_sync
@@ -207,6 +208,27 @@ def test_runner_refuses_anything_but_an_arq_task(module_path: str, backend: str,
     assert job.success is False
     assert type(job.result).__name__ == "InvalidTask"
     assert message in str(job.result)
+
+
+def test_arguments_too_deep_for_django_to_rebuild_fail_the_task_and_are_no_task_result(
+    redis_client: redis.Redis,
+) -> None:
+    """Enqueued around ArqBackend's checks (which refuse them): the worker cannot build the task's
+    TaskResult, nor can get_result."""
+    deep: list[Any] = []
+    for _ in range(3000):
+        deep = [deep]
+    queue = get_queue("tasks")
+    meta = queue.enqueue_sync(RUN_TASK, "tests.tasks.sample_tasks.echo", [deep], {}, _job_id=logged_job_id())
+    wait_for(lambda: redis_client.exists(f"arq:result:{meta.id}"), timeout=15)
+    failure = queue.get_job_result_sync(meta.id).result
+    assert (
+        type(failure).__name__ == "TaskFailed" and failure.exception_class_path == "builtins.RecursionError"
+    )
+    with pytest.raises(
+        TaskResultDoesNotExist, match="a task whose arguments Django cannot rebuild: RecursionError"
+    ):
+        sample_tasks.echo.get_result(meta.id)
 
 
 def test_aborting_the_arq_job_fails_the_task() -> None:
