@@ -17,16 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from ..audit.payloads import jsonable
+from ..audit.payloads import storable
+from ..audit.state import State, apply_state
 from ..handler import get_queue
-from ..models import ABORTED, JobRecord
+from ..models import JobRecord
+from ..queues.describe import safe_str
 from ..queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
-from ..queues.jobs import JobMetadata, JobResult, JobSpec, JobStatus, is_abort_result
+from ..queues.jobs import JobMetadata, JobSpec, JobStatus
 
-__all__ = ["Outcome", "abort_records", "apply_state", "lossy_value", "refresh_records", "retry_records"]
+__all__ = ["Outcome", "abort_records", "lossy_value", "refresh_records", "retry_records"]
 
 #: How many jobs are asked about at the same time.
 CONCURRENCY = 20
@@ -56,7 +58,6 @@ class Report:
     detail: str = ""
 
 
-State = JobMetadata | JobResult | None
 #: What asking Redis about one job gave: the outcome, the state read, a detail.
 Step = tuple[Outcome, State, str]
 
@@ -111,7 +112,7 @@ async def _gather(
             except ArqJobError as exc:
                 return Outcome.failed, None, str(exc)
             except Exception as exc:  # e.g. a payload the alias's serializer cannot read: report, go on
-                return Outcome.failed, None, f"{type(exc).__name__}: {exc}"
+                return Outcome.failed, None, f"{type(exc).__name__}: {safe_str(exc)}"
 
     return list(await asyncio.gather(*(guarded(r) for r in records)))
 
@@ -119,44 +120,16 @@ async def _gather(
 # -- updating records ------------------------------------------------------------------------
 
 
-#: The ``error`` of a record whose job Redis no longer has, when ``apply_state`` marks it.
-FORGOTTEN = "not in Redis any more: its result expired or was never kept"
-
-
-def apply_state(record: JobRecord, state: State, *, mark_forgotten: bool = False) -> list[str]:
-    """Copy what Redis knows about a job onto its record (unsaved); returns the names of the fields set.
-
-    Same conventions as the worker's recorder: a successful job's ``error`` is cleared; a failed
-    job's is its traceback (kept if the worker wrote one) or the ``repr`` of its exception; an
-    aborted job's is ``"aborted"``. A job Redis has forgotten (``state`` None) leaves the record
-    as it is, unless ``mark_forgotten``: then its status becomes ``not_found``, with a note in
-    ``error`` (kept if it already has one).
-    """
-    if state is None:
-        if not mark_forgotten:
-            return []
-        record.status = JobStatus.not_found.value
-        record.error = record.error or FORGOTTEN
-        return ["status", "error"]
-    record.status = state.status.value
-    fields = ["status"]
-    if isinstance(state, JobResult):
-        record.start_time, record.finish_time, record.success = (
-            state.start_time,
-            state.finish_time,
-            state.success,
-        )
-        record.result = jsonable(state.result)
-        if state.success:
-            record.error = ""
-        elif not record.error:  # keep the traceback a worker may have written
-            record.error = ABORTED if is_abort_result(state.success, state.result) else repr(state.result)
-        fields += ["start_time", "finish_time", "success", "result", "error"]
-    return fields
-
-
-def _save(record: JobRecord, fields: Iterable[str]) -> None:
-    record.save(update_fields=[*fields, "updated_at"])
+def _saved(report: Report, fields: Iterable[str]) -> Report:
+    """``report``, once its record's ``fields`` are saved; failed, saying why, if the database refused
+    them (the other records of the action are saved all the same)."""
+    try:
+        with transaction.atomic():
+            report.record.save(update_fields=[*fields, "updated_at"])
+    except DatabaseError as exc:
+        detail = f"{report.outcome.value}, but its record could not be saved: {safe_str(exc)}"
+        return Report(report.record, Outcome.failed, detail)
+    return report
 
 
 def abort_records(records: Sequence[JobRecord], user: str, timeout: float) -> list[Report]:
@@ -169,9 +142,8 @@ def abort_records(records: Sequence[JobRecord], user: str, timeout: float) -> li
         if outcome in (Outcome.aborted, Outcome.requested):
             record.abort_requested_at, record.abort_requested_by = now, user[:150]
             fields += ["abort_requested_at", "abort_requested_by"]
-        if fields:
-            _save(record, fields)
-        reports.append(Report(record, outcome, detail))
+        report = Report(record, outcome, detail)
+        reports.append(_saved(report, fields) if fields else report)
     return reports
 
 
@@ -180,9 +152,9 @@ def refresh_records(records: Sequence[JobRecord]) -> list[Report]:
     results = async_to_sync(_gather)(_refresh_one, records)
     reports = []
     for record, (outcome, state, detail) in zip(records, results, strict=True):
-        if state is not None:  # a job Redis has forgotten keeps its record as it is
-            _save(record, apply_state(record, state))
-        reports.append(Report(record, outcome, detail))
+        report = Report(record, outcome, detail)
+        # a job Redis has forgotten keeps its record as it is
+        reports.append(report if state is None else _saved(report, apply_state(record, state)))
     return reports
 
 
@@ -241,12 +213,18 @@ def _retry_one(record: JobRecord) -> Report:
         original = queue.get_job_result_sync(record.job_id, record.queue_name)
         args, kwargs = tuple(original.args), dict(original.kwargs)
     except (JobNotFound, JobResultUnavailable):
+        if not isinstance(record.args, list) or not isinstance(record.kwargs, dict):  # a row written by hand
+            return Report(record, Outcome.lossy, "args must be a JSON list and kwargs a JSON object")
         lossy = lossy_value(record.args, "args") or lossy_value(record.kwargs, "kwargs")
         if lossy:
             return Report(record, Outcome.lossy, lossy)
-        args, kwargs = tuple(record.args or ()), dict(record.kwargs or {})
+        args, kwargs = tuple(record.args), dict(record.kwargs)
     (meta,) = queue.enqueue_many_sync([JobSpec(record.name, args, kwargs, record.queue_name)])
-    link_retry(record, meta)
+    try:
+        with transaction.atomic():  # a refusal leaves the action's transaction usable
+            link_retry(record, meta)
+    except DatabaseError as exc:  # enqueued all the same: say so, lest it be retried twice
+        return Report(record, Outcome.retried, f"{meta.id} (not linked to this record: {safe_str(exc)})")
     return Report(record, Outcome.retried, meta.id)
 
 
@@ -260,8 +238,8 @@ def link_retry(original: JobRecord, meta: JobMetadata) -> JobRecord:
             return JobRecord.objects.create(
                 **lookup,
                 name=meta.name,
-                args=jsonable(list(meta.args)),
-                kwargs=jsonable(meta.kwargs),
+                args=storable(list(meta.args)),
+                kwargs=storable(meta.kwargs),
                 enqueue_time=meta.enqueue_time,
                 status=meta.status.value,
                 queue_name=meta.queue_name,
@@ -282,4 +260,6 @@ def retry_records(records: Sequence[JobRecord]) -> list[Report]:
             reports.append(Report(record, Outcome.unavailable, str(exc)))
         except ArqJobError as exc:
             reports.append(Report(record, Outcome.failed, str(exc)))
+        except Exception as exc:  # e.g. an alias since removed, or arguments a record cannot give back
+            reports.append(Report(record, Outcome.failed, f"{type(exc).__name__}: {safe_str(exc)}"))
     return reports

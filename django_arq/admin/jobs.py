@@ -31,10 +31,12 @@ from ..audit.tries import try_status
 from ..conf import trace_url
 from ..models import ABORTED, JobRecord
 from ..queues.jobs import parse_aware_time
+from ..queues.text import storable_text
 from . import actions, dashboard, workers
 from .actions import Outcome, Report
 from .changelist import CappedPaginator, DistinctValuesFilter, JobChangeList, task_path
 from .progress import progress_bar, record_progress, running_progress
+from .queries import AnswerableListAdmin
 from .schedules import schedule_link
 from .tracebacks import render_traceback
 
@@ -100,13 +102,16 @@ def short_id(job_id: str) -> SafeString:
 
 
 def pretty_json(value: Any) -> SafeString:
-    """A JSON payload, indented, escaped, inside ``<pre>``."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-    return format_html('<pre class="arq-payload">{}</pre>', text)
+    """A JSON payload, indented, escaped, inside ``<pre>`` (whatever a record written by hand holds)."""
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:
+        text = "(nested too deeply to show)"
+    return format_html('<pre class="arq-payload">{}</pre>', storable_text(text))
 
 
 @admin.register(JobRecord)
-class JobRecordAdmin(admin.ModelAdmin):
+class JobRecordAdmin(AnswerableListAdmin):
     """Jobs as operators see them: read-only records plus abort, refresh and retry."""
 
     #: Seconds an abort waits for workers to confirm (in total, for all selected jobs).
@@ -466,8 +471,9 @@ class JobRecordAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        extra = {"dashboard_url": reverse(f"{self.admin_site.name}:django_arq_jobrecord_dashboard")}
-        return super().changelist_view(request, {**extra, **(extra_context or {})})
+        """The job list, with a link to the dashboard (a query it cannot answer: ``AnswerableListAdmin``)."""
+        dashboard = reverse(f"{self.admin_site.name}:django_arq_jobrecord_dashboard")
+        return super().changelist_view(request, {"dashboard_url": dashboard, **(extra_context or {})})
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
         """Counts, worker health and the last hour's throughput of every queue."""

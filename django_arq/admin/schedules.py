@@ -9,12 +9,14 @@ of the settings, listed read-only under the schedules.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -23,9 +25,11 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from ..audit.payloads import storable_json
 from ..models import JobRecord, Schedule
 from ..queues.exceptions import ArqJobError
 from ..schedules import (
+    BadArguments,
     TimingError,
     configured_cron_jobs,
     refresh_next_run,
@@ -34,6 +38,7 @@ from ..schedules import (
     schedule_problems,
     timing_of,
 )
+from .queries import AnswerableListAdmin
 
 __all__ = ["ScheduleAdmin", "ScheduleForm", "schedule_link"]
 
@@ -55,11 +60,58 @@ def schedule_link(job_id: str, site_name: str = "admin") -> SafeString | None:
     return format_html('<a href="{}">{}</a>', url, schedule.name)
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+class StorableJSONDecoder(json.JSONDecoder):
+    """Reads JSON that every database stores; anything else is a ``JSONDecodeError``, which the
+    form shows as its message: NaN and infinities, integers past Python's digit limit, nesting
+    past its recursion limit, text holding a NUL or a lone surrogate (``jsonb`` stores neither)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "parse_float": _finite, "parse_constant": _no_constant})
+
+    def decode(self, s: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            value = super().decode(s, *args, **kwargs)
+            text = json.dumps(value)
+        except json.JSONDecodeError:
+            raise
+        except (ValueError, RecursionError) as exc:
+            raise json.JSONDecodeError(str(exc), s, 0) from None
+        if storable_json(text) != text:
+            raise json.JSONDecodeError("a NUL character or a lone surrogate", s, 0)
+        return value
+
+
+class ArgumentsField(forms.JSONField):
+    """A schedule's arguments: JSON that every database stores, else a message (never an error page)."""
+
+    default_error_messages = {
+        "invalid": _(
+            "Enter valid JSON that every database stores: no NaN or infinity, no NUL character or lone "
+            "surrogate in text, no integer of more than 4300 digits, not nested hundreds deep."
+        )
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "decoder": StorableJSONDecoder})
+
+
 class ScheduleForm(forms.ModelForm):
     """The schedule form: the timing and the function are checked with one clear message each."""
 
     class Meta:
         model = Schedule
+        field_classes = {"args": ArgumentsField, "kwargs": ArgumentsField}
         fields = (
             "name", "enabled", "alias", "function", "args", "kwargs", "queue_name",
             "cron", "interval", "time_zone", "catch_up",
@@ -76,7 +128,7 @@ class ScheduleForm(forms.ModelForm):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(AnswerableListAdmin):
     """Schedules as operators see them, with the jobs each one fired."""
 
     form = ScheduleForm
@@ -158,8 +210,15 @@ class ScheduleAdmin(admin.ModelAdmin):
     # -- actions -----------------------------------------------------------------------------
 
     def _set_enabled(self, request: HttpRequest, queryset: QuerySet[Schedule], enabled: bool) -> None:
+        """Enable or disable; a schedule whose timing cannot be used is not enabled, and said so."""
         changed = 0
         for schedule in queryset.filter(enabled=not enabled):
+            if enabled:
+                try:
+                    timing_of(schedule)
+                except TimingError as exc:
+                    self.message_user(request, f"{schedule.name}: not enabled ({exc})", messages.ERROR)
+                    continue
             schedule.enabled = enabled
             schedule.save(update_fields=["enabled", "updated_at"])
             refresh_next_run(schedule)
@@ -182,7 +241,7 @@ class ScheduleAdmin(admin.ModelAdmin):
         for schedule in queryset:
             try:
                 job_id, enqueued = run_now(schedule)
-            except ArqJobError as exc:
+            except (ArqJobError, BadArguments, ImproperlyConfigured) as exc:  # a row written by code
                 self.message_user(request, f"{schedule.name}: not enqueued ({exc})", messages.ERROR)
                 continue
             if enqueued:

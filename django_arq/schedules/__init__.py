@@ -10,7 +10,7 @@ With the in-memory backend nothing polls: a test calls ``fire_due(alias, now=...
 """
 
 from .configured import ConfiguredCronJob, configured_cron_jobs
-from .firing import GRACE, POLL_INTERVAL, Firing, fire_due, refresh_next_run, run_now, timing_of
+from .firing import GRACE, POLL_INTERVAL, BadArguments, Firing, fire_due, refresh_next_run, run_now, timing_of
 from .runner import ScheduleFirer
 from .timing import CronTiming, IntervalTiming, TimingError, make_timing, plan, schedule_pk_of, slot_id
 from .validation import schedule_problems
@@ -18,6 +18,7 @@ from .validation import schedule_problems
 __all__ = [
     "GRACE",
     "POLL_INTERVAL",
+    "BadArguments",
     "ConfiguredCronJob",
     "CronTiming",
     "Firing",

@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from arq.cron import cron
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from ..conf import get_config, queue_settings
-from ..queues.arq_internals import CronJob
+from .cron_entries import cron_of_entry, cron_of_path
 
 __all__ = ["ConfiguredCronJob", "configured_cron_jobs"]
 
@@ -43,20 +41,13 @@ class ConfiguredCronJob:
         return data
 
 
-async def _placeholder(ctx: dict[str, Any]) -> None:
-    """Stands in for the function: describing an entry does not import it."""
-
-
 def _describe(alias: str, entry: Any, now: datetime) -> ConfiguredCronJob:
     try:
         if isinstance(entry, Mapping) and "FUNCTION" in entry:
             function = str(entry["FUNCTION"])
-            options = {k.lower(): v for k, v in entry.items() if k != "FUNCTION"}
-            job = cron(_placeholder, **{"name": f"cron:{function}", **options})
+            job = cron_of_entry(entry)  # describing an entry does not import its function
         elif isinstance(entry, str):
-            job = import_string(entry)
-            if not isinstance(job, CronJob):
-                raise ImproperlyConfigured(f"{entry!r} is not an arq CronJob")
+            job = cron_of_path(entry)
             function = getattr(job.coroutine, "__qualname__", job.name)
         else:
             raise ImproperlyConfigured(

@@ -17,18 +17,21 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import DatabaseError
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from ..conf import DEFAULT_ALIAS
 from ..handler import get_queue
 from ..models import Schedule
+from ..queues.describe import safe_str
 from ..queues.exceptions import ArqJobError, JobNotQueued, RedisUnavailable
 from .timing import Timing, TimingError, make_timing, plan, slot_id
 
 __all__ = [
     "GRACE",
     "POLL_INTERVAL",
+    "BadArguments",
     "Firing",
     "fire_due",
     "refresh_next_run",
@@ -98,6 +101,12 @@ def refresh_next_run(schedule: Schedule, now: datetime | None = None) -> datetim
     return next_run
 
 
+def check_arguments(schedule: Schedule) -> None:
+    """``BadArguments`` unless the schedule's stored arguments are a JSON list and object."""
+    if not isinstance(schedule.args, list) or not isinstance(schedule.kwargs, dict):
+        raise BadArguments("args must be a JSON list and kwargs a JSON object")
+
+
 def _enqueue(schedule: Schedule, job_id: str) -> bool:
     """Enqueue one job of ``schedule``; False if the id was taken (already fired)."""
     queue = get_queue(schedule.alias)
@@ -116,8 +125,7 @@ def _enqueue(schedule: Schedule, job_id: str) -> bool:
 
 def _fire_one(schedule: Schedule, now: datetime, grace: timedelta, firing: Firing) -> None:
     timing = timing_of(schedule)
-    if not isinstance(schedule.args, list) or not isinstance(schedule.kwargs, dict):
-        raise BadArguments("args must be a JSON list and kwargs a JSON object")
+    check_arguments(schedule)
     if schedule.next_run is None:
         refresh_next_run(schedule, now)
     assert schedule.next_run is not None
@@ -185,6 +193,12 @@ def fire_due(
             firing.errors[schedule.name] = str(exc)
             logger.error("schedule %r cannot be fired: %s", schedule.name, exc)
             continue
+        except DatabaseError:  # the database, not the row: the poller reconnects
+            raise
+        except Exception as exc:  # any other fault of one schedule's row: the others still fire
+            firing.errors[schedule.name] = f"{type(exc).__name__}: {safe_str(exc)}"
+            logger.exception("schedule %r cannot be fired", schedule.name)
+            continue
         if schedule.next_run is not None and (firing.next_due is None or schedule.next_run < firing.next_due):
             firing.next_due = schedule.next_run
     return firing
@@ -193,8 +207,11 @@ def fire_due(
 def run_now(schedule: Schedule) -> tuple[str, bool]:
     """Enqueue a schedule's job once now, outside its slots; (job id, whether it was enqueued).
 
-    The id names the schedule and the second, so a double click enqueues one job.
+    The id names the schedule and the second, so a double click enqueues one job. Raises
+    ``BadArguments`` for stored arguments that are not a list and an object, ``ImproperlyConfigured``
+    for an alias not in ``ARQ_QUEUES``, ``ArqJobError`` if the job cannot be enqueued.
     """
+    check_arguments(schedule)
     job_id = f"{schedule.job_id_prefix}now:{int(time.time())}"
     enqueued = _enqueue(schedule, job_id)
     if enqueued:

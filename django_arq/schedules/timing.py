@@ -74,6 +74,10 @@ class Timing:
         return slots
 
 
+#: The longest interval: what the ``interval`` column holds on every database (about 68 years).
+MAX_INTERVAL = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class IntervalTiming(Timing):
     """Every ``seconds`` seconds, at the multiples of ``seconds`` since the Unix epoch, so that every
@@ -84,6 +88,8 @@ class IntervalTiming(Timing):
     def __post_init__(self) -> None:
         if isinstance(self.seconds, bool) or not isinstance(self.seconds, int) or self.seconds < 1:
             raise TimingError(f"the interval must be a whole number of seconds >= 1, not {self.seconds!r}")
+        if self.seconds > MAX_INTERVAL:  # its slots would fall past the dates Python can write
+            raise TimingError(f"the interval must be at most {MAX_INTERVAL} seconds (about 68 years)")
 
     def after(self, moment: datetime) -> datetime:
         step = math.floor(_utc(moment).timestamp() / self.seconds) + 1

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.core.exceptions import ImproperlyConfigured
 
 from ..conf import allowed_tasks, queue_settings
+from ..queues.jobs import ENQUEUE_OPTIONS
 from .timing import CronTiming, IntervalTiming, TimingError
 
 __all__ = ["schedule_problems"]
@@ -58,6 +59,10 @@ def schedule_problems(values: dict[str, Any]) -> dict[str, str]:
             problems["cron" if cron else "interval"] = str(exc)[:1].upper() + str(exc)[1:] + "."
     if "args" in values and not isinstance(values["args"], list):
         problems["args"] = "Positional arguments must be a JSON list, e.g. [1, 2]."
-    if "kwargs" in values and not isinstance(values["kwargs"], dict):
+    kwargs = values.get("kwargs")
+    if "kwargs" in values and not isinstance(kwargs, dict):
         problems["kwargs"] = 'Keyword arguments must be a JSON object, e.g. {"to": "ops"}.'
+    elif isinstance(kwargs, dict) and (taken := ENQUEUE_OPTIONS.intersection(kwargs)):
+        names = ", ".join(sorted(taken))
+        problems["kwargs"] = f"{names}: names the enqueue keeps for itself, not arguments of the job."
     return problems

@@ -396,3 +396,62 @@ def test_retry_with_redis_down(superuser_client: Client, make_record: Callable[.
         (message,) = texts(run_action(superuser_client, "retry_jobs", old))
     assert message.startswith("Redis unavailable: ") and old.job_id in message
     assert not JobRecord.objects.filter(retry_of=old).exists()
+
+
+def test_refresh_stores_a_result_of_unstorable_text_and_goes_on(
+    superuser_client: Client, worker_queue: str
+) -> None:
+    """NUL and lone surrogates, which PostgreSQL refuses and UTF-8 cannot write, are stored as
+    U+FFFD as the audit layer stores them; before, the action stopped at the first such record."""
+    records = [enqueue(worker_queue, "tests.jobs.echo", text) for text in ("nul\x00", "lone\ud800", "fine")]
+    wait_for(lambda: all(_finished(get_queue(), r) for r in records), timeout=10)
+    response = run_action(superuser_client, "refresh_jobs", *records)
+    assert response.status_code == 302
+    (refreshed,) = [m for m in texts(response) if m.startswith("Refreshed from Redis")]
+    assert all(r.job_id in refreshed for r in records), texts(response)
+    stored = [JobRecord.objects.get(pk=r.pk).result["args"] for r in records]
+    assert stored == [["nul\ufffd"], ["lone\ufffd"], ["fine"]]
+    for record in records:
+        page = superuser_client.get(reverse("admin:django_arq_jobrecord_change", args=[record.pk]))
+        assert page.status_code == 200
+
+
+def test_retry_reports_a_record_it_cannot_retry_and_retries_the_others(
+    superuser_client: Client, queue_name: str, make_record: Callable[..., JobRecord]
+) -> None:
+    good = make_record(status="complete", success=True, queue_name=queue_name)
+    gone = make_record(status="complete", success=True, alias="removed-since", queue_name=queue_name)
+    odd = make_record(status="complete", success=True, kwargs=[1], queue_name=queue_name)
+    response = run_action(superuser_client, "retry_jobs", gone, odd, good)
+    assert response.status_code == 302
+    messages = texts(response)
+    assert any(m.startswith("Failed: ") and gone.job_id in m and "removed-since" in m for m in messages)
+    assert any(
+        m.startswith("Not retried: ") and odd.job_id in m and "kwargs a JSON object" in m for m in messages
+    )
+    retry = JobRecord.objects.get(retry_of=good)
+    assert get_queue().get_job_metadata_sync(retry.job_id, queue_name).args == (1, 2)
+    assert not JobRecord.objects.filter(retry_of__in=[gone, odd]).exists()
+
+
+def test_a_retry_enqueued_but_not_linked_says_so(
+    superuser_client: Client,
+    queue_name: str,
+    make_record: Callable[..., JobRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The copy is in Redis: "failed" would invite a second retry."""
+    from django.db import DatabaseError
+
+    from django_arq.admin import actions
+
+    def refused(*args: Any) -> None:
+        raise DatabaseError("refused")
+
+    monkeypatch.setattr(actions, "link_retry", refused)
+    record = make_record(status="complete", success=True, queue_name=queue_name)
+    (message,) = texts(run_action(superuser_client, "retry_jobs", record))
+    assert message.startswith(f"Retried: tests.jobs.add [{record.job_id}] as job ")
+    assert message.endswith(" (not linked to this record: refused)")
+    job_id = message.split(" as job ")[1].split(" ")[0]
+    assert get_queue().get_job_metadata_sync(job_id, queue_name).args == (1, 2)

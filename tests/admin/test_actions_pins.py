@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import redis
 
-from django_arq.admin.actions import FORGOTTEN, Outcome, apply_state, retry_records
+from django_arq.admin.actions import Outcome, retry_records
+from django_arq.audit.state import FORGOTTEN, apply_state
 from django_arq.models import JobRecord
 
 pytestmark = pytest.mark.django_db

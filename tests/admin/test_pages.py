@@ -271,3 +271,29 @@ def test_the_workers_page_with_more_running_jobs_than_a_query_takes(
         assert reverse("admin:django_arq_jobrecord_change", args=[linked.pk]) in page and "job-39999" in page
     finally:
         run_sync(leave(queue, worker), redis_client, queue)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=%00",
+        "status=%ED%A0%80",  # a lone surrogate
+        "queue_name=a%00b",
+        "enqueue_time__year=9999",  # the drill-down's next year is past what a date holds
+        "enqueue_time__year=9999&enqueue_time__month=12&enqueue_time__day=31",
+        "retry_of=99999999999999999999999",
+        "finish_time__gte=9999-12-31T23:59:59%2B23:00",
+        "finish_time__gte=0001-01-01T00:00:00%2B01:00",
+        "q=" + "x" * 100_000,
+    ],
+)
+def test_a_query_no_database_can_answer_goes_back_to_the_list_not_a_500(
+    superuser_client: Client, make_record: Callable[..., JobRecord], query: str
+) -> None:
+    make_record()
+    url = reverse("admin:django_arq_jobrecord_changelist")
+    response = superuser_client.get(f"{url}?{query}")
+    assert response.status_code in (200, 302), response.status_code
+    if response.status_code == 302:
+        assert response["Location"] == f"{url}?e=1"
+        assert superuser_client.get(response["Location"]).status_code == 200

@@ -11,7 +11,8 @@ import pytest
 import redis
 
 from django_arq import get_queue
-from django_arq.admin.actions import FORGOTTEN, Outcome, apply_state, lossy_value, retry_records
+from django_arq.admin.actions import Outcome, lossy_value, retry_records
+from django_arq.audit.state import FORGOTTEN, apply_state
 from django_arq.models import JobRecord
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +77,22 @@ def test_retry_of_a_forgotten_job_with_exact_arguments_is_sent_as_recorded(
     meta = get_queue().get_job_metadata_sync(report.detail, queue_name)
     assert (meta.args, meta.kwargs) == (tuple(EXACT), {"k": EXACT})
     assert JobRecord.objects.get(job_id=report.detail).retry_of == record
+
+
+@pytest.mark.parametrize(
+    "payload", [{"args": {"a": 1}}, {"args": "ab"}, {"kwargs": [["a", 1]]}, {"kwargs": "k"}], ids=repr
+)
+def test_retry_of_a_forgotten_job_whose_arguments_are_not_a_list_and_an_object_is_refused(
+    make_record: Callable[..., JobRecord], redis_client: redis.Redis, queue_name: str, payload: dict[str, Any]
+) -> None:
+    """A record written by hand: a dict's keys or a string's letters are not the job's arguments."""
+    record = make_record(
+        name="tests.jobs.echo", status="complete", success=True, queue_name=queue_name, **payload
+    )
+    (report,) = retry_records([record])
+    assert report.outcome is Outcome.lossy
+    assert report.detail == "args must be a JSON list and kwargs a JSON object"
+    assert redis_client.zcard(queue_name) == 0
 
 
 def test_lossy_value_names_where_and_why() -> None:

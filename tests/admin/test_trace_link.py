@@ -9,6 +9,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from django_arq.checks import check_trace_url
+from django_arq.conf import trace_url
 from django_arq.models import JobRecord
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +64,7 @@ def test_a_job_without_a_trace_shows_a_dash(
         (42, "a string with {trace_id} in it"),
         ("javascript:alert(1)//{trace_id}", "an http:// or https:// address"),
         ("tempo.example/{trace_id}", "an http:// or https:// address"),
+        ("http://[::1/{trace_id}", "a valid http:// or https:// address"),  # urlsplit raised
     ],
 )
 def test_a_trace_url_that_cannot_link_is_reported_by_the_checks(template: object, problem: str) -> None:
@@ -70,6 +72,8 @@ def test_a_trace_url_that_cannot_link_is_reported_by_the_checks(template: object
         (error,) = check_trace_url()
     assert error.id == "django_arq.E021"
     assert error.msg.startswith(f"ARQ_TRACE_URL must be {problem}, not {template!r}")
+    with override_settings(ARQ_TRACE_URL=template):
+        assert trace_url(TRACE_ID) is None  # the admin shows the id without a link
 
 
 @pytest.mark.parametrize("template", [None, "http://jaeger:16686/trace/{trace_id}"])

@@ -109,6 +109,27 @@ def test_invalid_schedules_are_refused_with_a_clear_message(
     assert not Schedule.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"args": "[NaN]"}, "args"),
+        ({"args": "[1e400]"}, "args"),  # read as infinity
+        ({"kwargs": '{"a": -Infinity}'}, "kwargs"),
+        ({"args": '["a\\u0000b"]'}, "args"),  # PostgreSQL stores no NUL
+        ({"kwargs": '{"\\ud800": 1}'}, "kwargs"),  # nor a lone surrogate
+        ({"args": "[" + "9" * 5000 + "]"}, "args"),  # past Python's digits limit
+        ({"args": "[" * 100_000 + "]" * 100_000}, "args"),  # past Python's recursion limit
+    ],
+)
+def test_arguments_no_database_stores_are_refused_with_a_message(
+    superuser: Client, values: dict[str, str], field: str
+) -> None:
+    response = superuser.post(reverse(ADD), form(**values))
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not Schedule.objects.exists()
+
+
 def test_editing_the_timing_in_the_admin_changes_the_next_run(superuser: Client) -> None:
     superuser.post(reverse(ADD), form(cron="", interval="3600"))
     schedule = Schedule.objects.get()
@@ -241,7 +262,9 @@ def test_a_fired_job_links_back_to_its_schedule() -> None:
             "alias": st.text(max_size=10),
             "function": st.text(max_size=20),
             "cron": st.text(max_size=20),
-            "interval": st.one_of(st.none(), st.integers(-5, 10**6)),
+            "interval": st.one_of(
+                st.none(), st.integers(-5, 10**6), st.integers(min_value=-(10**20), max_value=10**20)
+            ),
             "time_zone": st.text(max_size=20),
             "args": st.one_of(st.lists(st.integers()), st.dictionaries(st.text(max_size=3), st.integers())),
             "kwargs": st.one_of(st.lists(st.integers()), st.dictionaries(st.text(max_size=3), st.integers())),

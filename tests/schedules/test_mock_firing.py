@@ -121,6 +121,30 @@ def test_a_bad_row_is_reported_and_does_not_block_the_others(mock: MockArqQueue)
     assert "Bad minute" in firing.errors["bad-cron"]
 
 
+def test_rows_that_fail_in_any_other_way_are_reported_and_the_later_ones_still_fire(
+    mock: MockArqQueue,
+) -> None:
+    """A TypeError (kwargs naming the enqueue's own options) or a ValueError (an interval whose next
+    slot no date can hold) once stopped every schedule read after it, on every poll."""
+    from django.db import connection
+
+    make("taken-id", kwargs={"_job_id": "mine"})
+    make("taken-queue", kwargs={"_queue_name": "elsewhere"})
+    bad = {"taken-id", "taken-queue"}
+    if connection.vendor == "sqlite":  # the only database whose interval column holds such a number
+        make("eons", interval=60)
+        Schedule.objects.filter(name="eons").update(interval=10**12)
+        bad.add("eons")
+    Schedule.objects.exclude(name="good").update(next_run=T0 - timedelta(minutes=5))
+    good = make("good")
+    firing = fire_due("mock", now=T0 + timedelta(seconds=1))
+    assert firing.enqueued == [f"schedule:{good.pk}:{int(T0.timestamp())}"]
+    assert set(firing.errors) == bad
+    assert "multiple values for keyword argument '_job_id'" in firing.errors["taken-id"]
+    if "eons" in bad:
+        assert "at most 2147483647 seconds" in firing.errors["eons"]
+
+
 def test_run_now_uses_its_own_id_once_per_second(mock: MockArqQueue) -> None:
     schedule = make()
     job_id, enqueued = run_now(schedule)
@@ -142,3 +166,21 @@ def test_a_refreshed_schedule_saved_unchanged_keeps_its_next_run(mock: MockArqQu
     schedule.name = "renamed"
     schedule.save()
     assert Schedule.objects.get(pk=schedule.pk).next_run == other.next_run is not None
+
+
+def test_a_database_error_is_raised_for_the_poller_not_taken_for_a_bad_row(
+    mock: MockArqQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The poller reconnects on it; caught as a row's fault, it was logged once per row per poll."""
+    from django.db import OperationalError
+
+    from django_arq.schedules import firing
+
+    make("good")
+
+    def down(*args: object) -> None:
+        raise OperationalError("the server closed the connection")
+
+    monkeypatch.setattr(firing, "_fire_one", down)
+    with pytest.raises(OperationalError):
+        fire_due("mock", now=T0 + timedelta(seconds=1))

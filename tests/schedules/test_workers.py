@@ -145,13 +145,18 @@ def test_a_restarted_worker_fires_no_slot_twice_and_catches_up(
         lambda: len(slots_of(fired_ids(redis_client, schedule))) >= 3 + (restarted - stopped) + 2, timeout=30
     )
     Schedule.objects.update(enabled=False, next_run=None)
-    wait_for(lambda: redis_client.llen(runs) >= len(fired_ids(redis_client, schedule)), timeout=30)
+    wait_for(
+        lambda: len(set(redis_client.lrange(runs, 0, -1))) >= len(fired_ids(redis_client, schedule)),
+        timeout=30,
+    )
     for worker in schedule_workers.processes:
         worker.stop()
 
     slots = slots_of(fired_ids(redis_client, schedule))
     ran = [r.decode() for r in redis_client.lrange(runs, 0, -1)]
-    assert len(ran) == len(set(ran)) == len(slots)  # every fired slot ran once
+    assert len(set(ran)) == len(slots)  # every fired slot ran
+    # and ran once, but for a job the SIGTERM cancelled after its side effect: arq runs it again
+    assert len(ran) - len(set(ran)) <= 1, ran
     missing = set(range(slots[0], slots[-1] + 1)) - set(slots)
     # Only slots older than the grace when the new worker started may be missing (catch-up "last").
     assert all(stopped < slot < restarted - GRACE.total_seconds() for slot in missing), (
