@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..queues.exceptions import ArqJobError
 from .auth import Caller, authenticate
-from .errors import ApiError, error_response, from_job_error
+from .errors import READ_ONLY, ApiError, error_response, from_job_error, method_not_allowed
 
 __all__ = ["endpoint"]
 
@@ -25,18 +25,18 @@ View = Callable[..., Coroutine[Any, Any, HttpResponse]]
 def endpoint(*, method: str, permission: str) -> Callable[[View], View]:
     """Make an async ``view(request, caller, **url_kwargs)`` an API endpoint.
 
-    The view runs only for ``method`` and an authenticated caller holding ``permission``;
-    ``ApiError`` and queue errors it raises become JSON error responses. CSRF is checked by
-    ``authenticate`` for session callers only, so the view itself is marked exempt.
+    The view runs only for ``method`` (and HEAD if that is GET: the server leaves out the body)
+    and an authenticated caller holding ``permission``; ``ApiError`` and queue errors it
+    raises become JSON error responses. CSRF is checked by ``authenticate`` for session callers
+    only, so the view itself is marked exempt.
     """
+    allowed = READ_ONLY if method == "GET" else (method,)
 
     def decorate(view: View) -> View:
         @wraps(view)
         async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method != method:
-                return error_response(
-                    405, "method_not_allowed", f"use {method} here, not {request.method}", {"Allow": method}
-                )
+            if request.method not in allowed:
+                return method_not_allowed(request.method, allowed)
             try:
                 caller: Caller = await authenticate(request, permission)
                 response = await view(request, caller, *args, **kwargs)

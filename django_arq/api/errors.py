@@ -6,7 +6,10 @@ from django.http import JsonResponse
 
 from ..queues.exceptions import ArqJobError, JobNotFound, JobNotQueued, JobResultUnavailable, RedisUnavailable
 
-__all__ = ["ApiError", "error_response", "from_job_error"]
+__all__ = ["READ_ONLY", "ApiError", "error_response", "from_job_error", "method_not_allowed"]
+
+#: The methods of a view that only reads: HEAD is a GET whose body the server leaves out.
+READ_ONLY = ("GET", "HEAD")
 
 
 def error_response(
@@ -14,6 +17,12 @@ def error_response(
 ) -> JsonResponse:
     """A JSON error body with a machine-readable code and a sentence for people."""
     return JsonResponse({"error": code, "detail": detail}, status=status, headers=headers)
+
+
+def method_not_allowed(method: str | None, allowed: tuple[str, ...]) -> JsonResponse:
+    """405 for a request of ``method``, naming the ``allowed`` ones."""
+    detail = f"use {' or '.join(allowed)} here, not {method}"
+    return error_response(405, "method_not_allowed", detail, {"Allow": ", ".join(allowed)})
 
 
 class ApiError(Exception):

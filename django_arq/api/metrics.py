@@ -2,7 +2,8 @@
 
 A bearer token from ``ARQ_METRICS_TOKENS`` (or ``ARQ_API_TOKENS``, which grant every API right)
 or a session user with the ``view_jobrecord`` permission may read them; a GET needs no CSRF
-token. 404 while metrics are off (``ARQ_METRICS = False`` or no prometheus-client).
+token. 404 while metrics are off (``ARQ_METRICS = False`` or no prometheus-client), 503 while
+``PROMETHEUS_MULTIPROC_DIR`` names no writable directory.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from ..metrics.directory import directory_problem
 from ..metrics.switch import INSTALL, metrics_enabled, metrics_tokens
 from .auth import VIEW, bearer_token, token_matches
-from .errors import error_response
+from .errors import READ_ONLY, error_response, method_not_allowed
 
 __all__ = ["metrics_view"]
 
@@ -39,12 +41,13 @@ async def _refusal(request: HttpRequest) -> HttpResponse | None:
 @csrf_exempt
 async def metrics_view(request: HttpRequest) -> HttpResponse:
     """The metrics in Prometheus's text format."""
-    if request.method not in ("GET", "HEAD"):
-        detail = f"use GET here, not {request.method}"
-        return error_response(405, "method_not_allowed", detail, {"Allow": "GET"})
+    if request.method not in READ_ONLY:
+        return method_not_allowed(request.method, READ_ONLY)
     response = await _refusal(request)
     if response is None and not metrics_enabled():
         response = error_response(404, "metrics_off", f"metrics are off: ARQ_METRICS, or {INSTALL}")
+    if response is None and (problem := directory_problem()):
+        response = error_response(503, "metrics_unavailable", problem)
     if response is None:
         from ..metrics.exposition import CONTENT_TYPE, render
 

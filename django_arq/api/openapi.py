@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from .errors import error_response
+from .errors import READ_ONLY, method_not_allowed
 from .parsing import max_wait
 
 __all__ = ["PATH", "document", "openapi_document"]
@@ -46,9 +46,7 @@ def openapi_document(mount: str = "/arq") -> dict[str, Any]:
 @csrf_exempt  # read-only: another method gets the API's JSON 405, not Django's CSRF page
 async def document(request: HttpRequest) -> HttpResponse:
     """``GET openapi.json``: the document, for anyone (it holds no secret and no job)."""
-    if request.method not in ("GET", "HEAD"):
-        return error_response(
-            405, "method_not_allowed", f"use GET here, not {request.method}", {"Allow": "GET"}
-        )
+    if request.method not in READ_ONLY:
+        return method_not_allowed(request.method, READ_ONLY)
     mount = reverse("django_arq:enqueue").removesuffix("jobs/").rstrip("/")
     return JsonResponse(openapi_document(mount))

@@ -170,12 +170,19 @@ def _job_id(value: str | None) -> str | None:
     return value
 
 
+#: A number of seconds in a query string, as JSON writes a number >= 0 (no sign, space, ``_``,
+#: ``inf`` or ``nan``, which ``float()`` would also read).
+_QUERY_NUMBER = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def _query_seconds(field: str, text: str, maximum: float) -> float:
+    """``?wait=`` or ``?timeout=``: a number of seconds, written as JSON writes numbers."""
+    if not _QUERY_NUMBER.fullmatch(text):
+        raise _invalid(field, "must be a number of seconds >= 0")
+    return _seconds(field, float(text), maximum)
+
+
 def _seconds(field: str, value: Any, maximum: float) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise _invalid(field, "must be a number of seconds") from None
     # A JSON integer may be too large for a float (math.isfinite would raise): only floats can be
     # infinite or NaN, and an int of any size compares with the maximum exactly.
     if (
@@ -288,8 +295,8 @@ def parse_job_query(request: HttpRequest, job_id: str) -> JobQuery:
         job_id=job_id,
         alias=_alias(_name("alias", query.get("alias") or None)),
         queue_name=_queue(_name("queue", query.get("queue") or None)),
-        wait=_seconds("wait", query.get("wait", 0), max_wait()),
-        timeout=None if timeout is None else _seconds("timeout", timeout, max_wait()),
+        wait=_query_seconds("wait", query.get("wait", "0"), max_wait()),
+        timeout=None if timeout is None else _query_seconds("timeout", timeout, max_wait()),
         watch_progress="progress" in query,
         progress_seen=_progress_seen(query.get("progress", "")),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import nullcontext
 from urllib.parse import urlencode
 
 from django.db.models import Value
@@ -26,7 +27,7 @@ from .auth import ENQUEUE, OPERATE, VIEW, Caller
 from .endpoint import endpoint
 from .errors import ApiError, error_response
 from .parsing import JobQuery, max_wait, parse_enqueue, parse_job_query, read_json
-from .waiters import waiting
+from .waiters import active_waiters, place, waiting
 
 __all__ = ["abort_job", "enqueue", "job_detail", "job_result", "not_found"]
 
@@ -136,10 +137,15 @@ async def abort_job(request: HttpRequest, caller: Caller, job_id: str) -> HttpRe
     timeout = query.timeout if query.timeout is not None else min(queue.abort_timeout, max_wait())
     body: dict[str, object] = {"id": job_id, "alias": query.alias}
     try:
-        found = await _abort(query, timeout)  # JobNotFound -> 404
+        # Waiting for a worker's answer takes a waiter's place; with none free, the abort is only requested.
+        with place() if timeout > 0 else nullcontext(False) as held:
+            found = await _abort(query, timeout if held else 0.0)  # JobNotFound -> 404
     except TimeoutError as exc:
         await _note_abort_request(query, caller)
-        return JsonResponse({**body, "aborted": False, "requested": True, "detail": str(exc)}, status=202)
+        detail = str(exc)
+        if timeout and not held:
+            detail += f" (not waited for: {active_waiters()} requests wait here)"
+        return JsonResponse({**body, "aborted": False, "requested": True, "detail": detail}, status=202)
     except asyncio.CancelledError:  # the client went away while waiting: its request stays, and who made it
         await asyncio.shield(_note_abort_request(query, caller, unfinished=True))
         raise

@@ -1,7 +1,8 @@
 """The bound on concurrent long-polls (``?wait=``) per process: ``ARQ_API_MAX_WAITERS``.
 
 A waiter holds no database connection, only a place in this count and a Redis poll every few
-tenths of a second; past the bound, a request that would wait gets 429 with ``Retry-After``.
+tenths of a second; past the bound, a request that would wait gets 429 with ``Retry-After``, and
+an abort is requested without waiting for a worker's answer (202).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .errors import ApiError
 
-__all__ = ["DEFAULT_MAX_WAITERS", "RETRY_AFTER", "active_waiters", "max_waiters", "waiting"]
+__all__ = ["DEFAULT_MAX_WAITERS", "RETRY_AFTER", "active_waiters", "max_waiters", "place", "waiting"]
 
 #: ``ARQ_API_MAX_WAITERS``: requests of one process that may long-poll at once.
 DEFAULT_MAX_WAITERS = 100
@@ -40,21 +41,30 @@ def active_waiters() -> int:
 
 
 @contextmanager
-def waiting() -> Iterator[None]:
-    """Hold a waiter's place while the block runs; ``ApiError`` 429 if every place is taken."""
+def place() -> Iterator[bool]:
+    """Hold a waiter's place while the block runs, if one is free: the block gets whether it has one."""
     global _active
     limit = max_waiters()
     with _lock:
-        if _active >= limit:
+        held = _active < limit
+        _active += held
+    try:
+        yield held
+    finally:
+        if held:
+            with _lock:
+                _active -= 1
+
+
+@contextmanager
+def waiting() -> Iterator[None]:
+    """Hold a waiter's place while the block runs; ``ApiError`` 429 if every place is taken."""
+    with place() as held:
+        if not held:
             raise ApiError(
                 429,
                 "too_many_waiters",
-                f"{limit} requests are already waiting for jobs here; retry, or ask without ?wait=",
+                f"{max_waiters()} requests are already waiting for jobs here; retry, or ask without ?wait=",
                 {"Retry-After": str(RETRY_AFTER)},
             )
-        _active += 1
-    try:
         yield
-    finally:
-        with _lock:
-            _active -= 1

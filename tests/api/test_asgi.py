@@ -77,3 +77,21 @@ async def test_an_abort_whose_client_goes_away_mid_wait_is_still_noted(
     record = await async_wait_for(noted, timeout=15)
     assert record.abort_requested_at is not None
     assert redis_client.zscore(lonely_queue, job_id) == 1  # made due: the first worker aborts it
+
+
+async def test_head_answers_as_get_without_the_body(live_server_url: str, lonely_queue: str) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=live_server_url, headers=headers, timeout=60) as client:
+        body = {"name": "tests.jobs.add", "args": [1, 2], "queue": lonely_queue}
+        job_id = (await client.post("/arq/jobs/", json=body)).json()["id"]
+        for path in (f"/arq/jobs/{job_id}/", "/arq/openapi.json"):
+            got = await client.get(path, params={"queue": lonely_queue} if "jobs" in path else None)
+            head = await client.head(path, params={"queue": lonely_queue} if "jobs" in path else None)
+            assert (head.status_code, head.content) == (200, b""), path
+            assert got.status_code == 200 and got.content
+            assert head.headers["Content-Type"] == got.headers["Content-Type"] == "application/json"
+            assert head.headers["Content-Length"] == got.headers["Content-Length"] == str(len(got.content))
+        unknown = await client.head("/arq/jobs/no-such-job/", params={"queue": lonely_queue})
+        assert (unknown.status_code, unknown.content) == (404, b"")
+        refused = await client.head(f"/arq/jobs/{job_id}/abort/")
+        assert (refused.status_code, refused.headers["Allow"]) == (405, "POST")

@@ -220,4 +220,4 @@ async def test_wrong_method_is_405(auth: dict[str, str], method: str, url: str) 
     response = await getattr(AsyncClient(), method)(url, headers=auth)
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
-    assert response["Allow"] in ("GET", "POST")
+    assert response["Allow"] in ("GET, HEAD", "POST")

@@ -114,6 +114,28 @@ async def test_without_places_requests_that_would_wait_get_429(
     assert active_waiters() == 0
 
 
+async def test_an_abort_waiting_for_a_worker_holds_a_place_and_without_one_is_only_requested(
+    auth: dict[str, str], settings: Any, lonely_queue: str, redis_client: Any
+) -> None:
+    client = AsyncClient()
+    body = {"name": "tests.jobs.add", "args": [1, 2], "queue": lonely_queue, "defer_by": 600}
+    first, second = [(await post_json(client, "/arq/jobs/", body, auth)).json()["id"] for _ in range(2)]
+    settings.ARQ_API_MAX_WAITERS = 1
+    url = f"/arq/jobs/{first}/abort/?queue={lonely_queue}&timeout=20"
+    abort = asyncio.ensure_future(client.post(url, headers=auth))
+    await async_wait_for(lambda: active_waiters() == 1)
+    waiting = await client.get(f"/arq/jobs/{second}/?queue={lonely_queue}&wait=5", headers=auth)
+    assert (waiting.status_code, waiting.json()["error"]) == (429, "too_many_waiters")
+    unwaited = await client.post(f"/arq/jobs/{second}/abort/?queue={lonely_queue}&timeout=20", headers=auth)
+    assert (unwaited.status_code, unwaited.json()["requested"]) == (202, True)
+    assert "not waited for: 1 requests wait here" in unwaited.json()["detail"]
+    assert redis_client.zscore("arq:abort", second) is not None  # requested all the same
+    abort.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abort
+    assert active_waiters() == 0
+
+
 async def test_finished_job_needs_no_place(auth: dict[str, str], settings: Any) -> None:
     job_id = f"only-recorded-{uuid.uuid4().hex}"
     await finished_record(job_id, result=3).asave()

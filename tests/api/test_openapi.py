@@ -116,7 +116,7 @@ async def test_served_document_names_the_mount_point_and_the_settings(settings: 
         path: _with_max_wait(item, 12.5) for path, item in openapi_document()["paths"].items()
     }
     refused = await AsyncClient().post("/arq/openapi.json")
-    assert (refused.status_code, refused["Allow"]) == (405, "GET")
+    assert (refused.status_code, refused["Allow"]) == (405, "GET, HEAD")
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
@@ -126,7 +126,7 @@ async def test_other_methods_on_the_document_get_the_apis_json_405_even_with_csr
     assert (refused.status_code, refused["Content-Type"], refused["Allow"]) == (
         405,
         "application/json",
-        "GET",
+        "GET, HEAD",
     )
     assert refused.json()["error"] == "method_not_allowed"
 

@@ -104,7 +104,12 @@ ENQUEUE_REFUSALS = [
     (
         {"name": "tests.jobs.add", "defer_by": "soon"},
         "invalid_field",
-        "'defer_by' must be a number of seconds",
+        "'defer_by' must be a number of seconds >= 0",
+    ),
+    (
+        {"name": "tests.jobs.add", "defer_by": "5"},  # a JSON number, as the OpenAPI document says
+        "invalid_field",
+        "'defer_by' must be a number of seconds >= 0",
     ),
     (
         {"name": "tests.jobs.add", "defer_by": -1},
@@ -182,7 +187,7 @@ def test_a_body_with_every_field_at_its_limit_is_accepted() -> None:
 
 
 def test_defaults_of_an_enqueue_body() -> None:
-    request = parse_enqueue({"name": "tests.jobs.add", "defer_by": "0", "alias": None})
+    request = parse_enqueue({"name": "tests.jobs.add", "defer_by": 0, "alias": None})
     spec = request.spec
     assert request.alias == "default"
     assert (spec.args, spec.kwargs, spec.queue_name, spec.job_id, spec.defer_by) == ((), {}, None, None, 0.0)
@@ -327,7 +332,12 @@ def test_a_job_query_and_its_defaults() -> None:
         ({"wait": "-1"}, (400, "invalid_field", "'wait' must be a number of seconds >= 0")),
         ({"wait": "inf"}, (400, "invalid_field", "'wait' must be a number of seconds >= 0")),
         ({"wait": "31"}, (400, "invalid_field", "'wait' must be at most 30 seconds")),
-        ({"timeout": "abc"}, (400, "invalid_field", "'timeout' must be a number of seconds")),
+        ({"timeout": "abc"}, (400, "invalid_field", "'timeout' must be a number of seconds >= 0")),
+        # what float() reads but JSON does not write a number as
+        *(
+            ({"wait": text}, (400, "invalid_field", "'wait' must be a number of seconds >= 0"))
+            for text in (" 5", "5 ", "1_0", "+1", "-0", ".5", "5.", "0x1", "nan", "Infinity", "05", "", "٣")
+        ),
         ({"timeout": "30.5"}, (400, "invalid_field", "'timeout' must be at most 30 seconds")),
     ],
 )
@@ -335,6 +345,14 @@ def test_each_bad_job_query_is_refused_with_its_sentence(
     params: dict[str, str], expected: tuple[int, str, str]
 ) -> None:
     assert refusal(query, "abc", **params) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("0", 0.0), ("7", 7.0), ("0.25", 0.25), ("1e1", 10.0), ("2.5E+0", 2.5)]
+)
+def test_wait_and_timeout_are_read_as_json_numbers(text: str, seconds: float) -> None:
+    found = query(wait=text, timeout=text)
+    assert (found.wait, found.timeout) == (seconds, seconds)
 
 
 def test_wait_and_timeout_of_exactly_the_maximum_are_accepted() -> None:
