@@ -29,12 +29,16 @@ from typing import Any, NoReturn
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.db import InterfaceError, OperationalError, ProgrammingError
 from django.utils import timezone
 
 from ..audit.lookup import FoundJob, wait_for_job
+from ..audit.migrated import not_migrated
 from ..audit.payloads import job_json
+from ..function_options import MAX_SECONDS
 from ..queues.exceptions import ArqJobError, InvalidJob, JobNotFound, RedisUnavailable
 from ..queues.jobs import (
+    MAX_COUNT,
     MAX_DELAY,
     JobProgress,
     JobResult,
@@ -42,6 +46,7 @@ from ..queues.jobs import (
     is_abort_result,
     is_valid_job_id,
 )
+from ..queues.text import storable_text, unstorable
 
 __all__ = [
     "EXIT_FAILED",
@@ -51,6 +56,7 @@ __all__ = [
     "EXIT_USAGE",
     "ArqCommand",
     "JobCommand",
+    "OneLineUsage",
     "StatusLine",
     "one_line",
     "progress_bar",
@@ -77,6 +83,15 @@ def seconds(value: str) -> float:
     return number
 
 
+def positive_seconds(value: str) -> float:
+    """argparse type: a number of seconds > 0, at most ``MAX_SECONDS`` (a worker's poll delay or job
+    timeout, as its WORKER setting takes them: 0 would poll without a pause, or fail every job)."""
+    number = seconds(value)
+    if not 0 < number <= MAX_SECONDS:
+        raise ArgumentTypeError(f"{value!r} must be a number of seconds > 0 and at most {MAX_SECONDS}")
+    return number
+
+
 def days(value: str) -> float:
     """argparse type: a number of days > 0 that reaches back no further than year 1."""
     try:
@@ -93,13 +108,13 @@ def days(value: str) -> float:
 
 
 def positive_int(value: str) -> int:
-    """argparse type: a whole number >= 1."""
+    """argparse type: a whole number from 1 to ``MAX_COUNT``."""
     try:
         number = int(value)
     except ValueError:
         raise ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise ArgumentTypeError(f"{value!r} must be at least 1")
+    if not 1 <= number <= MAX_COUNT:
+        raise ArgumentTypeError(f"{value!r} must be from 1 to {MAX_COUNT}")
     return number
 
 
@@ -117,15 +132,12 @@ def dumps(value: Any) -> str:
     write): then every non-ASCII character is escaped, so that the line is still exact JSON.
     """
     text = json.dumps(value, ensure_ascii=False)
-    return json.dumps(value) if _SURROGATE.search(text) else text
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
+    return json.dumps(value) if unstorable(text) else text
 
 
 def printable(text: str) -> str:
-    """``text`` with lone surrogates replaced by U+FFFD, so that any UTF-8 output can write it."""
-    return _SURROGATE.sub("\ufffd", text)
+    """``text`` with lone surrogates (and NUL) replaced by U+FFFD, so that any UTF-8 output can write it."""
+    return storable_text(text)
 
 
 class UsageParser(CommandParser):
@@ -134,18 +146,32 @@ class UsageParser(CommandParser):
 
     def error(self, message: str) -> NoReturn:
         if self.called_from_command_line:
-            self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+            self.exit(EXIT_USAGE, f"{self.prog}: error: {printable(message)}\n")
         raise CommandError(f"Error: {message}", returncode=EXIT_USAGE)
 
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """The arguments; an error for text no UTF-8 can hold (bytes of argv that were not UTF-8,
+        which Python keeps as lone surrogates: Redis, the database and the terminal refuse them)."""
+        parsed = super().parse_args(args, namespace)
+        for name, value in vars(parsed).items():
+            values = value if isinstance(value, list | tuple) else [value]
+            if any(isinstance(v, str) and unstorable(v) for v in values):
+                self.error(f"argument {name}: {printable(str(value))!r} holds bytes that are not UTF-8")
+        return parsed
 
-class ArqCommand(BaseCommand):
-    """A django-arq command: bad arguments and expected errors become one line on stderr and an
-    exit status from the table above, never a traceback."""
+
+class OneLineUsage(BaseCommand):
+    """A command whose argument errors are one line (``UsageParser``), exit status 2."""
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.__class__ = UsageParser  # the same parser, with one-line errors
         return parser
+
+
+class ArqCommand(OneLineUsage):
+    """A django-arq command: bad arguments and expected errors become one line on stderr and an
+    exit status from the table above, never a traceback."""
 
     def execute(self, *args: Any, **options: Any) -> Any:
         try:
@@ -160,6 +186,13 @@ class ArqCommand(BaseCommand):
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
+        except (OperationalError, InterfaceError, ProgrammingError) as exc:  # down, unreachable, not migrated
+            missing = not_migrated(exc)
+            if missing is None and isinstance(exc, ProgrammingError):
+                raise  # a query the database cannot run: a bug to see whole, not a database down
+            raise CommandError(
+                missing or f"the database failed: {one_line(str(exc))}", returncode=EXIT_UNAVAILABLE
+            ) from None
         except KeyboardInterrupt:
             raise CommandError("interrupted", returncode=130) from None
 
@@ -283,6 +316,8 @@ class JobCommand(ArqCommand):
         width = max(map(len, data)) + 1
         progress = found.job.progress
         for key, value in data.items():
+            if value == "":  # nothing to say (a job never retried has no try_status)
+                continue
             if key == "progress" and progress is not None:
                 text = f"{one_line(progress.summary())} (reported at {progress.time.isoformat()})"
             else:

@@ -4,6 +4,8 @@ what is printed with and without ``--json`` and ``--wait`` (on a queue no worker
 from __future__ import annotations
 
 import io
+import json
+import uuid
 
 import pytest
 from django.conf import settings
@@ -42,10 +44,15 @@ def test_kwargs_that_are_not_a_json_object_are_refused_by_name(lonely_queue: str
     assert refusal("tests.jobs.add", "--kwargs", "[" * 100_000, "--queue", lonely_queue)[1] == USAGE
 
 
-def test_a_task_outside_functions_is_enqueued_with_a_warning(lonely_queue: str) -> None:
-    (job_id,), err = enqueue("tests.jobs.not_listed", "--queue", lonely_queue)
-    assert err == "warning: 'tests.jobs.not_listed' is not in ARQ_QUEUES['default']['WORKER']['FUNCTIONS']\n"
-    assert get_queue().get_job_metadata_sync(job_id, lonely_queue).name == "tests.jobs.not_listed"
+def test_a_task_outside_functions_is_enqueued_with_one_warning(
+    lonely_queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = f"tests.jobs.not_listed_{uuid.uuid4().hex[:8]}"  # the alias warns once per name
+    (job_id,), err = enqueue(name, "--queue", lonely_queue)
+    warnings = [r.getMessage() for r in caplog.records if "is not in ARQ_QUEUES" in r.getMessage()]
+    assert err == "" and len(warnings) == 1, (err, warnings)  # UNKNOWN_FUNCTIONS' warning, not a second one
+    assert warnings[0].startswith(f"{name!r} is not in ARQ_QUEUES['default']['WORKER']['FUNCTIONS']")
+    assert get_queue().get_job_metadata_sync(job_id, lonely_queue).name == name
     assert enqueue("tests.jobs.add", "--queue", lonely_queue)[1] == ""
 
 
@@ -109,3 +116,33 @@ def test_its_options_explain_themselves_in_help() -> None:
         "--json print the job as one line of JSON",
     ):
         assert line in text, text
+
+
+def test_an_argument_that_looks_like_json_but_is_not_is_sent_as_text_with_a_warning(
+    lonely_queue: str,
+) -> None:
+    (job_id,), err = enqueue("tests.jobs.echo", "{'a': 1}", "[1, 2,]", "True", "x", "--queue", lonely_queue)
+    assert get_queue().get_job_metadata_sync(job_id, lonely_queue).args == (
+        "{'a': 1}",
+        "[1, 2,]",
+        "True",
+        "x",
+    )
+    warnings = err.splitlines()  # the JSON decoder's own words differ between Python versions
+    assert [w.split(" (", 1)[0] for w in warnings] == [
+        "warning: ARG 1 is not valid JSON",
+        "warning: ARG 2 is not valid JSON",
+    ], warnings
+    assert all(w.endswith("): sent as a string") and "line 1 column" in w for w in warnings), warnings
+
+
+def test_arq_job_prints_no_empty_lines_for_what_a_job_does_not_have(lonely_queue: str) -> None:
+    (job_id,), _ = enqueue("tests.jobs.add", "1", "2", "--queue", lonely_queue)
+    text, as_json = io.StringIO(), io.StringIO()
+    call_command("arq_job", job_id, "--queue", lonely_queue, stdout=text)
+    call_command("arq_job", job_id, "--queue", lonely_queue, "--json", stdout=as_json)
+    assert json.loads(as_json.getvalue())["try_status"] == ""  # never retried
+    lines = text.getvalue().splitlines()
+    assert not any(line.startswith("try_status:") for line in lines), lines
+    assert all(line.split(":", 1)[1].strip() for line in lines), lines
+    assert ["id:", job_id] in [line.split() for line in lines]

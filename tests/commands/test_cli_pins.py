@@ -8,14 +8,16 @@ import os
 import subprocess
 import sys
 from argparse import ArgumentTypeError
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import InterfaceError, OperationalError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_arq.management.cli import days, positive_int, seconds
+from django_arq.management.cli import days, one_line, positive_int, seconds
 from django_arq.queues.jobs import MAX_DELAY
 
 NOT_SECONDS = ["nan", "NaN", "-nan", "inf", "Infinity", "-inf", "1e400", "-1", "-0.5", "ten", ""]
@@ -96,7 +98,8 @@ def test_days_accepted(text: str, number: float) -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [("x", "'x' is not a whole number"), ("1.5", "'1.5' is not a whole number"),
-     ("0", "'0' must be at least 1"), ("-3", "'-3' must be at least 1")],
+     ("0", "'0' must be from 1 to 2147483647"), ("-3", "'-3' must be from 1 to 2147483647"),
+     ("2147483648", "'2147483648' must be from 1 to 2147483647")],
 )  # fmt: skip
 def test_positive_int_refusals_in_words(text: str, problem: str) -> None:
     with pytest.raises(ArgumentTypeError) as info:
@@ -107,3 +110,23 @@ def test_positive_int_refusals_in_words(text: str, problem: str) -> None:
 @pytest.mark.parametrize(("text", "number"), [("1", 1), ("2", 2), ("1000", 1000)])
 def test_positive_int_accepted(text: str, number: int) -> None:
     assert positive_int(text) == number
+
+
+@pytest.mark.parametrize(
+    "error", [OperationalError("connection refused\nIs the server running?"), InterfaceError("closed")]
+)
+def test_the_database_unreachable_is_one_line_and_exit_5(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """What psycopg or sqlite3 raise when the database is down (a traceback and exit 1 before)."""
+    from django_arq.management.commands.arq_prune import Command
+
+    def down(self: Any, *args: Any, **options: Any) -> None:
+        raise error
+
+    monkeypatch.setattr(Command, "handle", down)
+    with pytest.raises(CommandError) as info:
+        call_command("arq_prune", "--older-than", "30")
+    assert info.value.returncode == 5
+    assert str(info.value) == f"the database failed: {one_line(str(error))}"
+    assert "\n" not in str(info.value)

@@ -81,3 +81,42 @@ def test_help(command: str, words: list[str]) -> None:
     text = " ".join(done.stdout.split())
     for word in words:
         assert word in text, word
+
+
+def manage_bytes(*args: str | bytes, **env: str) -> subprocess.CompletedProcess[str]:
+    """``manage`` with arguments given as the OS gives them: bytes that need not be UTF-8."""
+    command: list[str | bytes] = [sys.executable, "-m", "django", *args]
+    return subprocess.run(command, cwd=ROOT, env=live_env(**env), capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("arq_job", "abc", "--queue", b"q\xff"),
+        ("arq_result", "abc", "--queue", b"\xff"),
+        ("arq_abort", "abc", "--queue", b"\xfe\xff"),
+        ("arq_prune", "--older-than", "30", "--alias", b"\xff"),
+        ("arq_worker", "--burst", "--queue", b"\xff"),
+        ("arq_schedules", "--alias", b"\xff"),
+    ],
+)
+def test_arguments_that_are_not_utf8_are_a_one_line_usage_error(args: tuple[str | bytes, ...]) -> None:
+    """Python keeps such bytes as lone surrogates: Redis, the database and the terminal refuse them
+    (a traceback before; a burst worker started, then died)."""
+    assert_one_line_error(manage_bytes(*args), 2, "holds bytes that are not UTF-8")
+
+
+def test_a_count_past_what_redis_and_sql_take_is_a_usage_error() -> None:
+    for command in (("arq_prune", "--older-than", "30"), ("arq_reconcile",)):
+        done = manage(*command, "--batch-size", "1" + "0" * 400)
+        assert_one_line_error(done, 2, "must be from 1 to 2147483647")
+    assert_one_line_error(manage("arq_worker", "--max-jobs", "10" * 15), 2, "must be from 1 to 2147483647")
+    for option in ("--poll-delay", "--job-timeout"):  # 0: a poll without a pause, or every job failing
+        assert_one_line_error(manage("arq_worker", option, "0"), 2, "must be a number of seconds > 0")
+
+
+@pytest.mark.parametrize("queue", ["arq:abort", "arq:job:x", "django-arq:workers:q"])
+def test_a_worker_refuses_a_queue_that_names_arqs_or_django_arqs_own_keys(queue: str) -> None:
+    """A worker on ``arq:abort`` once read the pending abort requests as its queue."""
+    done = manage("arq_worker", "--burst", "--queue", queue)
+    assert_one_line_error(done, 1, f"queue name {queue!r} names one of")

@@ -9,15 +9,18 @@ from typing import Any
 import pytest
 from arq.jobs import serialize_result
 from arq.utils import timestamp_ms
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_arq import get_queue
 from django_arq.management.commands.arq_reconcile import Command
 from django_arq.models import JobRecord
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +135,22 @@ def test_unreadable_jobs_are_counted_and_reported_on_stderr(redis_client: Any, l
         line.startswith(f"job {job_id} (alias default): ") for line, job_id in zip(lines, bad, strict=True)
     )
     assert out.getvalue() == "checked 2 unfinished job record(s), updated 0\n"
+
+
+def test_an_alias_whose_redis_is_down_does_not_stop_the_others(lonely_queue: str) -> None:
+    down = {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    first = record(f"down-{uuid.uuid4().hex}", "queued", lonely_queue, alias="down")
+    later = record(f"lost-{uuid.uuid4().hex}", "queued", lonely_queue)
+    out = io.StringIO()
+    with (
+        override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "down": down}),
+        pytest.raises(CommandError) as info,
+    ):
+        call_command("arq_reconcile", stdout=out, stderr=io.StringIO())
+    assert info.value.returncode == 5
+    assert str(info.value).startswith("Redis unavailable for alias 'down' (") and "not checked" in str(
+        info.value
+    )
+    assert out.getvalue() == "checked 1 unfinished job record(s), updated 1\n"
+    assert JobRecord.objects.get(pk=first.pk).status == "queued"
+    assert JobRecord.objects.get(pk=later.pk).status == "not_found"

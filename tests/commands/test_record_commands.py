@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_arq import get_queue
-from django_arq.admin.actions import FORGOTTEN, apply_state
+from django_arq.audit.state import FORGOTTEN, apply_state
 from django_arq.models import JobRecord
 from django_arq.queues.jobs import JobMetadata, JobResult, JobStatus
 from tests.helpers import ROOT, free_port, wait_for

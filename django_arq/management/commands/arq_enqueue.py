@@ -9,18 +9,19 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from ...audit.payloads import job_json
-from ...conf import allowed_tasks
 from ...handler import get_queue
 from ...queues.jobs import JobSpec
-from ..cli import EXIT_USAGE, JobCommand, dumps, job_id, seconds
+from ..cli import EXIT_USAGE, JobCommand, dumps, job_id, one_line, seconds
 
 
-def literal(text: str) -> Any:
-    """A command-line argument as the JSON literal it spells (``3``, ``true``, ``[1]``), else the string."""
+def literal(text: str) -> tuple[Any, str | None]:
+    """A command-line argument as the JSON literal it spells (``3``, ``true``, ``[1]``), else the
+    string; and why a text that looks like JSON (an object or a list) is not, if so."""
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return text
+        return json.loads(text), None
+    except (ValueError, RecursionError) as exc:
+        looks_like_json = text.lstrip()[:1] in ("{", "[")
+        return text, (one_line(str(exc)) if looks_like_json else None)
 
 
 class Command(JobCommand):
@@ -55,13 +56,16 @@ class Command(JobCommand):
         if not isinstance(kwargs, dict):
             raise CommandError("--kwargs must be a JSON object", returncode=EXIT_USAGE)
         alias, task = options["alias"], options["task"]
+        values = []
+        for position, text in enumerate(options["arguments"], 1):
+            value, not_json = literal(text)
+            if not_json is not None:
+                self.stderr.write(f"warning: ARG {position} is not valid JSON ({not_json}): sent as a string")
+            values.append(value)
         queue = get_queue(alias)
-        allowed = allowed_tasks(alias)
-        if allowed and task not in allowed:
-            self.stderr.write(f"warning: {task!r} is not in ARQ_QUEUES[{alias!r}]['WORKER']['FUNCTIONS']")
         spec = JobSpec(
             task,
-            tuple(literal(a) for a in options["arguments"]),
+            tuple(values),
             kwargs,
             queue_name=options["queue"],
             job_id=options["job_id"],

@@ -12,14 +12,14 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from django_arq.admin.actions import apply_state
+from django_arq.audit.state import apply_state
 from django_arq.conf import queue_settings
 from django_arq.handler import get_queue
 from django_arq.models import JobRecord
 from django_arq.queues.exceptions import ArqJobError, JobNotFound, JobResultUnavailable, RedisUnavailable
 from django_arq.queues.jobs import JobMetadata, JobResult, JobStatus
 
-from ..cli import EXIT_FAILED, EXIT_USAGE, ArqCommand, positive_int, printable
+from ..cli import EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE, ArqCommand, positive_int, printable
 
 UNFINISHED = [JobStatus.queued.value, JobStatus.deferred.value, JobStatus.in_progress.value]
 FIELDS = ["status", "start_time", "finish_time", "success", "result", "error", "updated_at"]
@@ -50,8 +50,8 @@ def reconcile(record: JobRecord) -> bool:
 class Command(ArqCommand):
     help = (
         "Update JobRecords that are still queued, deferred or in progress from what Redis holds about them. "
-        "A job that cannot be read is reported on stderr and skipped (exit 1 at the end); "
-        "exit 2 for bad arguments, 5 if Redis is unavailable."
+        "A job that cannot be read is reported on stderr and skipped (exit 1 at the end); so are the "
+        "records of an alias whose Redis is unavailable (exit 5 at the end); exit 2 for bad arguments."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -71,18 +71,22 @@ class Command(ArqCommand):
             raise CommandError(f"unknown alias(es): {', '.join(sorted(unknown))}", returncode=EXIT_USAGE)
         records = JobRecord.objects.filter(alias__in=aliases, status__in=UNFINISHED).order_by("pk")
         checked, updated, unreadable, changed = 0, 0, 0, []
+        down: dict[str, str] = {}  # alias -> why: its records are skipped, the others' still checked
         try:
             for record in records.iterator(chunk_size=options["batch_size"]):
-                checked += 1
+                if record.alias in down:
+                    continue
                 try:
                     if reconcile(record):
                         changed.append(record)
                         updated += 1
-                except RedisUnavailable:
-                    raise
+                except RedisUnavailable as exc:
+                    down[record.alias] = str(exc)
+                    continue
                 except ArqJobError as exc:  # e.g. a payload the serializer cannot read: report, go on
                     unreadable += 1
                     self.stderr.write(printable(f"job {record.job_id} (alias {record.alias}): {exc}"))
+                checked += 1
                 if len(changed) >= options["batch_size"] and not options["dry_run"]:
                     JobRecord.objects.bulk_update(changed, FIELDS)
                     changed = []
@@ -91,5 +95,10 @@ class Command(ArqCommand):
                 JobRecord.objects.bulk_update(changed, FIELDS)
         verb = "would update" if options["dry_run"] else "updated"
         self.stdout.write(f"checked {checked} unfinished job record(s), {verb} {updated}")
+        if down:
+            causes = "; ".join(f"alias {alias!r} ({why})" for alias, why in sorted(down.items()))
+            which = "its" if len(down) == 1 else "their"
+            message = f"Redis unavailable for {causes}: {which} records were not checked"
+            raise CommandError(printable(message), returncode=EXIT_UNAVAILABLE)
         if unreadable:
             raise CommandError(f"{unreadable} job(s) could not be read, see above", returncode=EXIT_FAILED)

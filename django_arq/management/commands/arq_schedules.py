@@ -7,13 +7,15 @@ from argparse import ArgumentParser
 from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from django_arq.conf import queue_settings
 from django_arq.models import Schedule
 from django_arq.schedules import TimingError, configured_cron_jobs, timing_of
 from django_arq.schedules.firing import first_run
+
+from ..cli import EXIT_USAGE, ArqCommand
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -48,7 +50,7 @@ def schedule_row(schedule: Schedule) -> dict[str, Any]:
     }
 
 
-class Command(BaseCommand):
+class Command(ArqCommand):
     help = (
         "List the schedules kept in the database (fired by arq_worker processes) and the CRON_JOBS of the "
         "settings, with their next runs in the current time zone (or as JSON with --json)."
@@ -62,7 +64,8 @@ class Command(BaseCommand):
         alias = options["alias"]
         if alias is not None and alias not in queue_settings():
             raise CommandError(
-                f"ARQ_QUEUES has no alias {alias!r} (aliases: {', '.join(sorted(queue_settings()))})"
+                f"ARQ_QUEUES has no alias {alias!r} (aliases: {', '.join(sorted(queue_settings()))})",
+                returncode=EXIT_USAGE,
             )
         schedules = Schedule.objects.all()
         if alias is not None:

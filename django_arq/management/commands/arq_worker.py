@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import logging.config
+import os
+import sys
+import traceback
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.db import connections
 from redis.exceptions import RedisError
 
+from django_arq.audit.migrated import not_migrated
 from django_arq.conf import DEFAULT_ALIAS
 from django_arq.handler import get_queue
 from django_arq.queues.arq_internals import default_log_config
@@ -19,8 +25,10 @@ from django_arq.queues.exceptions import ArqJobError
 from django_arq.queues.health import read_health
 from django_arq.queues.heartbeats import WorkerEntry
 from django_arq.worker import DjangoWorker, create_worker
+from django_arq.worker.lingering import outliving, thread_names
+from django_arq.worker.settings import metrics_port_problem
 
-from ..cli import positive_int, seconds
+from ..cli import OneLineUsage, positive_int, positive_seconds
 
 
 def banner(worker: DjangoWorker) -> list[str]:
@@ -59,7 +67,7 @@ def redis_location(alias: str) -> str:
     return get_queue(alias).location
 
 
-class Command(BaseCommand):
+class Command(OneLineUsage):
     help = (
         "Run an arq worker for an ARQ_QUEUES alias, with its WORKER settings (FUNCTIONS, CRON_JOBS, "
         "MAX_JOBS, JOB_TIMEOUT, ...), Django set up, and JobRecords kept current when the alias has AUDIT "
@@ -85,9 +93,11 @@ class Command(BaseCommand):
             "--max-jobs", type=positive_int, help="jobs run at the same time (WORKER MAX_JOBS)"
         )
         parser.add_argument(
-            "--poll-delay", type=seconds, help="seconds between queue polls (WORKER POLL_DELAY)"
+            "--poll-delay", type=positive_seconds, help="seconds between queue polls (WORKER POLL_DELAY)"
         )
-        parser.add_argument("--job-timeout", type=seconds, help="seconds a job may run (WORKER JOB_TIMEOUT)")
+        parser.add_argument(
+            "--job-timeout", type=positive_seconds, help="seconds a job may run (WORKER JOB_TIMEOUT)"
+        )
         parser.add_argument(
             "--max-tries", type=positive_int, help="tries before a job fails (WORKER MAX_TRIES)"
         )
@@ -118,6 +128,45 @@ class Command(BaseCommand):
             "1 if none is (e.g. the worker was killed) or Redis is down",
         )
 
+    worker: DjangoWorker | None = None  # the last one handle() built
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        """The command as its own program: threads still running once the worker is done (left by
+        its jobs) get ``JOB_COMPLETION_WAIT`` seconds (at least a few), then are named in a warning
+        and abandoned: the process exits with status 1 (or the command's own error status), where
+        Python's exit would wait for them forever."""
+        try:
+            super().run_from_argv(argv)
+        except SystemExit as exc:
+            self._abandon_lingering(exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1)
+            raise
+        except BaseException:
+            self._abandon_lingering(1, failed=True)
+            raise
+        self._abandon_lingering(0)
+
+    def _abandon_lingering(self, status: int, failed: bool = False) -> None:
+        """If threads are still running after the grace: the warning, and the exit with ``status``
+        (1 for 0), the error being handled (``failed``) printed first."""
+        worker = self.worker
+        threads = outliving(worker.completion_wait if worker is not None else 0)
+        if not threads:
+            return
+        if failed:
+            traceback.print_exc()  # printed now: the exit would lose it
+        status = status or 1
+        self.stderr.write(
+            f"warning: abandoned {len(threads)} thread(s) still running after the worker stopped: "
+            f"{thread_names(threads, worker.sync_jobs if worker is not None else {})}; exiting with "
+            f"status {status} (a job's threads should end with it, or be daemon threads)"
+        )
+        # what the exit would do after joining the threads: the atexit hooks (the JobRecords still
+        # deferred, logging, a tracer's last spans), then the streams
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
     def handle(self, *args: Any, **options: Any) -> None:
         overrides = {
             arg: options[opt]
@@ -137,6 +186,9 @@ class Command(BaseCommand):
             if not options["verbosity"]:
                 log_config["loggers"]["arq"]["level"] = "WARNING"
             logging.config.dictConfig(log_config)
+        port = options["metrics_port"]
+        if port is not None and (problem := metrics_port_problem(port)):  # named as the user gave it
+            raise CommandError(f"--metrics-port {problem}")
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         worker: DjangoWorker | None = None
@@ -151,9 +203,11 @@ class Command(BaseCommand):
                 )
             except (ImproperlyConfigured, ValueError) as exc:
                 raise CommandError(str(exc)) from exc
+            self.worker = worker
             if options["check"]:
                 self._check(worker, options["alias"], options["verbosity"])
                 return
+            self._check_migrated()
             if options["verbosity"]:
                 self.stdout.write("\n".join(banner(worker)))
             self._serve_metrics(worker, options["verbosity"])
@@ -175,6 +229,17 @@ class Command(BaseCommand):
             asyncio.set_event_loop(None)
             loop.close()
 
+    def _check_migrated(self) -> None:
+        """Warn if django-arq's migrations are not applied: records and database schedules cannot be
+        read or written until they are (the worker retries; it starts all the same, so that it may
+        come up before a deployment's ``migrate`` ends)."""
+        missing = not_migrated()
+        for connection in connections.all(initialized_only=True):
+            if not connection.in_atomic_block:
+                connection.close()  # the worker's own threads open theirs
+        if missing is not None:
+            self.stderr.write(f"warning: {missing}")
+
     def _serve_metrics(self, worker: DjangoWorker, verbosity: int) -> None:
         """Start the worker's metrics server, if it has one; a port taken is a one-line error."""
         server = worker.metrics_server
@@ -183,8 +248,7 @@ class Command(BaseCommand):
         try:
             url = server.start()
         except OSError as exc:
-            where = f"{server.addr}:{server.port}"
-            raise CommandError(f"cannot serve metrics on {where}: {exc.strerror or exc}") from exc
+            raise CommandError(f"cannot serve metrics on {server.where()}: {exc.strerror or exc}") from exc
         if verbosity:
             self.stdout.write(f"  metrics: {url}")
 
