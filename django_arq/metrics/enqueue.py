@@ -16,6 +16,7 @@ from ..handler import queues
 from ..queues.base import ArqQueue, QueueConfig
 from ..queues.jobs import JobMetadata, JobSpec
 from ..queues.wrapper import QueueWrapper
+from .directory import recordable
 from .labels import label
 from .switch import metrics_enabled
 
@@ -75,11 +76,12 @@ class MeteredQueue(QueueWrapper):
 
 
 def metered(wrapper: Wrapper) -> Wrapper:
-    """``wrapper``, then a ``MeteredQueue`` around its queue while metrics are on."""
+    """``wrapper``, then a ``MeteredQueue`` around its queue while metrics are on and this process
+    can record them."""
 
     def wrap(backend: ArqQueue, config: QueueConfig) -> ArqQueue:
         queue = wrapper(backend, config)
-        return MeteredQueue(queue, config.alias) if metrics_enabled() else queue
+        return MeteredQueue(queue, config.alias) if metrics_enabled() and recordable() else queue
 
     return wrap
 

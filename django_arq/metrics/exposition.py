@@ -18,11 +18,11 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from .collector import QueueCollector, Targets, configured_queues
+from .directory import MULTIPROC_DIR
 
 __all__ = ["CONTENT_TYPE", "MetricsServer", "render", "scrape_registry"]
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def scrape_registry(targets: Callable[[], Targets] = configured_queues) -> CollectorRegistry:
@@ -51,7 +51,12 @@ class MetricsServer:
     def start(self) -> str:
         """Start serving; the URL of ``/metrics``. ``OSError`` if the address cannot be bound."""
         self._server, _ = start_http_server(self.port, self.addr, scrape_registry(self.targets))
-        return f"http://{self.addr or '0.0.0.0'}:{self._server.server_port}/metrics"  # noqa: S104
+        return f"http://{self.where()}/metrics"
+
+    def where(self) -> str:
+        """``addr:port`` as a URL writes it (an IPv6 address in brackets), the port bound once started."""
+        host = f"[{self.addr}]" if ":" in self.addr else self.addr
+        return f"{host}:{self.port if self._server is None else self._server.server_port}"
 
     def stop(self) -> None:
         """Stop serving (nothing if not started)."""

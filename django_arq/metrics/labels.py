@@ -1,7 +1,9 @@
 """Label values that any Prometheus server reads: printable text, of bounded length.
 
 Queue names come from callers (the HTTP API's ``queue``); a NUL byte, a control character or a
-lone surrogate in one must not break a scrape, and a long one must not bloat every sample.
+lone surrogate in one must not break a scrape, and a long one must not bloat every sample. The
+escapes are Python's, the backslash itself included, so two names share a label only when one of
+them is cut.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ MAX_LENGTH = 200
 
 @functools.lru_cache(maxsize=1024)
 def label(value: str) -> str:
-    """``value`` with unprintable characters escaped as ``\\xNN``/``\\uNNNN``, cut at ``MAX_LENGTH``."""
+    """``value`` with backslashes doubled and unprintable characters escaped as ``\\xNN``/``\\uNNNN``,
+    cut at ``MAX_LENGTH``."""
     text = str(value)
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    if "\\" in text or not text.isprintable():
+        text = "".join(c if c.isprintable() and c != "\\" else ascii(c)[1:-1] for c in text)
     if len(text) > MAX_LENGTH:
         text = text[: MAX_LENGTH - 3] + "..."
     return text

@@ -10,6 +10,9 @@ from typing import Any
 
 from django.conf import settings
 
+from ..conf import tokens_problem
+from .directory import directory_problem, recordable
+
 __all__ = ["job_lost", "metrics_enabled", "metrics_problems", "metrics_tokens"]
 
 PACKAGE = "prometheus_client"
@@ -32,26 +35,28 @@ def metrics_enabled() -> bool:
 def metrics_tokens() -> list[str]:
     """``ARQ_METRICS_TOKENS``: bearer tokens accepted by the ``/metrics`` view (default none)."""
     tokens: Any = getattr(settings, "ARQ_METRICS_TOKENS", [])
-    return [t for t in tokens if t] if isinstance(tokens, list | tuple) else []
+    return [t for t in tokens if isinstance(t, str) and t] if isinstance(tokens, list | tuple) else []
 
 
 def metrics_problems() -> list[str]:
-    """What is wrong with ``ARQ_METRICS`` and ``ARQ_METRICS_TOKENS``, as sentences."""
+    """What is wrong with ``ARQ_METRICS``, ``ARQ_METRICS_TOKENS`` and, while metrics are on,
+    ``PROMETHEUS_MULTIPROC_DIR``, as sentences."""
     problems = []
     value = getattr(settings, "ARQ_METRICS", None)
     if value is not None and not isinstance(value, bool):
         problems.append(f"ARQ_METRICS must be True, False or None, not {value!r}")
     elif value is True and not installed():
         problems.append(f"ARQ_METRICS is True but prometheus-client is not installed: {INSTALL}")
-    tokens = getattr(settings, "ARQ_METRICS_TOKENS", [])
-    if not isinstance(tokens, list | tuple) or not all(isinstance(t, str) and t for t in tokens):
-        problems.append("ARQ_METRICS_TOKENS must be a list of non-empty strings")
+    if problem := tokens_problem("ARQ_METRICS_TOKENS", getattr(settings, "ARQ_METRICS_TOKENS", [])):
+        problems.append(problem)
+    if metrics_enabled() and (problem := directory_problem()):
+        problems.append(problem)
     return problems
 
 
 def job_lost(alias: str, queue_name: str, count: int = 1) -> None:
     """Count jobs found lost (their worker gone while they ran); nothing when metrics are off."""
-    if metrics_enabled() and count > 0:
+    if metrics_enabled() and count > 0 and recordable():
         from .jobs import count_lost
 
         count_lost(alias, queue_name, count)

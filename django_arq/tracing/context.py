@@ -17,7 +17,9 @@ __all__ = [
     "PAYLOAD_KEY",
     "TRACER_NAME",
     "TraceContext",
+    "error_type",
     "otel",
+    "record_error",
     "tracing_available",
     "unsampled",
 ]
@@ -77,3 +79,13 @@ def error_type(exc: BaseException) -> str:
     """The ``error.type`` of an exception: its class's dotted path."""
     kind = type(exc)
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def record_error(span: Any, exc: BaseException, status: Any) -> None:
+    """``exc`` recorded on ``span`` as an event, and the span's status set to ``status`` (the
+    error) with its text; an exception whose text cannot be made gets the status alone."""
+    try:
+        span.record_exception(exc)
+        span.set_status(status, str(exc))
+    except Exception:  # its type, in error.type, says enough
+        span.set_status(status)

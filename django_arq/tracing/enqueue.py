@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
-from .context import ATTRIBUTES, TraceContext, error_type, otel, unsampled
+from .context import ATTRIBUTES, TraceContext, error_type, otel, record_error, unsampled
 from .traceparent import Traceparent
 
 __all__ = ["EnqueueTracer", "Spans", "enqueue_tracer"]
@@ -122,14 +122,15 @@ class Spans:
         return self.contexts
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if exc is not None:
-            refused = {_OUTCOME: "refused", ATTRIBUTES.error_type: error_type(exc)}
+        try:
+            if exc is not None:
+                refused = {_OUTCOME: "refused", ATTRIBUTES.error_type: error_type(exc)}
+                for span in self.spans:
+                    span.set_attributes(refused)
+                    record_error(span, exc, self._error)
+        finally:  # every span ends, whatever describing the error did
             for span in self.spans:
-                span.set_attributes(refused)
-                span.record_exception(exc)
-                span.set_status(self._error, str(exc))
-        for span in self.spans:
-            span.end()
+                span.end()
 
 
 def enqueue_tracer(enabled: bool) -> EnqueueTracer | None:

@@ -3,7 +3,8 @@
 The worker's deserializer notes the trace context of the payload it reads in a context variable
 (arq reads a job's payload in the task that then runs it, so each job sees its own); the job
 function's wrapper opens the span from it. A missing or malformed context gives a span of a trace
-of its own, never an error.
+of its own, never an error; a valid one beside something the propagator refuses (baggage, say) is
+read alone.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 from arq import Retry
 
-from .context import ATTRIBUTES, PAYLOAD_KEY, error_type, otel, unsampled
-from .traceparent import Traceparent
+from .context import ATTRIBUTES, PAYLOAD_KEY, error_type, otel, record_error, unsampled
+from .traceparent import TRACE_FIELDS, Traceparent
 
 __all__ = ["JobTracer", "job_tracer"]
 
@@ -24,6 +25,8 @@ Coroutine = Callable[..., Awaitable[Any]]
 Loads = Callable[[bytes], Any]
 #: Gives the trace context of the job about to run (a propagator's carrier), if it has one.
 Carrier = Callable[[], "Mapping[str, str] | None"]
+#: Gives the error of a cancelled run (not aborted), if its timeout stopped it.
+TimedOut = Callable[[], "BaseException | None"]
 #: The trace context of the job whose payload the current task read last.
 _carrier: ContextVar[Mapping[str, str] | None] = ContextVar("django_arq_trace_carrier", default=None)
 
@@ -62,15 +65,20 @@ class JobTracer:
         try:
             context = self._traceparent.read(carrier)
             return self._otel.propagate.extract(carrier) if context is None else context
-        except Exception:  # a propagator refusing odd text: the job runs in a trace of its own
-            return None
+        except Exception:  # a propagator refusing odd text (a baggage value, say): the trace context
+            # alone is read again, and if it is the odd text the job runs in a trace of its own
+            alone = {key: carrier[key] for key in TRACE_FIELDS if key in carrier}
+            return self._parent(alone) if len(alone) < len(carrier) else None
 
-    def traced(self, name: str, fn: Coroutine, carrier: Carrier = _carrier.get) -> Coroutine:
+    def traced(
+        self, name: str, fn: Coroutine, carrier: Carrier = _carrier.get, timed_out: TimedOut | None = None
+    ) -> Coroutine:
         """``fn`` run inside a span, the current span while it runs; its trace id in ``ctx["trace_id"]``.
 
         The span is a child of the trace context ``carrier()`` gives when the job starts: by default
         the one the worker's deserializer noted for the job (see ``reading``). A context that says
-        "not sampled" gets no span (as on the enqueue side): it is current while the job runs.
+        "not sampled" gets no span (as on the enqueue side): it is current while the job runs. A
+        cancelled run for which ``timed_out`` gives an error failed with it; else it was cancelled.
         """
         trace, start, attach, detach = (
             self._otel.trace,
@@ -83,7 +91,8 @@ class JobTracer:
             parent = self._parent(carrier())
             carried = trace.get_current_span(parent) if parent is not None else None
             if carried is not None and unsampled(carried.get_span_context()):
-                span, context = carried, parent  # records nothing: the job runs in the carried context
+                # records nothing: the job runs in the carried context
+                span, context = carried, parent
             else:
                 attributes = {
                     ATTRIBUTES.system: "arq",
@@ -101,7 +110,7 @@ class JobTracer:
             try:
                 result = await fn(ctx, *args, **kwargs)
             except BaseException as exc:
-                self._failed(span, ctx["job_id"], exc)
+                self._failed(span, ctx["job_id"], exc, timed_out)
                 raise
             else:
                 span.set_attribute(ATTRIBUTES.outcome, "success")
@@ -112,18 +121,21 @@ class JobTracer:
 
         return run
 
-    def _failed(self, span: Any, job_id: str, exc: BaseException) -> None:
+    def _failed(self, span: Any, job_id: str, exc: BaseException, timed_out: TimedOut | None) -> None:
+        outcome = "failure"
         if isinstance(exc, Retry):
             outcome = "retry"
         elif isinstance(exc, asyncio.CancelledError):
-            outcome = "aborted" if self._aborting(job_id) else "cancelled"  # else a timeout or shutdown
-        else:
-            outcome = "failure"
-            try:
-                span.record_exception(exc)
-                span.set_status(self._error, str(exc))
-            except Exception:  # an exception whose text cannot be made: its type says enough
-                span.set_status(self._error)
+            if self._aborting(job_id):
+                outcome = "aborted"
+            else:  # stopped by its timeout (arq fails the job) or by a shutdown (it runs it again)
+                timeout = None if timed_out is None else timed_out()
+                if timeout is None:
+                    outcome = "cancelled"
+                else:
+                    exc = timeout
+        if outcome == "failure":
+            record_error(span, exc, self._error)
         span.set_attributes({ATTRIBUTES.outcome: outcome, ATTRIBUTES.error_type: error_type(exc)})
 
 

@@ -14,11 +14,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Traceparent"]
+__all__ = ["TRACE_FIELDS", "Traceparent"]
 
 KEY = "traceparent"
+#: The fields of a W3C trace context (its span context), without the baggage beside it.
+TRACE_FIELDS = (KEY, "tracestate")
 #: The fields a propagator may name for its carrier to be this one (W3C trace context and baggage).
-W3C_FIELDS = frozenset({"traceparent", "tracestate", "baggage"})
+W3C_FIELDS = frozenset({*TRACE_FIELDS, "baggage"})
 #: A ``traceparent`` of version 00, as written: lowercase hex, nothing around or after it.
 CANONICAL = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 #: The span contexts the propagator is tried with: trace id, span id, trace flags.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -30,17 +31,18 @@ def scrape(url: str, **headers: str) -> Scraped:
     return samples(response.text)
 
 
-def start_metrics_worker(runner: WorkerRunner) -> str:
-    """Start a real worker of ``runner``'s queue serving its metrics on a free port; their URL."""
+def start_metrics_worker(runner: WorkerRunner, **env: str) -> str:
+    """Start a real worker of ``runner``'s queue serving its metrics on a free port; the URL it
+    prints, 0.0.0.0 (every interface) read as 127.0.0.1."""
     process = Process(
-        runner.args("--metrics-port", "0"), env={**runner.env(), "DJANGO_ARQ_TEST_METRICS": "1"}
+        runner.args("--metrics-port", "0"), env={**runner.env(), "DJANGO_ARQ_TEST_METRICS": "1", **env}
     )
     runner.processes.append(process)
     wait_for(lambda: "metrics: http" in process.output() or process.proc.poll() is not None, timeout=30)
     assert process.proc.poll() is None, process.output()
-    port = re.search(r"metrics: http://[^:]+:(\d+)/metrics", process.output())
-    assert port, process.output()
-    return f"http://127.0.0.1:{port.group(1)}/metrics"
+    printed = re.search(r"metrics: (http://\S+)", process.output())
+    assert printed, process.output()
+    return printed.group(1).replace("//0.0.0.0:", "//127.0.0.1:")
 
 
 @pytest.fixture
@@ -79,6 +81,14 @@ def test_a_worker_serves_its_metrics_and_they_move_as_jobs_run(metrics_worker: t
     now = scrape(url)
     assert value(now, "django_arq_workers", **labels, state="live") == 1  # its own heartbeat
     assert 0 <= value(now, "django_arq_worker_heartbeat_age_seconds", **labels) < 15
+
+
+def test_a_worker_on_an_ipv6_address_prints_a_url_that_reaches_it(workers: WorkerRunner) -> None:
+    url = start_metrics_worker(workers, DJANGO_ARQ_TEST_METRICS_ADDR="::1")
+    parts = urlsplit(url)
+    assert (parts.hostname, parts.path) == ("::1", "/metrics"), url
+    assert parts.port, url
+    assert value(scrape(url), "django_arq_queue_up", alias="default") == 1
 
 
 def test_a_lost_job_is_counted_by_the_worker_that_recovers_it(

@@ -25,6 +25,16 @@ def test_a_metrics_token_and_only_a_good_one(metrics_on: None, settings) -> None
     assert client.get(URL).status_code == 401
 
 
+@pytest.mark.parametrize("tokens", [[5], [["scraper-token"]], [None, "scraper-token"]])
+def test_entries_that_are_not_text_are_ignored(metrics_on: None, settings, tokens: list[object]) -> None:  # type: ignore[no-untyped-def]
+    """The check reports them (E020); a request meanwhile gets 401, or 200 for a good token, not 500."""
+    settings.ARQ_METRICS_TOKENS = tokens
+    client = Client(raise_request_exception=False)
+    assert client.get(URL, headers={"Authorization": "Bearer x"}).status_code == 401
+    good = client.get(URL, headers={"Authorization": "Bearer scraper-token"})
+    assert good.status_code == (200 if "scraper-token" in tokens else 401)
+
+
 def test_an_api_token_also_reads_them(metrics_on: None, settings) -> None:  # type: ignore[no-untyped-def]
     settings.ARQ_API_TOKENS = [TOKEN]
     assert Client().get(URL, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200

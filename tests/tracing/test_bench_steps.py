@@ -10,7 +10,7 @@ import sys
 from tests.helpers import ROOT
 
 
-def test_the_step_costs_show_a_recorded_run_span_costs_more_than_none_traced_and_by_hand() -> None:
+def test_the_step_costs_measure_one_recorded_span_per_traced_call_and_none_untraced() -> None:
     done = subprocess.run(
         [sys.executable, "bench/bench_observability.py", "--steps", "--jobs", "200", "--rounds", "1"],
         cwd=ROOT,
@@ -19,11 +19,14 @@ def test_the_step_costs_show_a_recorded_run_span_costs_more_than_none_traced_and
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    line = r"^  (enqueue|run) +untraced [ \d.]+ us, traced [ \d.]+ us: \+ *([\d.]+) us \(.*\+ *([\d.]+) us\)$"
-    rows = {step: (float(added), float(floor)) for step, added, floor in re.findall(line, done.stdout, re.M)}
-    assert set(rows) == {"enqueue", "run"}, done.stdout
-    # a recorded span, where the untraced run has none: by django-arq and by hand (the SDK's floor)
-    assert rows["run"][0] > 1.0 and rows["run"][1] > 1.0, done.stdout
+    # the costs are figures for a person to read (a busy machine may even show a negative one)
+    cost, added = r" +-?[\d.]+ us", r" +[+-][\d.]+ us"
+    line = rf"^  (enqueue|run) +untraced{cost}, traced{cost}:{added} \(.*:{added}\)$"
+    assert sorted(re.findall(line, done.stdout, re.M)) == ["enqueue", "run"], done.stdout
+    # what each variant timed: the untraced step records no span, django-arq's and the one made by
+    # hand (the SDK's floor) record one span per call
+    spans = re.findall(r"^ +spans per call: untraced (\S+), traced (\S+), by hand (\S+)$", done.stdout, re.M)
+    assert spans == [("0", "1", "1"), ("0", "1", "1")], done.stdout
     assert "traces sampled 1 " in done.stdout
 
 

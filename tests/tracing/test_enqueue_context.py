@@ -1,5 +1,6 @@
 """An enqueue inside a span, read back from Redis without a worker: each job's payload carries the
-context of its own span, and each span names the job's queue."""
+context of its own span, and each span names the job's queue; an enqueue that raises ends every
+span with its error."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from django_arq import JobSpec, RedisArqQueue
-from django_arq.tracing import PAYLOAD_KEY
+from django_arq.tracing import PAYLOAD_KEY, enqueue_tracer
 
 
 @pytest.mark.parametrize("how", ["one", "many"])
@@ -50,3 +51,23 @@ def test_each_payload_carries_the_context_of_its_job_s_span(
     finally:
         queue.close()
         redis_client.delete(default, other, *(f"arq:job:{job.id}" for job in jobs))
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_an_error_without_text_ends_every_span_of_the_enqueue(spans: InMemorySpanExporter) -> None:
+    tracing = enqueue_tracer(True)
+    assert tracing is not None
+    with pytest.raises(Unprintable), tracing.spans([("f", "q", "1"), ("f", "q", "2")]):
+        raise Unprintable()
+    ended = spans.get_finished_spans()
+    assert [s.attributes["arq.job.id"] for s in ended] == ["1", "2"]
+    for span in ended:
+        assert (span.attributes["arq.job.outcome"], span.attributes["error.type"]) == (
+            "refused",
+            f"{__name__}.Unprintable",
+        )
+        assert (span.status.status_code, span.status.description) == (trace.StatusCode.ERROR, None)

@@ -100,6 +100,17 @@ def test_a_malformed_trace_context_gives_a_trace_of_its_own(
     assert span.attributes["arq.job.outcome"] == "success"
 
 
+@pytest.mark.parametrize("tracestate", [{}, {"tracestate": "vendor=1"}], ids=["alone", "with-tracestate"])
+def test_a_trace_context_beside_baggage_the_propagator_refuses_is_the_parent(
+    tracestate: dict[str, str], spans: InMemorySpanExporter
+) -> None:
+    carrier = {**CARRIED, **tracestate, "baggage": "k=\ud800"}  # a lone surrogate: not encodable
+    trace_id = run_read_job({**JOB, PAYLOAD_KEY: carrier}, _returns_trace_id)
+    (span,) = spans.get_finished_spans()
+    assert (span.parent.trace_id, span.parent.span_id, trace_id) == (0xACE, 0xBEE, f"{0xACE:032x}")
+    assert dict(span.context.trace_state) == ({"vendor": "1"} if tracestate else {})
+
+
 def test_the_reader_gives_each_payload_as_read_and_notes_only_its_own_context(
     spans: InMemorySpanExporter,
 ) -> None:
