@@ -13,6 +13,7 @@ ARQ_QUEUES = {
     "default": {
         "BACKEND": "django_arq.RedisArqQueue",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
+        "DEFAULT_QUEUE_NAME": "mysite:queue",  # a queue per project: Redis may be shared
         "WORKER": {
             # The job functions the worker runs, by dotted path: a job's name is its function's path.
             "FUNCTIONS": ["myapp.jobs.send_welcome", "myapp.jobs.count_words"],
