@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from ..queues.describe import safe_repr, safe_str
+from ..queues.describe import class_path, safe_repr, safe_str
 from ..queues.jobs import JobMetadata, JobProgress
 from ..queues.progress import progress_to_json
 from ..queues.serializers import SerializedError
@@ -59,7 +59,7 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
         return {"exception": value.type_name, "message": value.message}
     if isinstance(value, BaseException):
         cls = type(value)
-        return {"exception": f"{cls.__module__}.{cls.__qualname__}", "message": safe_str(value)}
+        return {"exception": class_path(cls), "message": safe_str(value)}
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):

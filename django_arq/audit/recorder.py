@@ -34,7 +34,7 @@ from django.db import connections, transaction
 
 from ..models import ABORTED, JobRecord
 from ..queues.arq_internals import UNSERIALIZABLE_RESULT, deserialize_result
-from ..queues.describe import safe_repr, safe_str
+from ..queues.describe import class_path, safe_repr, safe_str
 from ..queues.heartbeats import LostJob
 from ..queues.jobs import JobProgress, is_abort_result
 from ..queues.progress import progress_to_json
@@ -256,7 +256,7 @@ class JobRecorder:
         if stored is None or stored.success or stored.result != UNSERIALIZABLE:
             return outcome  # the job returned that text itself
         returned = type(outcome[1])
-        return False, UNSERIALIZABLE, f"{UNSERIALIZABLE}: {returned.__module__}.{returned.__qualname__}"
+        return False, UNSERIALIZABLE, f"{UNSERIALIZABLE}: {class_path(returned)}"
 
     def job_failed_early(self, job_id: str, result_data: bytes | None) -> None:
         """arq ended a job without running it: aborted before start, unknown function, too many tries."""

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from ..conf import MAX_TRIES, max_tries
 from ..queues import JobStatus
+from ..queues.describe import class_path
 from ..queues.text import storable_text
 
 __all__ = [
@@ -47,10 +48,7 @@ def short_error(exc: BaseException | str | None) -> str:
     elif exc is None or isinstance(exc, asyncio.CancelledError):
         return "cancelled (the worker stopped): run again"
     else:
-        kind = type(exc)
-        name = (
-            kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-        )
+        name = class_path(type(exc), builtins=False)
         try:
             message = str(exc)
         except Exception:  # a broken __str__ must not stop the record

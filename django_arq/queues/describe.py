@@ -9,7 +9,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-__all__ = ["safe_repr", "safe_str"]
+__all__ = ["class_path", "safe_repr", "safe_str"]
+
+
+def class_path(kind: type, *, builtins: bool = True) -> str:
+    """A class's dotted path (``module.QualName``); ``builtins=False`` leaves out ``builtins.``."""
+    if not builtins and kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _unreadable(value: Any, method: str, exc: BaseException) -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .describe import class_path
+
 __all__ = [
     "ESCAPE",
     "SERIALIZERS",
@@ -45,7 +47,7 @@ def _encode(value: Any) -> Any:
         if isinstance(value, SerializedError):
             return {"__exception__": {"type": value.type_name, "message": value.message}}
         cls = type(value)
-        return {"__exception__": {"type": f"{cls.__module__}.{cls.__qualname__}", "message": str(value)}}
+        return {"__exception__": {"type": class_path(cls), "message": str(value)}}
     if isinstance(value, dt.datetime):
         return {"__datetime__": value.isoformat()}
     if isinstance(value, dt.date):

@@ -19,7 +19,7 @@ from typing import Any
 
 from arq import Retry
 
-from .describe import safe_str
+from .describe import class_path, safe_str
 from .serializers import SerializedError
 
 __all__ = ["UnserializableError", "UnserializableResult", "checked"]
@@ -39,12 +39,8 @@ _SIZED = frozenset({str, bytes})
 _SHOWN = frozenset({dict, list, tuple, set, frozenset})
 
 
-def _path(kind: type) -> str:
-    return f"{kind.__module__}.{kind.__qualname__}"
-
-
 def _cause(exc: BaseException) -> str:
-    return f"{_path(type(exc))}: {safe_str(exc)}"
+    return f"{class_path(type(exc))}: {safe_str(exc)}"
 
 
 class UnserializableResult(SerializedError):
@@ -53,7 +49,9 @@ class UnserializableResult(SerializedError):
 
     @classmethod
     def of(cls, value: Any, failure: BaseException, step: str) -> UnserializableResult:
-        refused = cls(_path(cls), f"the job's result, a {_path(type(value))}, {step}: {_cause(failure)}")
+        refused = cls(
+            class_path(cls), f"the job's result, a {class_path(type(value))}, {step}: {_cause(failure)}"
+        )
         refused.__cause__ = failure  # its traceback shows where serializing failed
         return refused
 
@@ -65,7 +63,7 @@ class UnserializableError(SerializedError):
     @classmethod
     def of(cls, exc: BaseException, failure: BaseException) -> UnserializableError:
         note = f"(stored as text: it cannot be serialized and read back, {_cause(failure)})"
-        return cls(_path(type(exc)), f"{safe_str(exc)} {note}")
+        return cls(class_path(type(exc)), f"{safe_str(exc)} {note}")
 
 
 class TooLarge(ValueError):

@@ -15,9 +15,10 @@ from django.tasks.exceptions import InvalidTask
 from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
+from ..queues.describe import class_path
 from ..queues.serializers import SerializedError
 
-__all__ = ["MAX_DEPTH", "TaskFailed", "class_path", "json_value", "load_task", "task_error", "task_times"]
+__all__ = ["MAX_DEPTH", "TaskFailed", "json_value", "load_task", "task_error", "task_times"]
 
 
 #: How deeply lists and dicts may nest in a task's argument or result.
@@ -91,10 +92,6 @@ def _json_key(key: Any) -> Any:
     if isinstance(key, int):
         return int.__repr__(key)
     return key
-
-
-def class_path(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 class TaskFailed(Exception):

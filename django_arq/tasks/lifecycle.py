@@ -28,8 +28,9 @@ from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus
 from django.tasks.base import TaskError
 from django.tasks.signals import log_task_finished, log_task_started, task_finished, task_started
 
+from ..queues.describe import class_path
 from ..queues.retry_policy import checked_retry
-from .common import TaskFailed, class_path, json_value, task_times
+from .common import TaskFailed, json_value, task_times
 
 __all__ = ["Attempts", "Run", "Step", "drive", "lifecycle"]
 

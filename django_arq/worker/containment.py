@@ -10,7 +10,7 @@ from typing import Any
 
 from arq import Retry
 
-from ..queues.describe import safe_str
+from ..queues.describe import class_path, safe_str
 from ..queues.retry_policy import checked_retry
 from ..queues.serializers import SerializedError
 from .functions import Coroutine
@@ -25,8 +25,7 @@ class JobExited(SerializedError):
 
     @classmethod
     def of(cls, exc: BaseException) -> JobExited:
-        kind = type(exc)
-        return cls(f"{kind.__module__}.{kind.__qualname__}", safe_str(exc))
+        return cls(class_path(type(exc)), safe_str(exc))
 
 
 def contained(fn: Coroutine, target: Any = None) -> Coroutine:
