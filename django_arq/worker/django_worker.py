@@ -17,11 +17,10 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
-from arq import Worker, func
+from arq import Worker
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.db import close_old_connections, connections
 from django.utils import timezone
@@ -30,7 +29,7 @@ from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..audit.recorder import JobRecorder
-from ..conf import DEFAULT_ALIAS, MAX_TRIES
+from ..conf import DEFAULT_ALIAS
 from ..queues.arq_internals import (
     CronJob,
     Function,
@@ -148,15 +147,6 @@ class DjangoWorker(Worker):
         self.progress: RedisProgress | None = None  # the jobs' progress reports, from startup on
         queue = kwargs.get("queue_name") or default_queue_name
         self.tracer = job_tracer(tracing, queue, partial(is_aborting, self))  # None: no OpenTelemetry
-        # what the jobs' outcomes are checked with, as arq stores them (``checked``); set before _adapt
-        self._dumps = kwargs.get("job_serializer") or pickle.dumps
-        self._loads = kwargs.get("job_deserializer") or pickle.loads
-        self._shown = kwargs.get("log_results", True)
-        keep = kwargs.get("keep_result", 3600)
-        self._keep_s = keep.total_seconds() if isinstance(keep, timedelta) else float(keep)
-        self._keep_forever = bool(kwargs.get("keep_result_forever", False))
-        if self.tracer is not None:
-            kwargs["job_deserializer"] = self.tracer.reading(kwargs.get("job_deserializer") or pickle.loads)
         self.metrics, self.metrics_server = metrics, metrics_server  # the server: started by arq_worker
         self.worker_id = new_worker_id()
         self._started_at = timezone.now().isoformat()
@@ -166,7 +156,6 @@ class DjangoWorker(Worker):
         if recorder is not None:
             recorder.worker_id = self.worker_id
         self.retry_policies = retry_policies or {}  # by function name
-        self._max_tries = kwargs.get("max_tries", MAX_TRIES)  # arq sets max_tries after _adapt
         self.sync_executor = ThreadPoolExecutor(
             kwargs.get("max_jobs", 10), thread_name_prefix="django-arq-job"
         )
@@ -188,15 +177,18 @@ class DjangoWorker(Worker):
         kwargs.setdefault("handle_signals", threading.current_thread() is threading.main_thread())
         self.schedules: ScheduleFirer | None = None  # fires the alias's database schedules (not in burst)
         super().__init__(
-            [
-                self._adapt(f if isinstance(f, Function) else func(cast(WorkerCoroutine, f)))
-                for f in functions
-            ],
-            cron_jobs=[self._adapt(c) for c in cron_jobs] or None,
+            [cast(WorkerCoroutine, f) for f in functions],
+            cron_jobs=list(cron_jobs) or None,
             on_startup=self._startup,
             on_shutdown=self._shutdown,
             **kwargs,
         )
+        # the functions adapted with the settings arq has just read; a cron job is also a function
+        crons = {id(c): self._adapt(c) for c in self.cron_jobs}
+        self.cron_jobs = [crons[id(c)] for c in self.cron_jobs]
+        self.functions = {name: crons.get(id(f)) or self._adapt(f) for name, f in self.functions.items()}
+        if self.tracer is not None:  # after _adapt, whose outcome checks read results untraced
+            self.job_deserializer = self.tracer.reading(self.job_deserializer or pickle.loads)
         # a job that replaces the handlers arq installed has them put back
         self._signals = SignalGuard() if kwargs["handle_signals"] else None
         if recorder is not None:  # a timed-out job's record names the timeout its run span names
@@ -210,9 +202,10 @@ class DjangoWorker(Worker):
         wrapped = contained(self._awaitable(function), function.coroutine)
         policy = self.retry_policies.get(function.name)
         if policy is not None and isinstance(function, Function):
-            wrapped = retried(wrapped, policy, function.max_tries or self._max_tries)
-        dumps = self._dumps if self._keeps_results(function) else None  # else arq serializes nothing
-        wrapped = checked(wrapped, dumps, self._loads, shown=self._shown)
+            wrapped = retried(wrapped, policy, function.max_tries or self.max_tries)
+        # checked as arq stores it: with its serializer, if it keeps the result at all
+        dumps = (self.job_serializer or pickle.dumps) if self._keeps_results(function) else None
+        wrapped = checked(wrapped, dumps, self.job_deserializer or pickle.loads, shown=self.log_results)
         if self.metrics is not None:
             wrapped = self.metrics.metered(function.name, wrapped, partial(is_aborting, self))
         recorded = self._recorded(function.name, self._reporting(wrapped))
@@ -224,9 +217,10 @@ class DjangoWorker(Worker):
 
     def _keeps_results(self, function: Function | CronJob) -> bool:
         """Whether arq stores the results of ``function`` (a cron job's by default not)."""
-        forever = self._keep_forever if function.keep_result_forever is None else function.keep_result_forever
-        keep_s = self._keep_s if function.keep_result_s is None else function.keep_result_s
-        return bool(forever) or keep_s > 0
+        forever, keep_s = function.keep_result_forever, function.keep_result_s
+        if forever is None:
+            forever = self.keep_result_forever
+        return bool(forever) or (self.keep_result_s if keep_s is None else keep_s) > 0
 
     def _timed_out(self, function: Function | CronJob) -> TimeoutError | None:
         """The error of a cancelled run of ``function``, if its timeout stopped it (not an abort,
