@@ -199,11 +199,14 @@ class ArqCommand(OneLineUsage):
 
 #: Characters of the progress bar drawn on a terminal.
 BAR_WIDTH = 20
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: Control characters (escapes, CR, LF) and the marks that reorder text shown right to left, which
+#: could make a printed name read as another.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(text: str) -> str:
-    """``text`` safe to print on one line: control characters (escapes, CR, LF) become spaces."""
+    """``text`` safe to print on one line as it reads: control characters and bidirectional marks
+    become spaces."""
     return printable(_CONTROL.sub(" ", text))
 
 

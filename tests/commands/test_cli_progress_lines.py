@@ -67,6 +67,8 @@ def drawn(columns: int, job: FoundJob, monkeypatch: pytest.MonkeyPatch) -> tuple
 
 def test_one_line_makes_control_characters_spaces_and_replaces_lone_surrogates() -> None:
     assert one_line("a\x00b\x1fc\x7fd\x9fe\ud800f\xa0g\r\n") == "a b c d e\ufffdf\xa0g  "
+    # marks that reorder text shown right to left (a name that reads as another); other Unicode stays
+    assert one_line("job\u202egnp.exe\u2066x\u2069\u200f\u061c é") == "job gnp.exe x    é"
 
 
 def test_the_bar_is_clamped_to_its_width_and_its_message_kept_on_one_line() -> None:

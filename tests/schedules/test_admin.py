@@ -244,6 +244,23 @@ def test_arq_schedules_lists_next_runs_as_text_and_json() -> None:
         call_command("arq_schedules", "--alias", "nope", stdout=io.StringIO())
 
 
+def test_arq_schedules_prints_a_hand_written_name_on_one_line_as_it_reads() -> None:
+    Schedule.objects.create(
+        name="nightly\n\x1b[2Jforged [mock] x\u202eevil",
+        alias="mock",
+        function="tests.jobs.add\r",
+        interval=60,
+    )
+    out = io.StringIO()
+    call_command("arq_schedules", "--alias", "mock", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "nightly  [2Jforged [mock] x evil [mock] tests.jobs.add : every 60 s; enabled; next "
+        + lines[0].split("; next ", 1)[1]
+    ]
+    assert "\x1b" not in out.getvalue() and "\u202e" not in out.getvalue()
+
+
 def test_a_fired_job_links_back_to_its_schedule() -> None:
     schedule = Schedule.objects.create(
         name="nightly <b>", alias="mock", function="tests.jobs.add", interval=60

@@ -15,7 +15,7 @@ from django_arq.models import Schedule
 from django_arq.schedules import TimingError, configured_cron_jobs, timing_of
 from django_arq.schedules.firing import first_run
 
-from ..cli import EXIT_USAGE, ArqCommand
+from ..cli import EXIT_USAGE, ArqCommand, one_line
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -78,18 +78,16 @@ class Command(ArqCommand):
         if not rows and not settings_rows:
             self.stdout.write("no schedules and no CRON_JOBS")
             return
-        for row in rows:
+        for row in rows:  # names, functions and errors on one line each, as they read
             state = "enabled" if row["enabled"] else "disabled"
             next_run = self._local(row["next_run"]) if row["next_run"] else "-"
-            self.stdout.write(
-                f"{row['name']} [{row['alias']}] {row['function']}: {row['when'] or row['error']}; {state}; "
-                f"next {next_run}; last {self._local(row['last_run']) if row['last_run'] else '-'}"
-            )
+            last_run = self._local(row["last_run"]) if row["last_run"] else "-"
+            what = f"{row['name']} [{row['alias']}] {row['function']}: {row['when'] or row['error']}"
+            self.stdout.write(one_line(f"{what}; {state}; next {next_run}; last {last_run}"))
         for job in settings_rows:
             next_run = self._local(job["next_run"]) if job["next_run"] else job["error"]
-            self.stdout.write(
-                f"{job['name']} [{job['alias']}] {job['function']}: CRON_JOBS {job['when']}; next {next_run}"
-            )
+            what = f"{job['name']} [{job['alias']}] {job['function']}: CRON_JOBS {job['when']}"
+            self.stdout.write(one_line(f"{what}; next {next_run}"))
 
     @staticmethod
     def _local(iso: str) -> str:
