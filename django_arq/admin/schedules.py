@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from ..audit.payloads import storable_json
+from ..handler import UnknownFunction
 from ..models import JobRecord, Schedule
 from ..queues.exceptions import ArqJobError
 from ..schedules import (
@@ -241,7 +242,7 @@ class ScheduleAdmin(AnswerableListAdmin):
         for schedule in queryset:
             try:
                 job_id, enqueued = run_now(schedule)
-            except (ArqJobError, BadArguments, ImproperlyConfigured) as exc:  # a row written by code
+            except (ArqJobError, BadArguments, ImproperlyConfigured, UnknownFunction) as exc:  # a row by code
                 self.message_user(request, f"{schedule.name}: not enqueued ({exc})", messages.ERROR)
                 continue
             if enqueued:

@@ -22,7 +22,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from ..conf import DEFAULT_ALIAS
-from ..handler import get_queue
+from ..handler import UnknownFunction, get_queue
 from ..models import Schedule
 from ..queues.describe import safe_str
 from ..queues.exceptions import ArqJobError, JobNotQueued, RedisUnavailable
@@ -174,8 +174,8 @@ def fire_due(
     """Enqueue every slot of ``alias``'s enabled schedules due by ``now`` (default: the clock).
 
     Safe to call from any number of processes at once: each slot is enqueued once. One schedule
-    that cannot be fired (bad timing, Redis refusing its arguments) is reported in ``errors`` and
-    does not stop the others; Redis being unreachable is raised.
+    that cannot be fired (bad timing, a function its alias refuses, Redis refusing its arguments) is
+    reported in ``errors`` and does not stop the others; Redis being unreachable is raised.
 
     With ``MockArqQueue`` nothing polls; a test fires and runs the due jobs itself::
 
@@ -189,7 +189,7 @@ def fire_due(
             _fire_one(schedule, now, grace, firing)
         except RedisUnavailable:
             raise
-        except (TimingError, BadArguments, ArqJobError) as exc:
+        except (TimingError, BadArguments, ArqJobError, UnknownFunction) as exc:
             firing.errors[schedule.name] = str(exc)
             logger.error("schedule %r cannot be fired: %s", schedule.name, exc)
             continue
@@ -209,7 +209,8 @@ def run_now(schedule: Schedule) -> tuple[str, bool]:
 
     The id names the schedule and the second, so a double click enqueues one job. Raises
     ``BadArguments`` for stored arguments that are not a list and an object, ``ImproperlyConfigured``
-    for an alias not in ``ARQ_QUEUES``, ``ArqJobError`` if the job cannot be enqueued.
+    for an alias not in ``ARQ_QUEUES``, ``UnknownFunction`` for a function the alias's workers do
+    not run (with ``UNKNOWN_FUNCTIONS: "error"``), ``ArqJobError`` if the job cannot be enqueued.
     """
     check_arguments(schedule)
     job_id = f"{schedule.job_id_prefix}now:{int(time.time())}"

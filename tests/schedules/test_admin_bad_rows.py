@@ -73,19 +73,25 @@ def test_enabling_a_schedule_whose_timing_is_invalid_says_so_and_enables_the_oth
 
 def test_run_now_reports_each_schedule_it_cannot_enqueue_and_runs_the_others(superuser: Client) -> None:
     down = {"BACKEND": "django_arq.RedisArqQueue", "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
-    with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "down": down}):
+    strict = {  # refuses a function its workers do not run
+        "BACKEND": "django_arq.MockArqQueue",
+        "UNKNOWN_FUNCTIONS": "error",
+        "WORKER": {"FUNCTIONS": ["tests.jobs.add"]},
+    }
+    with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "down": down, "strict": strict}):
         rows = [
             schedule("dict-args", args={"a": 1}),
             schedule("list-kwargs", kwargs=[1]),
             schedule("no-such-alias", alias="gone"),
             schedule("redis-down", alias="down"),
+            schedule("unknown-function", alias="strict", function="tests.jobs.nowhere"),
             schedule("fine", args=[3, 4]),
         ]
         shown = act(superuser, "run_now", *rows)
         mock = get_queue("mock").backend  # the one built for these settings
         assert isinstance(mock, MockArqQueue)
         jobs = mock.jobs()
-    for name in ("dict-args", "list-kwargs", "no-such-alias", "redis-down"):
+    for name in ("dict-args", "list-kwargs", "no-such-alias", "redis-down", "unknown-function"):
         assert any(m.startswith(f"{name}: not enqueued (") for m in shown), (name, shown)
     [job] = jobs  # a dict's keys are not the job's arguments
     assert job.args == (3, 4) and job.id.startswith(f"schedule:{rows[-1].pk}:now:")

@@ -3,7 +3,9 @@ on real rows (exactly once, catch-up, edits, bad rows) with a fake clock."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -143,6 +145,32 @@ def test_rows_that_fail_in_any_other_way_are_reported_and_the_later_ones_still_f
     assert "multiple values for keyword argument '_job_id'" in firing.errors["taken-id"]
     if "eons" in bad:
         assert "at most 2147483647 seconds" in firing.errors["eons"]
+
+
+def test_a_function_its_alias_refuses_is_one_error_line_and_the_others_fire(
+    mock: MockArqQueue, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row written by code naming a function outside FUNCTIONS, on an alias whose
+    ``UNKNOWN_FUNCTIONS`` is "error": reported like a bad timing, without a traceback per poll."""
+    settings.ARQ_QUEUES = {
+        **settings.ARQ_QUEUES,
+        "mock": {
+            **settings.ARQ_QUEUES["mock"],
+            "UNKNOWN_FUNCTIONS": "error",
+            "WORKER": {"FUNCTIONS": ["tests.jobs.add"]},
+        },
+    }
+    make("unknown", function="tests.jobs.nowhere")
+    good = make("good")
+    with caplog.at_level(logging.ERROR, logger="django_arq"):
+        firing = fire_due("mock", now=T0 + timedelta(seconds=1))
+    assert firing.enqueued == [f"schedule:{good.pk}:{int(T0.timestamp())}"]
+    assert set(firing.errors) == {"unknown"}
+    assert (
+        "'tests.jobs.nowhere' is not in ARQ_QUEUES['mock']['WORKER']['FUNCTIONS']" in firing.errors["unknown"]
+    )
+    [logged] = [r for r in caplog.records if "unknown" in r.getMessage()]
+    assert logged.exc_info is None
 
 
 def test_run_now_uses_its_own_id_once_per_second(mock: MockArqQueue) -> None:
