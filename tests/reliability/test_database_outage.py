@@ -13,6 +13,7 @@ from asgiref.sync import SyncToAsync
 from django.db import connection, connections
 
 from django_arq import JobSpec, get_queue
+from django_arq.audit.writer import MAX_BACKOFF
 from django_arq.models import JobRecord
 from tests.helpers import wait_for
 from tests.reliability.conftest import FaultWorkers
@@ -82,7 +83,11 @@ def test_records_catch_up_after_the_database_refused_the_worker(
     assert JobRecord.objects.filter(job_id__in=ids, status="complete").count() == 0
 
     outage.end()
-    wait_for(lambda: JobRecord.objects.filter(job_id__in=ids, status="complete").count() == 5, timeout=20)
+    # the worker's writer retries with a backoff that grew with the outage: at most MAX_BACKOFF
+    wait_for(
+        lambda: JobRecord.objects.filter(job_id__in=ids, status="complete").count() == 5,
+        timeout=MAX_BACKOFF + 15,
+    )
     assert sorted(JobRecord.objects.filter(job_id__in=ids).values_list("result", flat=True)) == [
         1,
         2,
