@@ -3,8 +3,12 @@
 A worker changes only a record's status fields, so it sends only those, not whole rows through an
 upsert. The rows go into a temporary staging table (PostgreSQL: ``COPY``; SQLite: one prepared
 ``INSERT`` run for each row), each with a bit mask of the fields it sets (the others keep their
-value), and one ``UPDATE ... FROM`` the staging table applies them; only if it updated fewer
-records than it got does a query name those missing. Other databases (and SQLite before 3.33,
+value), and one ``UPDATE ... FROM`` the staging table applies them. The records missing are
+those the update did not reach: on PostgreSQL the update returns the ids it updated, since a
+record another transaction commits between the update and a later query would be found there
+while its update was lost (the caller then creates the missing ones with an upsert that updates
+any that appeared meanwhile); SQLite, whose writers take turns, names them in a query run only
+if the update reached fewer records than it got. Other databases (and SQLite before 3.33,
 without ``UPDATE ... FROM``) update record by record.
 """
 
@@ -48,7 +52,7 @@ class Plan:
     prepare: tuple[str, ...]  # an empty staging table (run every time: a rollback may have dropped it)
     stage: str  # PostgreSQL: the COPY; SQLite: the INSERT of one row
     update: str
-    missing: str
+    missing: str | None  # the query naming the missing records; None if the update returns the ids it updated
     adapters: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position in a row, adapter) if needed
 
 
@@ -75,10 +79,6 @@ def _plan(using: str) -> Plan:
         f"UPDATE {table} AS r SET {sets}, {quote('updated_at')} = %s FROM {stage} AS s "  # noqa: S608
         f"WHERE r.{alias} = %s AND r.{job_id} = s.{job}"
     )
-    missing = (
-        f"SELECT s.{job} FROM {stage} AS s WHERE NOT EXISTS "  # noqa: S608
-        f"(SELECT 1 FROM {table} AS r WHERE r.{alias} = %s AND r.{job_id} = s.{job})"
-    )
     adapters: list[tuple[int, Callable[[Any], Any]]] = []
     for i, name in enumerate(STATUS_FIELDS, start=2):
         field = model_fields[name]
@@ -93,11 +93,16 @@ def _plan(using: str) -> Plan:
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
             f"SELECT {job_id} AS {job}, 0 AS {mask}, {fields} FROM {table} WITH NO DATA"
         )
-        return Plan((create,), f"COPY {stage} ({staged}) FROM STDIN", update, missing, tuple(adapters))
+        copy = f"COPY {stage} ({staged}) FROM STDIN"
+        return Plan((create,), copy, f"{update} RETURNING r.{job_id}", None, tuple(adapters))
     create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({staged})"  # untyped: values kept as sent
     clear = f"DELETE FROM {stage}"  # noqa: S608
     marks = ", ".join(["%s"] * (2 + len(STATUS_FIELDS)))
     insert = f"INSERT INTO {stage} ({staged}) VALUES ({marks})"  # noqa: S608
+    missing = (
+        f"SELECT s.{job} FROM {stage} AS s WHERE NOT EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM {table} AS r WHERE r.{alias} = %s AND r.{job_id} = s.{job})"
+    )
     return Plan((create, clear), insert, update, missing, tuple(adapters))
 
 
@@ -164,6 +169,8 @@ def update_records(
         else:
             cursor.executemany(plan.stage, rows)
         cursor.execute(plan.update, [connection.ops.adapt_datetimefield_value(now), alias])
+        if plan.missing is None:
+            return set(updates).difference(job_id for (job_id,) in cursor.fetchall())
         if cursor.rowcount == len(rows):
             return set()
         cursor.execute(plan.missing, [alias])

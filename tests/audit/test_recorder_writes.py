@@ -155,3 +155,43 @@ def test_concurrent_batched_inserts_of_the_same_records_do_not_deadlock() -> Non
         thread.join(60)
     assert errors == []
     assert JobRecord.objects.filter(job_id__in=ids).count() in (0, 60)
+
+
+def test_a_record_committed_just_after_the_update_is_updated_by_the_upsert(recorder: JobRecorder) -> None:
+    """The enqueue side's writer commits a record after the worker's bulk update missed it and
+    before the worker looks for missing records: the update still lands (not the record as queued)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: no commit can come between the update and its query")
+    inserted, commit = threading.Event(), threading.Event()
+
+    def enqueue_side() -> None:
+        row = {"alias": "default", "job_id": "late", "name": "t", "enqueue_time": T0, "status": "queued"}
+        try:
+            with transaction.atomic():
+                upsert_records("default", [{**row, "queue_name": "q"}])
+                inserted.set()
+                commit.wait(10)
+        finally:
+            connections.close_all()
+
+    def commit_after_update(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if sql.startswith("UPDATE") and not commit.is_set():
+            commit.set()
+            writer.join(10)  # committed: a later statement of this transaction sees the record
+        return result
+
+    writer = threading.Thread(target=enqueue_side)
+    writer.start()
+    try:
+        assert inserted.wait(10)
+        end = T0 + dt.timedelta(seconds=1)
+        update = {"status": "complete", "finish_time": end, "success": True, "result": 3}
+        with connection.execute_wrapper(commit_after_update):
+            recorder._write({"late": Pending(update, creation())})
+    finally:
+        commit.set()
+        writer.join(10)
+    rec = JobRecord.objects.get(job_id="late")
+    assert (rec.status, rec.finish_time, rec.success, rec.result) == ("complete", end, True, 3)
+    assert (rec.name, rec.queue_name) == ("t", "q")  # the enqueue side's creation kept
