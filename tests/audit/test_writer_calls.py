@@ -30,9 +30,18 @@ class RecordedTimeouts(threading.Condition):
         return super().wait_for(predicate, timeout)
 
 
-def test_flush_and_stop_wait_ten_seconds_at_most_by_default() -> None:
+@pytest.fixture
+def timed() -> tuple[RecordWriter, RecordedTimeouts]:
+    """A writer (never started) whose condition records the time limit of each wait."""
     writer = RecordWriter()
     writer._cond = waits = RecordedTimeouts()
+    return writer, waits
+
+
+def test_flush_and_stop_wait_ten_seconds_at_most_by_default(
+    timed: tuple[RecordWriter, RecordedTimeouts],
+) -> None:
+    writer, waits = timed
     assert writer.flush() is True  # nothing handed over: at once
     writer.stop()
     writer.flush(0.25)
@@ -40,10 +49,9 @@ def test_flush_and_stop_wait_ten_seconds_at_most_by_default() -> None:
 
 
 def test_flush_records_flushes_the_process_s_writer_with_its_time_limit(
-    monkeypatch: pytest.MonkeyPatch,
+    timed: tuple[RecordWriter, RecordedTimeouts], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = RecordWriter()
-    writer._cond = waits = RecordedTimeouts()
+    writer, waits = timed
     monkeypatch.setattr(writer_module, "writer", writer)
     assert flush_records() is True
     assert flush_records(0.25) is True
