@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import uuid
 from typing import Any
@@ -18,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_arq import get_queue
+from django_arq.audit.updates import update_records
 from django_arq.management.commands.arq_reconcile import Command
 from django_arq.models import JobRecord
 from tests.helpers import free_port
@@ -154,3 +156,40 @@ def test_an_alias_whose_redis_is_down_does_not_stop_the_others(lonely_queue: str
     assert out.getvalue() == "checked 1 unfinished job record(s), updated 1\n"
     assert JobRecord.objects.get(pk=first.pk).status == "queued"
     assert JobRecord.objects.get(pk=later.pk).status == "not_found"
+
+
+def test_a_record_its_worker_wrote_after_the_read_is_left_as_the_worker_wrote_it(
+    redis_client: Any, lonely_queue: str
+) -> None:
+    """Redis says the job runs; before the command's UPDATE, its worker records the job complete:
+    the record stays complete (not set back to in progress, its start time and result cleared)."""
+    queue = get_queue()
+    job = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=lonely_queue)
+    assert job is not None
+    JobRecord.objects.update_or_create(
+        job_id=job.id, defaults={"status": "queued", "queue_name": lonely_queue, "name": "tests.jobs.add",
+                                 "enqueue_time": timezone.now()},
+    )  # fmt: skip
+    redis_client.psetex(f"arq:in-progress:{job.id}", 60_000, b"1")
+    start, end = timezone.now(), timezone.now() + dt.timedelta(seconds=1)
+    done = {"status": "complete", "start_time": start, "finish_time": end, "success": True, "result": 3}
+    written: list[str] = []
+
+    def worker_writes_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith("UPDATE") and not written:  # the job ended, its worker's flush came first
+            written.append(sql)
+            update_records("default", "default", {job.id: done}, end)
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(worker_writes_first):
+            out = reconcile("--alias", "default")
+    finally:
+        redis_client.delete(f"arq:in-progress:{job.id}", f"arq:job:{job.id}")
+        redis_client.zrem(lonely_queue, job.id)
+    assert written
+    rec = JobRecord.objects.get(job_id=job.id)
+    assert (rec.status, rec.start_time, rec.finish_time, rec.success, rec.result) == (
+        "complete", start, end, True, 3
+    )  # fmt: skip
+    assert out == "checked 1 unfinished job record(s), updated 0\n"

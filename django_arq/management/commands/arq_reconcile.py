@@ -1,15 +1,20 @@
 """``manage.py arq_reconcile``: bring unfinished JobRecords up to date from Redis.
 
 For when record updates were lost (a worker killed, or its database down past its last flush):
-each record still queued, deferred or in progress is compared with what Redis holds.
+each record still queued, deferred or in progress is compared with what Redis holds. Workers may be
+running meanwhile: a record is written only if it is as the command read it (its ``updated_at``),
+so a worker's newer write (the job's end, recorded after Redis was read) is never set back.
 """
 
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from django_arq.audit.state import apply_state
@@ -47,6 +52,28 @@ def reconcile(record: JobRecord) -> bool:
     return True
 
 
+def write(records: list[tuple[JobRecord, datetime]]) -> int:
+    """Save ``records`` (each with the ``updated_at`` it was read with), one ``UPDATE`` per as many as
+    the database takes parameters for, but only those no one wrote since they were read; how many
+    were written.
+
+    A worker records a job's end some time after Redis holds it, and the command reads the records
+    (a cursor's snapshot) long before Redis: an unconditional write would set such a record back.
+    """
+    opts = JobRecord._meta
+    fields = [opts.pk, opts.pk, opts.pk, opts.get_field("updated_at"), *map(opts.get_field, FIELDS)]
+    size = connection.ops.bulk_batch_size(fields, records)  # the guard's parameters counted too
+    written = 0
+    with transaction.atomic():
+        for i in range(0, len(records), size):
+            batch = records[i : i + size]
+            unchanged = Q()
+            for record, read in batch:
+                unchanged |= Q(pk=record.pk, updated_at=read)
+            written += JobRecord.objects.filter(unchanged).bulk_update([r for r, _ in batch], FIELDS)
+    return written
+
+
 class Command(ArqCommand):
     help = (
         "Update JobRecords that are still queued, deferred or in progress from what Redis holds about them. "
@@ -70,16 +97,21 @@ class Command(ArqCommand):
         if unknown:
             raise CommandError(f"unknown alias(es): {', '.join(sorted(unknown))}", returncode=EXIT_USAGE)
         records = JobRecord.objects.filter(alias__in=aliases, status__in=UNFINISHED).order_by("pk")
-        checked, updated, unreadable, changed = 0, 0, 0, []
+        checked, updated, unreadable = 0, 0, 0
+        changed: list[tuple[JobRecord, datetime]] = []  # with the updated_at each was read with
+        dry_run = options["dry_run"]
         down: dict[str, str] = {}  # alias -> why: its records are skipped, the others' still checked
         try:
             for record in records.iterator(chunk_size=options["batch_size"]):
                 if record.alias in down:
                     continue
+                read = record.updated_at
                 try:
                     if reconcile(record):
-                        changed.append(record)
-                        updated += 1
+                        if dry_run:
+                            updated += 1
+                        else:
+                            changed.append((record, read))
                 except RedisUnavailable as exc:
                     down[record.alias] = str(exc)
                     continue
@@ -87,13 +119,13 @@ class Command(ArqCommand):
                     unreadable += 1
                     self.stderr.write(printable(f"job {record.job_id} (alias {record.alias}): {exc}"))
                 checked += 1
-                if len(changed) >= options["batch_size"] and not options["dry_run"]:
-                    JobRecord.objects.bulk_update(changed, FIELDS)
+                if len(changed) >= options["batch_size"] and not dry_run:
+                    updated += write(changed)
                     changed = []
         finally:
-            if changed and not options["dry_run"]:
-                JobRecord.objects.bulk_update(changed, FIELDS)
-        verb = "would update" if options["dry_run"] else "updated"
+            if changed and not dry_run:
+                updated += write(changed)
+        verb = "would update" if dry_run else "updated"
         self.stdout.write(f"checked {checked} unfinished job record(s), {verb} {updated}")
         if down:
             causes = "; ".join(f"alias {alias!r} ({why})" for alias, why in sorted(down.items()))
