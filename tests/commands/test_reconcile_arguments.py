@@ -166,10 +166,8 @@ def test_a_record_its_worker_wrote_after_the_read_is_left_as_the_worker_wrote_it
     queue = get_queue()
     job = queue.enqueue_sync("tests.jobs.add", 1, 2, _queue_name=lonely_queue)
     assert job is not None
-    JobRecord.objects.update_or_create(
-        job_id=job.id, defaults={"status": "queued", "queue_name": lonely_queue, "name": "tests.jobs.add",
-                                 "enqueue_time": timezone.now()},
-    )  # fmt: skip
+    fields = {"status": "queued", "queue_name": lonely_queue, "name": "tests.jobs.add"}
+    JobRecord.objects.update_or_create(job_id=job.id, defaults={**fields, "enqueue_time": timezone.now()})
     redis_client.psetex(f"arq:in-progress:{job.id}", 60_000, b"1")
     start, end = timezone.now(), timezone.now() + dt.timedelta(seconds=1)
     done = {"status": "complete", "start_time": start, "finish_time": end, "success": True, "result": 3}

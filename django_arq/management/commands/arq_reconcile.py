@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from django_arq.audit.rows import records_db
 from django_arq.audit.state import apply_state
 from django_arq.conf import queue_settings
 from django_arq.handler import get_queue
@@ -60,17 +61,19 @@ def write(records: list[tuple[JobRecord, datetime]]) -> int:
     A worker records a job's end some time after Redis holds it, and the command reads the records
     (a cursor's snapshot) long before Redis: an unconditional write would set such a record back.
     """
+    using = records_db()
     opts = JobRecord._meta
     fields = [opts.pk, opts.pk, opts.pk, opts.get_field("updated_at"), *map(opts.get_field, FIELDS)]
-    size = connection.ops.bulk_batch_size(fields, records)  # the guard's parameters counted too
+    size = connections[using].ops.bulk_batch_size(fields, records)  # the guard's parameters counted too
     written = 0
-    with transaction.atomic():
+    with transaction.atomic(using=using):
         for i in range(0, len(records), size):
             batch = records[i : i + size]
             unchanged = Q()
             for record, read in batch:
                 unchanged |= Q(pk=record.pk, updated_at=read)
-            written += JobRecord.objects.filter(unchanged).bulk_update([r for r, _ in batch], FIELDS)
+            unchanged_records = JobRecord.objects.using(using).filter(unchanged)
+            written += unchanged_records.bulk_update([r for r, _ in batch], FIELDS)
     return written
 
 
