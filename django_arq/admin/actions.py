@@ -42,6 +42,7 @@ class Outcome(enum.Enum):
     unknown = "Unknown to Redis (result expired or never enqueued); record kept"
     requested = "Abort requested, but no worker answered in time; a worker aborts the job when it sees it"
     refreshed = "Refreshed from Redis"
+    newer = "Not refreshed: a worker updated the record after it was read; it is kept as the worker wrote it"
     retried = "Retried"
     not_finished = "Not retried: only finished jobs can be retried"
     lossy = "Not retried: Redis no longer has the job and its recorded arguments may not be exact copies"
@@ -120,12 +121,21 @@ async def _gather(
 # -- updating records ------------------------------------------------------------------------
 
 
-def _saved(report: Report, fields: Iterable[str]) -> Report:
+def _saved(report: Report, fields: Iterable[str], *, if_unchanged: bool = False) -> Report:
     """``report``, once its record's ``fields`` are saved; failed, saying why, if the database refused
-    them (the other records of the action are saved all the same)."""
+    them (the other records of the action are saved all the same). ``if_unchanged``: saved only if
+    no one wrote the record since it was read (its ``updated_at``), else reported as ``newer``."""
+    record = report.record
     try:
         with transaction.atomic():
-            report.record.save(update_fields=[*fields, "updated_at"])
+            if not if_unchanged:
+                record.save(update_fields=[*fields, "updated_at"])
+            elif (
+                not type(record)
+                ._default_manager.filter(pk=record.pk, updated_at=record.updated_at)
+                .update(**{name: getattr(record, name) for name in fields}, updated_at=timezone.now())
+            ):
+                return Report(record, Outcome.newer, "")
     except DatabaseError as exc:
         detail = f"{report.outcome.value}, but its record could not be saved: {safe_str(exc)}"
         return Report(report.record, Outcome.failed, detail)
@@ -154,7 +164,10 @@ def refresh_records(records: Sequence[JobRecord]) -> list[Report]:
     for record, (outcome, state, detail) in zip(records, results, strict=True):
         report = Report(record, outcome, detail)
         # a job Redis has forgotten keeps its record as it is
-        reports.append(report if state is None else _saved(report, apply_state(record, state)))
+        # a worker's newer write (the job ended after Redis was read) is not set back
+        reports.append(
+            report if state is None else _saved(report, apply_state(record, state), if_unchanged=True)
+        )
     return reports
 
 

@@ -48,6 +48,7 @@ LEVELS = {
     Outcome.refreshed: messages.SUCCESS,
     Outcome.retried: messages.SUCCESS,
     Outcome.finished: messages.INFO,
+    Outcome.newer: messages.INFO,
     Outcome.unknown: messages.WARNING,
     Outcome.requested: messages.WARNING,
     Outcome.not_finished: messages.WARNING,

@@ -15,11 +15,14 @@ import redis
 from arq.constants import abort_jobs_ss
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from django_arq import get_queue
+from django_arq.audit.updates import update_records
 from django_arq.models import JobRecord
 from tests.helpers import free_port, wait_for
 
@@ -163,6 +166,37 @@ def test_refresh_reads_state_from_redis(
     assert "boom" in record.error and record.start_time and record.finish_time
     ghost.refresh_from_db()
     assert ghost.status == "queued"  # Redis forgot it: the record is kept as it was
+
+
+def test_refresh_leaves_a_record_its_worker_wrote_after_the_admin_read_it(
+    superuser_client: Client, queue_name: str, redis_client: redis.Redis
+) -> None:
+    """Redis says the job is in progress; before the admin's write, its worker records it complete:
+    the record stays complete (not set back to in progress), and the message says why."""
+    record = enqueue(queue_name, "tests.jobs.add", 1, 2)
+    redis_client.psetex(f"arq:in-progress:{record.job_id}", 60_000, b"1")
+    end = timezone.now()
+    done = {"status": "complete", "start_time": end, "finish_time": end, "success": True, "result": 3}
+    written: list[str] = []
+
+    def worker_writes_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith("UPDATE") and JobRecord._meta.db_table in sql and not written:
+            written.append(sql)
+            update_records("default", "default", {record.job_id: done}, end)
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(worker_writes_first):
+            response = run_action(superuser_client, "refresh_jobs", record)
+    finally:
+        redis_client.delete(f"arq:in-progress:{record.job_id}")
+    assert written
+    assert texts(response) == [
+        "Not refreshed: a worker updated the record after it was read; it is kept as the worker wrote "
+        f"it: tests.jobs.add [{record.job_id}]"
+    ]
+    record.refresh_from_db()
+    assert (record.status, record.success, record.result, record.finish_time) == ("complete", True, 3, end)
 
 
 # -- retry -----------------------------------------------------------------------------------
