@@ -46,7 +46,7 @@ from .payloads import json_text
 from .rows import safe_row, storable_fields, storable_id
 from .salvage import table_answers, write_salvaging
 from .tries import merged_try_errors, next_try_at, try_error
-from .updates import update_records
+from .updates import TryOf, update_records
 from .writer import MAX_PENDING
 
 __all__ = ["JobRecorder"]
@@ -389,7 +389,11 @@ class JobRecorder:
         with transaction.atomic(using=self.using):
             items = self._with_stored_try_errors(items)
             missing_ids = update_records(
-                self.using, self.alias, {job_id: status for job_id, status, _ in items}, now
+                self.using,
+                self.alias,
+                {job_id: status for job_id, status, _ in items},
+                now,
+                {job_id: of for job_id, status, create in items if (of := _try_of(status, create))},
             )
         missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
         for job_id, status, create in items:
@@ -444,6 +448,17 @@ class JobRecorder:
 
 def _fields(create: Creation | dict[str, Any]) -> dict[str, Any]:
     return create.fields() if isinstance(create, Creation) else create
+
+
+def _try_of(status: Mapping[str, Any], create: Creation | dict[str, Any] | None) -> TryOf | None:
+    """Which try of which enqueue a job's update is about, where the worker knows."""
+    if isinstance(create, Creation):
+        job_try, enqueue_time = status.get("job_try") or create.job_try, create.enqueue_time
+    elif create is not None:  # a safe form: the try only from the status
+        job_try, enqueue_time = status.get("job_try"), create["enqueue_time"]
+    else:
+        return None
+    return TryOf(job_try, enqueue_time) if job_try else None
 
 
 def _safe_item(item: Item) -> Item:

@@ -10,6 +10,13 @@ while its update was lost (the caller then creates the missing ones with an upse
 any that appeared meanwhile); SQLite, whose writers take turns, names them in a query run only
 if the update reached fewer records than it got. Other databases (and SQLite before 3.33,
 without ``UPDATE ... FROM``) update record by record.
+
+Updates of one job can come from several workers: a try that ended and was put back in the queue
+(a ``Retry``) may run again at once on another worker, whose record of the next try can be written
+before the first worker's. An update that says which try of which enqueue it is about
+(``TryOf``) therefore leaves the status fields of a record at a later try of the same enqueue (its
+``enqueue_time``) as they are, and only adds its try errors: a record is never set back to an
+earlier try. A job id enqueued again (after arq forgot the first job) has another enqueue time.
 """
 
 from __future__ import annotations
@@ -20,13 +27,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections, models, transaction
+from django.db.models import Case, F, Q, Value, When
 
 from .payloads import JsonText
 
-__all__ = ["STATUS_FIELDS", "update_records"]
+__all__ = ["STATUS_FIELDS", "TryOf", "update_records"]
 
 #: The fields a worker changes, in the order of the staged columns (after ``job`` and ``mask``).
 STATUS_FIELDS = (
@@ -43,6 +51,17 @@ STATUS_FIELDS = (
     "next_try_at",
 )
 BITS = {name: 1 << i for i, name in enumerate(STATUS_FIELDS)}
+#: The fields an update of an earlier try adds to rather than replaces.
+ADDED_TO = frozenset({"try_errors"})
+#: Staged columns before the status fields: the job id, the mask of the fields set, its ``TryOf``.
+LEADING = 4
+
+
+class TryOf(NamedTuple):
+    """Which try of which enqueue of a job an update is about."""
+
+    job_try: int
+    enqueue_time: datetime
 
 
 @dataclass(frozen=True)
@@ -64,15 +83,19 @@ def _plan(using: str) -> Plan:
     quote = connection.ops.quote_name
     postgresql = connection.vendor == "postgresql"
     ops = connection.ops
-    model_fields = {field.name: field for field in JobRecord._meta.concrete_fields}
+    model_fields = _model_fields()
     columns = {name: quote(model_fields[name].column or name) for name in STATUS_FIELDS}
     table = quote(JobRecord._meta.db_table)
     stage = quote(f"{JobRecord._meta.db_table}_status_stage")
     job, mask, alias, job_id = (quote(name) for name in ("job", "mask", "alias", "job_id"))
     fields = ", ".join(columns.values())
-    staged = f"{job}, {mask}, {fields}"
+    tried, enqueued = quote("tried"), quote("enqueued")
+    staged = f"{job}, {mask}, {tried}, {enqueued}, {fields}"
+    # an update of an earlier try of the same enqueue (a NULL comparison: not earlier)
+    earlier = f"(r.{columns['job_try']} > s.{tried} AND r.{quote('enqueue_time')} = s.{enqueued})"
     sets = ", ".join(
-        f"{column} = CASE WHEN (s.{mask} & {BITS[f]}) = 0 THEN r.{column} ELSE s.{column} END"
+        f"{column} = CASE WHEN (s.{mask} & {BITS[f]}) = 0"
+        f"{'' if f in ADDED_TO else f' OR {earlier}'} THEN r.{column} ELSE s.{column} END"
         for f, column in columns.items()
     )
     update = (
@@ -80,7 +103,9 @@ def _plan(using: str) -> Plan:
         f"WHERE r.{alias} = %s AND r.{job_id} = s.{job}"
     )
     adapters: list[tuple[int, Callable[[Any], Any]]] = []
-    for i, name in enumerate(STATUS_FIELDS, start=2):
+    if not postgresql:  # the enqueue time of a row's TryOf
+        adapters.append((LEADING - 1, _sqlite_datetime(connection)))
+    for i, name in enumerate(STATUS_FIELDS, start=LEADING):
         field = model_fields[name]
         if isinstance(field, models.JSONField) and postgresql:  # COPY takes JSON text as it is
             adapters.append((i, partial(_json, partial(json.dumps, cls=field.encoder))))
@@ -91,13 +116,14 @@ def _plan(using: str) -> Plan:
     if postgresql:  # typed columns, for COPY to parse
         create = (
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {job_id} AS {job}, 0 AS {mask}, {fields} FROM {table} WITH NO DATA"
+            f"SELECT {job_id} AS {job}, 0 AS {mask}, {columns['job_try']} AS {tried}, "
+            f"{quote('enqueue_time')} AS {enqueued}, {fields} FROM {table} WITH NO DATA"
         )
         copy = f"COPY {stage} ({staged}) FROM STDIN"
         return Plan((create,), copy, f"{update} RETURNING r.{job_id}", None, tuple(adapters))
     create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({staged})"  # untyped: values kept as sent
     clear = f"DELETE FROM {stage}"  # noqa: S608
-    marks = ", ".join(["%s"] * (2 + len(STATUS_FIELDS)))
+    marks = ", ".join(["%s"] * (LEADING + len(STATUS_FIELDS)))
     insert = f"INSERT INTO {stage} ({staged}) VALUES ({marks})"  # noqa: S608
     missing = (
         f"SELECT s.{job} FROM {stage} AS s WHERE NOT EXISTS "  # noqa: S608
@@ -106,9 +132,31 @@ def _plan(using: str) -> Plan:
     return Plan((create, clear), insert, update, missing, tuple(adapters))
 
 
+@cache
+def _model_fields() -> dict[str, models.Field[Any, Any]]:
+    from ..models import JobRecord
+
+    return {field.name: field for field in JobRecord._meta.concrete_fields}
+
+
 def _json(dumps: Callable[[Any], Any], value: Any) -> Any:
     """A value as JSON text; JSON text from ``json_text`` as it is."""
     return str(value) if isinstance(value, JsonText) else dumps(value)
+
+
+def _guarded(fields: Mapping[str, Any], of: TryOf | None) -> dict[str, Any]:
+    """``fields`` for ``QuerySet.update``, each kept as it is on a record at a later try of ``of``'s
+    enqueue (the bulk statement's guard, as expressions)."""
+    values = _loaded(fields)
+    if of is None:
+        return values
+    earlier = Q(job_try__gt=of.job_try, enqueue_time=of.enqueue_time)
+    return {
+        name: value
+        if name in ADDED_TO
+        else Case(When(earlier, then=F(name)), default=Value(value, _model_fields()[name]))
+        for name, value in values.items()
+    }
 
 
 def _loaded(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -126,10 +174,18 @@ def _sqlite_datetime(connection: Any) -> Callable[[datetime], Any]:
     return adapted
 
 
-def _rows(plan: Plan, updates: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
+def _rows(
+    plan: Plan, updates: Mapping[str, Mapping[str, Any]], tries: Mapping[str, TryOf]
+) -> list[list[Any]]:
     rows = []
     for job_id, fields in updates.items():
-        row = [job_id, sum(map(BITS.__getitem__, fields)), *map(fields.get, STATUS_FIELDS)]
+        of = tries.get(job_id)
+        row = [
+            job_id,
+            sum(map(BITS.__getitem__, fields)),
+            *(of or (None, None)),
+            *map(fields.get, STATUS_FIELDS),
+        ]
         for i, adapt in plan.adapters:
             if row[i] is not None:
                 row[i] = adapt(row[i])
@@ -138,14 +194,21 @@ def _rows(plan: Plan, updates: Mapping[str, Mapping[str, Any]]) -> list[list[Any
 
 
 def update_records(
-    using: str, alias: str, updates: Mapping[str, Mapping[str, Any]], now: datetime
+    using: str,
+    alias: str,
+    updates: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+    tries: Mapping[str, TryOf] | None = None,
 ) -> set[str]:
     """Set the given status fields (job id -> {field: value}) and ``updated_at`` of ``alias``'s
-    records; the ids of those that do not exist. One transaction (the caller's, if it has one)."""
+    records, but only add to those of a record at a later try of the update's enqueue (job id ->
+    ``TryOf``, where known); the ids of the records that do not exist. One transaction (the
+    caller's, if it has one)."""
     from ..models import JobRecord
 
     if not updates:
         return set()
+    tries = tries or {}
     connection = connections[using]
     if connection.vendor != "postgresql" and (
         connection.vendor != "sqlite" or sqlite3.sqlite_version_info < (3, 33)
@@ -155,10 +218,12 @@ def update_records(
             return {
                 job_id
                 for job_id, fields in updates.items()
-                if not records.filter(job_id=job_id).update(**_loaded(fields), updated_at=now)
+                if not records.filter(job_id=job_id).update(
+                    **_guarded(fields, tries.get(job_id)), updated_at=now
+                )
             }
     plan = _plan(using)
-    rows = _rows(plan, updates)
+    rows = _rows(plan, updates, tries)
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         for sql in plan.prepare:
             cursor.execute(sql)

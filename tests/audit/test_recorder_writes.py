@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from arq.worker import Retry
 from django.db import connection, connections, transaction
 
 from django_arq.audit import recorder as recorder_module
@@ -195,3 +196,44 @@ def test_a_record_committed_just_after_the_update_is_updated_by_the_upsert(recor
     rec = JobRecord.objects.get(job_id="late")
     assert (rec.status, rec.finish_time, rec.success, rec.result) == ("complete", end, True, 3)
     assert (rec.name, rec.queue_name) == ("t", "q")  # the enqueue side's creation kept
+
+
+def two_recorders() -> tuple[JobRecorder, JobRecorder]:
+    first, second = JobRecorder("default", "q"), JobRecorder("default", "q")
+    first.worker_id, second.worker_id = "A", "B"
+    return first, second
+
+
+def test_a_try_recorded_after_the_next_one_does_not_set_its_record_back() -> None:
+    """Worker A's try 1 asks for a retry, due at once; worker B runs try 2 and its record is written
+    first. A's late write adds its try's error and leaves the rest as B wrote it."""
+    existing("j", status="queued", enqueue_time=T0)
+    a, b = two_recorders()
+    try:
+        a.job_started({"job_id": "j", "job_try": 1, "enqueue_time": T0}, "tests.jobs.add", (1,), {})
+        a.job_raised("j", Retry(), aborted=False)
+        a.job_ended("j", finished=False, deferred=False)
+        b.job_started({"job_id": "j", "job_try": 2, "enqueue_time": T0}, "tests.jobs.add", (1,), {})
+        b.job_returned("j", 3)
+        b.job_ended("j", finished=True, deferred=False)
+        b._write(b._pending)
+        a._write(a._pending)
+    finally:
+        a._executor.shutdown()
+        b._executor.shutdown()
+    rec = JobRecord.objects.get(job_id="j")
+    assert (rec.status, rec.job_try, rec.success, rec.result) == ("complete", 2, True, 3)
+    assert (rec.worker_id, rec.error, rec.next_try_at) == ("B", "", None)
+    assert [e["try"] for e in rec.try_errors] == [1]
+
+
+def test_the_first_try_of_a_job_id_enqueued_again_updates_the_record_of_its_earlier_job(
+    recorder: JobRecorder,
+) -> None:
+    """arq forgot a job that took three tries, and its id was enqueued again: the new job's first
+    try is of another enqueue, so its record's later try does not hold the update back."""
+    existing("j", status="complete", job_try=3, success=False, enqueue_time=T0 - dt.timedelta(days=1))
+    recorder.job_started({"job_id": "j", "job_try": 1, "enqueue_time": T0}, "tests.jobs.add", (1,), {})
+    recorder._write(recorder._pending)
+    rec = JobRecord.objects.get(job_id="j")
+    assert (rec.status, rec.job_try) == ("in_progress", 1)

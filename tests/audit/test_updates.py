@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_arq.audit.payloads import JsonText
-from django_arq.audit.updates import STATUS_FIELDS, update_records
+from django_arq.audit.updates import STATUS_FIELDS, TryOf, update_records
 from django_arq.models import JobRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,6 +106,23 @@ def test_the_missing_records_are_named(way: str) -> None:
     assert values("here")["status"] == "complete"
     assert values("elsewhere", alias="other")["status"] == "in_progress"
     assert not JobRecord.objects.filter(job_id="nowhere").exists()
+
+
+@pytest.mark.parametrize(
+    ("of", "applied"),
+    [(TryOf(0, T0), False), (TryOf(1, T0), True), (TryOf(0, NOW), True), (None, True)],
+    ids=["earlier try", "same try", "other enqueue", "unknown"],
+)
+def test_an_update_of_an_earlier_try_only_adds_its_try_errors(
+    way: str, of: TryOf | None, applied: bool
+) -> None:
+    record("late")  # at try 1 (BEFORE), enqueued at T0
+    update = {"status": "queued", "job_try": 0, "error": "late", "try_errors": [{"try": 0, "error": "E"}]}
+    assert update_records("default", "default", {"late": update}, NOW, {"late": of} if of else {}) == set()
+    stored = values("late")
+    assert stored["try_errors"] == [{"try": 0, "error": "E"}]
+    kept = {name: BEFORE[name] for name in ("status", "job_try", "error")}
+    assert {name: stored[name] for name in kept} == ({k: update[k] for k in kept} if applied else kept)
 
 
 def test_nothing_to_update_reads_nothing() -> None:
