@@ -36,6 +36,10 @@ from .writer import writer
 
 __all__ = ["AuditedQueue", "audit_wrapper"]
 
+#: How long an abort request waits for the background writer to write the records handed to it,
+#: when the job's record is not there to note the request on.
+WRITER_WAIT = 2.0
+
 
 class AuditedQueue(QueueWrapper):
     """An ``ArqQueue`` that writes a ``JobRecord`` for every job it enqueues.
@@ -99,7 +103,11 @@ class AuditedQueue(QueueWrapper):
         )
         if not aborted:
             records = records.filter(finish_time__isnull=True)
-        return records.update(abort_requested_at=timezone.now())
+        noted = records.update(abort_requested_at=timezone.now())
+        if not noted and writer.pending() and writer.flush(WRITER_WAIT):
+            # the job's record may be one the background writer had not written yet
+            noted = records.update(abort_requested_at=timezone.now())
+        return noted
 
     async def abort_job(
         self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None

@@ -14,8 +14,10 @@ from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from django_arq import MockArqQueue
+from django_arq.audit import queue as audit_queue
 from django_arq.audit.queue import AuditedQueue, audit_wrapper
 from django_arq.audit.rows import storable_id
+from django_arq.audit.writer import RecordWriter
 from django_arq.conf import get_config
 from django_arq.models import JobRecord
 
@@ -112,6 +114,22 @@ def test_an_abort_waiting_for_a_worker_is_noted_on_unfinished_records(
     assert found["a", "finished"] is None  # it ended before the request: nothing to abort
     assert found["a", "asked"] == T0
     assert found["b", "running"] is None and found["a", "idle"] is None
+
+
+def test_an_abort_right_after_the_enqueue_is_noted_on_the_record_the_writer_had_not_written(
+    abort: Callable[[AuditedQueue], Abort], writers: list[RecordWriter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An enqueue from async code hands its record to the background writer; an abort before the
+    writer's next write still notes the request on that record."""
+    slow = RecordWriter(interval=3600)  # writes only when flushed
+    writers.append(slow)
+    monkeypatch.setattr(audit_queue, "writer", slow)
+    queue = AuditedQueue(Answering(TimeoutError("no worker confirmed")), "a")
+    job = async_to_sync(queue.enqueue)("tests.jobs.add", 1, 2)
+    assert job is not None and slow.pending() == 1
+    with pytest.raises(TimeoutError):
+        abort(queue)(job.id, None, timeout=0.5)
+    assert requested()["a", job.id] is not None
 
 
 class Waiting(MockArqQueue):
