@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from django_arq import get_queue
 from django_arq.audit.updates import update_records
-from django_arq.management.commands.arq_reconcile import Command
+from django_arq.management.commands.arq_reconcile import Command, write
 from django_arq.models import JobRecord
 from tests.helpers import free_port
 
@@ -191,3 +191,16 @@ def test_a_record_its_worker_wrote_after_the_read_is_left_as_the_worker_wrote_it
         "complete", start, end, True, 3
     )  # fmt: skip
     assert out == "checked 1 unfinished job record(s), updated 0\n"
+
+
+def test_a_large_batch_is_written_whatever_the_database_s_limits() -> None:
+    """More records than SQLite nests expressions deep, with one record changed by someone else."""
+    values = {"name": "tests.jobs.add", "enqueue_time": timezone.now(), "queue_name": "q"}
+    JobRecord.objects.bulk_create(JobRecord(job_id=f"many-{i}", **values) for i in range(1200))
+    records = list(JobRecord.objects.order_by("pk"))
+    JobRecord.objects.filter(job_id="many-7").update(updated_at=timezone.now() + dt.timedelta(seconds=1))
+    for record in records:
+        record.status = "not_found"
+    assert write([(record, record.updated_at) for record in records]) == 1199
+    assert JobRecord.objects.filter(status="not_found").count() == 1199
+    assert JobRecord.objects.get(job_id="many-7").status == "queued"

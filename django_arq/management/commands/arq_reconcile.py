@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 from django.db import connections, transaction
-from django.db.models import Q
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from django_arq.audit.rows import records_db
@@ -62,18 +62,21 @@ def write(records: list[tuple[JobRecord, datetime]]) -> int:
     (a cursor's snapshot) long before Redis: an unconditional write would set such a record back.
     """
     using = records_db()
-    opts = JobRecord._meta
-    fields = [opts.pk, opts.pk, opts.pk, opts.get_field("updated_at"), *map(opts.get_field, FIELDS)]
-    size = connections[using].ops.bulk_batch_size(fields, records)  # the guard's parameters counted too
+    pk, updated_at = JobRecord._meta.pk, JobRecord._meta.get_field("updated_at")
+    # Per record: its pk in the filter and the guard's CASE, its read time, then bulk_update's pk
+    # and a value per field.
+    params = [pk, pk, updated_at, pk, *(JobRecord._meta.get_field(f) for f in FIELDS for _ in "pv")]
+    size = connections[using].ops.bulk_batch_size(params, records)
     written = 0
     with transaction.atomic(using=using):
         for i in range(0, len(records), size):
             batch = records[i : i + size]
-            unchanged = Q()
-            for record, read in batch:
-                unchanged |= Q(pk=record.pk, updated_at=read)
-            unchanged_records = JobRecord.objects.using(using).filter(unchanged)
-            written += unchanged_records.bulk_update([r for r, _ in batch], FIELDS)
+            # One CASE, not a chain of ORs: SQLite refuses an expression nested a thousand deep.
+            read = Case(*(When(pk=record.pk, then=Value(at, updated_at)) for record, at in batch))
+            unchanged = JobRecord.objects.using(using).filter(
+                pk__in=[r.pk for r, _ in batch], updated_at=read
+            )
+            written += unchanged.bulk_update([r for r, _ in batch], FIELDS)
     return written
 
 
