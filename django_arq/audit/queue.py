@@ -104,10 +104,23 @@ class AuditedQueue(QueueWrapper):
         if not aborted:
             records = records.filter(finish_time__isnull=True)
         noted = records.update(abort_requested_at=timezone.now())
-        if not noted and writer.pending() and writer.flush(WRITER_WAIT):
-            # the job's record may be one the background writer had not written yet
+        if not noted and self._record_may_be_handed(job_id) and writer.flush(WRITER_WAIT):
             noted = records.update(abort_requested_at=timezone.now())
         return noted
+
+    def _record_may_be_handed(self, job_id: str) -> bool:
+        """Whether the job's record may be one the background writer has not written yet: it holds
+        records, and the job has none (a flush inside a transaction would wait on its locks)."""
+        from ..models import JobRecord
+
+        using = records_db()
+        return (
+            bool(writer.pending())
+            and not transaction.get_connection(using).in_atomic_block
+            and not JobRecord.objects.using(using)
+            .filter(alias=self.alias, job_id=storable_id(job_id))
+            .exists()
+        )
 
     async def abort_job(
         self, job_id: str, queue_name: str | None = None, *, timeout: float | None = None

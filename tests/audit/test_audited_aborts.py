@@ -124,12 +124,34 @@ def test_an_abort_right_after_the_enqueue_is_noted_on_the_record_the_writer_had_
     slow = RecordWriter(interval=3600)  # writes only when flushed
     writers.append(slow)
     monkeypatch.setattr(audit_queue, "writer", slow)
+    monkeypatch.setattr(audit_queue, "WRITER_WAIT", 60)  # a loaded machine's first write
     queue = AuditedQueue(Answering(TimeoutError("no worker confirmed")), "a")
     job = async_to_sync(queue.enqueue)("tests.jobs.add", 1, 2)
     assert job is not None and slow.pending() == 1
     with pytest.raises(TimeoutError):
         abort(queue)(job.id, None, timeout=0.5)
     assert requested()["a", job.id] is not None
+
+
+def test_an_abort_of_a_job_whose_record_exists_does_not_wait_for_the_writer(
+    abort: Callable[[AuditedQueue], Abort], writers: list[RecordWriter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record already asked (or finished) notes nothing, and the writer's other records are not
+    waited for."""
+    make_records()
+    stuck = RecordWriter(interval=3600)
+    writers.append(stuck)
+    flushes: list[float] = []
+    flush = stuck.flush
+    stuck.flush = lambda timeout=10.0: flushes.append(timeout) or flush(timeout)  # type: ignore[method-assign]
+    monkeypatch.setattr(audit_queue, "writer", stuck)
+    queue = AuditedQueue(Answering(TimeoutError("no worker confirmed")), "a")
+    async_to_sync(queue.enqueue)("tests.jobs.add", 1, 2)  # the writer holds a record
+    for job_id in ("asked", "finished"):
+        with pytest.raises(TimeoutError):
+            abort(queue)(job_id, None, timeout=0.5)
+    assert requested()["a", "asked"] == T0 and requested()["a", "finished"] is None
+    assert flushes == []
 
 
 class Waiting(MockArqQueue):
