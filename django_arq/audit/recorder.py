@@ -242,11 +242,11 @@ class JobRecorder:
     def end_not_described(self, job_id: str, finished: bool, exc: Exception) -> None:
         """``job_ended`` raised ``exc`` on a value no record can describe: the record says so."""
         logger.error("cannot record the end of job %s", job_id, exc_info=exc)
-        self._running.pop(job_id, None)
+        create = self._running.pop(job_id, None)  # its try: a later try's record keeps its own error
         self._outcomes.pop(job_id, None)
         note = f"django-arq could not record how this try ended ({type(exc).__name__})"
         status = {"status": COMPLETE, "finish_time": datetime.now(self._tz)} if finished else {}
-        self._add(job_id, {**status, "error": note}, None)
+        self._add(job_id, {**status, "error": note}, create)
 
     def _unserializable(
         self, job_id: str, outcome: tuple[bool, Any, str], result_data: bytes

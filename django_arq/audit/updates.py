@@ -36,7 +36,7 @@ from .payloads import JsonText
 
 __all__ = ["STATUS_FIELDS", "TryOf", "update_records"]
 
-#: The fields a worker changes, in the order of the staged columns (after ``job`` and ``mask``).
+#: The fields a worker changes, in the order of the staged columns (after the ``LEADING`` ones).
 STATUS_FIELDS = (
     "status",
     "start_time",
@@ -86,7 +86,8 @@ def _plan(using: str) -> Plan:
     model_fields = _model_fields()
     columns = {name: quote(model_fields[name].column or name) for name in STATUS_FIELDS}
     table = quote(JobRecord._meta.db_table)
-    stage = quote(f"{JobRecord._meta.db_table}_status_stage")
+    # Named anew when its columns change: a pooled server session may keep an older shape's table.
+    stage = quote(f"{JobRecord._meta.db_table}_status_stage2")
     job, mask, alias, job_id = (quote(name) for name in ("job", "mask", "alias", "job_id"))
     fields = ", ".join(columns.values())
     tried, enqueued = quote("tried"), quote("enqueued")
