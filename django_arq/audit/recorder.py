@@ -381,27 +381,38 @@ class JobRecorder:
         return storable_id(job_id), storable_fields(pending.status), pending.create
 
     def _write_items(self, items: Sequence[Item]) -> None:
-        """One transaction updating the records that exist, then one per set of fields creating the
-        missing ones it can (an upsert, in case the enqueue side just did). Never inserting while
-        holding the update's row locks, and inserting in key order as the enqueue side does, it
-        cannot deadlock with the enqueue side's batched inserts."""
+        """One transaction updating the records that exist, then one insert per set of fields
+        creating the missing ones it can. A record someone created meanwhile (the enqueue side, or
+        another worker recording another try of the job) is left by the insert and updated as the
+        others, in one more transaction, so that a later try's record is not set back. Never
+        inserting while holding the update's row locks, and inserting in key order as the enqueue
+        side does, it cannot deadlock with the enqueue side's batched inserts."""
         now = datetime.now(self._tz)
+        missing_ids = self._update(items, now)
+        missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
+        created = []
+        for item in items:
+            job_id, status, create = item
+            if job_id in missing_ids and create is not None:  # else nothing to create its record from
+                row = {**_fields(create), **status, "job_id": job_id, "alias": self.alias}
+                missing.setdefault(tuple(sorted(status)), []).append(row)
+                created.append(item)
+        for rows in missing.values():
+            upsert_records(self.using, rows)
+        if created:
+            self._update(created, now)
+
+    def _update(self, items: Sequence[Item], now: datetime) -> set[str]:
+        """Update the records of ``items`` that exist, in one transaction; the ids of the others."""
         with transaction.atomic(using=self.using):
             items = self._with_stored_try_errors(items)
-            missing_ids = update_records(
+            return update_records(
                 self.using,
                 self.alias,
                 {job_id: status for job_id, status, _ in items},
                 now,
                 {job_id: of for job_id, status, create in items if (of := _try_of(status, create))},
             )
-        missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
-        for job_id, status, create in items:
-            if job_id in missing_ids and create is not None:  # else nothing to create its record from
-                row = {**_fields(create), **status, "job_id": job_id, "alias": self.alias}
-                missing.setdefault(tuple(sorted(status)), []).append(row)
-        for fields, rows in missing.items():
-            upsert_records(self.using, rows, fields)
 
     def _with_stored_try_errors(self, items: Sequence[Item]) -> list[Item]:
         """``items`` whose new try errors follow those their record has (locked until the update)."""

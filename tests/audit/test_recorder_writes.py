@@ -239,3 +239,34 @@ def test_the_first_try_of_a_job_id_enqueued_again_updates_the_record_of_its_earl
     recorder._write(recorder._pending)
     rec = JobRecord.objects.get(job_id="j")
     assert (rec.status, rec.job_try) == ("in_progress", 1)
+
+
+def test_a_try_that_finds_the_record_missing_after_the_next_one_does_too_does_not_set_it_back() -> None:
+    """A job from a plain arq client, so no record yet: both workers find the record missing, and
+    the worker of try 2 creates it between the other's update and its insert."""
+    a, b = two_recorders()
+    table = connection.ops.quote_name(JobRecord._meta.db_table)
+    inserts: list[str] = []
+
+    def b_creates_it_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith(f"INSERT INTO {table} ") and not inserts:
+            inserts.append(sql)
+            b._write(b._pending)
+        return execute(sql, params, many, context)
+
+    try:
+        a.job_started({"job_id": "j", "job_try": 1, "enqueue_time": T0}, "tests.jobs.add", (1,), {})
+        a.job_raised("j", Retry(), aborted=False)
+        a.job_ended("j", finished=False, deferred=False)
+        b.job_started({"job_id": "j", "job_try": 2, "enqueue_time": T0}, "tests.jobs.add", (1,), {})
+        b.job_returned("j", 3)
+        b.job_ended("j", finished=True, deferred=False)
+        with connection.execute_wrapper(b_creates_it_first):
+            a._write(a._pending)
+    finally:
+        a._executor.shutdown()
+        b._executor.shutdown()
+    assert inserts
+    rec = JobRecord.objects.get(job_id="j")
+    assert (rec.status, rec.job_try, rec.success, rec.result, rec.worker_id) == ("complete", 2, True, 3, "B")
+    assert [e["try"] for e in rec.try_errors] == [1]
