@@ -4,8 +4,9 @@ The worker reports events (a job started, ended, was retried, failed before it c
 ``JobRecorder``; the recorder merges them per job in memory, and one background task writes them
 every ``flush_interval`` seconds or ``batch_size`` jobs, from a dedicated thread that owns its
 database connection: one transaction for a bulk update of the status fields of the records that
-exist, then an upsert creating those missing (a job sent by a plain arq client) from what the
-worker knows.
+exist, then an insert creating those missing (a job sent by a plain arq client) from what the
+worker knows, and the same update of what it created (a record someone created meanwhile is
+updated, never overwritten).
 
 If the database is unavailable, the updates stay in memory and are retried with a backoff; a
 job whose record the database refuses is set aside without holding up the others

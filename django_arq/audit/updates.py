@@ -6,7 +6,7 @@ upsert. The rows go into a temporary staging table (PostgreSQL: ``COPY``; SQLite
 value), and one ``UPDATE ... FROM`` the staging table applies them. The records missing are
 those the update did not reach: on PostgreSQL the update returns the ids it updated, since a
 record another transaction commits between the update and a later query would be found there
-while its update was lost (the caller then creates the missing ones with an upsert that updates
+while its update was lost (the caller then creates the missing ones, and updates
 any that appeared meanwhile); SQLite, whose writers take turns, names them in a query run only
 if the update reached fewer records than it got. Other databases (and SQLite before 3.33,
 without ``UPDATE ... FROM``) update record by record.
