@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .fields import AwareDateTimeField
 from .queues.jobs import JobStatus
 
 __all__ = ["JobRecord", "Schedule"]
@@ -27,19 +28,19 @@ class JobRecord(models.Model):
     name = models.CharField(_("task name"), max_length=255)
     args = models.JSONField(_("positional arguments"), default=list, blank=True)
     kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
-    enqueue_time = models.DateTimeField(_("enqueued at"))
+    enqueue_time = AwareDateTimeField(_("enqueued at"))
     status = models.CharField(
         _("status"), max_length=16, choices=STATUS_CHOICES, default=JobStatus.queued.value
     )
     queue_name = models.CharField(_("queue"), max_length=255)
     alias = models.CharField(_("queue alias"), max_length=100, default="default")
-    start_time = models.DateTimeField(_("started at"), null=True, blank=True)
-    finish_time = models.DateTimeField(_("finished at"), null=True, blank=True)
+    start_time = AwareDateTimeField(_("started at"), null=True, blank=True)
+    finish_time = AwareDateTimeField(_("finished at"), null=True, blank=True)
     success = models.BooleanField(_("success"), null=True, blank=True)
     result = models.JSONField(_("result"), null=True, blank=True)
     error = models.TextField(_("error or traceback"), blank=True, default="")
     job_try = models.PositiveIntegerField(_("tries"), default=0)
-    abort_requested_at = models.DateTimeField(_("abort requested at"), null=True, blank=True)
+    abort_requested_at = AwareDateTimeField(_("abort requested at"), null=True, blank=True)
     abort_requested_by = models.CharField(_("abort requested by"), max_length=150, blank=True, default="")
     retry_of = models.ForeignKey(
         "self",
@@ -54,13 +55,13 @@ class JobRecord(models.Model):
     progress = models.JSONField(_("progress"), null=True, blank=True)
     #: The error of each failed try, oldest first: ``{"try", "error", "time", "lost"}``, kept short.
     try_errors = models.JSONField(_("errors of earlier tries"), default=list, blank=True)
-    next_try_at = models.DateTimeField(_("next try at"), null=True, blank=True)
+    next_try_at = AwareDateTimeField(_("next try at"), null=True, blank=True)
     #: The id of the worker that runs (or last ran) the job.
     worker_id = models.CharField(_("worker"), max_length=64, blank=True, default="")
     #: The OpenTelemetry trace the job's enqueue and runs belong to (32 hex digits; empty: none).
     trace_id = models.CharField(_("trace id"), max_length=32, blank=True, default="")
-    created_at = models.DateTimeField(_("record created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("record updated"), auto_now=True)
+    created_at = AwareDateTimeField(_("record created"), auto_now_add=True)
+    updated_at = AwareDateTimeField(_("record updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("job")
@@ -159,11 +160,11 @@ class Schedule(models.Model):
     catch_up = models.CharField(
         _("after downtime"), max_length=8, choices=CatchUp.choices, default=CatchUp.LAST
     )
-    next_run = models.DateTimeField(_("next run"), null=True, blank=True, editable=False)
-    last_run = models.DateTimeField(_("last run"), null=True, blank=True, editable=False)
+    next_run = AwareDateTimeField(_("next run"), null=True, blank=True, editable=False)
+    last_run = AwareDateTimeField(_("last run"), null=True, blank=True, editable=False)
     last_job_id = models.CharField(_("last job id"), max_length=255, blank=True, default="", editable=False)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_at = AwareDateTimeField(_("created"), auto_now_add=True)
+    updated_at = AwareDateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("schedule")

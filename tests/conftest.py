@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -85,3 +86,62 @@ def _no_connection_left_in_an_event_loop() -> Iterator[None]:
     own = {id(conn) for conn in connections.all(initialized_only=True)}
     left = [conn.alias for conn in opened if id(conn) not in own and conn.connection is not None]
     assert not left, f"connections left open in an event loop's context of the main thread: {left}"
+
+
+#: A time zone hours off UTC (no daylight saving time): a time stored at the wrong instant shows.
+LOCAL_ZONE = "Asia/Tokyo"
+
+
+@contextlib.contextmanager
+def time_settings(**overrides: Any) -> Iterator[None]:
+    """``override_settings`` of ``USE_TZ`` or ``TIME_ZONE``, whose connections do not outlive it.
+
+    Django brings the calling thread's connections up to date when such a setting changes, not
+    those of other threads (the one ``sync_to_async`` runs in, a recorder's): a PostgreSQL
+    connection one of them opened meanwhile would keep reading times as the override said. Those
+    are closed afterwards (their thread reconnects under the settings of its next use)."""
+    from django.test.utils import override_settings
+
+    opened: list[Any] = []
+
+    def note(sender: Any, connection: Any, **kwargs: Any) -> None:
+        opened.append(connection)
+
+    connection_created.connect(note, weak=False)
+    try:
+        with override_settings(**overrides):
+            yield
+    finally:
+        connection_created.disconnect(note)
+        for connection in opened:
+            connection.inc_thread_sharing()
+            try:
+                connection.close()
+            finally:
+                connection.dec_thread_sharing()
+            for cached in ("timezone", "timezone_name"):
+                connection.__dict__.pop(cached, None)
+
+
+def stored_instant(table: str, column: str, pk: object, using: str = "default") -> Any:
+    """The instant a row's time column holds, read apart from Django's conversions: PostgreSQL's
+    value in UTC; SQLite's naive text as a time in ``LOCAL_ZONE``, as Django means it under
+    ``USE_TZ = False``."""
+    import datetime as dt
+    import zoneinfo
+
+    connection = connections[using]
+    postgresql = connection.vendor == "postgresql"
+    selected = f"{column} AT TIME ZONE 'UTC'" if postgresql else column
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {selected} FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        (value,) = cursor.fetchone()
+    assert value.tzinfo is None, value
+    return value.replace(tzinfo=dt.UTC if postgresql else zoneinfo.ZoneInfo(LOCAL_ZONE))
+
+
+@pytest.fixture
+def without_use_tz() -> Iterator[None]:
+    """``USE_TZ = False`` (Django stores naive times in ``TIME_ZONE``), in ``LOCAL_ZONE``."""
+    with time_settings(USE_TZ=False, TIME_ZONE=LOCAL_ZONE):
+        yield

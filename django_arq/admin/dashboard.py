@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Max
 from django.db.models.functions import TruncMinute
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -234,7 +233,7 @@ def discovered_queues(
 
 def collect(now: dt.datetime | None = None) -> list[QueueStats]:
     """Stats for every configured alias and each of its queues."""
-    now = now or timezone.now()
+    now = now or dt.datetime.now(dt.UTC)
     start = _minute_start(now.astimezone(dt.UTC))
     aliases = list(queues)
     configured = configured_queues(aliases)

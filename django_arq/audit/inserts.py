@@ -28,6 +28,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
+from ..fields import storable_time
 from .payloads import JsonText
 
 __all__ = ["upsert_records"]
@@ -83,7 +84,8 @@ def _columns(using: str) -> Columns:
         adapt: Callable[[Any], Any] = _same
         copy: Callable[[Any], str] = _copy_text
         if isinstance(field, models.DateTimeField):
-            adapt = _memo(ops.adapt_datetimefield_value)
+            zoned = connection.features.supports_timezones
+            adapt = _memo(partial(_datetime, ops.adapt_datetimefield_value, zoned))
             copy = _memo(_copy_datetime)
         elif isinstance(field, models.JSONField):
             # Where JSON is stored as ``json.dumps`` makes it (SQLite, ...), JSON text is its own value.
@@ -132,10 +134,16 @@ def _copy_json(dumps: Callable[[Any], str], value: Any) -> str:
     return _copy_text(value if isinstance(value, JsonText) else dumps(value))
 
 
+def _datetime(adapt: Callable[[Any], Any], zoned: bool, value: Any) -> Any:
+    """``adapt`` a time as the database stores it under the current ``USE_TZ`` (``storable_time``)."""
+    return adapt(storable_time(value, zoned))
+
+
 def _copy_datetime(value: Any) -> str:
     """ISO 8601 with the offset of an aware datetime; PostgreSQL reads a naive one in the
-    connection's time zone, as it does psycopg's."""
-    return "\\N" if value is None else value.isoformat()
+    connection's time zone, as it does psycopg's (a naive one of ``USE_TZ = False`` is given the
+    offset of ``TIME_ZONE`` first: ``storable_time``)."""
+    return "\\N" if value is None else storable_time(value, True).isoformat()
 
 
 def _json(adapt: Callable[[Any], Any], adapt_text: Callable[..., Any], value: Any) -> Any:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
-from django.utils import timezone
 
 from ..queues.base import ArqQueue, QueueConfig
 from ..queues.jobs import JobMetadata, JobSpec
@@ -103,9 +103,9 @@ class AuditedQueue(QueueWrapper):
         )
         if not aborted:
             records = records.filter(finish_time__isnull=True)
-        noted = records.update(abort_requested_at=timezone.now())
+        noted = records.update(abort_requested_at=datetime.now(UTC))
         if not noted and self._record_may_be_handed(job_id) and writer.flush(WRITER_WAIT):
-            noted = records.update(abort_requested_at=timezone.now())
+            noted = records.update(abort_requested_at=datetime.now(UTC))
         return noted
 
     def _record_may_be_handed(self, job_id: str) -> bool:

@@ -30,7 +30,6 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from arq.jobs import JobStatus
-from django.conf import settings
 from django.db import connections, transaction
 
 from ..models import ABORTED, JobRecord
@@ -147,7 +146,6 @@ class JobRecorder:
         self._not_migrated: str | None = None  # why the last write failed, if migrations are missing
         self._stopping = False
         self.written = 0
-        self._tz = UTC if settings.USE_TZ else None  # timezone.now(), without its settings lookup
         self.worker_id = ""  # the id of the worker reporting (its heartbeat's), kept on each record
 
     # -- events, called on the worker's event loop; no I/O ------------------------------------
@@ -173,7 +171,7 @@ class JobRecorder:
         self._running[job_id] = create
         status = {
             "status": IN_PROGRESS,
-            "start_time": datetime.now(self._tz),
+            "start_time": datetime.now(UTC),
             "job_try": job_try,
             "worker_id": self.worker_id,
         }
@@ -214,7 +212,7 @@ class JobRecorder:
         elif outcome[0] and result_data is not None and _UNSERIALIZABLE in result_data:
             outcome = self._unserializable(job_id, outcome, result_data)
         success, result, error = outcome
-        job_try, now = (create.job_try if create else 0), datetime.now(self._tz)
+        job_try, now = (create.job_try if create else 0), datetime.now(UTC)
         if not finished:
             status = JobStatus.deferred if deferred else JobStatus.queued
             retry: dict[str, Any] = {
@@ -246,7 +244,7 @@ class JobRecorder:
         create = self._running.pop(job_id, None)  # its try: a later try's record keeps its own error
         self._outcomes.pop(job_id, None)
         note = f"django-arq could not record how this try ended ({type(exc).__name__})"
-        status = {"status": COMPLETE, "finish_time": datetime.now(self._tz)} if finished else {}
+        status = {"status": COMPLETE, "finish_time": datetime.now(UTC)} if finished else {}
         self._add(job_id, {**status, "error": note}, create)
 
     def _unserializable(
@@ -270,7 +268,7 @@ class JobRecorder:
             create = Creation(r.function, r.args, r.kwargs, r.enqueue_time, r.queue_name)
             _, result, error = self._outcome(r.success, r.result)
             update.update(result=json_text(result), error=error, finish_time=r.finish_time, job_try=r.job_try)
-        update.setdefault("finish_time", datetime.now(self._tz))
+        update.setdefault("finish_time", datetime.now(UTC))
         update.setdefault("error", "ended by the worker before it started")
         self._add(job_id, update, create)
 
@@ -291,7 +289,7 @@ class JobRecorder:
 
     async def jobs_lost(self, jobs: Sequence[LostJob]) -> None:
         """Jobs of a lost worker were put back in the queue: their records say so (written now)."""
-        write = partial(record_lost_jobs, self.using, self.alias, jobs, datetime.now(self._tz))
+        write = partial(record_lost_jobs, self.using, self.alias, jobs, datetime.now(UTC))
         await asyncio.get_running_loop().run_in_executor(self._executor, write)
 
     # -- writing ---------------------------------------------------------------------------------
@@ -388,7 +386,7 @@ class JobRecorder:
         others, in one more transaction, so that a later try's record is not set back. Never
         inserting while holding the update's row locks, and inserting in key order as the enqueue
         side does, it cannot deadlock with the enqueue side's batched inserts."""
-        now = datetime.now(self._tz)
+        now = datetime.now(UTC)
         missing_ids = self._update(items, now)
         missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
         created = []

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from django.db import connections, models, transaction
 from django.db.models import Case, F, Q, Value, When
 
+from ..fields import storable_time
 from .payloads import JsonText
 
 __all__ = ["STATUS_FIELDS", "TryOf", "update_records"]
@@ -73,6 +74,7 @@ class Plan:
     update: str
     missing: str | None  # the query naming the missing records; None if the update returns the ids it updated
     adapters: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position in a row, adapter) if needed
+    times: tuple[int, ...]  # positions of the times to adapt with the caller's connection (SQLite)
 
 
 @cache
@@ -104,16 +106,15 @@ def _plan(using: str) -> Plan:
         f"WHERE r.{alias} = %s AND r.{job_id} = s.{job}"
     )
     adapters: list[tuple[int, Callable[[Any], Any]]] = []
-    if not postgresql:  # the enqueue time of a row's TryOf
-        adapters.append((LEADING - 1, _sqlite_datetime(connection)))
+    times = [] if postgresql else [LEADING - 1]  # the enqueue time of a row's TryOf; psycopg adapts times
     for i, name in enumerate(STATUS_FIELDS, start=LEADING):
         field = model_fields[name]
         if isinstance(field, models.JSONField) and postgresql:  # COPY takes JSON text as it is
             adapters.append((i, partial(_json, partial(json.dumps, cls=field.encoder))))
         elif isinstance(field, models.JSONField):  # stored as JSON text
             adapters.append((i, partial(_json, partial(ops.adapt_json_value, encoder=field.encoder))))
-        elif isinstance(field, models.DateTimeField) and not postgresql:  # psycopg adapts datetimes
-            adapters.append((i, _sqlite_datetime(connection)))
+        elif isinstance(field, models.DateTimeField) and not postgresql:
+            times.append(i)
     if postgresql:  # typed columns, for COPY to parse
         create = (
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
@@ -121,7 +122,7 @@ def _plan(using: str) -> Plan:
             f"{quote('enqueue_time')} AS {enqueued}, {fields} FROM {table} WITH NO DATA"
         )
         copy = f"COPY {stage} ({staged}) FROM STDIN"
-        return Plan((create,), copy, f"{update} RETURNING r.{job_id}", None, tuple(adapters))
+        return Plan((create,), copy, f"{update} RETURNING r.{job_id}", None, tuple(adapters), ())
     create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({staged})"  # untyped: values kept as sent
     clear = f"DELETE FROM {stage}"  # noqa: S608
     marks = ", ".join(["%s"] * (LEADING + len(STATUS_FIELDS)))
@@ -130,7 +131,7 @@ def _plan(using: str) -> Plan:
         f"SELECT s.{job} FROM {stage} AS s WHERE NOT EXISTS "  # noqa: S608
         f"(SELECT 1 FROM {table} AS r WHERE r.{alias} = %s AND r.{job_id} = s.{job})"
     )
-    return Plan((create, clear), insert, update, missing, tuple(adapters))
+    return Plan((create, clear), insert, update, missing, tuple(adapters), tuple(times))
 
 
 @cache
@@ -166,17 +167,21 @@ def _loaded(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _sqlite_datetime(connection: Any) -> Callable[[datetime], Any]:
-    """Django's SQLite datetime adapter, with a short cut for times in the database's time zone."""
+    """Django's SQLite datetime adapter, with a short cut for times in the database's time zone
+    (the connection's now: ``USE_TZ`` and ``TIME_ZONE`` may have changed since the plan was made)."""
     tz, adapt = connection.timezone, connection.ops.adapt_datetimefield_value
 
     def adapted(value: datetime) -> Any:
-        return str(value.replace(tzinfo=None)) if value.tzinfo is tz else adapt(value)
+        return str(value.replace(tzinfo=None)) if value.tzinfo is tz else adapt(storable_time(value, False))
 
     return adapted
 
 
 def _rows(
-    plan: Plan, updates: Mapping[str, Mapping[str, Any]], tries: Mapping[str, TryOf]
+    plan: Plan,
+    updates: Mapping[str, Mapping[str, Any]],
+    tries: Mapping[str, TryOf],
+    adapt_time: Callable[[datetime], Any],
 ) -> list[list[Any]]:
     rows = []
     for job_id, fields in updates.items():
@@ -190,6 +195,9 @@ def _rows(
         for i, adapt in plan.adapters:
             if row[i] is not None:
                 row[i] = adapt(row[i])
+        for i in plan.times:
+            if row[i] is not None:
+                row[i] = adapt_time(row[i])
         rows.append(row)
     return rows
 
@@ -224,7 +232,8 @@ def update_records(
                 )
             }
     plan = _plan(using)
-    rows = _rows(plan, updates, tries)
+    rows = _rows(plan, updates, tries, _sqlite_datetime(connection))
+    updated_at = storable_time(now, connection.features.supports_timezones)
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         for sql in plan.prepare:
             cursor.execute(sql)
@@ -234,7 +243,7 @@ def update_records(
                     copy.write_row(row)
         else:
             cursor.executemany(plan.stage, rows)
-        cursor.execute(plan.update, [connection.ops.adapt_datetimefield_value(now), alias])
+        cursor.execute(plan.update, [connection.ops.adapt_datetimefield_value(updated_at), alias])
         if plan.missing is None:
             return set(updates).difference(job_id for (job_id,) in cursor.fetchall())
         if cursor.rowcount == len(rows):

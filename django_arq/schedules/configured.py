@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -62,7 +62,7 @@ def _describe(alias: str, entry: Any, now: datetime) -> ConfiguredCronJob:
 
 def configured_cron_jobs(alias: str | None = None, now: datetime | None = None) -> list[ConfiguredCronJob]:
     """The CRON_JOBS of one alias, or of every alias, with next runs in the project's time zone."""
-    now = timezone.localtime(now or timezone.now())
+    now = timezone.localtime(now or datetime.now(UTC))
     jobs = []
     for name in [alias] if alias else sorted(queue_settings()):
         try:

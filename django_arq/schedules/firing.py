@@ -15,11 +15,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import DatabaseError
 from django.db.models import Count, Min, Q, QuerySet
-from django.utils import timezone
 
 from ..conf import DEFAULT_ALIAS
 from ..handler import UnknownFunction, get_queue
@@ -79,7 +78,7 @@ def timing_of(schedule: Schedule) -> Timing:
 def first_run(schedule: Schedule, timing: Timing, now: datetime | None = None) -> datetime:
     """The first slot after the schedule's last edit (or ``now``, if earlier: a clock behind the
     editor's) and after its last slot fired."""
-    now = now or timezone.now()
+    now = now or datetime.now(UTC)
     base = min(schedule.updated_at or now, now)
     if schedule.last_run is not None and schedule.last_run > base:
         base = schedule.last_run
@@ -182,7 +181,7 @@ def fire_due(
         fire_due("default", now=some_time)
         await get_queue("default").backend.run_queued()
     """
-    now = now or timezone.now()
+    now = now or datetime.now(UTC)
     firing = Firing()
     for schedule in due_schedules(alias, now + horizon):
         try:

@@ -19,10 +19,9 @@ import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import close_old_connections, connections
-from django.utils import timezone
 
 from ..conf import DEFAULT_ALIAS
 from .changes import RECHECK_INTERVAL
@@ -81,8 +80,8 @@ class ScheduleFirer:
         self.polls += 1
         longest = timedelta(seconds=self.poll)
         if heard and firing.next_due is None:  # nothing due soon, and edits are announced: sleep long
-            longest = max(longest, until_next_run(self.alias, timezone.now(), RECHECK_INTERVAL))
-        return firing.wait(timezone.now(), longest)
+            longest = max(longest, until_next_run(self.alias, datetime.now(UTC), RECHECK_INTERVAL))
+        return firing.wait(datetime.now(UTC), longest)
 
     def _heard(self) -> bool:
         """Whether edits are announced to this firer now (its subscription is up)."""

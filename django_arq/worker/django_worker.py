@@ -17,13 +17,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from arq import Worker
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.db import close_old_connections, connections
-from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -149,7 +149,7 @@ class DjangoWorker(Worker):
         self.tracer = job_tracer(tracing, queue, partial(is_aborting, self))  # None: no OpenTelemetry
         self.metrics, self.metrics_server = metrics, metrics_server  # the server: started by arq_worker
         self.worker_id = new_worker_id()
-        self._started_at = timezone.now().isoformat()
+        self._started_at = datetime.now(UTC).isoformat()
         self.lost_after = lost_after
         self.heartbeat: Heartbeat | None = None
         self.recycling = Recycling(max_jobs_per_process, max_memory)

@@ -15,6 +15,7 @@ FUNCTIONS = [
     "tests.audit.jobs.unpicklable",
     "tests.audit.jobs.fail",
     "tests.audit.jobs.fail_unpicklably",
+    "tests.audit.jobs.retry_once",
 ]
 
 

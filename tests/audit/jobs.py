@@ -24,3 +24,12 @@ class Unpicklable(Exception):
 
 async def fail_unpicklably(ctx: dict[str, Any]) -> None:
     raise Unpicklable(threading.Lock())
+
+
+async def retry_once(ctx: dict[str, Any], seconds: float) -> str:
+    """Asks arq to run it again in ``seconds`` at its first try; done at the next."""
+    from arq import Retry
+
+    if ctx["job_try"] == 1:
+        raise Retry(defer=seconds)
+    return "again"

@@ -1,10 +1,11 @@
 """A recorder built with its defaults: a full batch is written at once, all its database work runs
 in its one named thread, it counts what it wrote, backs off from the flush interval, records no
-worker until told one, and follows USE_TZ."""
+worker until told one, and keeps its times aware whatever USE_TZ says."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import threading
 import time
@@ -108,12 +109,14 @@ async def test_a_recorder_not_told_its_worker_records_none(recorder: JobRecorder
     assert (await JobRecord.objects.aget(job_id=job)).worker_id == ""
 
 
-def test_without_use_tz_the_recorder_s_times_are_naive() -> None:
+def test_without_use_tz_the_recorder_s_times_are_still_aware() -> None:
+    """Its times go into try entries' JSON text too, where a naive time would lose its instant;
+    the records' fields store them as Django does under USE_TZ = False (test_recorder_time_zones)."""
     with override_settings(USE_TZ=False):
         recorder = JobRecorder("default", "q")
         try:
             start_echo(recorder, uuid.uuid4().hex, 1)
             [pending] = recorder._pending.values()
-            assert pending.status["start_time"].tzinfo is None
+            assert pending.status["start_time"].tzinfo is dt.UTC
         finally:
             recorder._executor.shutdown()

@@ -1,5 +1,6 @@
 """The recorder's times are aware: under a ``TIME_ZONE`` other than UTC (the process's local time
-follows it), a naive time would be stored hours off the instant it stands for."""
+follows it), a naive time would be stored hours off the instant it stands for. With ``USE_TZ =
+False`` too, where Django stores naive local times (and SQLite refuses aware ones)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,20 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from django.test import override_settings
 
 from django_arq.audit.recorder import JobRecorder
 from django_arq.models import JobRecord
 from django_arq.queues.heartbeats import LostJob
 from tests.audit.recorders import T0, start_echo
+from tests.conftest import time_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def tokyo() -> Iterator[None]:
-    """Django's and the process's time zone UTC+9 (no daylight saving time)."""
-    with override_settings(TIME_ZONE="Asia/Tokyo"):
+@pytest.fixture(params=[True, False], ids=["USE_TZ", "USE_TZ=False"])
+def tokyo(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Django's and the process's time zone UTC+9 (no daylight saving time), with and without USE_TZ."""
+    with time_settings(TIME_ZONE="Asia/Tokyo", USE_TZ=request.param):
         assert time.localtime().tm_gmtoff == 9 * 3600
         yield
 
