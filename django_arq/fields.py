@@ -45,6 +45,15 @@ class AwareDateTimeField(models.DateTimeField):
     Its migrations name it a plain ``DateTimeField``: its column and what it stores are the same.
     """
 
+    def pre_save(self, model_instance: Any, add: bool) -> Any:
+        """``auto_now`` and ``auto_now_add`` put an aware time on the instance, as a read one is
+        (Django's clock is naive with ``USE_TZ = False``)."""
+        if self.auto_now or (self.auto_now_add and add):
+            value = aware_time(timezone.now())
+            setattr(model_instance, self.attname, value)
+            return value
+        return super().pre_save(model_instance, add)
+
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         if not prepared:
             value = self.get_prep_value(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.worker import Retry
@@ -89,7 +89,7 @@ def _max_tries(record: Any) -> int:
 
 def _clock(time: datetime) -> str:
     local = timezone.localtime(time) if timezone.is_aware(time) else time
-    today = (timezone.localtime() if timezone.is_aware(time) else datetime.now()).date()
+    today = (timezone.localtime(datetime.now(UTC)) if timezone.is_aware(time) else datetime.now()).date()
     return local.strftime("%H:%M:%S" if local.date() == today else "%Y-%m-%d %H:%M:%S")
 
 

@@ -160,9 +160,7 @@ class ArqBackend(BaseTaskBackend):
                 f"Backend does not support setting priority of tasks. arq runs due jobs in order "
                 f"(got priority {task.priority!r}); use a separate queue for urgent tasks."
             )
-        super().validate_task(task)
-        if task.run_after is not None and timezone.is_naive(task.run_after):
-            raise InvalidTask("run_after must be an aware datetime. arq schedules jobs by UTC timestamp.")
+        super().validate_task(task)  # with USE_TZ, run_after must be aware
 
     # -- enqueue -----------------------------------------------------------------------------
 
@@ -179,12 +177,15 @@ class ArqBackend(BaseTaskBackend):
             raise TypeError(
                 f"arguments of task {task.module_path!r} must be JSON-serialisable: {exc}"
             ) from exc
+        run_after = task.run_after
+        if run_after is not None and timezone.is_naive(run_after):  # USE_TZ = False: in TIME_ZONE
+            run_after = timezone.make_aware(run_after)
         options = {
             "backend": self.alias,
             "queue_name": task.queue_name,
-            "run_after": task.run_after,
+            "run_after": run_after,
             "_queue_name": self.arq_queue_name(task.queue_name),
-            "_defer_until": task.run_after,
+            "_defer_until": run_after,
             "_job_id": logged_job_id(),  # the worker logs each attempt when it claims the job
         }
         return (task.module_path, task_args, task_kwargs), options

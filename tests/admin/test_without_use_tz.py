@@ -30,6 +30,8 @@ def test_pages_show_records_by_their_local_date(
     day = {"enqueue_time__year": "2026", "enqueue_time__month": "2", "enqueue_time__day": "6"}
     response = superuser_client.get(CHANGELIST, day)
     assert [r.pk for r in response.context["cl"].result_list] == [evening.pk]
+    next_try = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    retrying = make_record(status="deferred", job_try=1, next_try_at=next_try)
     schedule = Schedule.objects.create(name="tick", alias="default", function="tests.jobs.add", interval=60)
     Schedule.objects.filter(pk=schedule.pk).update(next_run=dt.datetime(2026, 2, 5, 20, tzinfo=dt.UTC))
     pages = [
@@ -41,6 +43,8 @@ def test_pages_show_records_by_their_local_date(
     ]
     for page in pages:
         assert superuser_client.get(page).status_code == 200, page
+    for page in (CHANGELIST, reverse("admin:django_arq_jobrecord_change", args=[retrying.pk])):
+        assert "retrying, try 2 of 5" in superuser_client.get(page).content.decode(), page
     schedules = superuser_client.get(reverse("admin:django_arq_schedule_changelist")).content.decode()
     assert "2026-02-06 05:00:00" in schedules  # the next run, in local time
 

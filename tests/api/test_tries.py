@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from django.test import AsyncClient
 from django.utils import timezone
 
 from django_arq.models import JobRecord
@@ -58,3 +59,27 @@ def test_a_retrying_job_says_when_it_runs_again(live_server_url: str) -> None:
             None,
             3,
         )
+
+
+async def test_without_use_tz_a_retrying_job_says_when_it_runs_again(
+    without_use_tz: None, auth: dict[str, str]
+) -> None:
+    """Served in this process: the live server is another one, with USE_TZ (a project has one setting)."""
+    now = datetime.now(UTC)
+    next_at = now + timedelta(minutes=5)
+    record = await JobRecord.objects.acreate(
+        job_id=f"tries-{uuid.uuid4().hex}",
+        name="tests.jobs.add",
+        enqueue_time=now,
+        status="deferred",
+        queue_name="arq:queue",
+        job_try=1,
+        next_try_at=next_at,
+    )
+    response = await AsyncClient().get(f"/arq/jobs/{record.job_id}/", headers=auth)
+    assert response.status_code == 200, response.content
+    data = response.json()
+    local = timezone.localtime(next_at)
+    clocks = {local.strftime("%H:%M:%S"), local.strftime("%Y-%m-%d %H:%M:%S")}
+    assert data["try_status"] in {f"retrying, try 2 of 5, next at {c}" for c in clocks}
+    assert datetime.fromisoformat(data["next_try_at"]) == next_at

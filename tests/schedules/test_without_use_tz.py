@@ -7,15 +7,20 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from django_arq.models import Schedule
 from django_arq.queues.mock import MockArqQueue
-from django_arq.schedules import fire_due, run_now
+from django_arq.schedules import fire_due, refresh_next_run, run_now
 from django_arq.schedules.firing import until_next_run
 from django_arq.schedules.timing import slot_id
 from tests.conftest import stored_instant
+from tests.schedules.test_admin import ADD, _mock_functions, form, superuser
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+__all__ = ["_mock_functions", "superuser"]  # fixtures of the schedules' admin tests
 
 
 def test_interval_and_cron_schedules_fire_each_slot_once_at_its_instant(
@@ -44,3 +49,14 @@ def test_interval_and_cron_schedules_fire_each_slot_once_at_its_instant(
     assert (every_minute.last_run, every_minute.next_run) == (slot, slot + dt.timedelta(seconds=60))
     job_id, enqueued = run_now(every_minute)
     assert enqueued and sorted(m.id for m in mock.jobs()) == sorted([*fired.enqueued, job_id])
+
+
+def test_a_schedule_saved_gets_its_next_run_at_once(without_use_tz: None, superuser: Client) -> None:
+    """Django's ``auto_now`` clock is naive here; the saved instance's ``updated_at`` is not."""
+    schedule = Schedule.objects.create(name="tick", alias="mock", function="tests.jobs.add", interval=60)
+    next_run = refresh_next_run(schedule)
+    assert next_run is not None and dt.datetime.now(dt.UTC) < next_run
+    response = superuser.post(reverse(ADD), form(cron="30 12 * * *"))  # the admin computes it on save
+    assert response.status_code == 302, response.content.decode()[:2000]
+    added = Schedule.objects.get(name="nightly")
+    assert added.next_run is not None and dt.datetime.now(dt.UTC) < added.next_run

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import redis
 from django.tasks import TaskResultStatus, default_task_backend, task, task_backends
 from django.tasks.backends.dummy import DummyBackend
 from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist, TaskResultMismatch
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from django_arq import JobStatus, get_queue
 from django_arq.tasks import RUN_TASK, ArqBackend, common, worker_functions
 from django_arq.tasks.common import MAX_DEPTH, _json_key
+from tests.settings import REDIS_URL
 from tests.tasks import sample_tasks
 from tests.tasks.settings import TASKS_QUEUE
 from tests.tasks.support import wait_finished
@@ -174,12 +176,22 @@ def test_any_unknown_queue_is_refused_in_djangos_words(name: str) -> None:
     assert str(ours.value).startswith(f"Queue '{name}' is not valid for backend.")
 
 
-def test_naive_run_after_is_refused(settings: Any) -> None:
+def test_naive_run_after_is_refused() -> None:
     with pytest.raises(InvalidTask, match=r"^run_after must be an aware datetime\.$"):  # Django's check
         sample_tasks.add.using(run_after=datetime(2030, 1, 1))
-    settings.USE_TZ = False
-    with pytest.raises(InvalidTask, match=r"^run_after must be an aware datetime\. arq schedules"):
-        sample_tasks.add.using(run_after=datetime(2030, 1, 1))
+
+
+def test_without_use_tz_a_naive_run_after_is_a_time_in_time_zone(without_use_tz: None) -> None:
+    """Django's clock is naive there, and ``timezone.now() + delta`` its way to defer a task."""
+    later = timezone.now() + timedelta(minutes=10)
+    assert timezone.is_naive(later)
+    result = sample_tasks.add.using(run_after=later).enqueue(1, 1)
+    meta = get_queue("tasks").get_job_metadata_sync(result.id)
+    instant = timezone.make_aware(later)
+    assert meta.status == JobStatus.deferred and meta.kwargs["run_after"] == instant
+    with redis.Redis.from_url(REDIS_URL) as client:
+        score = client.zscore(meta.queue_name, result.id)
+    assert score is not None and abs(score - instant.timestamp() * 1000) < 1  # arq's whole milliseconds
 
 
 def test_functions_that_cannot_be_imported_by_path_are_refused() -> None:
