@@ -99,7 +99,9 @@ def time_settings(**overrides: Any) -> Iterator[None]:
     Django brings the calling thread's connections up to date when such a setting changes, not
     those of other threads (the one ``sync_to_async`` runs in, a recorder's): a PostgreSQL
     connection one of them opened meanwhile would keep reading times as the override said. Those
-    are closed afterwards (their thread reconnects under the settings of its next use)."""
+    are closed afterwards (their thread reconnects under the settings of its next use), but for the
+    background record writer's: its thread may be writing at any moment (closing a connection in
+    use crashes SQLite), and it sends aware times and reads none, whatever the settings."""
     from django.test.utils import override_settings
 
     opened: list[Any] = []
@@ -113,7 +115,10 @@ def time_settings(**overrides: Any) -> Iterator[None]:
             yield
     finally:
         connection_created.disconnect(note)
+        writers = {t.ident for t in threading.enumerate() if t.name == "django-arq-records"}
         for connection in opened:
+            if connection._thread_ident in writers:
+                continue
             connection.inc_thread_sharing()
             try:
                 connection.close()
