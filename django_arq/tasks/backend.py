@@ -39,10 +39,10 @@ from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.base import DEFAULT_TASK_PRIORITY
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend, TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued
-from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..conf import DEFAULT_ALIAS, RUN_TASK, get_config
+from ..fields import aware_time
 from ..function_options import FunctionOptions, entry_problems, function_options
 from ..handler import get_queue
 from ..queues.arq_internals import (
@@ -177,9 +177,8 @@ class ArqBackend(BaseTaskBackend):
             raise TypeError(
                 f"arguments of task {task.module_path!r} must be JSON-serialisable: {exc}"
             ) from exc
-        run_after = task.run_after
-        if run_after is not None and timezone.is_naive(run_after):  # USE_TZ = False: in TIME_ZONE
-            run_after = timezone.make_aware(run_after)
+        # with USE_TZ = False a naive run_after is a time in TIME_ZONE
+        run_after = None if task.run_after is None else aware_time(task.run_after)
         options = {
             "backend": self.alias,
             "queue_name": task.queue_name,
