@@ -261,8 +261,8 @@ class RedisProtocol:
         ids = job_ids(specs)
         if self.tracer is None:
             return self._enqueue(specs, ids, None)
-        jobs = span_names(specs, ids, self.default_queue_name)
-        return self.tracer.trace(jobs, partial(self._enqueue, specs, ids))
+        jobs = partial(span_names, specs, ids, self.default_queue_name)
+        return self.tracer.trace(len(specs), jobs, partial(self._enqueue, specs, ids))
 
     def _payload(self, spec: JobSpec, now_ms: int, trace: TraceContext | None) -> bytes:
         dumps = self.serializer.dumps

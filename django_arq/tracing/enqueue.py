@@ -79,20 +79,26 @@ class EnqueueTracer:
     def _carried(self, span_context: Any, context: Any = None) -> TraceContext:
         """What a job carries: the carrier of ``context`` (the current one if None), whose span's
         context is ``span_context``, and the trace id."""
-        carrier = self._traceparent.write(span_context, context)
+        trace_id = self._trace_id(span_context.trace_id)
+        carrier = self._traceparent.write(span_context, context, trace_id)
         if carrier is None:
             carrier = {}
             self._inject(carrier, context=context)
-        return TraceContext(carrier, self._trace_id(span_context.trace_id))
+        return TraceContext(carrier, trace_id)
 
     def spans(self, jobs: Sequence[tuple[str, str, str]]) -> Spans:
         """One started span per job of ``jobs`` (function name, queue name, job id), to end with
         ``with``, whose block gets each job's context; none in a trace not sampled (see above)."""
-        started = Spans(self._error)
         unsampled = self._unsampled()
-        if unsampled is not None:
-            started.contexts.extend(unsampled for _ in jobs)
-            return started
+        if unsampled is None:
+            return self._started(jobs)
+        started = Spans(self._error)
+        started.contexts.extend(unsampled for _ in jobs)
+        return started
+
+    def _started(self, jobs: Sequence[tuple[str, str, str]]) -> Spans:
+        """One started span per job, whatever the trace."""
+        started = Spans(self._error)
         for name, queue, job_id in jobs:
             span, context = self._span(name, queue, job_id)
             started.spans.append(span)
@@ -100,10 +106,23 @@ class EnqueueTracer:
         return started
 
     def trace(
+        self,
+        count: int,
+        jobs: Callable[[], Sequence[tuple[str, str, str]]],
+        send: Callable[[list[TraceContext]], Send[T]],
+    ) -> Send[T]:
+        """``send(contexts)`` (an I/O-free operation) inside the ``spans`` of ``jobs()``, the
+        ``count`` jobs it enqueues; in a trace not sampled, that operation itself (``jobs`` is not
+        called: no span is made)."""
+        unsampled = self._unsampled()
+        if unsampled is not None:
+            return send([unsampled] * count)
+        return self._traced(jobs(), send)
+
+    def _traced(
         self, jobs: Sequence[tuple[str, str, str]], send: Callable[[list[TraceContext]], Send[T]]
     ) -> Send[T]:
-        """``send(contexts)`` (an I/O-free operation) inside the jobs' ``spans``."""
-        with self.spans(jobs) as contexts:
+        with self._started(jobs) as contexts:
             return (yield from send(contexts))
 
 

@@ -54,12 +54,14 @@ class JobTracer:
 
         def read(raw: bytes) -> Any:
             data = loads(raw)
-            _carrier.set(_valid_carrier(data.get(PAYLOAD_KEY)) if isinstance(data, dict) else None)
+            _carrier.set(data.get(PAYLOAD_KEY) if type(data) is dict else None)  # checked when read
             return data
 
         return read
 
-    def _parent(self, carrier: Mapping[str, str] | None) -> Any:
+    def _parent(self, value: Any) -> Any:
+        """The context a job's carrier gives (any value: a dict of text, or it gives none)."""
+        carrier = _valid_carrier(value)
         if not carrier:
             return None
         try:
@@ -87,8 +89,19 @@ class JobTracer:
             self._otel.context.detach,
         )
 
+        remote = self._traceparent.remote
+
         async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            parent = self._parent(carrier())
+            carried_value = carrier()
+            plain = remote(carried_value)
+            if plain is not None and not plain.sampled:  # records nothing: the job runs in it
+                ctx["trace_id"] = plain.trace_id
+                token = attach(plain.context)
+                try:
+                    return await fn(ctx, *args, **kwargs)
+                finally:
+                    detach(token)
+            parent = self._parent(carried_value) if plain is None else plain.context
             carried = trace.get_current_span(parent) if parent is not None else None
             if carried is not None and unsampled(carried.get_span_context()):
                 # records nothing: the job runs in the carried context

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["TRACE_FIELDS", "Traceparent"]
+__all__ = ["TRACE_FIELDS", "Remote", "Traceparent"]
 
 KEY = "traceparent"
 #: The fields of a W3C trace context (its span context), without the baggage beside it.
@@ -25,6 +25,17 @@ W3C_FIELDS = frozenset({*TRACE_FIELDS, "baggage"})
 CANONICAL = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 #: The span contexts the propagator is tried with: trace id, span id, trace flags.
 PROBES = ((0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, 0x01), (1, 2, 0x00), (3, 4, 0x03))
+#: The sampled bit of the trace flags.
+SAMPLED = 0x01
+
+
+class Remote(NamedTuple):
+    """What a carrier of a plain context gives: the context to run in, its trace id as the API
+    formats it, and whether its trace is sampled."""
+
+    context: Any
+    trace_id: str
+    sampled: bool
 
 
 class Traceparent:
@@ -68,25 +79,35 @@ class Traceparent:
             return False
         return True
 
-    def write(self, span_context: Any, context: Any = None) -> dict[str, str] | None:
-        """The carrier of ``span_context`` (of ``context``, the current one if None), or None if
-        only the propagator can write it."""
+    def write(
+        self, span_context: Any, context: Any = None, trace_id: str | None = None
+    ) -> dict[str, str] | None:
+        """The carrier of ``span_context`` (of ``context``, the current one if None; ``trace_id``: its
+        trace id formatted, if the caller has it), or None if only the propagator can write it."""
         if span_context.trace_state or self._baggage(context) or not self._usable():
             return None
-        return {KEY: _written(span_context)}
+        return {KEY: _written(span_context, trace_id)}
 
     def read(self, carrier: Mapping[str, str]) -> Any:
         """The context ``carrier`` gives, as the propagator's ``extract`` would; None if only the
         propagator can read it."""
-        if len(carrier) != 1:
+        remote = self.remote(carrier)
+        return None if remote is None else remote.context
+
+    def remote(self, carrier: Any) -> Remote | None:
+        """``read``, with the trace id and sampling decision beside the context (``carrier`` may be
+        any value: None unless it is a dict holding a lone ``traceparent``)."""
+        if type(carrier) is not dict or len(carrier) != 1:
             return None
-        match = CANONICAL.fullmatch(carrier.get(KEY, ""))
+        text = carrier.get(KEY)
+        match = CANONICAL.fullmatch(text) if type(text) is str else None
         if match is None or not self._usable():
             return None
-        trace_id, span_id, flags = (int(group, 16) for group in match.groups())
+        trace_hex, span_hex, flags_hex = match.groups()
+        trace_id, span_id, flags = int(trace_hex, 16), int(span_hex, 16), int(flags_hex, 16)
         if not (trace_id and span_id):
             return None
-        return self._remote(trace_id, span_id, flags)[1]
+        return Remote(self._remote(trace_id, span_id, flags)[1], trace_hex, bool(flags & SAMPLED))
 
     def _remote(self, trace_id: int, span_id: int, flags: int) -> tuple[Any, Any]:
         """A remote span context, and a context of its own with it in a span that records nothing
@@ -95,6 +116,9 @@ class Traceparent:
         return span_context, self._in_context(self._non_recording(span_context), self._empty())
 
 
-def _written(span_context: Any) -> str:
-    """The ``traceparent`` of ``span_context``, as the W3C trace context propagator writes it."""
-    return f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"
+def _written(span_context: Any, trace_id: str | None = None) -> str:
+    """The ``traceparent`` of ``span_context``, as the W3C trace context propagator writes it
+    (``trace_id``: its trace id, formatted already)."""
+    if trace_id is None:
+        trace_id = f"{span_context.trace_id:032x}"
+    return f"00-{trace_id}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"

@@ -117,6 +117,25 @@ def test_any_carrier_is_read_as_the_propagator_reads_it(carrier: dict[str, str])
     assert read(carrier) == extracted(carrier)
     context = Traceparent(otel()).read(carrier)  # never an error, for the worker to ignore
     assert context is None or parts(context) == extracted(carrier)
+    remote = Traceparent(otel()).remote(carrier)  # what the worker's run reads first
+    if remote is not None:  # its trace id and sampling decision are the extracted context's
+        span_context, _ = extracted(carrier)
+        assert remote.context is not None and parts(remote.context) == extracted(carrier)
+        assert (remote.trace_id, remote.sampled) == (
+            trace.format_trace_id(span_context.trace_id),
+            span_context.trace_flags.sampled,
+        )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "00-x", 7, ["traceparent"], {"traceparent": 5}, {5: "x"}, {"traceparent": b"00-"}],
+    ids=repr,
+)
+def test_a_payload_value_that_is_no_carrier_is_read_as_none(value: Any) -> None:
+    """A payload's trace key may hold anything (a plain arq client, or a hostile one, wrote it)."""
+    assert Traceparent(otel()).remote(value) is None
+    assert read(value) == (trace.INVALID_SPAN_CONTEXT, {})
 
 
 def test_the_current_context_is_not_part_of_what_is_written_or_read() -> None:
