@@ -28,7 +28,8 @@ Carrier = Callable[[], "Mapping[str, str] | None"]
 #: Gives the error of a cancelled run (not aborted), if its timeout stopped it.
 TimedOut = Callable[[], "BaseException | None"]
 #: The trace context of the job whose payload the current task read last.
-_carrier: ContextVar[Mapping[str, str] | None] = ContextVar("django_arq_trace_carrier", default=None)
+#: (The payload's value as read, any value: ``traced`` checks it.)
+_carrier: ContextVar[Any] = ContextVar("django_arq_trace_carrier", default=None)
 
 
 def _valid_carrier(value: Any) -> Mapping[str, str] | None:
@@ -54,23 +55,29 @@ class JobTracer:
 
         def read(raw: bytes) -> Any:
             data = loads(raw)
-            _carrier.set(data.get(PAYLOAD_KEY) if type(data) is dict else None)  # checked when read
+            # checked when read; a dict's own get, whatever class of dict the deserializer gives
+            _carrier.set(dict.get(data, PAYLOAD_KEY) if isinstance(data, dict) else None)
             return data
 
         return read
 
     def _parent(self, value: Any) -> Any:
-        """The context a job's carrier gives (any value: a dict of text, or it gives none)."""
-        carrier = _valid_carrier(value)
-        if not carrier:
+        """The context a job's carrier gives (any value: a dict of text, or it gives none; one that
+        raises when read, as an object a deserializer made may, gives none too)."""
+        try:
+            carrier = _valid_carrier(value)
+            return self._read(carrier) if carrier else None
+        except Exception:  # never a failed job for its trace key: a trace of its own
             return None
+
+    def _read(self, carrier: Mapping[str, str]) -> Any:
         try:
             context = self._traceparent.read(carrier)
             return self._otel.propagate.extract(carrier) if context is None else context
         except Exception:  # a propagator refusing odd text (a baggage value, say): the trace context
             # alone is read again, and if it is the odd text the job runs in a trace of its own
             alone = {key: carrier[key] for key in TRACE_FIELDS if key in carrier}
-            return self._parent(alone) if len(alone) < len(carrier) else None
+            return self._read(alone) if alone and len(alone) < len(carrier) else None
 
     def traced(
         self, name: str, fn: Coroutine, carrier: Carrier = _carrier.get, timed_out: TimedOut | None = None

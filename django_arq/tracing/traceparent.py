@@ -99,8 +99,10 @@ class Traceparent:
         any value: None unless it is a dict holding a lone ``traceparent``)."""
         if type(carrier) is not dict or len(carrier) != 1:
             return None
-        text = carrier.get(KEY)
-        match = CANONICAL.fullmatch(text) if type(text) is str else None
+        ((key, text),) = carrier.items()  # its key text itself: no other object compared with KEY
+        if type(key) is not str or type(text) is not str or key != KEY:
+            return None
+        match = CANONICAL.fullmatch(text)
         if match is None or not self._usable():
             return None
         trace_hex, span_hex, flags_hex = match.groups()

@@ -7,6 +7,7 @@ import asyncio
 import pickle
 import sys
 import uuid
+from collections import OrderedDict, UserString
 from typing import Any
 
 import pytest
@@ -53,6 +54,32 @@ def test_a_plain_arq_worker_runs_a_traced_job(
         redis_client.delete(name, f"arq:result:{meta.id}")
 
 
+class Collides:
+    """A key that is no text, hashed as ``traceparent`` is, that cannot be compared."""
+
+    def __hash__(self) -> int:
+        return hash("traceparent")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparison")
+
+
+class Touchy(str):
+    """Text that cannot be compared."""
+
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparison")
+
+
+class Unreadable(dict):  # type: ignore[type-arg]
+    """A dict whose items cannot be read."""
+
+    def items(self) -> Any:
+        raise RuntimeError("no items")
+
+
 HOSTILE = [
     "junk",
     5,
@@ -68,19 +95,25 @@ HOSTILE = [
     {"traceparent": "x" * 100_000, "tracestate": "\ud800=\x00"},
     {**CARRIED, 1: "a"},  # a valid context beside something that is not text: ignored whole
     {**CARRIED, "tracestate": 5},
+    # keys that are no text, though equal to "traceparent": no carrier (sampled or not)
+    {UserString("traceparent"): CARRIED["traceparent"]},
+    {UserString("traceparent"): CARRIED["traceparent"][:-2] + "00"},
+    {Collides(): CARRIED["traceparent"]},
+    {Touchy("traceparent"): CARRIED["traceparent"]},
 ]
 
 
-def run_read_job(payload: Any, fn: Any, aborting: bool = False) -> Any:
-    """Read ``payload`` as the worker's deserializer does, then run ``fn`` as a traced job, in a
-    task of its own (as arq runs each job)."""
+def run_read_job(payload: Any, fn: Any, aborting: bool = False, pickled: bool = True) -> Any:
+    """Read ``payload`` as the worker's deserializer does (through pickle unless not ``pickled``:
+    then the deserializer gives it as it is), then run ``fn`` as a traced job, in a task of its own
+    (as arq runs each job)."""
     tracer = job_tracer(True, "q", lambda job_id: aborting)
     assert tracer is not None
-    read = tracer.reading(pickle.loads)
+    read = tracer.reading(pickle.loads if pickled else lambda raw: payload)
     job = tracer.traced("tests.jobs.fn", fn)
 
     async def run() -> Any:
-        read(pickle.dumps(payload))
+        read(pickle.dumps(payload) if pickled else b"")
         return await job({"job_id": "j1", "job_try": 2})
 
     return asyncio.run(run())
@@ -98,6 +131,31 @@ def test_a_malformed_trace_context_gives_a_trace_of_its_own(
     assert span.parent is None
     assert trace_id == f"{span.context.trace_id:032x}"
     assert span.attributes["arq.job.outcome"] == "success"
+
+
+def test_a_trace_context_that_cannot_be_read_gives_a_trace_of_its_own(spans: InMemorySpanExporter) -> None:
+    """A deserializer may give objects of any class (pickle does): one that raises when read is
+    no carrier either."""
+    carrier = Unreadable(CARRIED)
+    trace_id = run_read_job({**JOB, PAYLOAD_KEY: carrier}, _returns_trace_id, pickled=False)
+    (span,) = spans.get_finished_spans()
+    assert span.parent is None and trace_id == f"{span.context.trace_id:032x}"
+
+
+@pytest.mark.parametrize("sampled", [True, False], ids=["sampled", "unsampled"])
+def test_a_payload_read_as_a_dict_subclass_carries_its_trace_context(
+    sampled: bool, spans: InMemorySpanExporter
+) -> None:
+    """A deserializer may give the job dict as a subclass of dict (an OrderedDict, say)."""
+    traceparent = CARRIED["traceparent"][:-2] + ("01" if sampled else "00")
+    payload = OrderedDict({**JOB, PAYLOAD_KEY: {"traceparent": traceparent}})
+    trace_id = run_read_job(payload, _returns_trace_id, pickled=False)
+    assert trace_id == f"{0xACE:032x}"
+    if sampled:
+        (span,) = spans.get_finished_spans()
+        assert (span.parent.trace_id, span.parent.span_id) == (0xACE, 0xBEE)
+    else:
+        assert spans.get_finished_spans() == ()
 
 
 @pytest.mark.parametrize("tracestate", [{}, {"tracestate": "vendor=1"}], ids=["alone", "with-tracestate"])
