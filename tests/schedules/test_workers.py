@@ -11,8 +11,9 @@ import pytest
 import redis
 
 from django_arq.models import JobRecord, Schedule
+from django_arq.queues.wakeup import wake_channel
 from django_arq.schedules import GRACE, POLL_INTERVAL, IntervalTiming
-from django_arq.schedules.changes import RECHECK_INTERVAL, schedules_channel
+from django_arq.schedules.changes import RECHECK_INTERVAL
 from tests.helpers import wait_for
 from tests.worker.conftest import WorkerRunner
 
@@ -174,10 +175,12 @@ def test_an_idle_worker_takes_an_edit_at_once(
     runs = f"django-arq-tests:schedules:{uuid.uuid4().hex[:8]}:edited-while-idle"
     fields = {"function": "tests.schedules.jobs.count_run", "queue_name": queue_name}
     schedule = Schedule.objects.create(name="hourly", interval=3600, args=[runs], **fields)
-    channel = schedules_channel(schedule.alias)
-    listening = dict(redis_client.pubsub_numsub(channel))[channel.encode()]
+    # The worker subscribes to its queue's wake channel and to the schedules' channel in one command.
+    # The first is this test's alone; the second is shared by every worker of the Redis server,
+    # whatever its database (a suite running beside this one), so its count would say nothing.
+    channel = wake_channel(queue_name)
     schedule_workers.start()
-    wait_for(lambda: dict(redis_client.pubsub_numsub(channel))[channel.encode()] > listening, timeout=30)
+    wait_for(lambda: dict(redis_client.pubsub_numsub(channel))[channel.encode()] == 1, timeout=30)
     wait_for(lambda: Schedule.objects.get(pk=schedule.pk).next_run is not None, timeout=30)  # it looked
     time.sleep(3 * POLL_INTERVAL.total_seconds())  # and, hearing edits, looked again and went to sleep
     schedule.interval = 1
