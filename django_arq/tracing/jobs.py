@@ -99,30 +99,29 @@ class JobTracer:
         remote = self._traceparent.remote
 
         async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            carried_value = carrier()
-            plain = remote(carried_value)
-            if plain is not None and not plain.sampled:  # records nothing: the job runs in it
-                ctx["trace_id"] = plain.trace_id
-                token = attach(plain.context)
+            value = carrier()
+            plain = remote(value)
+            if plain is None:  # anything but a plain context: read as the propagator reads it
+                parent = self._parent(value)
+                unsampled_id = self._unsampled_trace_id(parent)
+            else:
+                parent, unsampled_id = plain.context, None if plain.sampled else plain.trace_id
+            if unsampled_id is not None:  # records nothing: the job runs in the carried context
+                ctx["trace_id"] = unsampled_id
+                token = attach(parent)
                 try:
                     return await fn(ctx, *args, **kwargs)
                 finally:
                     detach(token)
-            parent = self._parent(carried_value) if plain is None else plain.context
-            carried = trace.get_current_span(parent) if parent is not None else None
-            if carried is not None and unsampled(carried.get_span_context()):
-                # records nothing: the job runs in the carried context
-                span, context = carried, parent
-            else:
-                attributes = {
-                    ATTRIBUTES.system: "arq",
-                    ATTRIBUTES.queue: self._queue_name,
-                    ATTRIBUTES.job_id: ctx["job_id"],
-                    ATTRIBUTES.function: name,
-                    ATTRIBUTES.job_try: ctx["job_try"],
-                }
-                span = start(f"run {name}", context=parent, kind=self._consumer, attributes=attributes)
-                context = trace.set_span_in_context(span)
+            attributes = {
+                ATTRIBUTES.system: "arq",
+                ATTRIBUTES.queue: self._queue_name,
+                ATTRIBUTES.job_id: ctx["job_id"],
+                ATTRIBUTES.function: name,
+                ATTRIBUTES.job_try: ctx["job_try"],
+            }
+            span = start(f"run {name}", context=parent, kind=self._consumer, attributes=attributes)
+            context = trace.set_span_in_context(span)
             span_context = span.get_span_context()
             if span_context.is_valid:
                 ctx["trace_id"] = trace.format_trace_id(span_context.trace_id)
@@ -140,6 +139,14 @@ class JobTracer:
             return result
 
         return run
+
+    def _unsampled_trace_id(self, parent: Any) -> str | None:
+        """The trace id of ``parent``'s span if its trace is not sampled; None otherwise (or without
+        a parent)."""
+        if parent is None:
+            return None
+        span_context = self._otel.trace.get_current_span(parent).get_span_context()
+        return self._otel.trace.format_trace_id(span_context.trace_id) if unsampled(span_context) else None
 
     def _failed(self, span: Any, job_id: str, exc: BaseException, timed_out: TimedOut | None) -> None:
         outcome = "failure"
