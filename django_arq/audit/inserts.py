@@ -185,14 +185,18 @@ def _memo(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterable[str] = ()) -> None:
     """Insert ``rows`` (dicts of field values with ``alias`` and ``job_id``); for records that
-    exist, update the fields named in ``update`` (and ``updated_at``), or leave them if none."""
+    exist, update the fields named in ``update`` (and ``updated_at``), or, if none are named, leave
+    them, but for a record of an earlier enqueue of the job id (an earlier ``enqueue_time``), which
+    the row replaces (on databases without a targeted upsert, MySQL say, it is left too)."""
     from ..models import JobRecord
 
     if not rows:
         return
     # In key order, whoever calls: two transactions inserting overlapping records (the enqueue
     # side's writer, a worker's recorder) then wait for each other in one order, never in a cycle.
-    rows = sorted(rows, key=lambda row: (row["alias"], row["job_id"]))
+    # One row per record, the last given (a later enqueue of the id): PostgreSQL refuses to update
+    # a row twice in one statement.
+    rows = sorted({_key(row): row for row in rows}.values(), key=_key)
     fields = sorted({*update, "updated_at"}) if update else []
     connection = connections[using]
     now = timezone.now()
@@ -210,10 +214,7 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
     quote = connection.ops.quote_name
     table = quote(JobRecord._meta.db_table)
     names = ", ".join(column for _, column, _, _ in columns)
-    sets = ", ".join(f"{quote(f)} = EXCLUDED.{quote(f)}" for f in fields)
-    conflict = f" ON CONFLICT ({quote('alias')}, {quote('job_id')}) DO " + (
-        f"UPDATE SET {sets}" if fields else "NOTHING"
-    )
+    conflict = _on_conflict(quote, table, columns, fields)
     if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         copied = partial(_values, rows, columns, defaults, for_copy=True)  # made again if staged
         if not fields and _copy_into(using, table, names, copied()):
@@ -241,6 +242,26 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
         for chunk in statements:
             sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(chunk))}{conflict}"  # noqa: S608
             cursor.execute(sql, [value for row in chunk for value in row])
+
+
+def _key(row: Mapping[str, Any]) -> tuple[Any, Any]:
+    return row["alias"], row["job_id"]
+
+
+def _on_conflict(quote: Callable[[str], str], table: str, columns: Columns, fields: Sequence[str]) -> str:
+    """The ``ON CONFLICT`` clause: an existing record's ``fields`` updated; with none named, an
+    existing record left as it is, unless it is of an earlier enqueue of the job id (arq forgot that
+    job, and the id was enqueued again): then the row replaces it whole."""
+    key = (quote("alias"), quote("job_id"))
+    if fields:
+        names = [quote(f) for f in fields]
+        where = ""
+    else:
+        names = [column for _, column, _, _ in columns if column not in key]
+        enqueued = quote("enqueue_time")
+        where = f" WHERE {table}.{enqueued} < EXCLUDED.{enqueued}"
+    sets = ", ".join(f"{name} = EXCLUDED.{name}" for name in names)
+    return f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}{where}"
 
 
 def _values(

@@ -381,9 +381,11 @@ class JobRecorder:
 
     def _write_items(self, items: Sequence[Item]) -> None:
         """One transaction updating the records that exist, then one insert per set of fields
-        creating the missing ones it can. A record someone created meanwhile (the enqueue side, or
-        another worker recording another try of the job) is left by the insert and updated as the
-        others, in one more transaction, so that a later try's record is not set back. Never
+        creating the missing ones it can (and replacing those of an earlier enqueue of the job id;
+        an update of an earlier enqueue than its record's is left out). A record someone created
+        meanwhile (the enqueue side, or another worker recording another try of the job) is left by
+        the insert and updated as the others, in one more transaction, so that a later try's
+        record is not set back. Never
         inserting while holding the update's row locks, and inserting in key order as the enqueue
         side does, it cannot deadlock with the enqueue side's batched inserts."""
         now = datetime.now(UTC)
@@ -419,17 +421,15 @@ class JobRecorder:
         if not new:
             return list(items)
         records = JobRecord.objects.using(self.using).filter(alias=self.alias, job_id__in=list(new))
-        stored = dict(records.select_for_update().values_list("job_id", "try_errors"))
-        return [
-            (
-                job_id,
-                {**status, "try_errors": json_text(merged_try_errors(stored.get(job_id), new[job_id]))},
-                create,
-            )
-            if job_id in new
-            else (job_id, status, create)
-            for job_id, status, create in items
-        ]
+        rows = records.select_for_update().values_list("job_id", "try_errors", "enqueue_time")
+        stored = {job_id: (errors, enqueued) for job_id, errors, enqueued in rows}
+        merged = []
+        for job_id, status, create in items:
+            if job_id in new:
+                kept = _earlier_tries(stored.get(job_id), _try_of(status, create))
+                status = {**status, "try_errors": json_text(merged_try_errors(kept, new[job_id]))}
+            merged.append((job_id, status, create))
+        return merged
 
     def _close_connection(self) -> None:
         connections[self.using].close()
@@ -469,6 +469,15 @@ def _try_of(status: Mapping[str, Any], create: Creation | dict[str, Any] | None)
     else:
         return None
     return TryOf(job_try, enqueue_time) if job_try else None
+
+
+def _earlier_tries(stored: tuple[Any, datetime] | None, of: TryOf | None) -> Any:
+    """The try errors of a stored record (its try errors and enqueue time) that an update about
+    ``of`` adds to: none from a record of an earlier enqueue of the job id, which it replaces."""
+    if stored is None:
+        return None
+    errors, enqueued = stored
+    return None if of is not None and enqueued < of.enqueue_time else errors
 
 
 def _safe_item(item: Item) -> Item:

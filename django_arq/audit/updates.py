@@ -16,7 +16,10 @@ Updates of one job can come from several workers: a try that ended and was put b
 before the first worker's. An update that says which try of which enqueue it is about
 (``TryOf``) therefore leaves the status fields of a record at a later try of the same enqueue (its
 ``enqueue_time``) as they are, and only adds its try errors: a record is never set back to an
-earlier try. A job id enqueued again (after arq forgot the first job) has another enqueue time.
+earlier try. A job id enqueued again (after arq forgot the first job) has another enqueue time:
+an update that says which enqueue it is about reaches only that enqueue's record. The record of
+an earlier enqueue counts as missing, and the caller's insert replaces it whole; that of a later
+one is left as it is (the earlier job's write came late).
 """
 
 from __future__ import annotations
@@ -101,9 +104,12 @@ def _plan(using: str) -> Plan:
         f"{'' if f in ADDED_TO else f' OR {earlier}'} THEN r.{column} ELSE s.{column} END"
         for f, column in columns.items()
     )
+    # a record of another enqueue of the job id is not reached: missing, the caller's insert
+    # replaces it if it is of an earlier enqueue, and leaves it if of a later one
+    current = f"(s.{enqueued} IS NULL OR r.{quote('enqueue_time')} = s.{enqueued})"
     update = (
         f"UPDATE {table} AS r SET {sets}, {quote('updated_at')} = %s FROM {stage} AS s "  # noqa: S608
-        f"WHERE r.{alias} = %s AND r.{job_id} = s.{job}"
+        f"WHERE r.{alias} = %s AND r.{job_id} = s.{job} AND {current}"
     )
     adapters: list[tuple[int, Callable[[Any], Any]]] = []
     times = [] if postgresql else [LEADING - 1]  # the enqueue time of a row's TryOf; psycopg adapts times
@@ -129,7 +135,7 @@ def _plan(using: str) -> Plan:
     insert = f"INSERT INTO {stage} ({staged}) VALUES ({marks})"  # noqa: S608
     missing = (
         f"SELECT s.{job} FROM {stage} AS s WHERE NOT EXISTS "  # noqa: S608
-        f"(SELECT 1 FROM {table} AS r WHERE r.{alias} = %s AND r.{job_id} = s.{job})"
+        f"(SELECT 1 FROM {table} AS r WHERE r.{alias} = %s AND r.{job_id} = s.{job} AND {current})"
     )
     return Plan((create, clear), insert, update, missing, tuple(adapters), tuple(times))
 
@@ -159,6 +165,11 @@ def _guarded(fields: Mapping[str, Any], of: TryOf | None) -> dict[str, Any]:
         else Case(When(earlier, then=F(name)), default=Value(value, _model_fields()[name]))
         for name, value in values.items()
     }
+
+
+def _current(records: models.QuerySet[Any], of: TryOf | None, replaced: bool) -> models.QuerySet[Any]:
+    """``records`` of ``of``'s enqueue only, if ``replaced``."""
+    return records.filter(enqueue_time=of.enqueue_time) if of is not None and replaced else records
 
 
 def _loaded(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -211,8 +222,8 @@ def update_records(
 ) -> set[str]:
     """Set the given status fields (job id -> {field: value}) and ``updated_at`` of ``alias``'s
     records, but only add to those of a record at a later try of the update's enqueue (job id ->
-    ``TryOf``, where known); the ids of the records that do not exist. One transaction (the
-    caller's, if it has one)."""
+    ``TryOf``, where known); the ids of the records that do not exist, or are of another enqueue
+    than the update's. One transaction (the caller's, if it has one)."""
     from ..models import JobRecord
 
     if not updates:
@@ -223,11 +234,13 @@ def update_records(
         connection.vendor != "sqlite" or sqlite3.sqlite_version_info < (3, 33)
     ):
         records = JobRecord.objects.using(using).filter(alias=alias)
+        # as the bulk statement, where the caller's insert can replace the record of an earlier enqueue
+        replaced = connection.features.supports_update_conflicts_with_target
         with transaction.atomic(using=using, savepoint=False):
             return {
                 job_id
                 for job_id, fields in updates.items()
-                if not records.filter(job_id=job_id).update(
+                if not _current(records.filter(job_id=job_id), tries.get(job_id), replaced).update(
                     **_guarded(fields, tries.get(job_id)), updated_at=now
                 )
             }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from arq import create_pool
+from arq.connections import ArqRedis
 from django.conf import settings
 from django.test.utils import override_settings
 
+from django_arq import get_queue
 from django_arq.worker import create_worker
 
 FUNCTIONS = [
@@ -26,6 +29,14 @@ def audit_jobs() -> Iterator[None]:
     worker = {"FUNCTIONS": FUNCTIONS, "POLL_DELAY": 0.02, "RECORD_FLUSH_INTERVAL": 0.02}
     with override_settings(ARQ_QUEUES={**settings.ARQ_QUEUES, "default": {**default, "WORKER": worker}}):
         yield
+
+
+@pytest.fixture
+async def plain_arq(audit_jobs: None) -> AsyncIterator[ArqRedis]:
+    """A plain arq client on the default alias's Redis: it writes no records."""
+    pool = await create_pool(get_queue().redis_settings)
+    yield pool
+    await pool.aclose()
 
 
 async def run_burst(queue_name: str) -> None:

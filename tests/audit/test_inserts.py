@@ -114,3 +114,47 @@ def test_every_value_is_stored_as_given_on_every_write_path(count: int) -> None:
     ]
     upsert_records("default", updated, update=["error", "success", "finish_time"])
     assert_stored(updated)
+
+
+@pytest.mark.parametrize("count", [3, 3 * COPY_MIN_ROWS], ids=["statement", "copy"])
+def test_a_record_of_an_earlier_enqueue_of_the_id_is_replaced_whole(count: int) -> None:
+    """arq forgot a job, and its id was enqueued again: the new enqueue's row replaces the old
+    record (its run's fields too), while a record of the same enqueue, or of a later one, is kept."""
+    later = T0 + dt.timedelta(days=1)
+    ran = {"status": "complete", "success": False, "error": "boom", "job_try": 3, "finish_time": T0}
+    old = rows(range(3), **ran, start_time=T0, worker_id="w", trace_id="a" * 32, try_errors=[{"try": 1}])
+    old[2]["enqueue_time"] = later + dt.timedelta(days=1)  # enqueued after the row below: kept
+    upsert_records("default", old)
+    before = {r.job_id: r for r in JobRecord.objects.all()}
+    again = rows(range(count), name="tests.jobs.echo", kwargs={"k": "v"}, enqueue_time=later)
+    again[1]["enqueue_time"] = T0  # the same enqueue as the record's: kept as it is
+    upsert_records("default", again)
+    assert JobRecord.objects.count() == count
+    replaced = JobRecord.objects.get(job_id="u0000")
+    assert replaced.pk == before["u0000"].pk
+    assert (replaced.name, replaced.args, replaced.kwargs, replaced.enqueue_time) == (
+        "tests.jobs.echo", [0], {"k": "v"}, later,
+    )  # fmt: skip
+    assert (replaced.status, replaced.success, replaced.error, replaced.job_try) == ("queued", None, "", 0)
+    assert (replaced.start_time, replaced.finish_time, replaced.worker_id) == (None, None, "")
+    assert (replaced.trace_id, replaced.try_errors) == ("", [])
+    assert replaced.created_at > before["u0000"].created_at
+    for job_id in ("u0001", "u0002"):  # untouched
+        kept = JobRecord.objects.get(job_id=job_id)
+        assert (kept.name, kept.status, kept.error, kept.updated_at) == (
+            "tests.jobs.add", "complete", "boom", before[job_id].updated_at,
+        )  # fmt: skip
+
+
+def test_rows_of_one_record_in_one_batch_leave_the_last() -> None:
+    """The same id twice in a batch (enqueued, forgotten and enqueued again before the writer
+    wrote): the later row is the record, with or without an earlier one (PostgreSQL refuses an
+    upsert that reaches a row twice)."""
+    later = T0 + dt.timedelta(seconds=1)
+    first, second = rows(range(1)), rows(range(1), name="tests.jobs.echo", enqueue_time=later)
+    upsert_records("default", [*first, *second])
+    assert JobRecord.objects.values_list("name", "enqueue_time").get() == ("tests.jobs.echo", later)
+    third = rows(range(1), name="tests.jobs.third", enqueue_time=later + dt.timedelta(seconds=1))
+    upsert_records("default", [*second, *third, *rows(range(1, 2))])
+    assert JobRecord.objects.get(job_id="u0000").name == "tests.jobs.third"
+    assert JobRecord.objects.count() == 2

@@ -6,31 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from arq import create_pool
 from arq.connections import ArqRedis
 from arq.constants import abort_jobs_ss
 from arq.jobs import serialize_result
 from arq.utils import timestamp_ms
 
-from django_arq import get_queue
 from django_arq.audit.recorder import JobRecorder
 from django_arq.models import ABORTED, JobRecord
 from tests.audit.burst import run_burst
 from tests.audit.recorders import T0
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-async def plain_arq(audit_jobs: None) -> AsyncIterator[ArqRedis]:
-    """A plain arq client on the default alias's Redis: it writes no records."""
-    pool = await create_pool(get_queue().redis_settings)
-    yield pool
-    await pool.aclose()
 
 
 async def test_a_job_of_an_unknown_function_gets_its_record_from_arqs_result(

@@ -232,13 +232,52 @@ def test_a_try_recorded_after_the_next_one_does_not_set_its_record_back() -> Non
 def test_the_first_try_of_a_job_id_enqueued_again_updates_the_record_of_its_earlier_job(
     recorder: JobRecorder,
 ) -> None:
-    """arq forgot a job that took three tries, and its id was enqueued again: the new job's first
-    try is of another enqueue, so its record's later try does not hold the update back."""
-    existing("j", status="complete", job_try=3, success=False, enqueue_time=T0 - dt.timedelta(days=1))
+    """arq forgot a job that took three tries, and its id was enqueued again (by a plain arq client:
+    no record written at enqueue): the new job's first try is of another enqueue, so its record's
+    later try does not hold the update back, and the record becomes the new job's whole."""
+    earlier = T0 - dt.timedelta(days=1)
+    ended = {"status": "complete", "job_try": 3, "success": False, "error": "boom", "finish_time": earlier}
+    old = existing("j", **ended, enqueue_time=earlier, try_errors=[{"try": 1}, {"try": 2}])
+    recorder.job_started({"job_id": "j", "job_try": 1, "enqueue_time": T0}, "tests.jobs.echo", (2,), {})
+    recorder._write(recorder._pending)
+    rec = JobRecord.objects.get(job_id="j")
+    assert (rec.pk, rec.status, rec.job_try, rec.worker_id) == (old.pk, "in_progress", 1, recorder.worker_id)
+    assert (rec.name, rec.args, rec.enqueue_time) == ("tests.jobs.echo", [2], T0)
+    assert (rec.success, rec.error, rec.finish_time, rec.try_errors) == (None, "", None, [])
+    recorder._pending.clear()
+    recorder.job_raised("j", Retry(), aborted=False)  # its try errors start afresh too
+    recorder.job_ended("j", finished=False, deferred=False)
+    recorder._write(recorder._pending)
+    assert [e["try"] for e in JobRecord.objects.get(job_id="j").try_errors] == [1]
+
+
+def test_the_try_errors_of_a_job_id_enqueued_again_leave_those_of_its_earlier_job(
+    recorder: JobRecorder,
+) -> None:
+    """The new job's first try ends, put back in the queue, before its start was written: its try
+    error does not join those of the earlier job's record, which the write replaces."""
+    earlier = T0 - dt.timedelta(days=1)
+    existing("j", status="complete", job_try=2, enqueue_time=earlier, try_errors=[{"try": 1}, {"try": 2}])
+    recorder.job_started({"job_id": "j", "job_try": 1, "enqueue_time": T0}, "tests.jobs.echo", (2,), {})
+    recorder.job_raised("j", Retry(), aborted=False)
+    recorder.job_ended("j", finished=False, deferred=False)
+    recorder._write(recorder._pending)
+    rec = JobRecord.objects.get(job_id="j")
+    assert (rec.enqueue_time, rec.job_try, [e["try"] for e in rec.try_errors]) == (T0, 1, [1])
+
+
+def test_a_job_id_enqueued_again_while_its_earlier_job_ran_keeps_the_later_record(
+    recorder: JobRecorder,
+) -> None:
+    """The earlier job's start is written after the record of its id's next enqueue (arq forgot
+    the job at once, ``keep_result=0``): that record is not taken back to the earlier job."""
+    later = T0 + dt.timedelta(seconds=1)
+    existing("j", name="tests.jobs.echo", args=[2], enqueue_time=later)
     recorder.job_started({"job_id": "j", "job_try": 1, "enqueue_time": T0}, "tests.jobs.add", (1,), {})
     recorder._write(recorder._pending)
     rec = JobRecord.objects.get(job_id="j")
-    assert (rec.status, rec.job_try) == ("in_progress", 1)
+    assert (rec.name, rec.args, rec.enqueue_time) == ("tests.jobs.echo", [2], later)
+    assert (rec.status, rec.job_try, rec.worker_id, rec.start_time) == ("queued", 0, "", None)
 
 
 def test_a_try_that_finds_the_record_missing_after_the_next_one_does_too_does_not_set_it_back() -> None:

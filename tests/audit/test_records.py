@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import time
 
 import pytest
 import redis
+from arq.utils import ms_to_datetime
 from asgiref.sync import async_to_sync
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -18,6 +20,7 @@ from django_arq.audit.on_commit import aflush_records
 from django_arq.audit.queue import AuditedQueue
 from django_arq.audit.writer import RecordWriter, flush_records
 from django_arq.models import JobRecord
+from django_arq.queues import protocol
 from django_arq.queues.jobs import JobMetadata, JobStatus
 from tests import jobs
 from tests.helpers import wait_for
@@ -106,9 +109,13 @@ def test_bulk_enqueue_is_one_insert(
 
 
 @pytest.mark.django_db
-def test_record_written_first_by_a_worker_is_kept(queue_name: str) -> None:
+def test_record_written_first_by_a_worker_is_kept(queue_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker ran the job and wrote its record before the enqueue's record was written: the
+    record of the same enqueue (its enqueue time) is kept as the worker wrote it."""
+    now_ms = int(time.time() * 1000)
+    monkeypatch.setattr(protocol, "timestamp_ms", lambda: now_ms)
     JobRecord.objects.create(
-        job_id="raced-1", name="tests.jobs.add", enqueue_time=dt.datetime.now(dt.UTC), status="complete",
+        job_id="raced-1", name="tests.jobs.add", enqueue_time=ms_to_datetime(now_ms), status="complete",
         queue_name=queue_name, alias="default", job_try=1, success=True, result=3,
     )  # fmt: skip
     get_queue().enqueue_sync("tests.jobs.add", 1, 2, _queue_name=queue_name, _job_id="raced-1")
