@@ -66,7 +66,7 @@ class Traceparent:
             if not set(textmap.fields) <= W3C_FIELDS:
                 return False
             for trace_id, span_id, flags in PROBES:
-                span_context, alone = self._remote(trace_id, span_id, flags)
+                span_context, alone = self._span_context_of(trace_id, span_id, flags)
                 carrier: dict[str, str] = {}
                 textmap.inject(carrier, context=alone)
                 if carrier != {KEY: _written(span_context)}:
@@ -109,9 +109,9 @@ class Traceparent:
         trace_id, span_id, flags = int(trace_hex, 16), int(span_hex, 16), int(flags_hex, 16)
         if not (trace_id and span_id):
             return None
-        return Remote(self._remote(trace_id, span_id, flags)[1], trace_hex, bool(flags & SAMPLED))
+        return Remote(self._span_context_of(trace_id, span_id, flags)[1], trace_hex, bool(flags & SAMPLED))
 
-    def _remote(self, trace_id: int, span_id: int, flags: int) -> tuple[Any, Any]:
+    def _span_context_of(self, trace_id: int, span_id: int, flags: int) -> tuple[Any, Any]:
         """A remote span context, and a context of its own with it in a span that records nothing
         (what the W3C propagator's ``extract`` makes of its ``traceparent``)."""
         span_context = self._span_context(trace_id, span_id, True, self._flags(flags))
