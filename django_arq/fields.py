@@ -6,11 +6,12 @@ session's time zone. ``storable_time`` gives each database an unambiguous time t
 ``TIME_ZONE`` where it keeps no time zones, aware where it does. ``AwareDateTimeField`` does that
 for every ORM write and lookup of django-arq's models, and reads their times back aware (in
 ``TIME_ZONE`` then), so that django-arq's code compares aware times only; the statements
-django-arq writes itself call ``storable_time`` on the times they send.
+django-arq writes itself send their times through ``time_adapter``, which does the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-__all__ = ["AwareDateTimeField", "aware_time", "storable_time"]
+__all__ = ["AwareDateTimeField", "aware_time", "storable_time", "time_adapter"]
 
 
 def storable_time(value: Any, zoned: bool) -> Any:
@@ -31,6 +32,23 @@ def storable_time(value: Any, zoned: bool) -> Any:
     if zoned:
         return value if aware else timezone.make_aware(value)
     return timezone.make_naive(value) if aware else value
+
+
+def time_adapter(connection: Any) -> Callable[[datetime | None], Any]:
+    """How a statement django-arq writes itself gives ``connection`` a time (or None):
+    ``storable_time``, then the backend's adapter, as ``AwareDateTimeField`` does. On SQLite a time
+    in the connection's time zone (UTC under ``USE_TZ``: arq's times) is written at once, as that
+    adapter would write it (the zone read at each call: settings may change)."""
+    zoned, adapt = connection.features.supports_timezones, connection.ops.adapt_datetimefield_value
+    if connection.vendor != "sqlite":
+        return lambda value: adapt(storable_time(value, zoned))
+
+    def adapted(value: datetime | None) -> Any:
+        if value is not None and value.tzinfo is connection.timezone:
+            return str(value.replace(tzinfo=None))
+        return adapt(storable_time(value, zoned))
+
+    return adapted
 
 
 def aware_time(value: datetime) -> datetime:

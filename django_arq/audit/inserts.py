@@ -28,7 +28,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
-from ..fields import storable_time
+from ..fields import storable_time, time_adapter
 from .payloads import JsonText
 
 __all__ = ["upsert_records"]
@@ -84,8 +84,7 @@ def _columns(using: str) -> Columns:
         adapt: Callable[[Any], Any] = _same
         copy: Callable[[Any], str] = _copy_text
         if isinstance(field, models.DateTimeField):
-            zoned = connection.features.supports_timezones
-            adapt = _memo(partial(_datetime, ops.adapt_datetimefield_value, zoned))
+            adapt = _memo(time_adapter(connection))
             copy = _memo(_copy_datetime)
         elif isinstance(field, models.JSONField):
             # Where JSON is stored as ``json.dumps`` makes it (SQLite, ...), JSON text is its own value.
@@ -132,11 +131,6 @@ def _copy_json(dumps: Callable[[Any], str], value: Any) -> str:
     if value is None:
         return "\\N"
     return _copy_text(value if isinstance(value, JsonText) else dumps(value))
-
-
-def _datetime(adapt: Callable[[Any], Any], zoned: bool, value: Any) -> Any:
-    """``adapt`` a time as the database stores it under the current ``USE_TZ`` (``storable_time``)."""
-    return adapt(storable_time(value, zoned))
 
 
 def _copy_datetime(value: Any) -> str:
@@ -192,33 +186,96 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
 
     if not rows:
         return
-    # In key order, whoever calls: two transactions inserting overlapping records (the enqueue
-    # side's writer, a worker's recorder) then wait for each other in one order, never in a cycle.
-    # One row per record, the last given (a later enqueue of the id): PostgreSQL refuses to update
-    # a row twice in one statement.
-    rows = sorted({_key(row): row for row in rows}.values(), key=_key)
+    rows = _latest_per_record(rows)
     fields = sorted({*update, "updated_at"}) if update else []
     connection = connections[using]
-    now = timezone.now()
-    defaults = _defaults(now)
     if not connection.features.supports_update_conflicts_with_target:
         # MySQL and MariaDB: their upsert takes the conflict from any unique key, and Django
         # refuses one named (unique_fields) where the database cannot target it.
+        now = timezone.now()
+        defaults = _defaults(now)
         objs = [JobRecord(**{**defaults, **_loaded(row), "updated_at": now}) for row in rows]
         conflicts = (
             {"update_conflicts": True, "update_fields": fields} if fields else {"ignore_conflicts": True}
         )
         JobRecord.objects.using(using).bulk_create(objs, **conflicts)
         return
+    quote = connection.ops.quote_name
+    key = f"{quote('alias')}, {quote('job_id')}"
+    if fields:
+        sets = ", ".join(f"{quote(f)} = EXCLUDED.{quote(f)}" for f in fields)
+        _insert(using, rows, f" ON CONFLICT ({key}) DO UPDATE SET {sets}")
+    elif _insert(using, rows, f" ON CONFLICT ({key}) DO NOTHING") < len(rows):
+        _replace_earlier(using, rows)
+
+
+def _latest_per_record(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One row per record, in key order. Of rows of one job id (enqueued, forgotten by arq and
+    enqueued again before they were written), that of the latest enqueue (the last given of
+    equal ones): PostgreSQL refuses an upsert that reaches a row twice. In key order, whoever
+    calls: two transactions inserting overlapping records (the enqueue side's writer, a worker's
+    recorder) then wait for each other in one order, never in a cycle."""
+    latest: dict[tuple[Any, Any], Mapping[str, Any]] = {}
+    for row in rows:
+        key = _key(row)
+        kept = latest.get(key)
+        if kept is None or not _enqueued_before(row, kept):
+            latest[key] = row
+    return sorted(latest.values(), key=_key)
+
+
+def _enqueued_before(row: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    try:
+        return bool(row["enqueue_time"] < other["enqueue_time"])
+    except (KeyError, TypeError):  # a time missing, or naive beside aware: not known to be earlier
+        return False
+
+
+def _key(row: Mapping[str, Any]) -> tuple[Any, Any]:
+    return row["alias"], row["job_id"]
+
+
+def _replace_earlier(using: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Of ``rows`` that met an existing record, those whose record is of another enqueue replace it
+    if it is of an earlier one. The records are read first, without locks, so that the upsert
+    locks only those it may replace, never a record of the same enqueue that a worker may be
+    writing (PostgreSQL locks every row an ``ON CONFLICT DO UPDATE`` meets, its ``WHERE`` true or
+    not); the database compares the times, as it stores them."""
+    from ..models import JobRecord
+
+    by_key = {_key(row): row for row in rows}
+    records = JobRecord.objects.using(using).filter(job_id__in=[row["job_id"] for row in rows])
+    others = [
+        row
+        for alias, job_id, enqueued in records.values_list("alias", "job_id", "enqueue_time")
+        if (row := by_key.get((alias, job_id))) is not None and enqueued != row["enqueue_time"]
+    ]
+    if not others:
+        return
+    quote = connections[using].ops.quote_name
+    key = (quote("alias"), quote("job_id"))
+    names = [column for _, column, _, _ in _columns(using) if column not in key]
+    sets = ", ".join(f"{name} = EXCLUDED.{name}" for name in names)
+    table, enqueued = quote(JobRecord._meta.db_table), quote("enqueue_time")
+    where = f" WHERE {table}.{enqueued} < EXCLUDED.{enqueued}"
+    _insert(using, sorted(others, key=_key), f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}{where}")
+
+
+def _insert(using: str, rows: Sequence[Mapping[str, Any]], conflict: str) -> int:
+    """Insert ``rows`` (in key order) with the ``ON CONFLICT`` clause ``conflict``; how many were
+    inserted or updated (all of them if copied straight into the table)."""
+    from ..models import JobRecord
+
+    connection = connections[using]
     columns = _columns(using)
     quote = connection.ops.quote_name
     table = quote(JobRecord._meta.db_table)
     names = ", ".join(column for _, column, _, _ in columns)
-    conflict = _on_conflict(quote, table, columns, fields)
+    defaults = _defaults(timezone.now())
     if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         copied = partial(_values, rows, columns, defaults, for_copy=True)  # made again if staged
-        if not fields and _copy_into(using, table, names, copied()):
-            return
+        if conflict.endswith(" DO NOTHING") and _copy_into(using, table, names, copied()):
+            return len(rows)
         with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
             stage = quote(f"{JobRecord._meta.db_table}_stage")
             # Every time: a rolled-back transaction takes the table's creation with it.
@@ -231,37 +288,20 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
             staged = f"WITH staged AS (DELETE FROM {stage} RETURNING {names}) "  # noqa: S608
             insert = f"INSERT INTO {table} ({names}) SELECT {names} FROM staged{order}{conflict}"  # noqa: S608
             cursor.execute(staged + insert)
-        return
+            return int(cursor.rowcount)
     params = list(_values(rows, columns, defaults, for_copy=False))
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = max(1, _max_params(connection) // len(columns))
     statements = [params[i : i + per_statement] for i in range(0, len(params), per_statement)]
     # One statement needs no transaction of its own; several share one (a single commit).
     batch = transaction.atomic(using=using, savepoint=False) if len(statements) > 1 else nullcontext()
+    written = 0
     with batch, connection.cursor() as cursor:
         for chunk in statements:
             sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(chunk))}{conflict}"  # noqa: S608
             cursor.execute(sql, [value for row in chunk for value in row])
-
-
-def _key(row: Mapping[str, Any]) -> tuple[Any, Any]:
-    return row["alias"], row["job_id"]
-
-
-def _on_conflict(quote: Callable[[str], str], table: str, columns: Columns, fields: Sequence[str]) -> str:
-    """The ``ON CONFLICT`` clause: an existing record's ``fields`` updated; with none named, an
-    existing record left as it is, unless it is of an earlier enqueue of the job id (arq forgot that
-    job, and the id was enqueued again): then the row replaces it whole."""
-    key = (quote("alias"), quote("job_id"))
-    if fields:
-        names = [quote(f) for f in fields]
-        where = ""
-    else:
-        names = [column for _, column, _, _ in columns if column not in key]
-        enqueued = quote("enqueue_time")
-        where = f" WHERE {table}.{enqueued} < EXCLUDED.{enqueued}"
-    sets = ", ".join(f"{name} = EXCLUDED.{name}" for name in names)
-    return f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}{where}"
+            written += cursor.rowcount
+    return written
 
 
 def _values(

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from arq.jobs import JobStatus
 from django.db import connections, transaction
 
+from ..fields import storable_time
 from ..models import ABORTED, JobRecord
 from ..queues.arq_internals import UNSERIALIZABLE_RESULT, deserialize_result
 from ..queues.describe import class_path, safe_repr, safe_str
@@ -97,7 +98,11 @@ class Pending:
 
     def merge(self, status: Mapping[str, Any], create: Creation | None) -> None:
         """Add an event: its status fields replace earlier ones (try errors add to them), its
-        creation values fill a gap."""
+        creation values fill a gap. An event of another enqueue of the job id (arq forgot the job
+        and its id was enqueued again) starts afresh: the record will be the later job's."""
+        if create is not None and self.create is not None and create.enqueue_time != self.create.enqueue_time:
+            self.status, self.create = dict(status), create
+            return
         if "try_errors" in status and "try_errors" in self.status:
             status = {**status, "try_errors": [*self.status["try_errors"], *status["try_errors"]]}
         self.status.update(status)
@@ -421,12 +426,16 @@ class JobRecorder:
         if not new:
             return list(items)
         records = JobRecord.objects.using(self.using).filter(alias=self.alias, job_id__in=list(new))
-        rows = records.select_for_update().values_list("job_id", "try_errors", "enqueue_time")
-        stored = {job_id: (errors, enqueued) for job_id, errors, enqueued in rows}
+        locked = records.select_for_update().order_by("job_id")  # in key order, as every writer locks
+        stored = {
+            job_id: (errors, enqueued)
+            for job_id, errors, enqueued in locked.values_list("job_id", "try_errors", "enqueue_time")
+        }
+        zoned = connections[self.using].features.supports_timezones
         merged = []
         for job_id, status, create in items:
             if job_id in new:
-                kept = _earlier_tries(stored.get(job_id), _try_of(status, create))
+                kept = _earlier_tries(stored.get(job_id), _try_of(status, create), zoned)
                 status = {**status, "try_errors": json_text(merged_try_errors(kept, new[job_id]))}
             merged.append((job_id, status, create))
         return merged
@@ -464,25 +473,35 @@ def _try_of(status: Mapping[str, Any], create: Creation | dict[str, Any] | None)
     """Which try of which enqueue a job's update is about, where the worker knows."""
     if isinstance(create, Creation):
         job_try, enqueue_time = status.get("job_try") or create.job_try, create.enqueue_time
-    elif create is not None:  # a safe form: the try only from the status
-        job_try, enqueue_time = status.get("job_try"), create["enqueue_time"]
+    elif create is not None:  # a safe form (``_safe_item``)
+        job_try, enqueue_time = status.get("job_try") or create.get("job_try"), create["enqueue_time"]
     else:
         return None
     return TryOf(job_try, enqueue_time) if job_try else None
 
 
-def _earlier_tries(stored: tuple[Any, datetime] | None, of: TryOf | None) -> Any:
+def _earlier_tries(stored: tuple[Any, datetime] | None, of: TryOf | None, zoned: bool) -> Any:
     """The try errors of a stored record (its try errors and enqueue time) that an update about
-    ``of`` adds to: none from a record of an earlier enqueue of the job id, which it replaces."""
+    ``of`` adds to: none from a record of an earlier enqueue of the job id, which it replaces.
+    The times are compared as the database compares them (``zoned``: whether it keeps time
+    zones; without, two instants of a repeated hour are one local time, as stored)."""
     if stored is None:
         return None
     errors, enqueued = stored
-    return None if of is not None and enqueued < of.enqueue_time else errors
+    if of is not None and storable_time(enqueued, zoned) < storable_time(of.enqueue_time, zoned):
+        return None
+    return errors
 
 
 def _safe_item(item: Item) -> Item:
+    """``item`` with values every database takes; its creation keeps the try it ran (``_try_of``)."""
     job_id, status, create = item
-    return job_id, safe_row(status), None if create is None else safe_row(_fields(create))
+    if create is None:
+        return job_id, safe_row(status), None
+    safe = safe_row(_fields(create))
+    if isinstance(create, Creation) and create.job_try:
+        safe["job_try"] = create.job_try
+    return job_id, safe_row(status), safe
 
 
 def _describe(alias: str, item: Item) -> str:

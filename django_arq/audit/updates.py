@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 from django.db import connections, models, transaction
 from django.db.models import Case, F, Q, Value, When
 
-from ..fields import storable_time
+from ..fields import time_adapter
 from .payloads import JsonText
 
 __all__ = ["STATUS_FIELDS", "TryOf", "update_records"]
@@ -177,17 +177,6 @@ def _loaded(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {name: json.loads(v) if isinstance(v, JsonText) else v for name, v in fields.items()}
 
 
-def _sqlite_datetime(connection: Any) -> Callable[[datetime], Any]:
-    """Django's SQLite datetime adapter, with a short cut for times in the database's time zone
-    (the connection's now: ``USE_TZ`` and ``TIME_ZONE`` may have changed since the plan was made)."""
-    tz, adapt = connection.timezone, connection.ops.adapt_datetimefield_value
-
-    def adapted(value: datetime) -> Any:
-        return str(value.replace(tzinfo=None)) if value.tzinfo is tz else adapt(storable_time(value, False))
-
-    return adapted
-
-
 def _rows(
     plan: Plan,
     updates: Mapping[str, Mapping[str, Any]],
@@ -245,8 +234,8 @@ def update_records(
                 )
             }
     plan = _plan(using)
-    rows = _rows(plan, updates, tries, _sqlite_datetime(connection))
-    updated_at = storable_time(now, connection.features.supports_timezones)
+    adapt_time = time_adapter(connection)
+    rows = _rows(plan, updates, tries, adapt_time)
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         for sql in plan.prepare:
             cursor.execute(sql)
@@ -256,7 +245,7 @@ def update_records(
                     copy.write_row(row)
         else:
             cursor.executemany(plan.stage, rows)
-        cursor.execute(plan.update, [connection.ops.adapt_datetimefield_value(updated_at), alias])
+        cursor.execute(plan.update, [adapt_time(now), alias])
         if plan.missing is None:
             return set(updates).difference(job_id for (job_id,) in cursor.fetchall())
         if cursor.rowcount == len(rows):

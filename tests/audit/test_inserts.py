@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from contextlib import nullcontext
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from django_arq.audit.inserts import COPY_CHUNK, COPY_MIN_ROWS, upsert_records
 from django_arq.audit.payloads import JsonText, json_text
@@ -146,15 +147,47 @@ def test_a_record_of_an_earlier_enqueue_of_the_id_is_replaced_whole(count: int) 
         )  # fmt: skip
 
 
-def test_rows_of_one_record_in_one_batch_leave_the_last() -> None:
+def test_rows_of_one_record_in_one_batch_leave_the_latest_enqueue() -> None:
     """The same id twice in a batch (enqueued, forgotten and enqueued again before the writer
-    wrote): the later row is the record, with or without an earlier one (PostgreSQL refuses an
-    upsert that reaches a row twice)."""
+    wrote; threads may hand their rows over in either order): the row of the later enqueue is the
+    record, the last given of equal ones (PostgreSQL refuses an upsert that reaches a row twice)."""
     later = T0 + dt.timedelta(seconds=1)
     first, second = rows(range(1)), rows(range(1), name="tests.jobs.echo", enqueue_time=later)
-    upsert_records("default", [*first, *second])
+    upsert_records("default", [*second, *first])
     assert JobRecord.objects.values_list("name", "enqueue_time").get() == ("tests.jobs.echo", later)
     third = rows(range(1), name="tests.jobs.third", enqueue_time=later + dt.timedelta(seconds=1))
-    upsert_records("default", [*second, *third, *rows(range(1, 2))])
+    upsert_records("default", [*second, *third, *rows(range(1, 2)), *first])
     assert JobRecord.objects.get(job_id="u0000").name == "tests.jobs.third"
     assert JobRecord.objects.count() == 2
+    again = rows(range(2, 3), name="first given"), rows(range(2, 3), name="last given")
+    upsert_records("default", [*again[0], *again[1]])
+    assert JobRecord.objects.get(job_id="u0002").name == "last given"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.parametrize("count", [3, 3 * COPY_MIN_ROWS], ids=["statement", "copy"])
+def test_an_insert_meeting_records_of_the_same_enqueue_takes_no_lock_on_them(count: int) -> None:
+    """A worker holds the lock of a record its update is writing; the enqueue side's insert of the
+    same enqueue's row (written first by the worker) goes on, as an insert that meets an existing
+    record takes no lock on it: the two cannot wait for each other."""
+    upsert_records("default", rows(range(count)))
+    failures: list[BaseException] = []
+
+    def enqueue_side() -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SET lock_timeout = '5s'")  # a wait for the lock fails the test
+            upsert_records("default", rows(range(count + 1)))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        locked = JobRecord.objects.select_for_update().filter(job_id__in=["u0000", "u0001"])
+        assert len(list(locked)) == 2
+        thread = threading.Thread(target=enqueue_side)
+        thread.start()
+        thread.join(30)
+    assert not thread.is_alive() and not failures, failures
+    assert JobRecord.objects.count() == count + 1

@@ -16,6 +16,7 @@ from django_arq.audit.inserts import upsert_records
 from django_arq.audit.recorder import Creation, JobRecorder, Pending
 from django_arq.audit.updates import update_records
 from django_arq.models import JobRecord
+from tests.conftest import time_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -309,3 +310,56 @@ def test_a_try_that_finds_the_record_missing_after_the_next_one_does_too_does_no
     rec = JobRecord.objects.get(job_id="j")
     assert (rec.status, rec.job_try, rec.success, rec.result, rec.worker_id) == ("complete", 2, True, 3, "B")
     assert [e["try"] for e in rec.try_errors] == [1]
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["record written at enqueue", "plain arq client"])
+def test_a_job_id_run_twice_before_a_write_leaves_the_later_jobs_record(
+    recorder: JobRecorder, recorded: bool
+) -> None:
+    """arq forgot the first job at once (``keep_result=0``), and the id ran again on the same worker
+    before its recorder wrote: the record is the later job's, with its run's outcome."""
+    later = T0 + dt.timedelta(seconds=1)
+    if recorded:
+        existing("j", name="tests.jobs.echo", args=[2], enqueue_time=later)
+    for enqueued, name, value in ((T0, "tests.jobs.add", 1), (later, "tests.jobs.echo", 2)):
+        recorder.job_started({"job_id": "j", "job_try": 1, "enqueue_time": enqueued}, name, (value,), {})
+        recorder.job_returned("j", value)
+        recorder.job_ended("j", finished=True, deferred=False)
+    recorder._write(recorder._pending)
+    rec = JobRecord.objects.get(job_id="j")
+    assert (rec.name, rec.args, rec.enqueue_time) == ("tests.jobs.echo", [2], later)
+    assert (rec.status, rec.success, rec.result, rec.job_try) == ("complete", True, 2, 1)
+
+
+def test_a_salvaged_write_about_an_earlier_job_leaves_the_later_jobs_record(recorder: JobRecorder) -> None:
+    """The end of the first job (its start written before), written in its safe form, as when the
+    database refused its batch: it still names its enqueue, so the later job's record is left."""
+    existing("s", name="tests.jobs.echo", args=[2], enqueue_time=T0 + dt.timedelta(seconds=1))
+    recorder.job_started({"job_id": "s", "job_try": 1, "enqueue_time": T0}, "tests.jobs.add", (1,), {})
+    recorder._pending.clear()
+    recorder.job_raised("s", ValueError("the earlier job"), aborted=False)
+    recorder.job_ended("s", finished=True, deferred=False)
+    ((job_id, pending),) = recorder._pending.items()
+    assert "job_try" not in pending.status  # the try known from the job's start only
+    recorder._write_items([recorder_module._safe_item(recorder._item(job_id, pending))])
+    rec = JobRecord.objects.get(job_id="s")
+    assert (rec.name, rec.status, rec.success, rec.error) == ("tests.jobs.echo", "queued", None, "")
+
+
+def test_try_errors_of_a_job_enqueued_in_a_repeated_hour_stay_without_use_tz(recorder: JobRecorder) -> None:
+    """``USE_TZ = False`` in a zone whose clocks go back: a job enqueued in the repeated hour is
+    stored at a local time read back as the hour's first instant; its record is still of the same
+    enqueue as the job's later tries, whose errors add to those stored."""
+    repeated = dt.datetime(2024, 11, 3, 6, 30, tzinfo=dt.UTC)  # the second 01:30 in New York
+    with time_settings(USE_TZ=False, TIME_ZONE="America/New_York"):
+        first = {"try": 1, "error": "first", "time": "", "lost": False}
+        existing("dst", status="in_progress", job_try=1, enqueue_time=repeated, try_errors=[first])
+        recorder.job_started(
+            {"job_id": "dst", "job_try": 2, "enqueue_time": repeated}, "tests.jobs.add", (1,), {}
+        )
+        recorder.job_raised("dst", Retry(), aborted=False)
+        recorder.job_ended("dst", finished=False, deferred=False)
+        recorder._write(recorder._pending)
+        tries = [e["try"] for e in JobRecord.objects.get(job_id="dst").try_errors]
+        connections["default"].close()
+    assert tries == [1, 2]
