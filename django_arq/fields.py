@@ -36,15 +36,16 @@ def storable_time(value: Any, zoned: bool) -> Any:
 
 def time_adapter(connection: Any) -> Callable[[datetime | None], Any]:
     """How a statement django-arq writes itself gives ``connection`` a time (or None):
-    ``storable_time``, then the backend's adapter, as ``AwareDateTimeField`` does. On SQLite a time
-    in the connection's time zone (UTC under ``USE_TZ``: arq's times) is written at once, as that
-    adapter would write it (the zone read at each call: settings may change)."""
+    ``storable_time``, then the backend's adapter, as ``AwareDateTimeField`` does. On SQLite under
+    ``USE_TZ``, a time in the connection's time zone (UTC: arq's times) is written at once, as that
+    adapter would write it (both read at each call: settings may change; ``USE_TZ`` first, since
+    Django brings only the changing thread's connections up to date)."""
     zoned, adapt = connection.features.supports_timezones, connection.ops.adapt_datetimefield_value
     if connection.vendor != "sqlite":
         return lambda value: adapt(storable_time(value, zoned))
 
     def adapted(value: datetime | None) -> Any:
-        if value is not None and value.tzinfo is connection.timezone:
+        if value is not None and settings.USE_TZ and value.tzinfo is connection.timezone:
             return str(value.replace(tzinfo=None))
         return adapt(storable_time(value, zoned))
 

@@ -15,7 +15,7 @@ from django_arq.audit.rows import records_db
 from django_arq.audit.writer import flush_records
 from django_arq.models import JobRecord
 from tests.audit.burst import run_burst
-from tests.conftest import stored_instant
+from tests.conftest import LOCAL_ZONE, stored_instant, time_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,3 +79,38 @@ async def test_an_abort_and_arq_reconcile_write_their_times(
     assert (record.status, record.success, record.result) == ("complete", True, 2)
     result = await queue.get_job_result(done.id, queue_name)
     assert record.finish_time == result.finish_time and finished is not None
+
+
+def test_an_insert_stores_local_times_whichever_thread_first_made_its_statement() -> None:
+    """The insert's adapters are made once per database, closing over the connection of the thread
+    that first wrote (the background writer's, say), which Django does not bring up to date when
+    ``USE_TZ`` changes in another thread: the times are still stored as local ones."""
+    import threading
+
+    from django.db import connections
+
+    from django_arq.audit import inserts
+
+    def make_statement_here() -> None:
+        connections["default"].timezone  # noqa: B018 - as an insert reads it, before the change
+        inserts._columns("default")
+
+    inserts._columns.cache_clear()
+    thread = threading.Thread(target=make_statement_here)
+    thread.start()
+    thread.join()
+    try:
+        with time_settings(USE_TZ=False, TIME_ZONE=LOCAL_ZONE):
+            enqueued = dt.datetime(2026, 7, 1, 12, 30, tzinfo=dt.UTC)
+            row = {
+                "alias": "default",
+                "job_id": "threads",
+                "name": "n",
+                "enqueue_time": enqueued,
+                "queue_name": "q",
+            }
+            inserts.upsert_records("default", [row])
+            record = JobRecord.objects.get(job_id="threads")
+            assert stored_instant("django_arq_jobrecord", "enqueue_time", record.pk) == enqueued
+    finally:
+        inserts._columns.cache_clear()
