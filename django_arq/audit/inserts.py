@@ -240,25 +240,36 @@ def _replace_earlier(using: str, rows: Sequence[Mapping[str, Any]]) -> None:
     if it is of an earlier one. The records are read first, without locks, so that the upsert
     locks only those it may replace, never a record of the same enqueue that a worker may be
     writing (PostgreSQL locks every row an ``ON CONFLICT DO UPDATE`` meets, its ``WHERE`` true or
-    not); the database compares the times, as it stores them."""
+    not); the database compares the times, as it stores them. One record per statement: a
+    statement holds no lock while it waits for another (a worker's update locks its batch's
+    records in its own order). Replacements are rare, and each costs a statement."""
     from ..models import JobRecord
 
+    connection = connections[using]
     by_key = {_key(row): row for row in rows}
-    records = JobRecord.objects.using(using).filter(job_id__in=[row["job_id"] for row in rows])
+    ids = sorted({row["job_id"] for row in rows})
+    per_query = max(1, _max_params(connection) - len({row["alias"] for row in rows}))
+    records = JobRecord.objects.using(using).filter(alias__in={row["alias"] for row in rows}).order_by()
     others = [
         row
-        for alias, job_id, enqueued in records.values_list("alias", "job_id", "enqueue_time")
+        for i in range(0, len(ids), per_query)
+        for alias, job_id, enqueued in records.filter(job_id__in=ids[i : i + per_query]).values_list(
+            "alias", "job_id", "enqueue_time"
+        )
         if (row := by_key.get((alias, job_id))) is not None and enqueued != row["enqueue_time"]
     ]
     if not others:
         return
-    quote = connections[using].ops.quote_name
+    quote = connection.ops.quote_name
     key = (quote("alias"), quote("job_id"))
     names = [column for _, column, _, _ in _columns(using) if column not in key]
     sets = ", ".join(f"{name} = EXCLUDED.{name}" for name in names)
     table, enqueued = quote(JobRecord._meta.db_table), quote("enqueue_time")
-    where = f" WHERE {table}.{enqueued} < EXCLUDED.{enqueued}"
-    _insert(using, sorted(others, key=_key), f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}{where}")
+    replace = (
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} WHERE {table}.{enqueued} < EXCLUDED.{enqueued}"
+    )
+    for row in sorted(others, key=_key):
+        _insert(using, [row], replace)
 
 
 def _insert(using: str, rows: Sequence[Mapping[str, Any]], conflict: str) -> int:

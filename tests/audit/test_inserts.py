@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import threading
 from contextlib import nullcontext
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from django_arq.audit.inserts import COPY_CHUNK, COPY_MIN_ROWS, upsert_records
 from django_arq.audit.payloads import JsonText, json_text
 from django_arq.models import JobRecord
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -191,3 +194,89 @@ def test_an_insert_meeting_records_of_the_same_enqueue_takes_no_lock_on_them(cou
         thread.join(30)
     assert not thread.is_alive() and not failures, failures
     assert JobRecord.objects.count() == count + 1
+
+
+@pytest.mark.parametrize("count", [3, 3 * COPY_MIN_ROWS], ids=["statement", "copy"])
+def test_new_records_cost_one_statement_and_records_of_the_same_enqueue_one_read(count: int) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        upsert_records("default", rows(range(count)))
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if s.startswith("SELECT")]
+    if count < COPY_MIN_ROWS or connection.vendor != "postgresql":  # COPY goes uncaptured
+        assert len(sql) == 1
+    with CaptureQueriesContext(connection) as queries:  # written first by a worker, say
+        upsert_records("default", rows(range(count)))
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len([s for s in sql if s.startswith("SELECT")]) == 1
+    assert not [s for s in sql if "DO UPDATE" in s]
+    assert "ORDER BY" not in next(s for s in sql if s.startswith("SELECT"))
+
+
+def test_only_records_of_the_rows_alias_are_replaced() -> None:
+    """The same job id in two aliases (two Redis servers): each row replaces its alias's record."""
+    later = T0 + dt.timedelta(days=1)
+    upsert_records("default", [*rows(range(2), alias="other"), *rows(range(2))])
+    upsert_records("default", [*rows(range(1), alias="other", enqueue_time=later), *rows(range(2), name="n")])
+    stored = {(a, j): t for a, j, t in JobRecord.objects.values_list("alias", "job_id", "enqueue_time")}
+    assert stored == {
+        ("other", "u0000"): later,
+        ("other", "u0001"): T0,
+        ("default", "u0000"): T0,
+        ("default", "u0001"): T0,
+    }
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's limit of parameters per statement")
+def test_a_batch_over_the_parameter_limit_replaces_a_record_of_an_earlier_enqueue() -> None:
+    """The records met are read in pieces, as the rows are inserted: one query of all the batch's
+    job ids would pass the limit (the writer may hand over that many after an outage)."""
+    connection.ensure_connection()
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    try:
+        upsert_records("default", rows(range(1)))
+        upsert_records("default", rows(range(1500), enqueue_time=T0 + dt.timedelta(days=1)))
+    finally:
+        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    assert JobRecord.objects.get(job_id="u0000").enqueue_time == T0 + dt.timedelta(days=1)
+    assert JobRecord.objects.count() == 1500
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+def test_a_replacing_insert_holds_no_lock_while_it_waits_for_another() -> None:
+    """A worker holds the lock of a record (its update is writing it) that the enqueue side's insert
+    replaces, with others: while the insert waits for it, the records it replaced first are free,
+    so the worker, taking them next, does not wait for the insert in turn (a deadlock)."""
+    upsert_records("default", rows(range(3)))
+    failures: list[BaseException] = []
+
+    def enqueue_side() -> None:
+        try:
+            upsert_records("default", rows(range(3), name="again", enqueue_time=T0 + dt.timedelta(days=1)))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    def lock_waits() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(waiting)
+            return int(cursor.fetchone()[0])
+
+    thread = threading.Thread(target=enqueue_side)
+    with transaction.atomic():
+        assert list(JobRecord.objects.select_for_update().filter(job_id="u0002"))
+        thread.start()
+        wait_for(lock_waits)  # the insert waits for u0002
+        with connection.cursor() as cursor:  # raises if the insert still held u0000's lock
+            cursor.execute(
+                "SELECT id FROM django_arq_jobrecord WHERE job_id = %s FOR UPDATE NOWAIT", ["u0000"]
+            )
+    thread.join(30)
+    assert not thread.is_alive() and not failures, failures
+    assert set(JobRecord.objects.values_list("name", flat=True)) == {"again"}
