@@ -265,12 +265,15 @@ def test_a_replacing_insert_holds_no_lock_while_it_waits_for_another() -> None:
 
     def lock_waits() -> int:
         with connection.cursor() as cursor:
+            # a transaction reads pg_stat_activity as it was at its first read, unless cleared
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(waiting)
             return int(cursor.fetchone()[0])
 
     thread = threading.Thread(target=enqueue_side)
     with transaction.atomic():
         assert list(JobRecord.objects.select_for_update().filter(job_id="u0002"))
+        assert lock_waits() == 0  # nothing waits yet
         thread.start()
         wait_for(lock_waits)  # the insert waits for u0002
         with connection.cursor() as cursor:  # raises if the insert still held u0000's lock
