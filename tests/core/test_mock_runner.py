@@ -38,8 +38,10 @@ def uses_the_database(ctx: dict[str, Any]) -> int:
 
 
 def other_sessions() -> int:
-    """Sessions on the test database other than this thread's (PostgreSQL)."""
+    """Sessions on the test database other than this thread's (PostgreSQL), as they are now: the
+    test's transaction would read ``pg_stat_activity`` as at its first read."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -62,6 +64,7 @@ def test_sync_jobs_leave_no_database_connection_open() -> None:
     if connection.vendor == "postgresql":  # and the server agrees: no session left behind
         wait_for(lambda: other_sessions() == before, timeout=5)
         with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [[b for *_, b in USED]]
             )
