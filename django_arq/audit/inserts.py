@@ -201,12 +201,20 @@ def upsert_records(using: str, rows: Sequence[Mapping[str, Any]], update: Iterab
         JobRecord.objects.using(using).bulk_create(objs, **conflicts)
         return
     quote = connection.ops.quote_name
-    key = f"{quote('alias')}, {quote('job_id')}"
     if fields:
-        sets = ", ".join(f"{quote(f)} = EXCLUDED.{quote(f)}" for f in fields)
-        _insert(using, rows, f" ON CONFLICT ({key}) DO UPDATE SET {sets}")
-    elif _insert(using, rows, f" ON CONFLICT ({key}) DO NOTHING") < len(rows):
+        _insert(using, rows, _on_conflict(quote, "DO UPDATE SET " + _excluded(quote(f) for f in fields)))
+    elif _insert(using, rows, _on_conflict(quote, "DO NOTHING")) < len(rows):
         _replace_earlier(using, rows)
+
+
+def _on_conflict(quote: Callable[[str], str], action: str) -> str:
+    """The ``ON CONFLICT`` clause of an insert of records, on their key, with ``action``."""
+    return f" ON CONFLICT ({quote('alias')}, {quote('job_id')}) {action}"
+
+
+def _excluded(columns: Iterable[str]) -> str:
+    """``SET`` assignments of the quoted ``columns`` from the row the insert proposed."""
+    return ", ".join(f"{column} = EXCLUDED.{column}" for column in columns)
 
 
 def _latest_per_record(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -247,9 +255,10 @@ def _replace_earlier(using: str, rows: Sequence[Mapping[str, Any]]) -> None:
 
     connection = connections[using]
     by_key = {_key(row): row for row in rows}
-    ids = sorted({row["job_id"] for row in rows})
-    per_query = max(1, _max_params(connection) - len({row["alias"] for row in rows}))
-    records = JobRecord.objects.using(using).filter(alias__in={row["alias"] for row in rows}).order_by()
+    ids = sorted({job_id for _, job_id in by_key})
+    aliases = {alias for alias, _ in by_key}
+    per_query = max(1, _max_params(connection) - len(aliases))
+    records = JobRecord.objects.using(using).filter(alias__in=aliases).order_by()
     others = [
         row
         for i in range(0, len(ids), per_query)
@@ -262,12 +271,9 @@ def _replace_earlier(using: str, rows: Sequence[Mapping[str, Any]]) -> None:
         return
     quote = connection.ops.quote_name
     key = (quote("alias"), quote("job_id"))
-    names = [column for _, column, _, _ in _columns(using) if column not in key]
-    sets = ", ".join(f"{name} = EXCLUDED.{name}" for name in names)
+    sets = _excluded(column for _, column, _, _ in _columns(using) if column not in key)
     table, enqueued = quote(JobRecord._meta.db_table), quote("enqueue_time")
-    replace = (
-        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} WHERE {table}.{enqueued} < EXCLUDED.{enqueued}"
-    )
+    replace = _on_conflict(quote, f"DO UPDATE SET {sets} WHERE {table}.{enqueued} < EXCLUDED.{enqueued}")
     for row in sorted(others, key=_key):
         _insert(using, [row], replace)
 

@@ -390,9 +390,9 @@ class JobRecorder:
         an update of an earlier enqueue than its record's is left out). A record someone created
         meanwhile (the enqueue side, or another worker recording another try of the job) is left by
         the insert and updated as the others, in one more transaction, so that a later try's
-        record is not set back. Never
-        inserting while holding the update's row locks, and inserting in key order as the enqueue
-        side does, it cannot deadlock with the enqueue side's batched inserts."""
+        record is not set back. Never inserting while holding the update's row locks, and
+        inserting in key order as the enqueue side does, it cannot deadlock with the enqueue
+        side's batched inserts."""
         now = datetime.now(UTC)
         missing_ids = self._update(items, now)
         missing: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields they set
