@@ -87,6 +87,25 @@ def test_a_plain_context_is_written_as_the_propagator_writes_it(
     assert read(carrier) == extracted(carrier)
 
 
+@given(TRACE_IDS, SPAN_IDS, FLAGS)
+def test_a_job_carries_the_trace_id_as_the_api_formats_it(trace_id: int, span_id: int, flags: int) -> None:
+    tracer = enqueue_tracer(True)
+    assert tracer is not None
+    context = context_of(trace_id, span_id, flags)
+    span_context = trace.get_current_span(context).get_span_context()
+    assert tracer._carried(span_context, context).trace_id == trace.format_trace_id(trace_id)
+    tracestate = context_of(trace_id, span_id, flags, TraceState([("vendor", "x")]))  # the propagator's path
+    assert tracer._carried(trace.get_current_span(tracestate).get_span_context(), tracestate).trace_id == (
+        trace.format_trace_id(trace_id)
+    )
+
+
+def test_a_context_holding_more_than_its_span_is_written_as_the_propagator_writes_it() -> None:
+    # its baggage is looked up (a context holding its span alone holds none)
+    context = set_value(create_key("request"), "GET /", context_of(0xACE, 0xBEE, 0))
+    assert carried(context) == injected(context) == {"traceparent": f"00-{0xACE:032x}-{0xBEE:016x}-00"}
+
+
 def traceparents() -> st.SearchStrategy[str]:
     """Text a payload's ``traceparent`` may hold: canonical, nearly so, or anything."""
     canonical = st.builds(
