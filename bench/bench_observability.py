@@ -408,15 +408,38 @@ def main() -> int:
     for mode in modes:
         runs = results[mode]
         best = [max(r[i] for r in runs) if i in RATES else min(r[i] for r in runs) for i in range(4)]
-        paired = [
-            statistics.median(
-                (r[i] / b[i]) if i in RATES else (b[i] / r[i]) for b, r in zip(base, runs, strict=True)
-            )
-            for i in range(4)
-        ]
+        paired = [statistics.median(ratios(base, runs, i)) for i in range(4)]
         enqueue = f"{best[0]:6.0f} jobs/s ({paired[0]:5.3f}x) {best[1]:4.0f} us CPU/job ({paired[1]:5.3f}x)"
         worker = f"{best[2]:5.0f} jobs/s ({paired[2]:5.3f}x) {best[3]:4.0f} us CPU/job ({paired[3]:5.3f}x)"
         print(f"  {mode:12} enqueue {enqueue} | worker {worker}")
+    if args.rounds > 1:
+        print(
+            f"\n   paired jobs/s ratios over the {args.rounds} rounds: quartiles, and rounds below {TARGET}x"
+        )
+        for mode in modes[1:]:
+            spread = [spread_of(ratios(base, results[mode], i)) for i in RATES]
+            print(f"  {mode:12} enqueue {spread[0]} | worker {spread[1]}")
+    return 0
+
+
+#: The least ratio to "off" the design allows each mode.
+TARGET = 0.9
+
+
+def ratios(base: list[tuple[float, ...]], runs: list[tuple[float, ...]], column: int) -> list[float]:
+    """Each round's ratio of ``runs`` to ``base`` in ``column``, above 1 when better (CPU inverted)."""
+    return [
+        (r[column] / b[column]) if column in RATES else (b[column] / r[column])
+        for b, r in zip(base, runs, strict=True)
+    ]
+
+
+def spread_of(values: list[float]) -> str:
+    """The quartiles of ``values`` and how many fall below ``TARGET``, as one line's part."""
+    first, _, third = statistics.quantiles(values, n=4)
+    below = sum(v < TARGET for v in values)
+    return f"{first:5.3f}x-{third:5.3f}x, {below} of {len(values)} below"
+
     return 0
 
 
