@@ -76,7 +76,7 @@ class EnqueueTracer:
         context = self._context()
         current = self._current(context)
         span_context = current.get_span_context()
-        if span_context.trace_flags & SAMPLED or not span_context.is_valid or current.is_recording():
+        if not span_context.is_valid or span_context.trace_flags & SAMPLED or current.is_recording():
             return None
         return self._carried(span_context, context)
 

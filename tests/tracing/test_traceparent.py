@@ -100,6 +100,52 @@ def test_a_job_carries_the_trace_id_as_the_api_formats_it(trace_id: int, span_id
     )
 
 
+class FormattedId(int):
+    """A trace or span id that formats itself otherwise than ``int`` does."""
+
+    def __format__(self, spec: str) -> str:
+        return int.__format__(int(self) + 1, spec)
+
+
+class FormattedFlags(TraceFlags):
+    def __format__(self, spec: str) -> str:
+        return int.__format__(int(self) | 0x02, spec)
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "span_id", "flags"),
+    [(FormattedId(0xACE), 0xBEE, TraceFlags(0)), (0xACE, FormattedId(0xBEE), TraceFlags(0)),
+     (0xACE, 0xBEE, FormattedFlags(0)), (True, 0xBEE, 0)],
+)  # fmt: skip
+def test_numbers_that_format_themselves_are_written_as_the_propagator_writes_them(
+    trace_id: int, span_id: int, flags: int
+) -> None:
+    context = trace.set_span_in_context(
+        NonRecordingSpan(SpanContext(trace_id, span_id, False, flags)), Context()
+    )
+    tracer = enqueue_tracer(True)
+    assert tracer is not None
+    token = attach(context)
+    try:
+        carried = tracer._unsampled()
+    finally:
+        detach(token)
+    assert carried is not None
+    assert carried.carrier == injected(context)
+    assert carried.trace_id == trace.format_trace_id(trace_id)
+
+
+def test_an_invalid_span_context_is_not_read_further() -> None:
+    # its flags may be anything: they are not tested (nor used)
+    token = attach(trace.set_span_in_context(NonRecordingSpan(SpanContext(0, 0xBEE, False, "x")), Context()))  # type: ignore[arg-type]
+    try:
+        tracer = enqueue_tracer(True)
+        assert tracer is not None
+        assert tracer._unsampled() is None
+    finally:
+        detach(token)
+
+
 def test_a_context_holding_more_than_its_span_is_written_as_the_propagator_writes_it() -> None:
     # its baggage is looked up (a context holding its span alone holds none)
     context = set_value(create_key("request"), "GET /", context_of(0xACE, 0xBEE, 0))
