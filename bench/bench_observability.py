@@ -440,8 +440,6 @@ def spread_of(values: list[float]) -> str:
     below = sum(v < TARGET for v in values)
     return f"{first:5.3f}x-{third:5.3f}x, {below} of {len(values)} below"
 
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

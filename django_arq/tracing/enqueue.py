@@ -43,6 +43,7 @@ class EnqueueTracer:
         self._current = modules.trace.get_current_span
         self._inject = modules.propagate.inject
         self._in_context = modules.trace.set_span_in_context
+        self._trace_id = modules.trace.format_trace_id
         self._producer = modules.trace.SpanKind.PRODUCER
         self._error = modules.trace.StatusCode.ERROR
         self._traceparent = Traceparent(modules)
@@ -82,13 +83,13 @@ class EnqueueTracer:
 
     def _carried(self, span_context: Any, context: Any) -> TraceContext:
         """What a job carries: the carrier of ``context``, whose span's context is
-        ``span_context``, and the trace id (formatted as the API's ``format_trace_id`` does)."""
+        ``span_context``, and the trace id as the API's ``format_trace_id`` formats it."""
         carrier = self._traceparent.write(span_context, context)
         if carrier is not None:
             return TraceContext(carrier, carrier[KEY][TRACE_ID])
         carrier = {}
         self._inject(carrier, context=context)
-        return TraceContext(carrier, f"{span_context.trace_id:032x}")
+        return TraceContext(carrier, self._trace_id(span_context.trace_id))
 
     def spans(self, jobs: Sequence[tuple[str, str, str]]) -> Spans:
         """One started span per job of ``jobs`` (function name, queue name, job id), to end with

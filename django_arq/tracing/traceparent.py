@@ -27,6 +27,8 @@ CANONICAL = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 TRACE_ID = slice(3, 35)
 #: The span contexts the propagator is tried with: trace id, span id, trace flags.
 PROBES = ((0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, 0x01), (1, 2, 0x00), (3, 4, 0x03))
+#: How ``int`` formats a number: ids and flags formatted so are formatted in one go (``_written``).
+_INT_FORMAT = int.__format__
 #: The sampled bit of the trace flags.
 SAMPLED = 0x01
 
@@ -129,6 +131,3 @@ def _written(span_context: Any) -> str:
     if type(trace_id).__format__ is type(span_id).__format__ is type(flags).__format__ is _INT_FORMAT:
         return "00-%032x-%016x-%02x" % (trace_id, span_id, flags)  # noqa: UP031 - one formatting
     return f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"
-
-
-_INT_FORMAT = int.__format__
